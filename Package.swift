@@ -1,0 +1,124 @@
+// swift-tools-version:6.1
+// SignalForge — experiments over market data, served over HTTP.
+// Layers: C shims → wrappers that own every C call → Store/Service → executable.
+import PackageDescription
+
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "signalforge",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "signalforge", targets: ["signalforge"]),
+        .library(name: "MicroHTTP", targets: ["MicroHTTP"]),
+        .library(name: "PostgresClient", targets: ["PostgresClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // C shims: imported only by the wrapper directly above them.
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+
+        // Wrappers that own every C call; no C type in their public API.
+        .target(
+            name: "MicroHTTP",
+            dependencies: [
+                "CMicroHTTPD",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "PostgresClient",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+
+        // Persistence: embedded migrations and repositories.
+        .target(
+            name: "Store",
+            dependencies: [
+                "PostgresClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+
+        // HTTP routes, auth, configuration, metrics.
+        .target(
+            name: "Service",
+            dependencies: [
+                "MicroHTTP",
+                "PostgresClient",
+                "Store",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: upcoming,
+            plugins: ["EmbedFiles"]
+        ),
+        .executableTarget(name: "embedder", path: "Sources/embedder"),
+        .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["embedder"]),
+
+        .executableTarget(
+            name: "signalforge",
+            dependencies: [
+                "Service",
+                "Store",
+                "PostgresClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+
+        // Shared test helpers: a throwaway PostgreSQL, a raw HTTP/1.1 client.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "PostgresClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "MicroHTTPTests",
+            dependencies: ["MicroHTTP", "TestSupport"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "PostgresClientTests",
+            dependencies: ["PostgresClient", "TestSupport"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "ServiceTests",
+            dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "TestSupport"],
+            swiftSettings: upcoming
+        ),
+    ]
+)

@@ -1,0 +1,58 @@
+#ifndef SIGNALFORGE_CMICROHTTPD_SHIM_H
+#define SIGNALFORGE_CMICROHTTPD_SHIM_H
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <microhttpd.h>
+
+/* libmicrohttpd's start and info functions are variadic, which Swift cannot
+ * call; these fixed-signature helpers are the only C written for the wrapper. */
+
+struct sf_mhd_settings {
+    unsigned int flags;
+    unsigned int thread_pool_size;
+    unsigned int connection_limit;
+    unsigned int per_ip_connection_limit;
+    unsigned int connection_timeout_seconds;
+    size_t connection_memory_limit;
+    unsigned int listen_backlog;
+    const struct sockaddr *bind_address; /* may be NULL: any address */
+};
+
+static inline struct MHD_Daemon *
+sf_mhd_start(const struct sf_mhd_settings *s, uint16_t port,
+             MHD_AccessHandlerCallback handler, void *handler_cls,
+             MHD_RequestCompletedCallback completed, void *completed_cls)
+{
+    struct MHD_OptionItem ops[] = {
+        { MHD_OPTION_THREAD_POOL_SIZE, (intptr_t) s->thread_pool_size, NULL },
+        { MHD_OPTION_CONNECTION_LIMIT, (intptr_t) s->connection_limit, NULL },
+        { MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t) s->per_ip_connection_limit, NULL },
+        { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t) s->connection_timeout_seconds, NULL },
+        { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t) s->connection_memory_limit, NULL },
+        { MHD_OPTION_LISTEN_BACKLOG_SIZE, (intptr_t) s->listen_backlog, NULL },
+        { MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
+        { s->bind_address ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, (void *) s->bind_address },
+        { MHD_OPTION_END, 0, NULL },
+    };
+    return MHD_start_daemon(s->flags, port, NULL, NULL, handler, handler_cls,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+                            MHD_OPTION_ARRAY, ops,
+                            MHD_OPTION_END);
+}
+
+static inline uint16_t sf_mhd_bound_port(struct MHD_Daemon *d)
+{
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    return i ? i->port : 0;
+}
+
+static inline const struct sockaddr *sf_mhd_client_address(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return i ? i->client_addr : NULL;
+}
+#endif

@@ -1,0 +1,444 @@
+internal import CMicroHTTPD
+public import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the server records of each finished request (for metrics).
+public struct AccessRecord: Sendable {
+    public var method: HTTPMethod
+    public var path: String
+    /// The route pattern, or `"unmatched"`.
+    public var route: String
+    public var status: Int
+    public var bytes: Int
+    public var microseconds: Int
+}
+
+/// Why the server could not start.
+public struct HTTPServerError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// An HTTP/1.1 server on libmicrohttpd's internal epoll thread pool.
+///
+/// Handlers run on the pool's threads. Request bodies are bounded; streaming
+/// responses suspend their connection while idle. `stop()` resumes every
+/// suspended connection, lets streams drain, then stops the daemon.
+public final class HTTPServer: Sendable {
+    public typealias Preflight = @Sendable (Request, Route) -> Response?
+    public typealias Observer = @Sendable (AccessRecord) -> Void
+
+    public let configuration: ServerConfiguration
+    let routes: RouteTable
+    let logger: Logger
+    let preflight: Preflight?
+    let observer: Observer?
+
+    private struct State {
+        var daemon: UInt = 0
+        var port = 0
+        var streams: [ObjectIdentifier: ResponseStream] = [:]
+        var stopping = false
+    }
+    private let state = Mutex(State())
+
+    /// Creates a server; call `start()` to listen.
+    /// - Parameters:
+    ///   - preflight: runs once the headers are in, before the body is read;
+    ///     a non-nil response answers the request (authorization lives here).
+    ///   - observer: told of every finished request (metrics live here).
+    public init(
+        configuration: ServerConfiguration, routes: RouteTable, logger: Logger,
+        preflight: Preflight? = nil, observer: Observer? = nil
+    ) {
+        self.configuration = configuration
+        self.routes = routes
+        self.logger = logger
+        self.preflight = preflight
+        self.observer = observer
+    }
+
+    deinit { stop() }
+
+    /// The bound port (after `start()`; useful with port 0).
+    public var port: Int { state.withLock { $0.port } }
+
+    /// Binds and starts the thread pool.
+    /// - Throws: `HTTPServerError` when the address is invalid or cannot be bound.
+    ///   The corresponding C function is `MHD_start_daemon`.
+    public func start() throws {
+        var storage = sockaddr_storage()
+        let isV6 = configuration.address.contains(":")
+        let parsed: Bool = withUnsafeMutableBytes(of: &storage) { raw in
+            if isV6 {
+                let sa = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in6.self)
+                sa.pointee.sin6_family = sa_family_t(AF_INET6)
+                sa.pointee.sin6_port = in_port_t(UInt16(configuration.port).bigEndian)
+                return inet_pton(AF_INET6, configuration.address, &sa.pointee.sin6_addr) == 1
+            } else {
+                let sa = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self)
+                sa.pointee.sin_family = sa_family_t(AF_INET)
+                sa.pointee.sin_port = in_port_t(UInt16(configuration.port).bigEndian)
+                return inet_pton(AF_INET, configuration.address, &sa.pointee.sin_addr) == 1
+            }
+        }
+        guard parsed else { throw HTTPServerError(description: "invalid listen address \(configuration.address)") }
+        guard (0...65535).contains(configuration.port) else {
+            throw HTTPServerError(description: "invalid port \(configuration.port)")
+        }
+        var flags = UInt32(MHD_USE_EPOLL_INTERNAL_THREAD.rawValue) | UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue)
+        flags |= UInt32(MHD_ALLOW_SUSPEND_RESUME.rawValue) | UInt32(MHD_USE_ITC.rawValue) | UInt32(MHD_USE_TURBO.rawValue)
+        if isV6 { flags |= UInt32(MHD_USE_IPv6.rawValue) }
+        let daemon: OpaquePointer? = withUnsafePointer(to: &storage) { sp in
+            sp.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr in
+                var settings = sf_mhd_settings(
+                    flags: flags,
+                    thread_pool_size: UInt32(max(1, configuration.threads)),
+                    connection_limit: UInt32(max(1, configuration.connectionLimit)),
+                    per_ip_connection_limit: UInt32(max(0, configuration.perIPConnectionLimit)),
+                    connection_timeout_seconds: UInt32(max(0, configuration.idleTimeoutSeconds)),
+                    connection_memory_limit: max(8192, configuration.connectionMemoryLimit),
+                    listen_backlog: 511,
+                    bind_address: addr)
+                return sf_mhd_start(
+                    &settings, UInt16(configuration.port),
+                    accessHandlerTrampoline, Unmanaged.passUnretained(self).toOpaque(),
+                    completedTrampoline, Unmanaged.passUnretained(self).toOpaque())
+            }
+        }
+        guard let daemon else {
+            throw HTTPServerError(
+                description: "cannot listen on \(configuration.address):\(configuration.port) (in use, or not permitted)")
+        }
+        let bound = Int(sf_mhd_bound_port(daemon))
+        state.withLock {
+            $0.daemon = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(daemon)))
+            $0.port = bound
+        }
+        logger.info("listening", metadata: ["address": "\(configuration.address)", "port": "\(bound)", "threads": "\(configuration.threads)"])
+    }
+
+    /// Stops accepting, ends every open stream (resuming its connection), waits
+    /// up to the grace period for them to drain, then stops the daemon. Idempotent.
+    public func stop() {
+        let (daemonBits, streams) = state.withLock { s -> (UInt, [ResponseStream]) in
+            if s.stopping { return (0, []) }
+            s.stopping = true
+            return (s.daemon, Array(s.streams.values))
+        }
+        guard let daemon = OpaquePointer(bitPattern: Int(bitPattern: daemonBits)) else { return }
+        let listenFD = MHD_quiesce_daemon(daemon)
+        for s in streams { s.shutdown() }
+        let deadline = Self.monotonicMicros() + Int(configuration.shutdownGraceSeconds * 1_000_000)
+        while Self.monotonicMicros() < deadline, state.withLock({ !$0.streams.isEmpty }) {
+            usleep(5_000)
+        }
+        MHD_stop_daemon(daemon)
+        if listenFD >= 0 { close(listenFD) }
+        state.withLock { $0.daemon = 0 }
+        logger.info("stopped")
+    }
+
+    /// Open streaming responses.
+    public var openStreams: Int { state.withLock { $0.streams.count } }
+
+    // MARK: per request
+
+    fileprivate func handle(
+        connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+        uploadData: UnsafePointer<CChar>?, uploadDataSize: UnsafeMutablePointer<Int>,
+        context: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    ) -> MHD_Result {
+        guard let existing = context.pointee else {
+            let exchange = begin(connection: connection, url: url, method: method)
+            context.pointee = Unmanaged.passRetained(exchange).toOpaque()
+            if let early = exchange.earlyResponse {
+                exchange.earlyResponse = nil
+                return queue(early, exchange: exchange, connection: connection)
+            }
+            return .YES
+        }
+        let exchange = Unmanaged<Exchange>.fromOpaque(existing).takeUnretainedValue()
+        let size = uploadDataSize.pointee
+        if size > 0, let uploadData {
+            uploadDataSize.pointee = 0
+            return consume(UnsafeRawBufferPointer(start: uploadData, count: size), exchange: exchange)
+        }
+        return queue(finish(exchange), exchange: exchange, connection: connection)
+    }
+
+    private func begin(connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>) -> Exchange {
+        let exchange = Exchange(start: Self.monotonicMicros())
+        var request = Request(method: HTTPMethod(rawValue: String(cString: method)), path: String(cString: url))
+        withUnsafeMutablePointer(to: &request.headers) { ptr in
+            _ = MHD_get_connection_values_n(connection, .HEADER_KIND, headerIterator, ptr)
+        }
+        if let address = sf_mhd_client_address(connection) { request.remoteAddress = Self.format(address) }
+        switch routes.match(request.method, request.path) {
+        case .notFound:
+            request.route = "unmatched"
+            exchange.pending = ProblemDetails(status: 404, detail: "no route for \(request.method) \(request.path)").response
+        case .methodNotAllowed(let allowed):
+            request.route = "unmatched"
+            var r = ProblemDetails(
+                status: 405, detail: "\(request.method) is not allowed on \(request.path)",
+                extensions: [("allowed", allowed.map(\.rawValue).joined(separator: ", "))]
+            ).response
+            r.headers.add("Allow", allowed.map(\.rawValue).joined(separator: ", "))
+            exchange.pending = r
+        case .found(let route, let parameters):
+            request.route = route.pattern
+            request.pathParameters = parameters
+            withUnsafeMutablePointer(to: &request.query) { ptr in
+                _ = MHD_get_connection_values_n(connection, .GET_ARGUMENT_KIND, queryIterator, ptr)
+            }
+            exchange.route = route
+            if let preflight, let denied = preflight(request, route) {
+                exchange.pending = denied
+                break
+            }
+            let limit: Int64
+            switch route.body {
+            case .buffered(let l): limit = Int64(l ?? configuration.maxBodySize)
+            case .stream(let l, _): limit = l
+            }
+            exchange.limit = limit
+            if let declared = request.headers["Content-Length"].flatMap({ Int64($0) }), declared > limit {
+                exchange.earlyResponse = tooLarge(limit)
+                break
+            }
+            if case .stream(_, let makeSink) = route.body {
+                do { exchange.sink = try makeSink(request) } catch { exchange.pending = response(for: error, request) }
+            }
+        }
+        // A refusal decided from the head alone is sent at once when a body is
+        // on its way: reading (and discarding) it first would only waste time.
+        if let pending = exchange.pending, Self.hasBody(request.headers) {
+            exchange.pending = nil
+            exchange.earlyResponse = pending
+        }
+        exchange.request = request
+        return exchange
+    }
+
+    private static func hasBody(_ headers: HTTPHeaders) -> Bool {
+        if let length = headers["Content-Length"], length != "0" { return true }
+        return headers["Transfer-Encoding"] != nil
+    }
+
+    private func consume(_ chunk: UnsafeRawBufferPointer, exchange: Exchange) -> MHD_Result {
+        exchange.received += Int64(chunk.count)
+        if exchange.pending != nil || exchange.overflow {
+            // Discard without buffering; give up on clients that keep sending.
+            return exchange.received > max(exchange.limit, 1 << 20) * 4 ? .NO : .YES
+        }
+        if exchange.received > exchange.limit {
+            exchange.overflow = true
+            exchange.sink?.abort()
+            exchange.sink = nil
+            exchange.body = []
+            return .YES
+        }
+        if let sink = exchange.sink {
+            do { try sink.write(chunk) } catch {
+                sink.abort()
+                exchange.sink = nil
+                exchange.pending = response(for: error, exchange.request)
+            }
+        } else {
+            if exchange.body.isEmpty, let declared = exchange.request.headers["Content-Length"].flatMap({ Int($0) }) {
+                exchange.body.reserveCapacity(min(declared, Int(exchange.limit)))
+            }
+            exchange.body.append(contentsOf: chunk)
+        }
+        return .YES
+    }
+
+    private func finish(_ exchange: Exchange) -> Response {
+        if exchange.overflow { return tooLarge(exchange.limit) }
+        if let pending = exchange.pending { return pending }
+        if let sink = exchange.sink {
+            exchange.sink = nil
+            do { return try sink.finish() } catch {
+                sink.abort()
+                return response(for: error, exchange.request)
+            }
+        }
+        guard let route = exchange.route else { return Response.problem(500, "no route") }
+        var request = exchange.request
+        request.body = exchange.body
+        exchange.body = []
+        do { return try route.handler(request) } catch { return response(for: error, request) }
+    }
+
+    private func tooLarge(_ limit: Int64) -> Response {
+        var r = ProblemDetails(
+            status: 413, detail: "the request body is larger than the limit of \(limit) bytes",
+            extensions: [("limit", "\(limit)")]
+        ).response
+        r.headers.add("Connection", "close")
+        return r
+    }
+
+    private func response(for error: any Error, _ request: Request) -> Response {
+        if let e = error as? any HTTPResponseError { return e.response }
+        logger.error(
+            "unhandled error", metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(String(reflecting: error))"])
+        return ProblemDetails(status: 500, detail: "internal error; the server log has the details").response
+    }
+
+    private func queue(_ response: Response, exchange: Exchange, connection: OpaquePointer) -> MHD_Result {
+        exchange.status = response.status
+        let mhdResponse: OpaquePointer?
+        switch response.body {
+        case .bytes(let bytes):
+            exchange.bytes = bytes.count
+            mhdResponse = bytes.withUnsafeBytes { raw in
+                MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
+            }
+        case .stream(let stream):
+            stream.attach(connection: connection)
+            exchange.stream = stream
+            state.withLock { $0.streams[ObjectIdentifier(stream)] = stream }
+            mhdResponse = MHD_create_response_from_callback(
+                UInt64.max, 16 << 10, streamReader, Unmanaged.passRetained(stream).toOpaque(), streamFree)
+        case .file(let path, let offset, let length):
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 {
+                return queue(ProblemDetails(status: 404, detail: "file not found").response, exchange: exchange, connection: connection)
+            }
+            exchange.bytes = Int(length)
+            mhdResponse = MHD_create_response_from_fd_at_offset64(UInt64(length), fd, UInt64(offset))
+            if mhdResponse == nil { close(fd) }
+        }
+        guard let mhdResponse else { return .NO }
+        for field in response.headers {
+            _ = MHD_add_response_header(mhdResponse, field.name, field.value)
+        }
+        let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+        MHD_destroy_response(mhdResponse)
+        return result
+    }
+
+    fileprivate func completed(context: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) {
+        guard let context, let raw = context.pointee else { return }
+        context.pointee = nil
+        let exchange = Unmanaged<Exchange>.fromOpaque(raw).takeRetainedValue()
+        exchange.sink?.abort()
+        exchange.sink = nil
+        if let stream = exchange.stream {
+            exchange.bytes = stream.close()
+            _ = state.withLock { $0.streams.removeValue(forKey: ObjectIdentifier(stream)) }
+        }
+        let micros = Self.monotonicMicros() - exchange.start
+        let request = exchange.request
+        if configuration.accessLog {
+            logger.info(
+                "request",
+                metadata: [
+                    "method": .string(request.method.rawValue), "path": .string(request.path),
+                    "status": .stringConvertible(exchange.status), "bytes": .stringConvertible(exchange.bytes),
+                    "us": .stringConvertible(micros),
+                ])
+        }
+        observer?(
+            AccessRecord(
+                method: request.method, path: request.path, route: request.route, status: exchange.status,
+                bytes: exchange.bytes, microseconds: micros))
+    }
+
+    // MARK: helpers
+
+    static func monotonicMicros() -> Int {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000
+    }
+
+    private static func format(_ address: UnsafePointer<sockaddr>) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 2)
+        switch Int32(address.pointee.sa_family) {
+        case AF_INET:
+            return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                var a = sin.pointee.sin_addr
+                return buffer.withUnsafeMutableBufferPointer { b in
+                    inet_ntop(AF_INET, &a, b.baseAddress, socklen_t(b.count)).map { String(cString: $0) } ?? ""
+                }
+            }
+        case AF_INET6:
+            return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin in
+                var a = sin.pointee.sin6_addr
+                return buffer.withUnsafeMutableBufferPointer { b in
+                    inet_ntop(AF_INET6, &a, b.baseAddress, socklen_t(b.count)).map { "[" + String(cString: $0) + "]" } ?? ""
+                }
+            }
+        default:
+            return ""
+        }
+    }
+}
+
+/// Per-request state, owned by the connection's `*con_cls` from the first
+/// access-handler call until the completed callback.
+final class Exchange {
+    let start: Int
+    var request = Request(method: .get, path: "")
+    var route: Route?
+    var pending: Response?
+    var earlyResponse: Response?
+    var limit: Int64 = 0
+    var received: Int64 = 0
+    var overflow = false
+    var body: [UInt8] = []
+    var sink: (any BodySink)?
+    var stream: ResponseStream?
+    var status = 0
+    var bytes = 0
+
+    init(start: Int) { self.start = start }
+}
+
+// MARK: C trampolines (no Swift error crosses into C)
+
+private let accessHandlerTrampoline: MHD_AccessHandlerCallback = {
+    cls, connection, url, method, _, uploadData, uploadDataSize, context in
+    guard let cls, let connection, let url, let method, let uploadDataSize, let context else { return .NO }
+    let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+    return server.handle(
+        connection: connection, url: url, method: method, uploadData: uploadData,
+        uploadDataSize: uploadDataSize, context: context)
+}
+
+private let completedTrampoline: MHD_RequestCompletedCallback = { cls, _, context, _ in
+    guard let cls else { return }
+    Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().completed(context: context)
+}
+
+private let headerIterator: MHD_KeyValueIteratorN = { cls, _, key, keySize, value, valueSize in
+    guard let cls, let key else { return .YES }
+    let headers = cls.assumingMemoryBound(to: HTTPHeaders.self)
+    let name = String(decoding: UnsafeRawBufferPointer(start: key, count: keySize), as: UTF8.self)
+    let text = value.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: valueSize), as: UTF8.self) } ?? ""
+    headers.pointee.add(name, text)
+    return .YES
+}
+
+private let queryIterator: MHD_KeyValueIteratorN = { cls, _, key, keySize, value, valueSize in
+    guard let cls, let key else { return .YES }
+    let query = cls.assumingMemoryBound(to: [String: String].self)
+    let name = String(decoding: UnsafeRawBufferPointer(start: key, count: keySize), as: UTF8.self)
+    query.pointee[name] = value.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: valueSize), as: UTF8.self) } ?? ""
+    return .YES
+}
+
+private let streamReader: MHD_ContentReaderCallback = { cls, _, buffer, max in
+    guard let cls, let buffer else { return -2 }
+    return Unmanaged<ResponseStream>.fromOpaque(cls).takeUnretainedValue().read(into: buffer, max: max)
+}
+
+private let streamFree: MHD_ContentReaderFreeCallback = { cls in
+    guard let cls else { return }
+    Unmanaged<ResponseStream>.fromOpaque(cls).release()
+}

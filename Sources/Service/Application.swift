@@ -1,0 +1,98 @@
+import Foundation
+public import Logging
+public import MicroHTTP
+public import PostgresClient
+import Store
+
+public struct StartupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The assembled service: settings, database pool, routes and HTTP server.
+public final class Application: Sendable {
+    public let settings: Settings
+    public let pool: PostgresPool
+    public let server: HTTPServer
+    public let metrics: ServiceMetrics
+    public let tokens: TokenStore?
+    /// Every route the server answers (for the contract test and docs).
+    public let routes: [Route]
+    let logger: Logger
+
+    /// Builds the service; `start()` migrates and listens.
+    /// - Throws: `StartupError` for unsafe or invalid settings (no tokens beyond
+    ///   loopback, unreadable tokens file, bad database URL).
+    public init(settings: Settings, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        guard let url = settings.databaseURL else {
+            throw StartupError("no database: set DATABASE_URL or --database-url (deploy/run.sh starts a private PostgreSQL)")
+        }
+        let tokens: TokenStore?
+        if let file = settings.tokensFile {
+            do { tokens = try TokenStore.load(path: file) } catch { throw StartupError("\(error)") }
+        } else {
+            tokens = nil
+        }
+        if tokens?.entries.isEmpty ?? true, !settings.isLoopback {
+            throw StartupError(
+                "refusing to listen on \(settings.address) without tokens: anyone could reach the API. "
+                    + "Create one with `signalforge token new --name NAME --scope admin` and pass --tokens-file, or bind to 127.0.0.1")
+        }
+        self.tokens = tokens
+        let config: PostgresConfiguration
+        do { config = try PostgresConfiguration(url: url) } catch { throw StartupError("database URL: \(error)") }
+        pool = PostgresPool(
+            configuration: config, minConnections: settings.poolMin, maxConnections: settings.poolMax,
+            checkoutTimeout: .milliseconds(settings.poolTimeoutMs), logger: logger)
+        metrics = ServiceMetrics()
+
+        var router = Router()
+        HealthRoutes(pool: pool, metrics: metrics).register(&router)
+        ExperimentRoutes(store: ExperimentStore(pool: pool)).register(&router)
+
+        var http = ServerConfiguration()
+        http.address = settings.address == "localhost" ? "127.0.0.1" : settings.address
+        http.port = settings.port
+        http.threads = settings.httpThreads
+        http.connectionLimit = settings.connectionLimit
+        http.perIPConnectionLimit = settings.perIPConnectionLimit
+        http.idleTimeoutSeconds = settings.idleTimeoutSeconds
+        http.maxBodySize = settings.maxBodyBytes
+        http.accessLog = settings.accessLog
+        let table = router.freeze()
+        routes = table.routes
+        let authenticator = Authenticator(tokens: tokens)
+        let metrics = self.metrics
+        server = HTTPServer(
+            configuration: http, routes: table, logger: logger,
+            preflight: { request, route in authenticator.check(request, route) },
+            observer: { metrics.record($0) })
+    }
+
+    /// Applies migrations (retrying while PostgreSQL starts, up to `waitForDatabase`), then listens.
+    public func start(waitForDatabase: Duration = .seconds(30)) throws {
+        let deadline = ContinuousClock.now + waitForDatabase
+        while true {
+            do {
+                try Migrator.migrate(pool, logger: logger)
+                break
+            } catch let e as PostgresError where ContinuousClock.now < deadline
+                && [.connectionFailed, .poolExhausted, .connectionClosed].contains(e.code)
+            {
+                logger.warning("database not reachable yet; retrying", metadata: ["error": "\(e)"])
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
+        try server.start()
+    }
+
+    /// Stops the HTTP server (draining streams) and closes the pool.
+    public func stop() {
+        server.stop()
+        pool.close()
+    }
+
+    public var port: Int { server.port }
+}

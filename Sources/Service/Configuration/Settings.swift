@@ -1,0 +1,175 @@
+import Foundation
+import Yams
+
+/// Every setting of `signalforge serve`, with its sources: a flag, then an
+/// environment variable, then the config file, then the default. One table
+/// drives parsing, `--help` and the README's configuration table.
+public struct Settings: Sendable, Equatable {
+    public var address = "127.0.0.1"
+    public var port = 8080
+    public var databaseURL: String? = nil
+    public var dataDir = ".data"
+    public var tokensFile: String? = nil
+    public var memoryBudgetMB: Int? = nil
+    public var maxRunning = ProcessInfo.processInfo.activeProcessorCount
+    public var httpThreads = ProcessInfo.processInfo.activeProcessorCount
+    public var maxBodyBytes = 1 << 20
+    public var maxUploadBytes: Int64 = 2 << 30
+    public var connectionLimit = 1024
+    public var perIPConnectionLimit = 256
+    public var idleTimeoutSeconds = 60
+    public var poolMin = 1
+    public var poolMax = 16
+    public var poolTimeoutMs = 5000
+    public var logLevel = "info"
+    public var accessLog = true
+
+    public init() {}
+
+    /// A setting's names in each source and its documentation.
+    public struct Key: Sendable {
+        public let name: String
+        public let env: String
+        public let flag: String
+        public let help: String
+        public let defaultText: String
+        let apply: @Sendable (inout Settings, String) throws -> Void
+    }
+
+    public static let keys: [Key] = [
+        key("address", env: "SIGNALFORGE_ADDRESS", "IP address to listen on; beyond loopback requires tokens", "127.0.0.1") { s, v in
+            s.address = v
+        },
+        key("port", env: "SIGNALFORGE_PORT", "TCP port to listen on (0 = any free port)", "8080") { s, v in
+            s.port = try int(v, "port", 0...65535)
+        },
+        key("database_url", env: "DATABASE_URL", "PostgreSQL URL, postgres://user:pw@host:port/db", "none: required") { s, v in
+            s.databaseURL = v
+        },
+        key("data_dir", env: "SIGNALFORGE_DATA_DIR", "folder for datasets, artifacts and spill files", ".data") { s, v in
+            s.dataDir = v
+        },
+        key("tokens_file", env: "SIGNALFORGE_TOKENS_FILE", "bearer tokens file (NAME SCOPE SHA256HEX per line)", "none: no auth, loopback only") { s, v in
+            s.tokensFile = v
+        },
+        key("memory_budget_mb", env: "SIGNALFORGE_MEMORY_BUDGET_MB", "memory budget of the experiments, in MiB", "half of the cgroup limit or of RAM") { s, v in
+            s.memoryBudgetMB = try int(v, "memory_budget_mb", 16...(1 << 24))
+        },
+        key("max_running", env: "SIGNALFORGE_MAX_RUNNING", "experiments run at once by this instance", "number of cores") { s, v in
+            s.maxRunning = try int(v, "max_running", 1...1024)
+        },
+        key("http_threads", env: "SIGNALFORGE_HTTP_THREADS", "threads of the HTTP server's epoll pool", "number of cores") { s, v in
+            s.httpThreads = try int(v, "http_threads", 1...256)
+        },
+        key("max_body_bytes", env: "SIGNALFORGE_MAX_BODY_BYTES", "largest JSON request body", "1048576") { s, v in
+            s.maxBodyBytes = try int(v, "max_body_bytes", 1024...(1 << 30))
+        },
+        key("max_upload_bytes", env: "SIGNALFORGE_MAX_UPLOAD_BYTES", "largest dataset upload", "2147483648") { s, v in
+            s.maxUploadBytes = Int64(try int(v, "max_upload_bytes", 1024...Int(Int64.max)))
+        },
+        key("connection_limit", env: "SIGNALFORGE_CONNECTION_LIMIT", "most open HTTP connections", "1024") { s, v in
+            s.connectionLimit = try int(v, "connection_limit", 1...1_000_000)
+        },
+        key("per_ip_connection_limit", env: "SIGNALFORGE_PER_IP_CONNECTION_LIMIT", "most connections from one IP (0 = no limit)", "256") { s, v in
+            s.perIPConnectionLimit = try int(v, "per_ip_connection_limit", 0...1_000_000)
+        },
+        key("idle_timeout_s", env: "SIGNALFORGE_IDLE_TIMEOUT_S", "seconds before an idle connection is closed", "60") { s, v in
+            s.idleTimeoutSeconds = try int(v, "idle_timeout_s", 1...86_400)
+        },
+        key("pool_min", env: "SIGNALFORGE_POOL_MIN", "PostgreSQL connections kept open", "1") { s, v in
+            s.poolMin = try int(v, "pool_min", 0...1000)
+        },
+        key("pool_max", env: "SIGNALFORGE_POOL_MAX", "most PostgreSQL connections", "16") { s, v in
+            s.poolMax = try int(v, "pool_max", 1...1000)
+        },
+        key("pool_timeout_ms", env: "SIGNALFORGE_POOL_TIMEOUT_MS", "longest wait for a free PostgreSQL connection", "5000") { s, v in
+            s.poolTimeoutMs = try int(v, "pool_timeout_ms", 1...600_000)
+        },
+        key("log_level", env: "SIGNALFORGE_LOG_LEVEL", "trace, debug, info, notice, warning, error or critical", "info") { s, v in
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(v) else { throw SettingsError("log_level: '\(v)' is not one of \(levels.joined(separator: ", "))") }
+            s.logLevel = v
+        },
+        key("access_log", env: "SIGNALFORGE_ACCESS_LOG", "one log line per HTTP request (true/false)", "true") { s, v in
+            switch v.lowercased() {
+            case "true", "1", "yes", "on": s.accessLog = true
+            case "false", "0", "no", "off": s.accessLog = false
+            default: throw SettingsError("access_log: '\(v)' is not true or false")
+            }
+        },
+    ]
+
+    private static func key(
+        _ name: String, env: String, _ help: String, _ defaultText: String,
+        _ apply: @escaping @Sendable (inout Settings, String) throws -> Void
+    ) -> Key {
+        Key(name: name, env: env, flag: name.replacingOccurrences(of: "_", with: "-"), help: help, defaultText: defaultText, apply: apply)
+    }
+
+    private static func int(_ v: String, _ name: String, _ range: ClosedRange<Int>) throws(SettingsError) -> Int {
+        guard let n = Int(v.trimmingCharacters(in: .whitespaces)) else { throw SettingsError("\(name): '\(v)' is not an integer") }
+        guard range.contains(n) else { throw SettingsError("\(name): \(n) is outside \(range.lowerBound)…\(range.upperBound)") }
+        return n
+    }
+
+    /// Resolves the settings.
+    /// - Parameters:
+    ///   - flags: values given as command-line flags, by setting name.
+    ///   - environment: the process environment.
+    ///   - configFile: a YAML file of `name: value` pairs (optional).
+    /// - Throws: `SettingsError` naming the setting (and the file) that is wrong.
+    public static func resolve(
+        flags: [String: String], environment: [String: String], configFile: String?
+    ) throws(SettingsError) -> Settings {
+        var fromFile: [String: String] = [:]
+        if let configFile {
+            let text: String
+            do { text = try String(contentsOfFile: configFile, encoding: .utf8) } catch {
+                throw SettingsError("\(configFile): cannot read the config file")
+            }
+            let node: Any?
+            do { node = try Yams.load(yaml: text) } catch {
+                throw SettingsError("\(configFile): not valid YAML: \(error)")
+            }
+            guard let map = node as? [String: Any] else {
+                throw SettingsError("\(configFile): expected a mapping of setting names to values")
+            }
+            for (k, v) in map {
+                guard keys.contains(where: { $0.name == k }) else {
+                    throw SettingsError("\(configFile): unknown setting '\(k)' (known: \(keys.map(\.name).joined(separator: ", ")))")
+                }
+                fromFile[k] = "\(v)"
+            }
+        }
+        var s = Settings()
+        for key in keys {
+            let value: String?
+            let source: String
+            if let v = flags[key.name] {
+                (value, source) = (v, "--\(key.flag)")
+            } else if let v = environment[key.env], !v.isEmpty {
+                (value, source) = (v, key.env)
+            } else if let v = fromFile[key.name] {
+                (value, source) = (v, configFile ?? "config")
+            } else {
+                (value, source) = (nil, "")
+            }
+            guard let value else { continue }
+            do { try key.apply(&s, value) } catch {
+                throw SettingsError("\(source): \((error as? SettingsError)?.message ?? "\(error)")")
+            }
+        }
+        return s
+    }
+
+    /// Whether `address` is a loopback address (127.0.0.0/8 or ::1).
+    public var isLoopback: Bool {
+        address.hasPrefix("127.") || address == "::1" || address == "localhost"
+    }
+}
+
+public struct SettingsError: Error, CustomStringConvertible, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,236 @@
+public import Foundation
+
+/// A validated `POST /v1/experiments` body, with every default filled in.
+public struct ExperimentRequest: Sendable, Equatable {
+    public struct DatasetRef: Sendable, Equatable {
+        public var symbol: String
+        public var datasetID: UUID?
+        public var path: String?
+    }
+
+    public var name: String
+    public var priority: String
+    public var datasets: [DatasetRef]
+    public var timeframes: [String]
+    public var stages: [String]
+    public var config: JSONValue
+
+    public static let priorities = ["high", "medium", "low"]
+    public static let timeframeNames = ["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]
+    public static let stageNames = ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"]
+    /// What each stage needs to have run before it.
+    static let prerequisites: [String: [String]] = [
+        "resample": ["load"], "merge": ["resample"], "features": ["merge"], "patterns": ["merge"],
+        "forecast": ["features"], "fusion": ["forecast", "patterns"], "export": ["merge"], "analysis": ["fusion"],
+    ]
+    static let configSections = ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"]
+
+    /// Validates a parsed body.
+    /// - Throws: `APIError` 400 naming the member and the reason.
+    public static func validate(_ json: JSONValue) throws(APIError) -> ExperimentRequest {
+        guard case .object(let members) = json else {
+            throw APIError(400, "the body must be a JSON object, not \(json.typeName)")
+        }
+        if let path = firstNULString(json, path: "") {
+            throw APIError.invalid(path.isEmpty ? "body" : path, "strings may not contain U+0000")
+        }
+        let known: Set = ["name", "priority", "datasets", "timeframes", "stages", "config"]
+        if let unknown = members.first(where: { !known.contains($0.0) }) {
+            throw APIError.invalid(unknown.0, "unknown member (known: \(known.sorted().joined(separator: ", ")))")
+        }
+
+        var name = ""
+        if let v = json["name"] {
+            guard case .string(let s) = v else { throw APIError.invalid("name", "must be a string, not \(v.typeName)") }
+            let trimmed = s.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty, trimmed.count <= 200 else { throw APIError.invalid("name", "must be 1 to 200 characters") }
+            guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw APIError.invalid("name", "must not contain control characters")
+            }
+            name = trimmed
+        }
+
+        var priority = "medium"
+        if let v = json["priority"] {
+            guard case .string(let s) = v, priorities.contains(s) else {
+                throw APIError(
+                    400, "priority: must be one of \(priorities.joined(separator: ", "))", field: "priority",
+                    extra: [("allowed", priorities.joined(separator: ", "))])
+            }
+            priority = s
+        }
+
+        guard let dv = json["datasets"] else { throw APIError.invalid("datasets", "is required") }
+        guard case .array(let items) = dv, !items.isEmpty else {
+            throw APIError.invalid("datasets", "must be a non-empty array of {symbol, dataset_id | path}")
+        }
+        guard items.count <= 64 else { throw APIError.invalid("datasets", "at most 64 datasets") }
+        var datasets: [DatasetRef] = []
+        for (i, item) in items.enumerated() {
+            let f = "datasets[\(i)]"
+            guard case .object(let m) = item else { throw APIError.invalid(f, "must be an object, not \(item.typeName)") }
+            if let unknown = m.first(where: { !["symbol", "dataset_id", "path"].contains($0.0) }) {
+                throw APIError.invalid("\(f).\(unknown.0)", "unknown member (known: symbol, dataset_id, path)")
+            }
+            guard case .string(let symbol)? = item["symbol"] else { throw APIError.invalid("\(f).symbol", "is required and must be a string") }
+            guard (1...32).contains(symbol.count), symbol.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+                throw APIError.invalid("\(f).symbol", "must be 1 to 32 letters, digits, '.', '_' or '-'")
+            }
+            if datasets.contains(where: { $0.symbol.lowercased() == symbol.lowercased() }) {
+                throw APIError.invalid("\(f).symbol", "'\(symbol)' appears twice")
+            }
+            var ref = DatasetRef(symbol: symbol)
+            switch (item["dataset_id"], item["path"]) {
+            case (.some(.string(let id)), nil):
+                guard let uuid = UUID(uuidString: id) else { throw APIError.invalid("\(f).dataset_id", "'\(id)' is not a UUID") }
+                ref.datasetID = uuid
+            case (nil, .some(.string(let path))):
+                ref.path = try safeRelativePath(path, field: "\(f).path")
+            case (nil, nil):
+                throw APIError.invalid(f, "needs dataset_id or path")
+            case (.some, .some):
+                throw APIError.invalid(f, "give dataset_id or path, not both")
+            case (.some(let v), nil):
+                throw APIError.invalid("\(f).dataset_id", "must be a string, not \(v.typeName)")
+            case (nil, .some(let v)):
+                throw APIError.invalid("\(f).path", "must be a string, not \(v.typeName)")
+            }
+            datasets.append(ref)
+        }
+
+        var timeframes = ["1h"]
+        if let v = json["timeframes"] {
+            timeframes = try stringList(v, field: "timeframes", allowed: timeframeNames)
+            guard !timeframes.isEmpty else { throw APIError.invalid("timeframes", "must not be empty") }
+            timeframes.sort { timeframeNames.firstIndex(of: $0)! < timeframeNames.firstIndex(of: $1)! }
+        }
+
+        var stages = stageNames
+        if let v = json["stages"] {
+            stages = try stringList(v, field: "stages", allowed: stageNames)
+            guard !stages.isEmpty else { throw APIError.invalid("stages", "must not be empty") }
+            stages.sort { stageNames.firstIndex(of: $0)! < stageNames.firstIndex(of: $1)! }
+            for s in stages {
+                for p in prerequisites[s] ?? [] where !stages.contains(p) {
+                    throw APIError.invalid("stages", "'\(s)' needs '\(p)' to run first")
+                }
+            }
+        }
+
+        var config = JSONValue.object([])
+        if let v = json["config"] {
+            guard case .object(let sections) = v else { throw APIError.invalid("config", "must be an object, not \(v.typeName)") }
+            for (section, body) in sections {
+                guard configSections.contains(section) else {
+                    throw APIError.invalid("config.\(section)", "unknown section (known: \(configSections.joined(separator: ", ")))")
+                }
+                guard case .object = body else { throw APIError.invalid("config.\(section)", "must be an object, not \(body.typeName)") }
+            }
+            try validateConfig(v)
+            config = v
+        }
+        return ExperimentRequest(
+            name: name, priority: priority, datasets: datasets, timeframes: timeframes, stages: stages, config: config)
+    }
+
+    private static func stringList(_ v: JSONValue, field: String, allowed: [String]) throws(APIError) -> [String] {
+        guard case .array(let items) = v else { throw APIError.invalid(field, "must be an array of strings, not \(v.typeName)") }
+        var out: [String] = []
+        for (i, item) in items.enumerated() {
+            guard case .string(let s) = item else { throw APIError.invalid("\(field)[\(i)]", "must be a string, not \(item.typeName)") }
+            guard allowed.contains(s) else {
+                throw APIError(
+                    400, "\(field)[\(i)]: '\(s)' is not one of \(allowed.joined(separator: ", "))", field: "\(field)[\(i)]",
+                    extra: [("allowed", allowed.joined(separator: ", "))])
+            }
+            guard !out.contains(s) else { throw APIError.invalid("\(field)[\(i)]", "'\(s)' appears twice") }
+            out.append(s)
+        }
+        return out
+    }
+
+    /// The member path of the first string (or key) holding U+0000, which
+    /// PostgreSQL cannot store.
+    static func firstNULString(_ v: JSONValue, path: String) -> String? {
+        switch v {
+        case .string(let s): return s.utf8.contains(0) ? path : nil
+        case .array(let items):
+            for (i, item) in items.enumerated() { if let p = firstNULString(item, path: "\(path)[\(i)]") { return p } }
+            return nil
+        case .object(let members):
+            for (k, item) in members {
+                let p = path.isEmpty ? k : "\(path).\(k)"
+                if k.utf8.contains(0) { return p }
+                if let found = firstNULString(item, path: p) { return found }
+            }
+            return nil
+        default: return nil
+        }
+    }
+
+    /// A path under the data root: relative, no `..` that climbs out of it.
+    static func safeRelativePath(_ path: String, field: String) throws(APIError) -> String {
+        guard !path.isEmpty, path.utf8.count <= 1024, !path.contains("\0") else {
+            throw APIError.invalid(field, "must be a non-empty relative path")
+        }
+        guard !path.hasPrefix("/") else { throw APIError.invalid(field, "must be relative to the data root, not absolute") }
+        var depth = 0
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." {
+                depth -= 1
+                guard depth >= 0 else { throw APIError.invalid(field, "'\(path)' escapes the data root") }
+                parts.removeLast()
+            } else {
+                depth += 1
+                parts.append(part)
+            }
+        }
+        guard !parts.isEmpty else { throw APIError.invalid(field, "must name a file under the data root") }
+        return parts.joined(separator: "/")
+    }
+
+    /// Checks the documented members of the config sections; others pass
+    /// through for the stages to read.
+    static func validateConfig(_ config: JSONValue) throws(APIError) {
+        func number(_ section: String, _ key: String, _ range: ClosedRange<Double>) throws(APIError) {
+            guard let v = config[section]?[key] else { return }
+            guard case .number(let n) = v, range.contains(n) else {
+                throw APIError.invalid("config.\(section).\(key)", "must be a number in \(range.lowerBound)…\(range.upperBound)")
+            }
+        }
+        func oneOf(_ section: String, _ key: String, _ allowed: [String]) throws(APIError) {
+            guard let v = config[section]?[key] else { return }
+            guard case .string(let s) = v, allowed.contains(s) else {
+                throw APIError.invalid("config.\(section).\(key)", "must be one of \(allowed.joined(separator: ", "))")
+            }
+        }
+        try oneOf("merge", "join", ["inner", "outer"])
+        try number("forecast", "horizon_bars", 1...10_000)
+        try number("forecast", "model_timeout_s", 0.001...3600)
+        try number("forecast", "total_timeout_s", 0.001...86_400)
+        try number("fusion", "quality_threshold", 0...1)
+        try oneOf("export", "compression", ["none", "zstd"])
+        try number("analysis", "spread", 0...1)
+        try number("analysis", "commission", 0...1)
+        try number("analysis", "max_holding_bars", 1...100_000)
+    }
+
+    /// The normalized request as stored (defaults filled in).
+    public var json: JSONValue {
+        .object([
+            ("name", .string(name)),
+            ("priority", .string(priority)),
+            ("datasets", .array(datasets.map { d in
+                var m: [(String, JSONValue)] = [("symbol", .string(d.symbol))]
+                if let id = d.datasetID { m.append(("dataset_id", .string(id.uuidString.lowercased()))) }
+                if let p = d.path { m.append(("path", .string(p))) }
+                return .object(m)
+            })),
+            ("timeframes", .array(timeframes.map { .string($0) })),
+            ("stages", .array(stages.map { .string($0) })),
+            ("config", config),
+        ])
+    }
+}

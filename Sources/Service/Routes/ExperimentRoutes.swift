@@ -1,0 +1,149 @@
+import Foundation
+import MicroHTTP
+import PostgresClient
+import Store
+
+/// `/v1/experiments`: create, list and read experiments.
+struct ExperimentRoutes {
+    let store: ExperimentStore
+
+    func register(_ r: inout Router) {
+        r.post("/v1/experiments", scope: Scope.operate.rawValue) { req in try create(req) }
+        r.get("/v1/experiments", scope: Scope.read.rawValue) { req in try list(req) }
+        r.get("/v1/experiments/{id}", scope: Scope.read.rawValue) { req in try show(req) }
+    }
+
+    func create(_ req: Request) throws -> Response {
+        try requireJSON(req)
+        let body = try parseJSON(req.body)
+        var experiment = try ExperimentRequest.validate(body)
+        let id = UUID()
+        if experiment.name.isEmpty { experiment.name = "experiment-" + id.uuidString.prefix(8).lowercased() }
+        let record = try database { try store.create(id: id, name: experiment.name, priority: experiment.priority, request: experiment.json.serialized) }
+        var response = Response.json(Array(Self.render(record).utf8), status: 201)
+        response.headers.add("Location", "/v1/experiments/\(record.id.uuidString.lowercased())")
+        return response
+    }
+
+    func list(_ req: Request) throws -> Response {
+        let statuses = ["queued", "running", "pausing", "paused", "cancelling", "succeeded", "failed", "cancelled", "interrupted"]
+        if let s = req.query["status"], !statuses.contains(s) {
+            throw APIError(
+                400, "status: '\(s)' is not one of \(statuses.joined(separator: ", "))", field: "status",
+                extra: [("allowed", statuses.joined(separator: ", "))])
+        }
+        let limit = try intQuery(req, "limit", default: 50, range: 1...500)
+        let cursor = try req.query["cursor"].map { c throws(APIError) -> ListCursor in
+            guard let cur = Self.decodeCursor(c) else { throw APIError.invalid("cursor", "is not a cursor this server issued") }
+            return cur
+        }
+        let rows = try database { try store.list(status: req.query["status"], after: cursor, limit: limit + 1) }
+        let page = rows.prefix(limit)
+        let next: String = rows.count > limit ? JSONText.quote(Self.encodeCursor(page.last!)) : "null"
+        let items = page.map(Self.render).joined(separator: ",")
+        return .json(Array("{\"items\":[\(items)],\"next_cursor\":\(next)}".utf8))
+    }
+
+    func show(_ req: Request) throws -> Response {
+        let id = try uuidParameter(req, "id")
+        guard let record = try database({ try store.get(id) }) else { throw APIError.notFound("experiment \(req.parameter("id"))") }
+        return .json(Array(Self.render(record).utf8))
+    }
+
+    static func render(_ e: ExperimentRecord) -> String {
+        func date(_ d: Date?) -> String { d.map { JSONText.quote(Timestamps.iso8601($0)) } ?? "null" }
+        return """
+            {"id":"\(e.id.uuidString.lowercased())","name":\(JSONText.quote(e.name)),"status":"\(e.status)",\
+            "priority":"\(e.priority)","stage":\(e.stage.map(JSONText.quote) ?? "null"),"percent":\(e.percent),\
+            "created_at":\(date(e.createdAt)),"started_at":\(date(e.startedAt)),"finished_at":\(date(e.finishedAt)),\
+            "error":\(e.error.map(JSONText.quote) ?? "null"),"request":\(e.request)}
+            """
+    }
+
+    static func encodeCursor(_ e: ExperimentRecord) -> String {
+        Data("\(e.createdMicros)/\(e.id.uuidString.lowercased())".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decodeCursor(_ s: String) -> ListCursor? {
+        var b64 = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while b64.count % 4 != 0 { b64 += "=" }
+        guard let data = Data(base64Encoded: b64), let text = String(data: data, encoding: .utf8) else { return nil }
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
+        return ListCursor(micros: micros, id: id)
+    }
+}
+
+// MARK: shared request helpers
+
+/// Parses a JSON body; a syntax error is a 400 that says where it broke.
+func parseJSON(_ body: [UInt8]) throws(APIError) -> JSONValue {
+    do { return try JSONParser.parse(body) } catch {
+        throw APIError(
+            400, "malformed JSON at line \(error.line), column \(error.column): \(error.reason)", field: nil,
+            extra: [("line", "\(error.line)"), ("column", "\(error.column)")])
+    }
+}
+
+/// Requires `Content-Type: application/json` (parameters allowed) when a body is sent.
+func requireJSON(_ req: Request) throws(APIError) {
+    let type = req.headers["Content-Type"]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+    guard type == nil || type == "application/json" || type?.hasSuffix("+json") == true else {
+        throw APIError(415, "Content-Type must be application/json, not \(type!)")
+    }
+}
+
+func uuidParameter(_ req: Request, _ name: String) throws(APIError) -> UUID {
+    guard let id = UUID(uuidString: req.parameter(name)) else {
+        throw APIError(404, "\(name) '\(req.parameter(name))' is not a known id (ids are UUIDs)", field: name)
+    }
+    return id
+}
+
+func intQuery(_ req: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws(APIError) -> Int {
+    guard let raw = req.query[name] else { return value }
+    guard let n = Int(raw), range.contains(n) else {
+        throw APIError.invalid(name, "must be an integer in \(range.lowerBound)…\(range.upperBound)")
+    }
+    return n
+}
+
+/// Runs a database call, turning database trouble into the right HTTP answer:
+/// an unreachable or exhausted database is a 503 with `Retry-After`, never a
+/// 5xx that blames the client's input; constraint violations are 409.
+func database<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as PostgresError {
+        switch e.code {
+        case .connectionFailed, .poolExhausted, .poolClosed, .connectionClosed:
+            var err = APIError(503, "the database is unavailable: \(e.description)")
+            err.headers = [("Retry-After", "1")]
+            throw err
+        default:
+            if e.sqlState == .uniqueViolation { throw APIError(409, "conflicts with an existing resource") }
+            throw e
+        }
+    }
+}
+
+/// RFC 3339 timestamps in UTC with microseconds.
+enum Timestamps {
+    static func iso8601(_ d: Date) -> String {
+        let micros = Int64((d.timeIntervalSince1970 * 1_000_000).rounded())
+        var secs = micros / 1_000_000
+        var frac = micros % 1_000_000
+        if frac < 0 {
+            frac += 1_000_000
+            secs -= 1
+        }
+        var t = time_t(secs)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        func pad(_ v: Int32, _ n: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, n - s.count)) + s
+        }
+        let f = String(frac)
+        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2)).\(String(repeating: "0", count: 6 - f.count) + f)Z"
+    }
+}

@@ -1,0 +1,102 @@
+public import Foundation
+public import PostgresClient
+
+/// An `experiments` row as the API shows it.
+public struct ExperimentRecord: Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var status: String
+    public var priority: String
+    public var stage: String?
+    public var percent: Double
+    public var error: String?
+    /// The normalized request, as JSON text.
+    public var request: String
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    /// `created_at` in microseconds since the epoch: the exact list cursor.
+    public var createdMicros: Int64
+}
+
+/// A position in a newest-first list: the last row's (created_at, id).
+public struct ListCursor: Sendable, Equatable {
+    public var micros: Int64
+    public var id: UUID
+    public init(micros: Int64, id: UUID) {
+        self.micros = micros
+        self.id = id
+    }
+}
+
+/// Reads and writes `experiments`.
+public struct ExperimentStore: Sendable {
+    let pool: PostgresPool
+
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    static let columns = """
+        id, name, status, priority, stage, percent, error, request::text, created_at, started_at, finished_at,
+        (extract(epoch FROM created_at) * 1000000)::bigint
+        """
+
+    /// Inserts a queued experiment and its `created` event in one transaction.
+    public func create(id: UUID, name: String, priority: String, request: String) throws -> ExperimentRecord {
+        try pool.withTransaction { tx in
+            let rows = try tx.query(
+                """
+                INSERT INTO experiments (id, name, status, priority, request)
+                VALUES (\(id), \(name), 'queued', \(priority), \(PostgresJSON(request)))
+                RETURNING \(unsafeSQL: Self.columns)
+                """)
+            try tx.execute(
+                """
+                INSERT INTO pipeline_events (experiment_id, kind, to_status)
+                VALUES (\(id), 'created', 'queued')
+                """)
+            guard let row = rows.first else { throw PostgresError(code: .decoding, message: "INSERT returned no row") }
+            return try Self.record(row)
+        }
+    }
+
+    /// The experiment `id`, or nil.
+    public func get(_ id: UUID) throws -> ExperimentRecord? {
+        try pool.withConnection { c in
+            try c.query("SELECT \(unsafeSQL: Self.columns) FROM experiments WHERE id = \(id)").first.map(Self.record)
+        }
+    }
+
+    /// Newest first, optionally of one status, after a cursor.
+    public func list(status: String?, after: ListCursor?, limit: Int) throws -> [ExperimentRecord] {
+        let afterMicros = after?.micros
+        let afterID = after?.id
+        return try pool.withConnection { c in
+            try c.query(
+                """
+                SELECT \(unsafeSQL: Self.columns) FROM experiments
+                WHERE (\(status)::text IS NULL OR status = \(status))
+                  AND (\(afterMicros)::bigint IS NULL
+                       OR (created_at, id) < (TIMESTAMPTZ 'epoch' + \(afterMicros) * INTERVAL '1 microsecond', \(afterID)::uuid))
+                ORDER BY created_at DESC, id DESC
+                LIMIT \(limit)
+                """
+            ).map(Self.record)
+        }
+    }
+
+    static func record(_ row: PostgresRow) throws -> ExperimentRecord {
+        ExperimentRecord(
+            id: try row.decode(0, as: UUID.self),
+            name: try row.decode(1, as: String.self),
+            status: try row.decode(2, as: String.self),
+            priority: try row.decode(3, as: String.self),
+            stage: try row.decode(4, as: String?.self),
+            percent: try row.decode(5, as: Double.self),
+            error: try row.decode(6, as: String?.self),
+            request: try row.decode(7, as: String.self),
+            createdAt: try row.decode(8, as: Date.self),
+            startedAt: try row.decode(9, as: Date?.self),
+            finishedAt: try row.decode(10, as: Date?.self),
+            createdMicros: try row.decode(11, as: Int64.self))
+    }
+}

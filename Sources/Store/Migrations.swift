@@ -1,0 +1,154 @@
+/// The schema, as plain SQL embedded in the binary. Migrations are applied in
+/// order and never edited once released: add a new one instead (the migrator
+/// refuses to start when an applied migration's text has changed).
+public enum Migrations {
+    public struct Migration: Sendable {
+        public let version: Int
+        public let name: String
+        public let sql: String
+    }
+
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "initial schema", sql: v1),
+    ]
+
+    static let v1 = """
+        CREATE TABLE datasets (
+            id          uuid PRIMARY KEY,
+            symbol      text NOT NULL,
+            timeframe   text NOT NULL,
+            path        text NOT NULL,
+            size_bytes  bigint NOT NULL CHECK (size_bytes >= 0),
+            row_count   bigint CHECK (row_count >= 0),
+            first_ts    timestamptz,
+            last_ts     timestamptz,
+            sha256      text,
+            created_at  timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX datasets_created_idx ON datasets (created_at DESC, id DESC);
+        CREATE INDEX datasets_symbol_idx ON datasets (symbol, timeframe);
+
+        CREATE TABLE experiments (
+            id                uuid PRIMARY KEY,
+            name              text NOT NULL,
+            status            text NOT NULL CHECK (status IN ('queued', 'running', 'pausing', 'paused',
+                                  'cancelling', 'succeeded', 'failed', 'cancelled', 'interrupted')),
+            priority          text NOT NULL CHECK (priority IN ('high', 'medium', 'low')),
+            priority_rank     smallint GENERATED ALWAYS AS
+                                  (CASE priority WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END) STORED,
+            request           jsonb NOT NULL,
+            stage             text,
+            percent           double precision NOT NULL DEFAULT 0 CHECK (percent >= 0 AND percent <= 100),
+            error             text,
+            completed_stages  text[] NOT NULL DEFAULT '{}',
+            resume_from       text,
+            lease_owner       text,
+            lease_expires_at  timestamptz,
+            created_at        timestamptz NOT NULL DEFAULT now(),
+            started_at        timestamptz,
+            finished_at       timestamptz,
+            updated_at        timestamptz NOT NULL DEFAULT now()
+        );
+        -- Claiming work: highest priority, then oldest, among queued rows only.
+        CREATE INDEX experiments_queue_idx ON experiments (priority_rank DESC, created_at, id) WHERE status = 'queued';
+        -- Listing, newest first, optionally by status; cursor = (created_at, id).
+        CREATE INDEX experiments_created_idx ON experiments (created_at DESC, id DESC);
+        CREATE INDEX experiments_status_created_idx ON experiments (status, created_at DESC, id DESC);
+        -- Finding expired leases of running work.
+        CREATE INDEX experiments_lease_idx ON experiments (lease_expires_at)
+            WHERE status IN ('running', 'pausing', 'cancelling');
+
+        CREATE TABLE idempotency_keys (
+            key            text PRIMARY KEY,
+            request_hash   text NOT NULL,
+            status_code    integer NOT NULL,
+            response_body  bytea NOT NULL,
+            experiment_id  uuid REFERENCES experiments (id) ON DELETE CASCADE,
+            created_at     timestamptz NOT NULL DEFAULT now()
+        );
+
+        CREATE TABLE pipeline_progress (
+            experiment_id  uuid NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
+            node_path      text NOT NULL,
+            parent_path    text,
+            kind           text NOT NULL CHECK (kind IN ('pipeline', 'stage', 'step', 'substep')),
+            name           text NOT NULL,
+            status         text NOT NULL,
+            units_done     bigint NOT NULL DEFAULT 0,
+            units_total    bigint,
+            percent        double precision NOT NULL DEFAULT 0,
+            rate           double precision,
+            eta_seconds    double precision,
+            updated_at     timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (experiment_id, node_path)
+        );
+
+        CREATE TABLE pipeline_logs (
+            id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            experiment_id  uuid NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
+            ts             timestamptz NOT NULL,
+            level          text NOT NULL,
+            stage          text,
+            message        text NOT NULL,
+            fields         jsonb NOT NULL DEFAULT '{}'
+        );
+        -- History pages and live follow: by experiment, after a cursor id.
+        CREATE INDEX pipeline_logs_experiment_idx ON pipeline_logs (experiment_id, id);
+        CREATE INDEX pipeline_logs_stage_idx ON pipeline_logs (experiment_id, stage, id);
+
+        CREATE TABLE pipeline_events (
+            id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            experiment_id  uuid NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
+            ts             timestamptz NOT NULL DEFAULT now(),
+            kind           text NOT NULL,
+            stage          text,
+            from_status    text,
+            to_status      text,
+            duration_ms    double precision,
+            details        jsonb NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX pipeline_events_experiment_idx ON pipeline_events (experiment_id, id);
+
+        CREATE TABLE pipeline_metrics (
+            id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            experiment_id    uuid NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
+            ts               timestamptz NOT NULL,
+            stage            text,
+            rss_bytes        bigint,
+            cpu_percent      double precision,
+            rows_per_second  double precision
+        );
+        CREATE INDEX pipeline_metrics_experiment_idx ON pipeline_metrics (experiment_id, ts);
+
+        CREATE TABLE signals (
+            id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            experiment_id  uuid NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
+            symbol         text NOT NULL,
+            timeframe      text NOT NULL,
+            ts             timestamptz NOT NULL,
+            direction      text NOT NULL CHECK (direction IN ('long', 'short')),
+            entry          double precision NOT NULL,
+            stop           double precision NOT NULL,
+            target         double precision NOT NULL,
+            horizon_bars   integer NOT NULL,
+            quality        double precision NOT NULL CHECK (quality >= 0 AND quality <= 1),
+            accepted       boolean NOT NULL,
+            components     jsonb NOT NULL,
+            sources        jsonb NOT NULL DEFAULT '[]'
+        );
+        CREATE INDEX signals_experiment_idx ON signals (experiment_id, symbol, timeframe, ts, id);
+        CREATE INDEX signals_accepted_idx ON signals (experiment_id, id) WHERE accepted;
+
+        CREATE TABLE artifacts (
+            experiment_id  uuid NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
+            name           text NOT NULL,
+            format         text NOT NULL,
+            path           text NOT NULL,
+            size_bytes     bigint NOT NULL,
+            sha256         text,
+            row_count      bigint,
+            created_at     timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (experiment_id, name)
+        );
+        """
+}

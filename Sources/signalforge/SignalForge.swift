@@ -1,0 +1,162 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgresClient
+import Service
+import Store
+
+@main
+struct SignalForge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signalforge",
+        abstract: "Run market-data experiments and serve the trading signals they produce.",
+        discussion: """
+            Settings come from flags, then environment variables, then an optional YAML config file \
+            (--config or SIGNALFORGE_CONFIG), then defaults.
+            """,
+        subcommands: [Serve.self, Migrate.self, Token.self]
+    )
+}
+
+/// The settings every server-side command takes.
+struct SettingsOptions: ParsableArguments {
+    static func help(_ name: String) -> ArgumentHelp {
+        let k = Settings.keys.first { $0.name == name }!
+        return ArgumentHelp("\(k.help) (env \(k.env); default \(k.defaultText))")
+    }
+
+    @Option(name: .long, help: "YAML file of setting names and values (env SIGNALFORGE_CONFIG)")
+    var config: String?
+    @Option(name: .long, help: help("address")) var address: String?
+    @Option(name: .long, help: help("port")) var port: String?
+    @Option(name: .long, help: help("database_url")) var databaseUrl: String?
+    @Option(name: .long, help: help("data_dir")) var dataDir: String?
+    @Option(name: .long, help: help("tokens_file")) var tokensFile: String?
+    @Option(name: .long, help: help("memory_budget_mb")) var memoryBudgetMb: String?
+    @Option(name: .long, help: help("max_running")) var maxRunning: String?
+    @Option(name: .long, help: help("http_threads")) var httpThreads: String?
+    @Option(name: .long, help: help("max_body_bytes")) var maxBodyBytes: String?
+    @Option(name: .long, help: help("max_upload_bytes")) var maxUploadBytes: String?
+    @Option(name: .long, help: help("connection_limit")) var connectionLimit: String?
+    @Option(name: .long, help: help("per_ip_connection_limit")) var perIpConnectionLimit: String?
+    @Option(name: .long, help: help("idle_timeout_s")) var idleTimeoutS: String?
+    @Option(name: .long, help: help("pool_min")) var poolMin: String?
+    @Option(name: .long, help: help("pool_max")) var poolMax: String?
+    @Option(name: .long, help: help("pool_timeout_ms")) var poolTimeoutMs: String?
+    @Option(name: .long, help: help("log_level")) var logLevel: String?
+    @Option(name: .long, help: help("access_log")) var accessLog: String?
+
+    func resolve() throws -> Settings {
+        let given: [(String, String?)] = [
+            ("address", address), ("port", port), ("database_url", databaseUrl), ("data_dir", dataDir),
+            ("tokens_file", tokensFile), ("memory_budget_mb", memoryBudgetMb), ("max_running", maxRunning),
+            ("http_threads", httpThreads), ("max_body_bytes", maxBodyBytes), ("max_upload_bytes", maxUploadBytes),
+            ("connection_limit", connectionLimit), ("per_ip_connection_limit", perIpConnectionLimit),
+            ("idle_timeout_s", idleTimeoutS), ("pool_min", poolMin), ("pool_max", poolMax),
+            ("pool_timeout_ms", poolTimeoutMs), ("log_level", logLevel), ("access_log", accessLog),
+        ]
+        var flags: [String: String] = [:]
+        for (k, v) in given { if let v { flags[k] = v } }
+        let env = ProcessInfo.processInfo.environment
+        do {
+            return try Settings.resolve(flags: flags, environment: env, configFile: config ?? env["SIGNALFORGE_CONFIG"])
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
+    func makeLogger(_ settings: Settings) -> Logger {
+        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in LogfmtHandler(label: label, logLevel: level) }
+        var logger = Logger(label: "signalforge")
+        logger.logLevel = level
+        return logger
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Migrate the database, then serve the HTTP API until SIGINT or SIGTERM.")
+
+    @OptionGroup var options: SettingsOptions
+
+    func run() throws {
+        let settings = try options.resolve()
+        let logger = options.makeLogger(settings)
+        // Block the stop signals in every thread; this one waits for them.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        signal(SIGPIPE, SIG_IGN)
+
+        let app: Application
+        do {
+            app = try Application(settings: settings, logger: logger)
+            try app.start()
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        logger.info("stopping", metadata: ["signal": "\(received == SIGINT ? "SIGINT" : "SIGTERM")"])
+        app.stop()
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply the embedded schema migrations, then exit.")
+
+    @OptionGroup var options: SettingsOptions
+
+    func run() throws {
+        let settings = try options.resolve()
+        let logger = options.makeLogger(settings)
+        guard let url = settings.databaseURL else { throw ValidationError("no database: set DATABASE_URL or --database-url") }
+        let config = try PostgresConfiguration(url: url)
+        let conn = try PostgresConnection.connect(config, logger: logger)
+        defer { conn.close() }
+        let applied = try Migrator.migrate(conn, logger: logger)
+        print(applied.isEmpty ? "schema is up to date" : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
+    }
+}
+
+struct Token: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage bearer tokens.", subcommands: [New.self])
+
+    struct New: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a fresh token once and append its hashed line to the tokens file.")
+
+        @Option(help: "A name for the token (letters, digits, '-', '_', '.')") var name: String
+        @Option(help: "read, operate or admin (admin implies operate implies read)") var scope: String = "read"
+        @Option(help: "The tokens file (env SIGNALFORGE_TOKENS_FILE; default .data/tokens)") var file: String?
+
+        func validate() throws {
+            guard Scope(rawValue: scope) != nil else { throw ValidationError("--scope must be read, operate or admin") }
+        }
+
+        func run() throws {
+            let path = file ?? ProcessInfo.processInfo.environment["SIGNALFORGE_TOKENS_FILE"] ?? ".data/tokens"
+            let fm = FileManager.default
+            if fm.fileExists(atPath: path) {
+                let existing = try TokenStore.load(path: path)
+                if existing.entries.contains(where: { $0.name == name }) {
+                    throw ValidationError("\(path) already has a token named '\(name)'")
+                }
+            } else {
+                try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                _ = fm.createFile(atPath: path, contents: Data("# signalforge tokens: NAME SCOPE SHA256HEX\n".utf8), attributes: [.posixPermissions: 0o600])
+            }
+            let (token, line) = try TokenStore.generate(name: name, scope: Scope(rawValue: scope)!)
+            guard let handle = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
+            handle.seekToEndOfFile()
+            handle.write(Data((line + "\n").utf8))
+            handle.closeFile()
+            print(token)
+        }
+    }
+}

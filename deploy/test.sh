@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against a throwaway PostgreSQL: installs what the
+# build and the tests need, starts a cluster on a free port in a temporary
+# folder, runs `swift test` with DATABASE_URL pointing at it, stops it, and
+# exits with the tests' status. Works with CI=true and no standard input.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. deploy/lib/setup.sh
+. deploy/lib/postgres.sh
+
+sf_apt_install "${SF_PACKAGES[@]}"
+sf_require_swift
+
+tmp=$(mktemp -d /tmp/signalforge-test.XXXXXX)
+chmod 755 "$tmp"
+cleanup() {
+    sf_pg_stop "$tmp/pg"
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+port=$(sf_free_port)
+sf_pg_start "$tmp/pg" "$port"
+echo "==> PostgreSQL for the tests: $DATABASE_URL" >&2
+
+# The tests start their own extra clusters (restarts, outages); they find the
+# server binaries the same way this script does.
+status=0
+swift build --build-tests "$@" || status=$?
+if [ "$status" -eq 0 ]; then
+    swift test --skip-build "$@" || status=$?
+fi
+exit "$status"
