@@ -84,6 +84,10 @@ struct Serve: ParsableCommand {
         let settings = try options.resolve()
         let logger = options.makeLogger(settings)
         // Block the stop signals in every thread; this one waits for them.
+        // (Reset first: a shell starts background jobs with SIGINT ignored,
+        // and an ignored signal never reaches sigwait.)
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
         var signals = sigset_t()
         sigemptyset(&signals)
         sigaddset(&signals, SIGINT)
