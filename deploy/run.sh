@@ -48,9 +48,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
     if [ -f "$PG_DIR/postmaster.pid" ] && ! sf_pg_as_owner "$(sf_pg_bindir)/pg_ctl" -D "$PG_DIR" status >/dev/null 2>&1; then
         rm -f "$PG_DIR/postmaster.pid"  # left by a killed run
     fi
-    if ! sf_pg_as_owner "$(sf_pg_bindir)/pg_ctl" -D "$PG_DIR" status >/dev/null 2>&1; then
-        echo "==> starting a private PostgreSQL in $PG_DIR (port $pg_port)" >&2
-    fi
+    echo "==> private PostgreSQL in $PG_DIR (port $pg_port)" >&2
     sf_pg_start "$PG_DIR" "$pg_port"
 fi
 

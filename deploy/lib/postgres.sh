@@ -47,9 +47,13 @@ sf_pg_start() {
             || sf_pg_as_owner "$bin/initdb" -D "$dir" -U signalforge --auth=trust -E UTF8 --no-locale >"$dir/../initdb.log" 2>&1 \
             || { cat "$dir/../initdb.log" >&2; return 1; }
     fi
-    sf_pg_as_owner "$bin/pg_ctl" -D "$dir" -w -t 60 -l "$dir/server.log" \
-        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=200 -c fsync=on" \
-        start >/dev/null || { tail -n 20 "$dir/server.log" >&2; return 1; }
+    if sf_pg_as_owner "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+        :  # already running (a previous run's cluster): reuse it
+    else
+        sf_pg_as_owner "$bin/pg_ctl" -D "$dir" -w -t 60 -l "$dir/server.log" \
+            -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=200 -c fsync=on" \
+            start >/dev/null || { tail -n 20 "$dir/server.log" >&2; return 1; }
+    fi
     if ! sf_pg_as_owner "$bin/psql" -h 127.0.0.1 -p "$port" -U signalforge -d postgres -Atqc \
         "SELECT 1 FROM pg_database WHERE datname = 'signalforge'" | grep -q 1; then
         sf_pg_as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U signalforge signalforge || return 1
