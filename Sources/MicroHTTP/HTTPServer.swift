@@ -175,7 +175,7 @@ public final class HTTPServer: Sendable {
         withUnsafeMutablePointer(to: &request.headers) { ptr in
             _ = MHD_get_connection_values_n(connection, .HEADER_KIND, headerIterator, ptr)
         }
-        if let address = sf_mhd_client_address(connection) { request.remoteAddress = Self.format(address) }
+        if let address = sf_mhd_client_address(connection) { request.remote = Self.clientAddress(address) }
         switch routes.match(request.method, request.path) {
         case .notFound:
             request.route = "unmatched"
@@ -267,10 +267,11 @@ public final class HTTPServer: Sendable {
             }
         }
         guard let route = exchange.route else { return Response.problem(500, "no route") }
-        var request = exchange.request
-        request.body = exchange.body
-        exchange.body = []
-        do { return try route.handler(request) } catch { return response(for: error, request) }
+        if !exchange.body.isEmpty {
+            exchange.request.body = exchange.body
+            exchange.body = []
+        }
+        do { return try route.handler(exchange.request) } catch { return response(for: error, exchange.request) }
     }
 
     private func tooLarge(_ limit: Int64) -> Response {
@@ -357,25 +358,18 @@ public final class HTTPServer: Sendable {
         return ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000
     }
 
-    private static func format(_ address: UnsafePointer<sockaddr>) -> String {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 2)
+    private static func clientAddress(_ address: UnsafePointer<sockaddr>) -> ClientAddress {
         switch Int32(address.pointee.sa_family) {
         case AF_INET:
-            return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
-                var a = sin.pointee.sin_addr
-                return buffer.withUnsafeMutableBufferPointer { b in
-                    inet_ntop(AF_INET, &a, b.baseAddress, socklen_t(b.count)).map { String(cString: $0) } ?? ""
-                }
-            }
+            return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { ClientAddress(v4: $0.pointee.sin_addr.s_addr) }
         case AF_INET6:
             return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin in
-                var a = sin.pointee.sin6_addr
-                return buffer.withUnsafeMutableBufferPointer { b in
-                    inet_ntop(AF_INET6, &a, b.baseAddress, socklen_t(b.count)).map { "[" + String(cString: $0) + "]" } ?? ""
+                withUnsafeBytes(of: sin.pointee.sin6_addr) { raw in
+                    ClientAddress(v6: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
                 }
             }
         default:
-            return ""
+            return ClientAddress()
         }
     }
 }

@@ -2,14 +2,14 @@
 # SignalForge HTTP benchmark: GET /healthz under wrk, against two peers.
 #
 #   bash bench/http/run.sh [--duration 10s] [--connections 64] [--threads 2]
-#                          [--warmup 2s] [--mhd-threads 2]
+#                          [--warmup 2s] [--mhd-threads 2] [--rounds 3]
 #                          [--skip-signalforge] [--skip-hummingbird] [--no-build]
 #
 # Servers: c-mhd (bench/http/mhd_hello.c, libmicrohttpd, epoll, pool of 2),
 # signalforge (.build/release/signalforge serve), hummingbird
 # (bench/http/hummingbird/hb-hello, Hummingbird 2 release build).
-# Order: c-mhd, signalforge, hummingbird, c-mhd, signalforge (interleaved
-# against drift). Prints each run, the mean per server, the ratio to c-mhd
+# Order: ROUNDS times (c-mhd, signalforge, hummingbird), interleaved against
+# drift. Prints each run, the mean per server, the ratio to c-mhd
 # and the two verdict lines. See bench/http/README.md.
 #
 # Exit status: 0 when every server ran (targets missed or not), 1 when a
@@ -32,6 +32,7 @@ MHD_THREADS=2
 SKIP_SF=0
 SKIP_HB=0
 BUILD=1
+ROUNDS=3
 
 usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
@@ -45,6 +46,7 @@ while [ $# -gt 0 ]; do
         --skip-signalforge) SKIP_SF=1; shift ;;
         --skip-hummingbird) SKIP_HB=1; shift ;;
         --no-build) BUILD=0; shift ;;
+        --rounds) ROUNDS=${2:?}; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -213,7 +215,8 @@ fi
 
 # ---------------------------------------------------------------- measure
 log "$(nproc) cores shared by wrk and the server; wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP)"
-SEQ=(c-mhd signalforge hummingbird c-mhd signalforge)
+SEQ=()
+for _ in $(seq 1 "$ROUNDS"); do SEQ+=(c-mhd signalforge hummingbird); done
 for s in "${SEQ[@]}"; do
     [ "$s" = signalforge ] && [ "$SKIP_SF" = 1 ] && continue
     [ "$s" = hummingbird ] && [ "$SKIP_HB" = 1 ] && continue
