@@ -340,8 +340,8 @@ public final class HTTPServer: Sendable {
                 "request",
                 metadata: [
                     "method": .string(request.method.rawValue), "path": .string(request.path),
-                    "status": .stringConvertible(exchange.status), "bytes": .stringConvertible(exchange.bytes),
-                    "us": .stringConvertible(micros),
+                    "status": .string(String(exchange.status)), "bytes": .string(String(exchange.bytes)),
+                    "us": .string(String(micros)),
                 ])
         }
         observer?(

@@ -101,12 +101,14 @@ struct Serve: ParsableCommand {
             try app.start()
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
+            LogOutput.shared.flush()
             throw ExitCode(1)
         }
         var received: Int32 = 0
         sigwait(&signals, &received)
         logger.info("stopping", metadata: ["signal": "\(received == SIGINT ? "SIGINT" : "SIGTERM")"])
         app.stop()
+        LogOutput.shared.flush()
     }
 }
 
@@ -123,6 +125,7 @@ struct Migrate: ParsableCommand {
         let conn = try PostgresConnection.connect(config, logger: logger)
         defer { conn.close() }
         let applied = try Migrator.migrate(conn, logger: logger)
+        LogOutput.shared.flush()
         print(applied.isEmpty ? "schema is up to date" : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
     }
 }
