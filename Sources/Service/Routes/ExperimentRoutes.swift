@@ -33,7 +33,7 @@ struct ExperimentRoutes {
                 extra: [("allowed", statuses.joined(separator: ", "))])
         }
         let limit = try intQuery(req, "limit", default: 50, range: 1...500)
-        let cursor = try req.query["cursor"].map { c throws(APIError) -> ListCursor in
+        let cursor = try req.query["cursor"].flatMap { $0.isEmpty ? nil : $0 }.map { c throws(APIError) -> ListCursor in
             guard let cur = Self.decodeCursor(c) else { throw APIError.invalid("cursor", "is not a cursor this server issued") }
             return cur
         }
