@@ -55,6 +55,9 @@ let package = Package(
             swiftSettings: upcoming
         ),
 
+        // The experiment engine: lifecycle, stage runner, progress, events.
+        .target(name: "Pipeline", swiftSettings: upcoming),
+
         // Persistence: embedded migrations and repositories.
         .target(
             name: "Store",
@@ -115,6 +118,7 @@ let package = Package(
             dependencies: ["PostgresClient", "TestSupport"],
             swiftSettings: upcoming
         ),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: upcoming),
         .testTarget(
             name: "ServiceTests",
             dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "TestSupport"],
