@@ -56,7 +56,11 @@ let package = Package(
         ),
 
         // The experiment engine: lifecycle, stage runner, progress, events.
-        .target(name: "Pipeline", swiftSettings: upcoming),
+        .target(
+            name: "Pipeline",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: upcoming
+        ),
 
         // Persistence: embedded migrations and repositories.
         .target(
@@ -74,6 +78,7 @@ let package = Package(
             dependencies: [
                 "MicroHTTP",
                 "PostgresClient",
+                "Pipeline",
                 "Store",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -121,7 +126,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: upcoming),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "TestSupport"],
+            dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "Pipeline", "TestSupport"],
             swiftSettings: upcoming
         ),
     ]

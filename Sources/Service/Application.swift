@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import MicroHTTP
+public import Pipeline
 public import PostgresClient
 import Store
 
@@ -15,6 +16,7 @@ public final class Application: Sendable {
     public let pool: PostgresPool
     public let server: HTTPServer
     public let metrics: ServiceMetrics
+    public let engine: Engine
     public let tokens: TokenStore?
     /// Every route the server answers (for the contract test and docs).
     public let routes: [Route]
@@ -23,7 +25,9 @@ public final class Application: Sendable {
     /// Builds the service; `start()` migrates and listens.
     /// - Throws: `StartupError` for unsafe or invalid settings (no tokens beyond
     ///   loopback, unreadable tokens file, bad database URL).
-    public init(settings: Settings, logger: Logger) throws {
+    /// - Parameter stages: the stages this build runs (the product registers
+    ///   its real stages; tests register their own).
+    public init(settings: Settings, logger: Logger, stages: StageRegistry = StageRegistry()) throws {
         self.settings = settings
         self.logger = logger
         guard let url = settings.databaseURL else {
@@ -47,10 +51,17 @@ public final class Application: Sendable {
             configuration: config, minConnections: settings.poolMin, maxConnections: settings.poolMax,
             checkoutTimeout: .milliseconds(settings.poolTimeoutMs), logger: logger)
         metrics = ServiceMetrics()
+        var engineConfig = Engine.Configuration()
+        engineConfig.maxRunning = settings.maxRunning
+        engineConfig.dataDirectory = URL(fileURLWithPath: settings.dataDir)
+        engine = Engine(
+            configuration: engineConfig, repository: PostgresExperimentRepository(pool: pool), registry: stages, logger: logger)
 
         var router = Router()
+        let store = ExperimentStore(pool: pool)
         HealthRoutes(pool: pool, metrics: metrics).register(&router)
-        ExperimentRoutes(store: ExperimentStore(pool: pool)).register(&router)
+        ExperimentRoutes(store: store, engine: engine).register(&router)
+        ControlRoutes(engine: engine, store: store, pool: pool).register(&router)
 
         var http = ServerConfiguration()
         http.address = settings.address == "localhost" ? "127.0.0.1" : settings.address
@@ -86,10 +97,16 @@ public final class Application: Sendable {
             }
         }
         try server.start()
+        if engine.registry.isEmpty {
+            logger.warning("this build registers no stages: experiments stay queued until an instance that has them claims them")
+        }
+        engine.start()
     }
 
-    /// Stops the HTTP server (draining streams) and closes the pool.
+    /// Drains the engine (running experiments become interrupted; paused
+    /// ones stay paused), stops the HTTP server (ending streams), closes the pool.
     public func stop() {
+        engine.drain()
         server.stop()
         pool.close()
     }

@@ -100,3 +100,45 @@ public struct ExperimentStore: Sendable {
             createdMicros: try row.decode(11, as: Int64.self))
     }
 }
+
+/// A `pipeline_events` row.
+public struct EventRecord: Sendable {
+    public var id: Int64
+    public var ts: Date
+    public var kind: String
+    public var stage: String?
+    public var fromStatus: String?
+    public var toStatus: String?
+    public var durationMs: Double?
+    /// JSON text.
+    public var details: String
+}
+
+extension ExperimentStore {
+    /// The stages an experiment has completed.
+    public func completedStages(_ id: UUID) throws -> [String] {
+        try pool.withConnection { c in
+            let s = try c.query("SELECT array_to_string(completed_stages, ',') FROM experiments WHERE id = \(id)").first?
+                .decode(0, as: String.self) ?? ""
+            return s.isEmpty ? [] : s.split(separator: ",").map(String.init)
+        }
+    }
+
+    /// Lifecycle events after the id `after`, oldest first.
+    public func events(_ id: UUID, after: Int64, limit: Int) throws -> [EventRecord] {
+        try pool.withConnection { c in
+            try c.query(
+                """
+                SELECT id, ts, kind, stage, from_status, to_status, duration_ms, details::text
+                FROM pipeline_events WHERE experiment_id = \(id) AND id > \(after) ORDER BY id LIMIT \(limit)
+                """
+            ).map { r in
+                EventRecord(
+                    id: try r.decode(0, as: Int64.self), ts: try r.decode(1, as: Date.self), kind: try r.decode(2, as: String.self),
+                    stage: try r.decode(3, as: String?.self), fromStatus: try r.decode(4, as: String?.self),
+                    toStatus: try r.decode(5, as: String?.self), durationMs: try r.decode(6, as: Double?.self),
+                    details: try r.decode(7, as: String.self))
+            }
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Pipeline
 import PostgresClient
 import Service
 import TestSupport
@@ -12,7 +13,10 @@ final class TestApp {
     let databaseURL: String
     var port: Int { app.port }
 
-    init(tokens: String? = nil, databaseURL: String? = nil, configure: (inout Settings) -> Void = { _ in }) throws {
+    init(
+        tokens: String? = nil, databaseURL: String? = nil, stages: StageRegistry = StageRegistry(),
+        configure: (inout Settings) -> Void = { _ in }
+    ) throws {
         self.databaseURL = try databaseURL ?? TestApp.freshDatabase()
         var s = Settings()
         s.port = 0
@@ -25,7 +29,8 @@ final class TestApp {
             s.tokensFile = file
         }
         configure(&s)
-        app = try Application(settings: s, logger: logs.logger(level: .info))
+        s.dataDir = NSTemporaryDirectory() + "sf-data-\(UUID().uuidString)"
+        app = try Application(settings: s, logger: logs.logger(level: .info), stages: stages)
         try app.start(waitForDatabase: .seconds(10))
     }
 
@@ -38,6 +43,29 @@ final class TestApp {
         if let token { h["Authorization"] = "Bearer \(token)" }
         if body != nil, h["Content-Type"] == nil { h["Content-Type"] = "application/json" }
         return try httpRequest(port: port, method, target, headers: h, body: Array((body ?? "").utf8))
+    }
+
+    /// Polls the experiment until `done` holds (or `timeout` passes); returns the last body.
+    @discardableResult
+    func waitFor(_ id: String, timeout: Double = 10, _ done: ([String: Any]) -> Bool) throws -> [String: Any] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last: [String: Any] = [:]
+        while Date() < deadline {
+            last = try request("GET", "/v1/experiments/\(id)").json
+            if done(last) { return last }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return last
+    }
+
+    func status(_ id: String) throws -> String? { try request("GET", "/v1/experiments/\(id)").json["status"] as? String }
+
+    func create(_ body: String) throws -> String {
+        let r = try request("POST", "/v1/experiments", body: body)
+        guard r.status == 201, let id = r.json["id"] as? String else {
+            throw RawHTTPConnection.Failure(description: "create failed: \(r.status) \(r.text)")
+        }
+        return id
     }
 
     /// Creates an empty database on the test server and returns its URL.

@@ -23,6 +23,7 @@ public final class RawHTTPConnection {
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     let fd: Int32

@@ -1,11 +1,13 @@
 import Foundation
 import MicroHTTP
+import Pipeline
 import PostgresClient
 import Store
 
 /// `/v1/experiments`: create, list and read experiments.
 struct ExperimentRoutes {
     let store: ExperimentStore
+    let engine: Engine
 
     func register(_ r: inout Router) {
         r.post("/v1/experiments", scope: Scope.operate.rawValue) { req in try create(req) }
@@ -20,6 +22,7 @@ struct ExperimentRoutes {
         let id = UUID()
         if experiment.name.isEmpty { experiment.name = "experiment-" + id.uuidString.prefix(8).lowercased() }
         let record = try database { try store.create(id: id, name: experiment.name, priority: experiment.priority, request: experiment.json.serialized) }
+        engine.wake()
         var response = Response.json(Array(Self.render(record).utf8), status: 201)
         response.headers.add("Location", "/v1/experiments/\(record.id.uuidString.lowercased())")
         return response

@@ -1,0 +1,71 @@
+public import Foundation
+
+/// An experiment handed to this instance by the scheduler.
+public struct ClaimedExperiment: Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    /// The stages to run, in order.
+    public var stages: [String]
+    /// Stages that completed in an earlier run (skipped unless `resumeFrom` says otherwise).
+    public var completedStages: [String]
+    /// The normalized request JSON.
+    public var request: Data
+
+    public init(id: UUID, name: String, stages: [String], completedStages: [String], request: Data) {
+        self.id = id
+        self.name = name
+        self.stages = stages
+        self.completedStages = completedStages
+        self.request = request
+    }
+}
+
+/// The outcome of a conditional state change.
+public enum TransitionResult: Sendable, Equatable {
+    case moved
+    /// The row was not in an expected state (it holds `current`; nil = no such experiment).
+    case conflict(current: ExperimentState?)
+}
+
+/// What the engine needs from storage. The `experiments` row is the single
+/// source of truth; every change is conditional on the state it expects and
+/// is recorded in `pipeline_events` in the same transaction.
+public protocol ExperimentRepository: Sendable {
+    /// The experiment's state, or nil.
+    func state(of id: UUID) throws -> ExperimentState?
+
+    /// Moves `id` from one of `from` to `to`, records `event`, sets or clears
+    /// the error, and (for `to == .running`) keeps the lease.
+    func transition(
+        _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?, details: [String: String]
+    ) throws -> TransitionResult
+
+    /// Claims the next queued experiment (highest priority, then oldest) for
+    /// `owner` under a lease, moving it to running.
+    func claimNext(owner: String, leaseSeconds: Double) throws -> ClaimedExperiment?
+
+    /// Extends the leases of the experiments `owner` is running.
+    func renewLeases(owner: String, ids: [UUID], leaseSeconds: Double) throws
+
+    /// Experiments whose lease expired (their server died): running ones
+    /// become interrupted then queued again; paused ones stay paused, leaseless.
+    /// Returns the ids requeued.
+    func recoverExpiredLeases() throws -> [UUID]
+
+    /// A stage started / completed / was skipped (event rows; completion is
+    /// added to `completed_stages`, and `stage` and `percent` are updated).
+    func stageStarted(_ id: UUID, stage: String) throws
+    func stageCompleted(_ id: UUID, stage: String, durationMs: Double, percent: Double) throws
+    func stageSkipped(_ id: UUID, stage: String, reason: String) throws
+
+    /// Whether a live instance holds the experiment (its lease has not expired).
+    /// A paused experiment keeps its lease while its runner is parked.
+    func hasLiveLease(_ id: UUID) throws -> Bool
+
+    /// Releases the lease of an experiment this instance no longer runs.
+    func releaseLease(_ id: UUID) throws
+
+    /// States of the experiments this instance runs (control requests made
+    /// on other instances arrive this way).
+    func states(of ids: [UUID]) throws -> [UUID: ExperimentState]
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Runs one claimed experiment's stages, in order, on its own thread.
+final class Runner: Sendable {
+    let experiment: ClaimedExperiment
+    let gate = PauseGate()
+    let progress: ProgressTree
+    let artifacts = Artifacts()
+    /// Set by `Engine.drain`: a cancel at a checkpoint means "interrupted".
+    let interrupting = Atomic<Bool>(false)
+    private unowned let engine: Engine
+
+    init(engine: Engine, experiment: ClaimedExperiment) {
+        self.engine = engine
+        self.experiment = experiment
+        self.progress = ProgressTree(stages: experiment.stages)
+    }
+
+    func run() {
+        let id = experiment.id
+        let repo = engine.repository
+        let log = engine.makeLogger(id, nil)
+        let directory = engine.configuration.dataDirectory.appendingPathComponent("experiments/\(id.uuidString.lowercased())")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        progress.start("pipeline")
+        log.info("experiment started", metadata: ["stages": "\(experiment.stages.joined(separator: ","))"])
+        let configs = Self.stageConfigs(experiment.request)
+        do {
+            for (index, name) in experiment.stages.enumerated() {
+                try gate.checkpoint()
+                let node = "pipeline/\(name)"
+                if experiment.completedStages.contains(name) {
+                    progress.finish(node, .skipped)
+                    engine.makeLogger(id, name).info("stage skipped: it completed in an earlier run")
+                    try repo.stageSkipped(id, stage: name, reason: "completed in an earlier run")
+                    continue
+                }
+                guard let stage = engine.registry.stage(name) else {
+                    throw StageFailure(stage: name, message: "this build has no stage named '\(name)'")
+                }
+                let stageLog = engine.makeLogger(id, name)
+                try repo.stageStarted(id, stage: name)
+                progress.start(node)
+                stageLog.info("stage started")
+                let started = ContinuousClock.now
+                let context = StageContext(
+                    experimentID: id, stage: name, config: configs[name] ?? Data("{}".utf8), request: experiment.request,
+                    logger: stageLog, progress: progress, artifacts: artifacts, directory: directory, gate: gate)
+                do {
+                    try stage.run(context)
+                } catch let e as StageCancelled {
+                    throw e
+                } catch {
+                    throw StageFailure(stage: name, message: "\(error)")
+                }
+                progress.finish(node)
+                let elapsed = started.duration(to: .now)
+                let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+                stageLog.info("stage completed", metadata: ["duration_ms": "\(Int(ms))"])
+                let percent = Double(index + 1) / Double(experiment.stages.count) * 100
+                try repo.stageCompleted(id, stage: name, durationMs: ms, percent: percent)
+            }
+            try finish(.succeeded, from: [.running, .pausing], event: "succeeded", error: nil)
+            log.info("experiment succeeded")
+        } catch is StageCancelled {
+            if interrupting.load(ordering: .acquiring) {
+                // Draining: paused work stays paused; running work is interrupted.
+                let current = (try? repo.state(of: id)) ?? nil
+                if current == .paused {
+                    try? repo.releaseLease(id)
+                } else {
+                    _ = try? repo.transition(id, from: [.running, .pausing], to: .interrupted, event: "interrupted", error: nil, details: ["reason": "server stopping"])
+                    _ = try? repo.transition(id, from: [.cancelling], to: .cancelled, event: "cancelled", error: nil, details: [:])
+                }
+                log.warning("experiment interrupted: the server is stopping")
+            } else {
+                try? finish(.cancelled, from: [.cancelling], event: "cancelled", error: nil)
+                log.info("experiment cancelled")
+            }
+        } catch {
+            let message = (error as? StageFailure)?.description ?? "\(error)"
+            progress.finish("pipeline", .failed)
+            log.error("experiment failed", metadata: ["error": "\(message)"])
+            try? finish(.failed, from: [.running, .pausing, .cancelling], event: "failed", error: message)
+        }
+        engine.runnerFinished(id)
+    }
+
+    private func finish(_ to: ExperimentState, from: [ExperimentState], event: String, error: String?) throws {
+        if to == .succeeded { progress.finish("pipeline") }
+        _ = try engine.repository.transition(experiment.id, from: from, to: to, event: event, error: error, details: [:])
+    }
+
+    /// The `config` sections of the request, as JSON per stage name.
+    static func stageConfigs(_ request: Data) -> [String: Data] {
+        guard let object = try? JSONSerialization.jsonObject(with: request) as? [String: Any],
+            let config = object["config"] as? [String: Any]
+        else { return [:] }
+        var out: [String: Data] = [:]
+        for (k, v) in config {
+            if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys]) { out[k] = d }
+        }
+        return out
+    }
+}
+
+/// A stage's failure, as the experiment's `error` shows it.
+struct StageFailure: Error, CustomStringConvertible {
+    var stage: String
+    var message: String
+    var description: String { "stage \(stage): \(message)" }
+}

@@ -1,0 +1,91 @@
+public import Foundation
+public import Logging
+import Synchronization
+
+/// One step of an experiment's pipeline. A stage orchestrates: the math lives
+/// in the computation modules, persistence in Store.
+///
+/// `run` is called on the experiment's runner thread (never Swift's
+/// cooperative pool), so it may block. It must call `context.checkpoint()`
+/// between chunks of work — every few milliseconds — so the experiment can be
+/// paused and cancelled inside the stage.
+public protocol Stage: Sendable {
+    var name: String { get }
+    func run(_ context: StageContext) throws
+}
+
+/// What a stage gets: the experiment's configuration, the artifacts earlier
+/// stages produced, a logger bound to the experiment and stage, its progress
+/// node, and the checkpoint.
+public final class StageContext: @unchecked Sendable {
+    // Used by one runner thread at a time; the artifacts box is locked.
+    public let experimentID: UUID
+    public let stage: String
+    /// The stage's section of the experiment's `config`, as JSON (`{}` when absent).
+    public let config: Data
+    /// The whole normalized request, as JSON.
+    public let request: Data
+    public let logger: Logger
+    public let progress: ProgressTree
+    /// This stage's node in `progress` (`pipeline/<stage>`).
+    public let node: String
+    public let artifacts: Artifacts
+    /// Where this experiment keeps checkpoints and exported files.
+    public let directory: URL
+    let gate: PauseGate
+
+    init(
+        experimentID: UUID, stage: String, config: Data, request: Data, logger: Logger, progress: ProgressTree,
+        artifacts: Artifacts, directory: URL, gate: PauseGate
+    ) {
+        self.experimentID = experimentID
+        self.stage = stage
+        self.config = config
+        self.request = request
+        self.logger = logger
+        self.progress = progress
+        self.node = "pipeline/\(stage)"
+        self.artifacts = artifacts
+        self.directory = directory
+        self.gate = gate
+    }
+
+    /// Parks here while the experiment is paused; returns at once otherwise.
+    /// - Throws: `StageCancelled` once the experiment is cancelled.
+    public func checkpoint() throws(StageCancelled) { try gate.checkpoint() }
+
+    /// Decodes this stage's config section.
+    public func config<T: Decodable>(as type: T.Type) throws -> T { try JSONDecoder().decode(T.self, from: config) }
+}
+
+/// Typed values handed from stage to stage, by name.
+public final class Artifacts: Sendable {
+    private let values = Mutex<[String: any Sendable]>([:])
+
+    public init() {}
+
+    public func set<T: Sendable>(_ name: String, _ value: T) { values.withLock { $0[name] = value } }
+
+    public func get<T: Sendable>(_ name: String, as type: T.Type = T.self) -> T? { values.withLock { $0[name] as? T } }
+
+    public func remove(_ name: String) { _ = values.withLock { $0.removeValue(forKey: name) } }
+
+    public var names: [String] { values.withLock { Array($0.keys).sorted() } }
+}
+
+/// The stages a build knows, by name.
+public struct StageRegistry: Sendable {
+    private var stages: [String: any Stage] = [:]
+
+    public init(_ stages: [any Stage] = []) {
+        for s in stages { self.stages[s.name] = s }
+    }
+
+    public mutating func register(_ stage: any Stage) { stages[stage.name] = stage }
+
+    public func stage(_ name: String) -> (any Stage)? { stages[name] }
+
+    public var names: [String] { stages.keys.sorted() }
+
+    public var isEmpty: Bool { stages.isEmpty }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import Pipeline
+import PostgresClient
+
+/// The engine's storage over PostgreSQL: every state change is a conditional
+/// UPDATE of the `experiments` row plus a `pipeline_events` row, in one
+/// transaction.
+struct PostgresExperimentRepository: ExperimentRepository {
+    let pool: PostgresPool
+
+    private static let finished = "('succeeded', 'failed', 'cancelled')"
+
+    func state(of id: UUID) throws -> ExperimentState? {
+        try pool.withConnection { c in
+            try c.query("SELECT status FROM experiments WHERE id = \(id)").first.flatMap {
+                ExperimentState(rawValue: try $0.decode(0, as: String.self))
+            }
+        }
+    }
+
+    func states(of ids: [UUID]) throws -> [UUID: ExperimentState] {
+        guard !ids.isEmpty else { return [:] }
+        let list = ids.map { $0.uuidString.lowercased() }.joined(separator: ",")
+        return try pool.withConnection { c in
+            var out: [UUID: ExperimentState] = [:]
+            for row in try c.query("SELECT id, status FROM experiments WHERE id = ANY(string_to_array(\(list), ',')::uuid[])") {
+                out[try row.decode(0, as: UUID.self)] = ExperimentState(rawValue: try row.decode(1, as: String.self))
+            }
+            return out
+        }
+    }
+
+    func transition(
+        _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?, details: [String: String]
+    ) throws -> TransitionResult {
+        let fromList = from.map(\.rawValue).joined(separator: ",")
+        let fromStage = details["from_stage"]
+        let order = ExperimentStages.all.joined(separator: ",")
+        return try pool.withTransaction { tx in
+            let rows = try tx.query(
+                """
+                WITH old AS (SELECT id, status FROM experiments WHERE id = \(id) FOR UPDATE)
+                UPDATE experiments e SET
+                    status = \(to.rawValue),
+                    updated_at = now(),
+                    error = CASE WHEN \(to.rawValue) = 'failed' THEN \(error) ELSE NULL END,
+                    finished_at = CASE WHEN \(to.rawValue) IN \(unsafeSQL: Self.finished) THEN now()
+                                       WHEN \(to.rawValue) = 'queued' THEN NULL ELSE e.finished_at END,
+                    lease_owner = CASE WHEN \(to.rawValue) IN ('queued', 'interrupted', 'succeeded', 'failed', 'cancelled')
+                                       THEN NULL ELSE e.lease_owner END,
+                    lease_expires_at = CASE WHEN \(to.rawValue) IN ('queued', 'interrupted', 'succeeded', 'failed', 'cancelled')
+                                       THEN NULL ELSE e.lease_expires_at END,
+                    percent = CASE WHEN \(to.rawValue) = 'succeeded' THEN 100 ELSE e.percent END,
+                    completed_stages = CASE WHEN \(fromStage)::text IS NULL THEN e.completed_stages
+                        ELSE ARRAY(SELECT s FROM unnest(e.completed_stages) s
+                                   WHERE array_position(string_to_array(\(order), ','), s)
+                                       < array_position(string_to_array(\(order), ','), \(fromStage)::text)) END
+                FROM old
+                WHERE e.id = old.id AND old.status = ANY(string_to_array(\(fromList), ','))
+                RETURNING old.status
+                """)
+            guard let row = rows.first else {
+                let current = try tx.query("SELECT status FROM experiments WHERE id = \(id)").first
+                return .conflict(current: try current.flatMap { ExperimentState(rawValue: try $0.decode(0, as: String.self)) })
+            }
+            let previous = try row.decode(0, as: String.self)
+            try tx.execute(
+                """
+                INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
+                VALUES (\(id), \(event), \(previous), \(to.rawValue), \(PostgresJSON(Self.json(details, error: error))))
+                """)
+            return .moved
+        }
+    }
+
+    func claimNext(owner: String, leaseSeconds: Double) throws -> ClaimedExperiment? {
+        try pool.withTransaction { tx in
+            let rows = try tx.query(
+                """
+                UPDATE experiments e SET status = 'running', lease_owner = \(owner),
+                    lease_expires_at = now() + \(leaseSeconds) * INTERVAL '1 second',
+                    started_at = COALESCE(e.started_at, now()), updated_at = now(), error = NULL
+                FROM (SELECT id FROM experiments WHERE status = 'queued'
+                      ORDER BY priority_rank DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) q
+                WHERE e.id = q.id
+                RETURNING e.id, e.name, e.request::text, array_to_string(e.completed_stages, ',')
+                """)
+            guard let row = rows.first else { return nil }
+            let id = try row.decode(0, as: UUID.self)
+            try tx.execute(
+                """
+                INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
+                VALUES (\(id), 'started', 'queued', 'running', \(PostgresJSON(Self.json(["owner": owner], error: nil))))
+                """)
+            let request = try row.decode(2, as: String.self)
+            let stages = (try? JSONSerialization.jsonObject(with: Data(request.utf8)) as? [String: Any])?["stages"] as? [String]
+            let done = try row.decode(3, as: String.self)
+            return ClaimedExperiment(
+                id: id, name: try row.decode(1, as: String.self), stages: stages ?? ExperimentStages.all,
+                completedStages: done.isEmpty ? [] : done.split(separator: ",").map(String.init), request: Data(request.utf8))
+        }
+    }
+
+    func renewLeases(owner: String, ids: [UUID], leaseSeconds: Double) throws {
+        let list = ids.map { $0.uuidString.lowercased() }.joined(separator: ",")
+        try pool.withConnection { c in
+            try c.execute(
+                """
+                UPDATE experiments SET lease_expires_at = now() + \(leaseSeconds) * INTERVAL '1 second'
+                WHERE lease_owner = \(owner) AND id = ANY(string_to_array(\(list), ',')::uuid[])
+                """)
+        }
+    }
+
+    func recoverExpiredLeases() throws -> [UUID] {
+        try pool.withTransaction { tx in
+            // Paused work whose server is gone stays paused, without a lease.
+            try tx.execute(
+                """
+                UPDATE experiments SET lease_owner = NULL, lease_expires_at = NULL
+                WHERE status = 'paused' AND lease_expires_at < now()
+                """)
+            try tx.execute(
+                """
+                WITH gone AS (
+                    UPDATE experiments SET status = 'cancelled', finished_at = now(), updated_at = now(),
+                        lease_owner = NULL, lease_expires_at = NULL
+                    WHERE status = 'cancelling' AND lease_expires_at < now() RETURNING id)
+                INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
+                SELECT id, 'cancelled', 'cancelling', 'cancelled', '{"reason":"lease expired"}' FROM gone
+                """)
+            let rows = try tx.query(
+                """
+                WITH gone AS (
+                    UPDATE experiments SET status = 'queued', updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
+                    WHERE status IN ('running', 'pausing') AND lease_expires_at < now()
+                    RETURNING id),
+                interrupted AS (
+                    INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
+                    SELECT id, 'interrupted', 'running', 'interrupted', '{"reason":"lease expired"}' FROM gone)
+                INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
+                SELECT id, 'requeued', 'interrupted', 'queued', '{}' FROM gone
+                RETURNING experiment_id
+                """)
+            return try rows.map { try $0.decode(0, as: UUID.self) }
+        }
+    }
+
+    func stageStarted(_ id: UUID, stage: String) throws {
+        try pool.withTransaction { tx in
+            try tx.execute("UPDATE experiments SET stage = \(stage), updated_at = now() WHERE id = \(id)")
+            try tx.execute(
+                "INSERT INTO pipeline_events (experiment_id, kind, stage) VALUES (\(id), 'stage_started', \(stage))")
+        }
+    }
+
+    func stageCompleted(_ id: UUID, stage: String, durationMs: Double, percent: Double) throws {
+        try pool.withTransaction { tx in
+            try tx.execute(
+                """
+                UPDATE experiments SET percent = \(min(100, max(0, percent))), updated_at = now(),
+                    completed_stages = CASE WHEN \(stage) = ANY(completed_stages) THEN completed_stages
+                                            ELSE array_append(completed_stages, \(stage)::text) END
+                WHERE id = \(id)
+                """)
+            try tx.execute(
+                """
+                INSERT INTO pipeline_events (experiment_id, kind, stage, duration_ms)
+                VALUES (\(id), 'stage_completed', \(stage), \(durationMs))
+                """)
+        }
+    }
+
+    func stageSkipped(_ id: UUID, stage: String, reason: String) throws {
+        try pool.withConnection { c in
+            try c.execute(
+                """
+                INSERT INTO pipeline_events (experiment_id, kind, stage, details)
+                VALUES (\(id), 'stage_skipped', \(stage), \(PostgresJSON(Self.json(["reason": reason], error: nil))))
+                """)
+        }
+    }
+
+    func hasLiveLease(_ id: UUID) throws -> Bool {
+        try pool.withConnection { c in
+            try c.query(
+                "SELECT lease_owner IS NOT NULL AND lease_expires_at > now() FROM experiments WHERE id = \(id)"
+            ).first?.decode(0, as: Bool?.self) ?? false
+        }
+    }
+
+    func releaseLease(_ id: UUID) throws {
+        try pool.withConnection { c in
+            try c.execute("UPDATE experiments SET lease_owner = NULL, lease_expires_at = NULL WHERE id = \(id)")
+        }
+    }
+
+    static func json(_ details: [String: String], error: String?) -> String {
+        var members = details.sorted { $0.key < $1.key }.map { (JSONValue.string($0.key).serialized, JSONValue.string($0.value).serialized) }
+        if let error { members.append(("\"error\"", JSONValue.string(error).serialized)) }
+        return "{" + members.map { "\($0.0):\($0.1)" }.joined(separator: ",") + "}"
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import MicroHTTP
+import Pipeline
+import PostgresClient
+import Store
+
+/// Pause, resume, cancel and retry; the progress tree; lifecycle events.
+struct ControlRoutes {
+    let engine: Engine
+    let store: ExperimentStore
+    let pool: PostgresPool
+
+    func register(_ r: inout Router) {
+        let operate = Scope.operate.rawValue
+        r.post("/v1/experiments/{id}/pause", scope: operate) { req in try control(req) { try engine.pause($0) } }
+        r.post("/v1/experiments/{id}/resume", scope: operate) { req in try control(req) { try engine.resume($0) } }
+        r.post("/v1/experiments/{id}/cancel", scope: operate) { req in try control(req) { try engine.cancel($0) } }
+        r.post("/v1/experiments/{id}/retry", scope: operate) { req in
+            var fromStage: String?
+            if !req.body.isEmpty {
+                try requireJSON(req)
+                let body = try parseJSON(req.body)
+                guard case .object(let members) = body else { throw APIError(400, "the body must be a JSON object, not \(body.typeName)") }
+                if let unknown = members.first(where: { $0.0 != "from_stage" }) {
+                    throw APIError.invalid(unknown.0, "unknown member (known: from_stage)")
+                }
+                if let v = body["from_stage"] {
+                    guard case .string(let s) = v, ExperimentStages.all.contains(s) else {
+                        throw APIError(
+                            400, "from_stage: must be one of \(ExperimentStages.all.joined(separator: ", "))", field: "from_stage",
+                            extra: [("allowed", ExperimentStages.all.joined(separator: ", "))])
+                    }
+                    fromStage = s
+                }
+            }
+            return try control(req) { try engine.retry($0, fromStage: fromStage) }
+        }
+        r.get("/v1/experiments/{id}/progress", scope: Scope.read.rawValue) { req in try progress(req) }
+        r.get("/v1/experiments/{id}/events", scope: Scope.read.rawValue) { req in try events(req) }
+    }
+
+    /// Runs a control request: 202 with the experiment, 404, or 409 naming the current state.
+    private func control(_ req: Request, _ action: (UUID) throws -> ExperimentState) throws -> Response {
+        let id = try uuidParameter(req, "id")
+        do {
+            _ = try database { try action(id) }
+        } catch let e as Engine.ControlError {
+            switch e {
+            case .notFound: throw APIError.notFound("experiment \(req.parameter("id"))")
+            case .illegal(let t):
+                throw APIError(409, t.description, extra: [("current_state", t.state.rawValue)])
+            case .unknownStage(let s): throw APIError.invalid("from_stage", "unknown stage '\(s)'")
+            }
+        }
+        guard let record = try database({ try store.get(id) }) else { throw APIError.notFound("experiment \(req.parameter("id"))") }
+        return .json(Array(ExperimentRoutes.render(record).utf8), status: 202)
+    }
+
+    private func progress(_ req: Request) throws -> Response {
+        let id = try uuidParameter(req, "id")
+        if let tree = engine.progress(of: id) {
+            return .json(Array(Self.render(tree.snapshot()).utf8))
+        }
+        // Not running here: the tree as the database knows it (stages done or not).
+        guard let record = try database({ try store.get(id) }) else { throw APIError.notFound("experiment \(req.parameter("id"))") }
+        let stages = ((try? JSONSerialization.jsonObject(with: Data(record.request.utf8))) as? [String: Any])?["stages"] as? [String] ?? []
+        let done = try database { try store.completedStages(id) }
+        let tree = ProgressTree(stages: stages)
+        for s in stages where done.contains(s) { tree.finish("pipeline/\(s)") }
+        if record.status == "succeeded" { tree.finish("pipeline") }
+        return .json(Array(Self.render(tree.snapshot(), status: record.status).utf8))
+    }
+
+    static func render(_ n: ProgressTree.Snapshot, status override: String? = nil) -> String {
+        func num(_ d: Double?) -> String {
+            guard let d, d.isFinite else { return "null" }
+            return String(format: "%.3f", d)
+        }
+        let total = n.unitsTotal.map(String.init) ?? "null"
+        let children = n.children.map { render($0) }.joined(separator: ",")
+        let status = override ?? n.status.rawValue
+        return """
+            {"path":\(JSONText.quote(n.path)),"kind":"\(n.kind.rawValue)","name":\(JSONText.quote(n.name)),"status":"\(status)",\
+            "units_done":\(n.unitsDone),"units_total":\(total),"percent":\(num(n.percent)),"rate":\(num(n.rate)),\
+            "eta_seconds":\(num(n.etaSeconds)),"children":[\(children)]}
+            """
+    }
+
+    private func events(_ req: Request) throws -> Response {
+        let id = try uuidParameter(req, "id")
+        let limit = try intQuery(req, "limit", default: 100, range: 1...1000)
+        var after: Int64 = 0
+        if let a = req.query["after"], !a.isEmpty {
+            guard let n = Int64(a), n >= 0 else { throw APIError.invalid("after", "must be a non-negative event id") }
+            after = n
+        }
+        guard try database({ try store.get(id) }) != nil else { throw APIError.notFound("experiment \(req.parameter("id"))") }
+        let rows = try database { try store.events(id, after: after, limit: limit + 1) }
+        let page = rows.prefix(limit)
+        let items = page.map { e in
+            """
+            {"id":\(e.id),"ts":\(JSONText.quote(Timestamps.iso8601(e.ts))),"kind":\(JSONText.quote(e.kind)),\
+            "stage":\(e.stage.map(JSONText.quote) ?? "null"),"from_status":\(e.fromStatus.map(JSONText.quote) ?? "null"),\
+            "to_status":\(e.toStatus.map(JSONText.quote) ?? "null"),"duration_ms":\(e.durationMs.map { "\($0)" } ?? "null"),\
+            "details":\(e.details)}
+            """
+        }.joined(separator: ",")
+        let next = rows.count > limit ? "\"\(page.last!.id)\"" : "null"
+        return .json(Array("{\"items\":[\(items)],\"next_cursor\":\(next)}".utf8))
+    }
+}
