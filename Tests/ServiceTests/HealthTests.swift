@@ -22,7 +22,16 @@ struct HealthTests {
         _ = try t.request("GET", "/healthz")
         _ = try t.request("GET", "/v1/experiments/0b6f0000-0000-0000-0000-000000000000")
         _ = try t.request("GET", "/nowhere")
-        let m = try t.request("GET", "/metrics")
+        // A request is counted when libmicrohttpd reports it complete, which
+        // may be a moment after the client has its response: scrape until then.
+        var m = try t.request("GET", "/metrics")
+        let deadline = Date().addingTimeInterval(2)
+        while !(m.text.contains(#"route="/v1/experiments/{id}",method="GET",status="404"} 1"#)
+            && m.text.contains(#"route="unmatched",method="GET",status="404"} 1"#)), Date() < deadline
+        {
+            Thread.sleep(forTimeInterval: 0.02)
+            m = try t.request("GET", "/metrics")
+        }
         #expect(m.status == 200)
         #expect(m.header("Content-Type")?.hasPrefix("text/plain") == true)
         let text = m.text
