@@ -21,6 +21,9 @@ public final class Engine: Sendable {
         public var dataDirectory = URL(fileURLWithPath: ".data")
         /// This instance's name in leases (default host:pid:random).
         public var owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt32.random(in: 0...UInt32.max))"
+        /// Called on the runner's thread just before an experiment's final
+        /// state is recorded (the service waits there for its log lines to be stored).
+        public var beforeFinish: (@Sendable () -> Void)?
         public init() {}
     }
 

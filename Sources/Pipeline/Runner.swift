@@ -62,8 +62,8 @@ final class Runner: Sendable {
                 let percent = Double(index + 1) / Double(experiment.stages.count) * 100
                 try repo.stageCompleted(id, stage: name, durationMs: ms, percent: percent)
             }
-            try finish(.succeeded, from: [.running, .pausing], event: "succeeded", error: nil)
             log.info("experiment succeeded")
+            try finish(.succeeded, from: [.running, .pausing], event: "succeeded", error: nil)
         } catch is StageCancelled {
             if interrupting.load(ordering: .acquiring) {
                 // Draining: paused work stays paused; running work is interrupted.
@@ -76,8 +76,8 @@ final class Runner: Sendable {
                 }
                 log.warning("experiment interrupted: the server is stopping")
             } else {
-                try? finish(.cancelled, from: [.cancelling], event: "cancelled", error: nil)
                 log.info("experiment cancelled")
+                try? finish(.cancelled, from: [.cancelling], event: "cancelled", error: nil)
             }
         } catch {
             let message = (error as? StageFailure)?.description ?? "\(error)"
@@ -88,8 +88,11 @@ final class Runner: Sendable {
         engine.runnerFinished(id)
     }
 
+    /// Records the final state, after every log line emitted so far is stored
+    /// (so a live follower gets them all before the end event).
     private func finish(_ to: ExperimentState, from: [ExperimentState], event: String, error: String?) throws {
         if to == .succeeded { progress.finish("pipeline") }
+        engine.configuration.beforeFinish?()
         _ = try engine.repository.transition(experiment.id, from: from, to: to, event: event, error: error, details: [:])
     }
 

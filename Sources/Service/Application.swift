@@ -17,6 +17,10 @@ public final class Application: Sendable {
     public let server: HTTPServer
     public let metrics: ServiceMetrics
     public let engine: Engine
+    /// Experiment log lines, from the runners to the writer.
+    public let logBus = EventBus<LogLine>()
+    let logWriter: LogWriter
+    let followHub: LogFollowHub
     public let tokens: TokenStore?
     /// Every route the server answers (for the contract test and docs).
     public let routes: [Route]
@@ -51,17 +55,28 @@ public final class Application: Sendable {
             configuration: config, minConnections: settings.poolMin, maxConnections: settings.poolMax,
             checkoutTimeout: .milliseconds(settings.poolTimeoutMs), logger: logger)
         metrics = ServiceMetrics()
+        let logBus = self.logBus
+        let logWriter = LogWriter(pool: pool, bus: logBus, logger: logger)
+        self.logWriter = logWriter
+        followHub = LogFollowHub(pool: pool, configuration: config, logger: logger)
         var engineConfig = Engine.Configuration()
         engineConfig.maxRunning = settings.maxRunning
         engineConfig.dataDirectory = URL(fileURLWithPath: settings.dataDir)
+        engineConfig.beforeFinish = { logWriter.waitUntilWritten(logBus.publishedCount) }
         engine = Engine(
-            configuration: engineConfig, repository: PostgresExperimentRepository(pool: pool), registry: stages, logger: logger)
+            configuration: engineConfig, repository: PostgresExperimentRepository(pool: pool), registry: stages, logger: logger,
+            makeLogger: { id, stage in
+                var l = Logger(label: "experiment") { _ in ExperimentLogHandler(experimentID: id, stage: stage, bus: logBus, server: logger) }
+                l.logLevel = .info
+                return l
+            })
 
         var router = Router()
         let store = ExperimentStore(pool: pool)
         HealthRoutes(pool: pool, metrics: metrics).register(&router)
         ExperimentRoutes(store: store, engine: engine).register(&router)
         ControlRoutes(engine: engine, store: store, pool: pool).register(&router)
+        LogRoutes(store: store, hub: followHub).register(&router)
 
         var http = ServerConfiguration()
         http.address = settings.address == "localhost" ? "127.0.0.1" : settings.address
@@ -96,6 +111,8 @@ public final class Application: Sendable {
                 Thread.sleep(forTimeInterval: 0.5)
             }
         }
+        logWriter.start()
+        followHub.start()
         try server.start()
         if engine.registry.isEmpty {
             logger.warning("this build registers no stages: experiments stay queued until an instance that has them claims them")
@@ -107,6 +124,8 @@ public final class Application: Sendable {
     /// ones stay paused), stops the HTTP server (ending streams), closes the pool.
     public func stop() {
         engine.drain()
+        logWriter.stop()
+        followHub.stop()
         server.stop()
         pool.close()
     }

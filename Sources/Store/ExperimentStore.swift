@@ -142,3 +142,45 @@ extension ExperimentStore {
         }
     }
 }
+
+/// A `pipeline_logs` row.
+public struct LogRecord: Sendable {
+    public var id: Int64
+    public var ts: Date
+    public var level: String
+    public var stage: String?
+    public var message: String
+    /// JSON text.
+    public var fields: String
+}
+
+extension ExperimentStore {
+    /// Log lines after the id `after`, oldest first, optionally only some
+    /// levels and one stage.
+    public func logs(_ id: UUID, after: Int64, levels: [String]?, stage: String?, limit: Int) throws -> [LogRecord] {
+        let levelList = levels?.joined(separator: ",")
+        return try pool.withConnection { c in
+            try c.query(
+                """
+                SELECT id, ts, level, stage, message, fields::text FROM pipeline_logs
+                WHERE experiment_id = \(id) AND id > \(after)
+                  AND (\(levelList)::text IS NULL OR level = ANY(string_to_array(\(levelList)::text, ',')))
+                  AND (\(stage)::text IS NULL OR stage = \(stage)::text)
+                ORDER BY id LIMIT \(limit)
+                """
+            ).map { r in
+                LogRecord(
+                    id: try r.decode(0, as: Int64.self), ts: try r.decode(1, as: Date.self), level: try r.decode(2, as: String.self),
+                    stage: try r.decode(3, as: String?.self), message: try r.decode(4, as: String.self),
+                    fields: try r.decode(5, as: String.self))
+            }
+        }
+    }
+
+    /// The experiment's status, or nil.
+    public func status(_ id: UUID) throws -> String? {
+        try pool.withConnection { c in
+            try c.query("SELECT status FROM experiments WHERE id = \(id)").first?.decode(0, as: String.self)
+        }
+    }
+}

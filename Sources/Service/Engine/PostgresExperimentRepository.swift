@@ -64,6 +64,10 @@ struct PostgresExperimentRepository: ExperimentRepository {
                 return .conflict(current: try current.flatMap { ExperimentState(rawValue: try $0.decode(0, as: String.self)) })
             }
             let previous = try row.decode(0, as: String.self)
+            if to.isFinished {
+                // Live log followers close their streams on this.
+                try tx.execute("SELECT pg_notify('sf_logs', \(id.uuidString.lowercased()))")
+            }
             try tx.execute(
                 """
                 INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)

@@ -1,0 +1,65 @@
+import Foundation
+import MicroHTTP
+import Pipeline
+import Store
+
+/// `GET /v1/experiments/{id}/logs`: history pages, or a live stream.
+struct LogRoutes {
+    let store: ExperimentStore
+    let hub: LogFollowHub
+
+    func register(_ r: inout Router) {
+        r.get("/v1/experiments/{id}/logs", scope: Scope.read.rawValue) { req in try logs(req) }
+    }
+
+    func logs(_ req: Request) throws -> Response {
+        let id = try uuidParameter(req, "id")
+        var filter = LogFilter()
+        if let level = req.query["level"], !level.isEmpty {
+            guard let levels = LogFilter.levels(atLeast: level) else {
+                throw APIError(
+                    400, "level: '\(level)' is not one of \(LogFilter.order.joined(separator: ", "))", field: "level",
+                    extra: [("allowed", LogFilter.order.joined(separator: ", "))])
+            }
+            filter.levels = levels
+        }
+        if let stage = req.query["stage"], !stage.isEmpty {
+            guard ExperimentStages.all.contains(stage) else {
+                throw APIError(
+                    400, "stage: '\(stage)' is not one of \(ExperimentStages.all.joined(separator: ", "))", field: "stage",
+                    extra: [("allowed", ExperimentStages.all.joined(separator: ", "))])
+            }
+            filter.stage = stage
+        }
+        var after: Int64 = 0
+        if let a = req.headers["Last-Event-ID"] ?? req.query["after"], !a.isEmpty {
+            guard let n = Int64(a.trimmingCharacters(in: .whitespaces)), n >= 0 else {
+                throw APIError.invalid(req.headers["Last-Event-ID"] != nil ? "Last-Event-ID" : "after", "must be a log id (a non-negative integer)")
+            }
+            after = n
+        }
+        let follow: Bool
+        switch req.query["follow"] {
+        case nil, "", "false", "0": follow = false
+        case "true", "1": follow = true
+        case let v?: throw APIError.invalid("follow", "'\(v)' is not true or false")
+        }
+        let limit = try intQuery(req, "limit", default: 500, range: 1...5000)
+        guard try database({ try store.status(id) }) != nil else { throw APIError.notFound("experiment \(req.parameter("id"))") }
+
+        if follow {
+            let accept = req.headers["Accept"]?.lowercased() ?? ""
+            let format: LogFollowHub.Format = accept.contains("application/x-ndjson") ? .ndjson : .sse
+            let stream = ResponseStream()
+            try database { try hub.add(.init(experimentID: id, after: after, filter: filter, format: format, stream: stream)) }
+            let type = format == .sse ? "text/event-stream" : "application/x-ndjson"
+            return Response(
+                status: 200, headers: ["Content-Type": type, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"],
+                body: .stream(stream))
+        }
+        let rows = try database { try store.logs(id, after: after, levels: filter.levels, stage: filter.stage, limit: limit + 1) }
+        let page = rows.prefix(limit)
+        let next = rows.count > limit ? "\"\(page.last!.id)\"" : "null"
+        return .json(Array("{\"items\":[\(page.map(\.json).joined(separator: ","))],\"next_cursor\":\(next)}".utf8))
+    }
+}
