@@ -55,6 +55,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
 
+        // Computation modules: columnar arrays in, columnar arrays out; no
+        // network or database I/O, no HTTP.
+        .target(name: "Indicators", swiftSettings: upcoming),
+        .target(name: "Patterns", dependencies: ["Indicators"], swiftSettings: upcoming),
+
         // The experiment engine: lifecycle, stage runner, progress, events.
         .target(
             name: "Pipeline",
@@ -124,6 +129,8 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: upcoming),
+        .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
+        .testTarget(name: "PatternsTests", dependencies: ["Patterns", "Indicators"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
         .testTarget(
             name: "ServiceTests",
             dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "Pipeline", "TestSupport"],
