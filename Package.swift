@@ -32,6 +32,16 @@ let package = Package(
             providers: [.apt(["libmicrohttpd-dev"])]
         ),
         .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        .systemLibrary(
             name: "CLibPQ",
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
@@ -57,6 +67,8 @@ let package = Package(
 
         // Computation modules: columnar arrays in, columnar arrays out; no
         // network or database I/O, no HTTP.
+        .target(name: "MarketData", dependencies: ["CZlib"], swiftSettings: upcoming),
+        .target(name: "Export", dependencies: ["MarketData", "CZstd"], swiftSettings: upcoming),
         .target(name: "Indicators", swiftSettings: upcoming),
         .target(name: "Patterns", dependencies: ["Indicators"], swiftSettings: upcoming),
 
@@ -129,6 +141,8 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: upcoming),
+        .testTarget(name: "MarketDataTests", dependencies: ["MarketData"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "MarketData"], swiftSettings: upcoming),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns", "Indicators"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
         .testTarget(

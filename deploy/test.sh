@@ -7,9 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . deploy/lib/setup.sh
 . deploy/lib/postgres.sh
+. deploy/lib/python.sh
 
-sf_apt_install "${SF_PACKAGES[@]}"
+# shellcheck disable=SC2086
+sf_apt_install "${SF_PACKAGES[@]}" $SF_PYTHON_PACKAGES
 sf_require_swift
+# The peers some tests compare with (pandas, pyarrow, polars, duckdb), in a
+# virtualenv the project owns (~/.cache/signalforge/venv; reused when present).
+sf_python_venv
 
 tmp=$(mktemp -d /tmp/signalforge-test.XXXXXX)
 chmod 755 "$tmp"

@@ -16,7 +16,7 @@ sf_apt_install() {
 }
 
 # The packages the product needs to build and run.
-SF_PACKAGES=(libmicrohttpd-dev libpq-dev postgresql libzstd-dev pkg-config curl ca-certificates)
+SF_PACKAGES=(libmicrohttpd-dev libpq-dev postgresql libzstd-dev zlib1g-dev pkg-config curl ca-certificates)
 
 # sf_require_swift: puts Swift 6 on PATH (from /opt/swift when not already there).
 sf_require_swift() {

@@ -1,0 +1,514 @@
+/// Reads an OHLCV CSV file in chunks, with no per-row allocation, validating as it goes.
+///
+/// The file may be plain or gzip-compressed (detected by its magic bytes). Its
+/// first non-blank line is a header; names are case-insensitive and may be
+/// quoted. The timestamp column is called `timestamp`, `date`, `datetime` or
+/// `time`, or is an unnamed first column; `open`, `high`, `low`, `close` and
+/// `volume` are required; every other column is an extra numeric column (an
+/// empty value there is NaN). Timestamps take the forms ``TimestampParser``
+/// describes (ISO-8601 with or without zone or fraction, a date alone, or Unix
+/// seconds/milliseconds decided by magnitude). A UTF-8 BOM, CRLF or CR line
+/// ends, quoted fields (with `""` escapes), spaces around fields and blank lines
+/// are accepted.
+///
+/// Each row is validated: every number parses, prices and volume are finite,
+/// timestamps strictly increase (across chunks too), `low ≤ min(open, close)`,
+/// `high ≥ max(open, close)`, `volume ≥ 0`. The first failure throws a
+/// ``MarketDataError`` naming the file and the 1-based line.
+///
+/// The reader owns one byte buffer (default 4 MiB; it grows only for a single
+/// record longer than that) and one set of column buffers sized to the chunk.
+public final class OHLCVCSVReader {
+    /// The file name used in errors.
+    public let fileName: String
+    /// The symbol given to every chunk.
+    public let symbol: String
+    /// The timeframe given to every chunk.
+    public let timeframe: Timeframe?
+    /// Names of the extra columns, lowercase, in file order.
+    public private(set) var extraNames: [String] = []
+
+    private let fd: Int32
+    private var gzip: GzipReader?
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var position = 0
+    private var end = 0
+    private var eof = false
+    /// 1-based line number of the byte at `position`.
+    private var line = 1
+    private var lastTimestamp = Int64.min
+    private var targets: [Int] = []  // per field: -1 timestamp, 0…4 OHLCV, 5+k extra k
+    private var targetPointer: UnsafeMutablePointer<Int> = .allocate(capacity: 1)  // the same, for the hot loop
+    private var columnCount = 5  // 5 + extras
+
+    // Column storage for the chunk being built.
+    private var rowCapacity = 0
+    private var times: UnsafeMutablePointer<Int64> = .allocate(capacity: 1)
+    private var values: UnsafeMutablePointer<Double> = .allocate(capacity: 1)  // column-major, rowCapacity each
+    private var unquoteScratch: UnsafeMutablePointer<UInt8>
+    private var unquoteCapacity = 256
+
+    /// Opens `path` and reads its header.
+    /// - Parameters:
+    ///   - path: the file (plain or gzip).
+    ///   - fileName: the name used in errors; default `path`.
+    ///   - symbol: the symbol of the series; default empty.
+    ///   - timeframe: the timeframe of the series; default `nil` (unknown).
+    ///   - bufferSize: the read buffer size in bytes; default 4 MiB.
+    /// - Throws: ``MarketDataError`` (`.io`, `.header`, `.compression`).
+    public init(
+        path: String, fileName: String? = nil, symbol: String = "", timeframe: Timeframe? = nil,
+        bufferSize: Int = 4 << 20
+    ) throws(MarketDataError) {
+        self.fileName = fileName ?? path
+        self.symbol = symbol
+        self.timeframe = timeframe
+        fd = try posixOpenForReading(path, displayName: fileName ?? path)
+        capacity = max(bufferSize, 64)
+        buffer = .allocate(capacity: capacity)
+        unquoteScratch = .allocate(capacity: unquoteCapacity)
+        do {
+            try startInput()
+            try readHeader()
+        } catch {
+            throw error.at(file: self.fileName)
+        }
+    }
+
+    deinit {
+        posixClose(fd)
+        buffer.deallocate()
+        times.deallocate()
+        values.deallocate()
+        unquoteScratch.deallocate()
+        targetPointer.deallocate()
+    }
+
+    /// Reads a whole file into one series.
+    /// - Parameters:
+    ///   - path: the file (plain or gzip).
+    ///   - fileName: the name used in errors; default `path`.
+    ///   - symbol: the symbol; default empty.
+    ///   - timeframe: the timeframe; default `nil`.
+    /// - Returns: every row of the file.
+    /// - Throws: ``MarketDataError`` at the first problem.
+    public static func read(
+        path: String, fileName: String? = nil, symbol: String = "", timeframe: Timeframe? = nil
+    ) throws(MarketDataError) -> OHLCVSeries {
+        let reader = try OHLCVCSVReader(path: path, fileName: fileName, symbol: symbol, timeframe: timeframe)
+        return try reader.next(maxRows: Int.max)
+            ?? .empty(symbol: symbol, timeframe: timeframe, extraNames: reader.extraNames)
+    }
+
+    /// Reads up to `maxRows` further rows.
+    /// - Parameter maxRows: the most rows in the chunk; default 1,048,576.
+    /// - Returns: the chunk, or `nil` when the file has no more rows.
+    /// - Throws: ``MarketDataError`` at the first problem, naming the line.
+    public func next(maxRows: Int = 1 << 20) throws(MarketDataError) -> OHLCVSeries? {
+        precondition(maxRows > 0)
+        var rows = 0
+        ensureRowCapacity(min(maxRows, 1 << 16), keeping: 0)
+        while rows < maxRows {
+            if rows == rowCapacity { ensureRowCapacity(min(maxRows, rowCapacity * 2), keeping: rows) }
+            switch try parseRecord(row: rows) {
+            case .row: rows += 1
+            case .blank: continue
+            case .needMore:
+                if try !refill() {
+                    // At EOF with an incomplete record: parse it as the last one.
+                    if position < end { continue }
+                    return makeChunk(rows: rows)
+                }
+            case .endOfInput: return makeChunk(rows: rows)
+            }
+        }
+        return makeChunk(rows: rows)
+    }
+
+    // MARK: - Input
+
+    private func startInput() throws(MarketDataError) {
+        _ = try refill()
+        if end - position >= 2 && buffer[position] == 0x1F && buffer[position + 1] == 0x8B {
+            // gzip: restart the file through the inflater.
+            _ = lseekStart(fd)
+            gzip = try GzipReader(fd: fd)
+            position = 0
+            end = 0
+            eof = false
+            _ = try refill()
+        }
+        if end - position >= 3 && buffer[position] == 0xEF && buffer[position + 1] == 0xBB
+            && buffer[position + 2] == 0xBF
+        {
+            position += 3
+        }
+    }
+
+    /// Moves unread bytes to the front and reads more; grows the buffer when it is full.
+    /// - Returns: `false` at the end of the input (nothing more was read).
+    private func refill() throws(MarketDataError) -> Bool {
+        if eof { return false }
+        if position > 0 {
+            let remaining = end - position
+            if remaining > 0 { buffer.update(from: buffer + position, count: remaining) }
+            position = 0
+            end = remaining
+        }
+        if end == capacity {
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+            bigger.update(from: buffer, count: end)
+            buffer.deallocate()
+            buffer = bigger
+            capacity *= 2
+        }
+        var total = 0
+        while end < capacity {
+            let n: Int
+            if let gzip {
+                n = try gzip.read(into: buffer + end, capacity: capacity - end)
+            } else {
+                n = posixRead(fd, buffer + end, capacity - end)
+                if n < 0 { throw MarketDataError(.io, file: fileName, reason: "read failed: errno \(lastErrno())") }
+            }
+            if n == 0 { eof = true; break }
+            end += n
+            total += n
+        }
+        return total > 0
+    }
+
+    // MARK: - Header
+
+    private func readHeader() throws(MarketDataError) {
+        // Skip blank lines, find the end of the header line.
+        while true {
+            var i = position
+            while i < end && buffer[i] != 10 && buffer[i] != 13 { i += 1 }
+            if i == end && !eof {
+                if try !refill() && position == end { break }
+                continue
+            }
+            if i == position {
+                if i == end { break }
+                skipLineEnd()
+                continue
+            }
+            let names = splitHeader(buffer + position, i - position)
+            position = i
+            skipLineEnd()
+            try mapHeader(names)
+            return
+        }
+        throw MarketDataError(.header, file: fileName, line: line, reason: "the file is empty (no header)")
+    }
+
+    private func skipLineEnd() {
+        if position < end && buffer[position] == 13 {
+            position += 1
+            if position < end && buffer[position] == 10 { position += 1 }
+            line += 1
+        } else if position < end && buffer[position] == 10 {
+            position += 1
+            line += 1
+        }
+    }
+
+    private func splitHeader(_ p: UnsafeMutablePointer<UInt8>, _ n: Int) -> [String] {
+        var names: [String] = []
+        var current: [UInt8] = []
+        var inQuotes = false
+        var i = 0
+        while i < n {
+            let c = p[i]
+            if inQuotes {
+                if c == 34 {
+                    if i + 1 < n && p[i + 1] == 34 { current.append(34); i += 1 } else { inQuotes = false }
+                } else {
+                    current.append(c)
+                }
+            } else if c == 34 {
+                inQuotes = true
+            } else if c == 44 {
+                names.append(String(decoding: current, as: UTF8.self))
+                current.removeAll(keepingCapacity: true)
+            } else {
+                current.append(c)
+            }
+            i += 1
+        }
+        names.append(String(decoding: current, as: UTF8.self))
+        return names.map { $0.trimmingSpaces().lowercased() }
+    }
+
+    private func mapHeader(_ names: [String]) throws(MarketDataError) {
+        let required = ["open", "high", "low", "close", "volume"]
+        var targets = [Int](repeating: Int.min, count: names.count)
+        var timestampField: Int? = nil
+        for (i, name) in names.enumerated() where ["timestamp", "date", "datetime", "time"].contains(name) {
+            timestampField = i
+            break
+        }
+        if timestampField == nil, names.first == "" { timestampField = 0 }
+        guard let timestampField else {
+            throw MarketDataError(
+                .header, file: fileName, line: line - 1,
+                reason: "no timestamp column (expected 'timestamp', 'date', 'datetime', 'time' or an unnamed first column)")
+        }
+        targets[timestampField] = -1
+        for (k, name) in required.enumerated() {
+            guard let i = names.firstIndex(of: name) else {
+                throw MarketDataError(.header, file: fileName, line: line - 1, reason: "no '\(name)' column")
+            }
+            targets[i] = k
+        }
+        var extras: [String] = []
+        for (i, name) in names.enumerated() where targets[i] == Int.min {
+            if name.isEmpty || extras.contains(name) || required.contains(name) {
+                throw MarketDataError(
+                    .header, file: fileName, line: line - 1,
+                    reason: name.isEmpty ? "column \(i + 1) has no name" : "duplicate column '\(name)'")
+            }
+            targets[i] = 5 + extras.count
+            extras.append(name)
+        }
+        self.targets = targets
+        targetPointer.deallocate()
+        targetPointer = .allocate(capacity: targets.count)
+        targetPointer.initialize(from: targets, count: targets.count)
+        extraNames = extras
+        columnCount = 5 + extras.count
+    }
+
+    // MARK: - Records
+
+    private enum RecordResult { case row, blank, needMore, endOfInput }
+
+    /// Parses one record at `position` into row `row` of the column buffers.
+    @inline(__always)
+    private func parseRecord(row: Int) throws(MarketDataError) -> RecordResult {
+        if position >= end { return eof ? .endOfInput : .needMore }
+        let first = buffer[position]
+        if first == 10 || first == 13 {
+            if first == 13 && position + 1 == end && !eof { return .needMore }
+            skipLineEnd()
+            return .blank
+        }
+        let recordLine = line
+        var p = position
+        let endIndex = end
+        let fieldCount = targets.count
+        let sink = RowSink(
+            targets: targetPointer, times: times, values: values, rowCapacity: rowCapacity, row: row)
+        var field = 0
+        var extraLines = 0
+        let base = buffer
+        while true {
+            // Skip leading spaces.
+            while p < endIndex && (base[p] == 32 || base[p] == 9) { p += 1 }
+            let start = p
+            var length: Int
+            if p < endIndex && base[p] == 34 {
+                // Quoted field: copy unescaped bytes into the scratch buffer when needed.
+                var q = p + 1
+                var out = 0
+                var closed = false
+                while q < endIndex {
+                    let c = base[q]
+                    if c == 34 {
+                        if q + 1 < endIndex && base[q + 1] == 34 {
+                            appendScratch(34, at: out); out += 1; q += 2; continue
+                        }
+                        if q + 1 == endIndex && !eof { break }
+                        closed = true
+                        q += 1
+                        break
+                    }
+                    if c == 10 { extraLines += 1 }
+                    appendScratch(c, at: out); out += 1
+                    q += 1
+                }
+                if !closed {
+                    if !eof { return .needMore }
+                    throw MarketDataError(.fieldCount, file: fileName, line: recordLine, reason: "unterminated quoted field")
+                }
+                while q < endIndex && (base[q] == 32 || base[q] == 9) { q += 1 }
+                p = q
+                if p == endIndex && !eof { return .needMore }
+                if p < endIndex && base[p] != 44 && base[p] != 10 && base[p] != 13 {
+                    throw MarketDataError(
+                        .fieldCount, file: fileName, line: recordLine,
+                        reason: "unexpected text after a quoted field in column \(field + 1)")
+                }
+                if field < fieldCount && !sink.store(unquoteScratch, out, field: field) {
+                    try storeFailure(unquoteScratch, out, field: field, line: recordLine)
+                }
+            } else {
+                while p < endIndex {
+                    let c = base[p]
+                    if c <= 44 && (c == 44 || c == 10 || c == 13) { break }
+                    p += 1
+                }
+                if p == endIndex && !eof { return .needMore }
+                length = p - start
+                while length > 0 && (base[start + length - 1] == 32 || base[start + length - 1] == 9) { length -= 1 }
+                if field < fieldCount && !sink.store(base + start, length, field: field) {
+                    try storeFailure(base + start, length, field: field, line: recordLine)
+                }
+            }
+            field += 1
+            if p < endIndex && base[p] == 44 {
+                p += 1
+                continue
+            }
+            // End of record: newline or end of input.
+            if p < endIndex && base[p] == 13 {
+                if p + 1 == endIndex && !eof { return .needMore }
+                p += 1
+                if p < endIndex && base[p] == 10 { p += 1 }
+            } else if p < endIndex {
+                p += 1
+            }
+            break
+        }
+        if field != fieldCount {
+            throw MarketDataError(
+                .fieldCount, file: fileName, line: recordLine,
+                reason: "expected \(fieldCount) fields, found \(field)")
+        }
+        position = p
+        line = recordLine + 1 + extraLines
+        try validate(row: row, line: recordLine)
+        return .row
+    }
+
+    @inline(__always)
+    private func appendScratch(_ c: UInt8, at index: Int) {
+        if index == unquoteCapacity {
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: unquoteCapacity * 2)
+            bigger.update(from: unquoteScratch, count: unquoteCapacity)
+            unquoteScratch.deallocate()
+            unquoteScratch = bigger
+            unquoteCapacity *= 2
+        }
+        unquoteScratch[index] = c
+    }
+
+    /// Where the fields of one row go: plain pointers, so the hot loop touches no class state.
+    private struct RowSink {
+        let targets: UnsafeMutablePointer<Int>
+        let times: UnsafeMutablePointer<Int64>
+        let values: UnsafeMutablePointer<Double>
+        let rowCapacity: Int
+        let row: Int
+
+        /// Parses and stores one field; `false` when it does not parse.
+        @inline(__always)
+        func store(_ start: UnsafeMutablePointer<UInt8>, _ length: Int, field: Int) -> Bool {
+            let target = targets[field]
+            if target < 0 {
+                guard let t = TimestampParser.parse(start, length) else { return false }
+                times[row] = t
+                return true
+            }
+            if let v = DecimalParser.parse(start, length) {
+                values[target * rowCapacity + row] = v
+                return true
+            }
+            if target >= 5 && length == 0 {
+                values[target * rowCapacity + row] = .nan
+                return true
+            }
+            return false
+        }
+    }
+
+    @inline(never)
+    private func storeFailure(
+        _ start: UnsafeMutablePointer<UInt8>, _ length: Int, field: Int, line: Int
+    ) throws(MarketDataError) {
+        let target = targets[field]
+        if target < 0 {
+            throw MarketDataError(
+                .unparseableTimestamp, file: fileName, line: line,
+                reason: "unparseable timestamp '\(text(start, length))'")
+        }
+        let name = target < 5 ? ["open", "high", "low", "close", "volume"][target] : extraNames[target - 5]
+        throw MarketDataError(
+            .unparseableNumber, file: fileName, line: line,
+            reason: "unparseable number '\(text(start, length))' in column '\(name)'")
+    }
+
+    private func text(_ start: UnsafeMutablePointer<UInt8>, _ length: Int) -> String {
+        String(decoding: UnsafeBufferPointer(start: start, count: min(length, 64)), as: UTF8.self)
+    }
+
+    @inline(__always)
+    private func validate(row: Int, line: Int) throws(MarketDataError) {
+        let t = times[row]
+        let rc = rowCapacity
+        let o = values[row], h = values[rc + row], l = values[2 * rc + row]
+        let c = values[3 * rc + row], v = values[4 * rc + row]
+        if t <= lastTimestamp {
+            throw MarketDataError(
+                .nonIncreasingTimestamp, file: fileName, line: line,
+                reason: "timestamp \(t) µs is not after the previous one (\(lastTimestamp) µs)")
+        }
+        lastTimestamp = t
+        if !(o.isFinite && h.isFinite && l.isFinite && c.isFinite) {
+            throw MarketDataError(.notFinite, file: fileName, line: line, reason: "NaN or infinite price")
+        }
+        if !v.isFinite {
+            throw MarketDataError(.notFinite, file: fileName, line: line, reason: "NaN or infinite volume")
+        }
+        if l > min(o, c) {
+            throw MarketDataError(.lowAboveBody, file: fileName, line: line, reason: "low \(l) > min(open, close) \(min(o, c))")
+        }
+        if h < max(o, c) {
+            throw MarketDataError(.highBelowBody, file: fileName, line: line, reason: "high \(h) < max(open, close) \(max(o, c))")
+        }
+        if v < 0 {
+            throw MarketDataError(.negativeVolume, file: fileName, line: line, reason: "negative volume \(v)")
+        }
+    }
+
+    // MARK: - Chunks
+
+    private func ensureRowCapacity(_ wanted: Int, keeping rows: Int) {
+        if wanted <= rowCapacity { return }
+        let newTimes = UnsafeMutablePointer<Int64>.allocate(capacity: wanted)
+        let newValues = UnsafeMutablePointer<Double>.allocate(capacity: wanted * columnCount)
+        if rows > 0 {
+            newTimes.update(from: times, count: rows)
+            for c in 0..<columnCount {
+                (newValues + c * wanted).update(from: values + c * rowCapacity, count: rows)
+            }
+        }
+        times.deallocate()
+        values.deallocate()
+        times = newTimes
+        values = newValues
+        rowCapacity = wanted
+    }
+
+    private func makeChunk(rows: Int) -> OHLCVSeries? {
+        if rows == 0 { return nil }
+        func column(_ c: Int) -> [Double] {
+            Array(UnsafeBufferPointer(start: values + c * rowCapacity, count: rows))
+        }
+        return OHLCVSeries(
+            symbol: symbol, timeframe: timeframe,
+            timestamps: Array(UnsafeBufferPointer(start: times, count: rows)),
+            open: column(0), high: column(1), low: column(2), close: column(3), volume: column(4),
+            extras: extraNames.enumerated().map { NamedColumn(name: $1, values: column(5 + $0)) })
+    }
+}
+
+extension MarketDataError {
+    func at(file: String) -> MarketDataError {
+        var copy = self
+        if copy.file.isEmpty { copy.file = file }
+        return copy
+    }
+}

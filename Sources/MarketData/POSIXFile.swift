@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// `read(2)` under a name that does not clash with methods called `read`.
+@inline(__always)
+func posixRead(_ fd: Int32, _ buffer: UnsafeMutablePointer<UInt8>, _ count: Int) -> Int {
+    while true {
+        let n = read(fd, buffer, count)
+        if n < 0 && errno == EINTR { continue }
+        return n
+    }
+}
+
+/// The calling thread's `errno`.
+func lastErrno() -> Int32 { errno }
+
+/// Opens `path` for reading; the corresponding C function is `open(2)`.
+/// - Returns: the file descriptor.
+/// - Throws: ``MarketDataError`` with code `.io`.
+func posixOpenForReading(_ path: String, displayName: String) throws(MarketDataError) -> Int32 {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 {
+        let reason = String(cString: strerror(errno))
+        throw MarketDataError(.io, file: displayName, reason: "cannot open: \(reason)")
+    }
+    return fd
+}
+
+/// Closes a file descriptor; the corresponding C function is `close(2)`.
+func posixClose(_ fd: Int32) { _ = close(fd) }
+
+/// Moves a file descriptor back to the start; the corresponding C function is `lseek(2)`.
+func lseekStart(_ fd: Int32) -> Bool { lseek(fd, 0, SEEK_SET) == 0 }

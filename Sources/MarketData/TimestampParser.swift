@@ -1,0 +1,144 @@
+/// Parses a timestamp field into microseconds since the Unix epoch, UTC.
+///
+/// Accepted forms:
+/// - ISO-8601 / RFC 3339: `YYYY-MM-DD`, then `T`, `t` or a space, `HH:MM[:SS[.f…]]`
+///   (up to 9 fraction digits, truncated to µs), then an optional zone: `Z`, `UTC`,
+///   `±HH`, `±HHMM` or `±HH:MM`. Without a zone the time is taken as UTC.
+/// - A date alone, `YYYY-MM-DD`: midnight UTC.
+/// - A Unix epoch number, optionally with a fraction, whose unit is decided by
+///   magnitude of its integer part: below 10¹¹ seconds (10¹¹ s is the year 5138),
+///   below 10¹⁴ milliseconds, below 10¹⁷ microseconds, else nanoseconds. So
+///   millisecond values before 1973-03-03 would be taken as seconds.
+enum TimestampParser {
+    /// Parses `[start, start + count)`.
+    /// - Returns: microseconds since the epoch, or `nil` when the text is not a timestamp.
+    @inline(__always)
+    static func parse(_ start: UnsafePointer<UInt8>, _ count: Int) -> Int64? {
+        if count >= 10 && start[4] == UInt8(ascii: "-") && start[7] == UInt8(ascii: "-") {
+            return parseISO(start, count)
+        }
+        return parseEpoch(start, count)
+    }
+
+    @inline(__always)
+    private static func digits(_ p: UnsafePointer<UInt8>, _ at: Int, _ n: Int) -> Int64? {
+        var v: Int64 = 0
+        for k in at..<(at + n) {
+            let d = p[k] &- 48
+            if d > 9 { return nil }
+            v = v * 10 + Int64(d)
+        }
+        return v
+    }
+
+    private static func parseISO(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
+        guard let year = digits(p, 0, 4), let month = digits(p, 5, 2), let day = digits(p, 8, 2),
+            month >= 1, month <= 12, day >= 1, day <= UTCTime.daysInMonth(year: year, month: month)
+        else { return nil }
+        var micros = UTCTime.daysFromCivil(year: year, month: month, day: day) * UTCTime.dayMicros
+        var i = 10
+        if i == n { return micros }
+        let sep = p[i]
+        guard sep == UInt8(ascii: "T") || sep == UInt8(ascii: "t") || sep == UInt8(ascii: " ") else { return nil }
+        i += 1
+        guard i + 5 <= n, let hour = digits(p, i, 2), p[i + 2] == UInt8(ascii: ":"), let minute = digits(p, i + 3, 2),
+            hour <= 23, minute <= 59
+        else { return nil }
+        i += 5
+        var second: Int64 = 0
+        if i < n && p[i] == UInt8(ascii: ":") {
+            guard i + 3 <= n, let s = digits(p, i + 1, 2), s <= 60 else { return nil }
+            second = s
+            i += 3
+        }
+        micros += (hour * 3600 + minute * 60 + second) * 1_000_000
+        if i < n && (p[i] == UInt8(ascii: ".") || p[i] == UInt8(ascii: ",")) {
+            i += 1
+            var scale: Int64 = 100_000
+            var fraction: Int64 = 0
+            var any = false
+            while i < n {
+                let d = p[i] &- 48
+                if d > 9 { break }
+                any = true
+                fraction += Int64(d) * scale
+                scale /= 10
+                i += 1
+            }
+            if !any { return nil }
+            micros += fraction
+        }
+        while i < n && p[i] == UInt8(ascii: " ") { i += 1 }
+        if i == n { return micros }
+        let z = p[i]
+        if z == UInt8(ascii: "Z") || z == UInt8(ascii: "z") {
+            i += 1
+        } else if z == UInt8(ascii: "U"), i + 3 <= n, p[i + 1] == UInt8(ascii: "T"), p[i + 2] == UInt8(ascii: "C") {
+            i += 3
+        } else if z == UInt8(ascii: "+") || z == UInt8(ascii: "-") {
+            guard i + 3 <= n, let oh = digits(p, i + 1, 2), oh <= 23 else { return nil }
+            i += 3
+            var om: Int64 = 0
+            if i < n && p[i] == UInt8(ascii: ":") { i += 1 }
+            if i + 2 <= n, let m = digits(p, i, 2) {
+                guard m <= 59 else { return nil }
+                om = m
+                i += 2
+            }
+            let offset = (oh * 3600 + om * 60) * 1_000_000
+            micros += z == UInt8(ascii: "+") ? -offset : offset
+        } else {
+            return nil
+        }
+        while i < n && p[i] == UInt8(ascii: " ") { i += 1 }
+        return i == n ? micros : nil
+    }
+
+    private static func parseEpoch(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
+        var i = 0
+        var negative = false
+        if n > 0 && (p[0] == UInt8(ascii: "-") || p[0] == UInt8(ascii: "+")) {
+            negative = p[0] == UInt8(ascii: "-")
+            i = 1
+        }
+        var whole: Int64 = 0
+        var any = false
+        while i < n {
+            let d = p[i] &- 48
+            if d > 9 { break }
+            any = true
+            if whole > 100_000_000_000_000_000 { return nil }
+            whole = whole * 10 + Int64(d)
+            i += 1
+        }
+        guard any else { return nil }
+        // Unit by magnitude: seconds, milliseconds, microseconds, nanoseconds.
+        let unitMicros: Int64
+        let divisor: Int64
+        if whole < 100_000_000_000 {
+            unitMicros = 1_000_000; divisor = 1
+        } else if whole < 100_000_000_000_000 {
+            unitMicros = 1_000; divisor = 1
+        } else if whole < 100_000_000_000_000_000 {
+            unitMicros = 1; divisor = 1
+        } else {
+            unitMicros = 1; divisor = 1_000
+        }
+        var micros = divisor == 1 ? whole * unitMicros : whole / divisor
+        if i < n && p[i] == UInt8(ascii: ".") {
+            i += 1
+            var scale = unitMicros  // micros per unit; each fraction digit is a tenth of it
+            var fraction: Int64 = 0
+            while i < n {
+                let d = p[i] &- 48
+                if d > 9 { break }
+                scale /= 10
+                fraction += Int64(d) * scale
+                i += 1
+            }
+            if divisor == 1 { micros += fraction }
+        }
+        guard i == n else { return nil }
+        return negative ? -micros : micros
+    }
+}
