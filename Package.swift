@@ -112,6 +112,7 @@ let package = Package(
             name: "signalforge",
             dependencies: [
                 "Service",
+                "Pipeline",
                 "Store",
                 "PostgresClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -253,16 +253,30 @@ public final class Engine: Sendable {
         return next
     }
 
+    /// Pauses every experiment running on this instance (SIGUSR1).
+    /// - Returns: how many were asked to pause.
+    @discardableResult
+    public func pauseAll() -> Int {
+        runningIDs.reduce(0) { n, id in (try? pause(id)) != nil ? n + 1 : n }
+    }
+
+    /// Resumes every paused experiment held by this instance (SIGUSR2).
+    @discardableResult
+    public func resumeAll() -> Int {
+        runningIDs.reduce(0) { n, id in (try? resume(id)) != nil ? n + 1 : n }
+    }
+
     // MARK: draining
 
     /// Stops claiming, stops every local runner at its next checkpoint and
     /// marks the experiments interrupted (paused ones stay paused), then waits
     /// up to `timeout` for the runner threads.
     public func drain(timeout: Duration = .seconds(30)) {
-        let runners = state.withLock { s -> [Runner] in
+        guard let runners = state.withLock({ s -> [Runner]? in
+            if s.draining { return nil }
             s.draining = true
             return Array(s.runners.values)
-        }
+        }) else { return }
         for r in runners {
             r.interrupting.store(true, ordering: .releasing)
             r.gate.cancel()

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 public import Logging
 public import MicroHTTP
 public import Pipeline
@@ -22,6 +23,7 @@ public final class Application: Sendable {
     let logWriter: LogWriter
     let followHub: LogFollowHub
     public let tokens: TokenStore?
+    private let stopped = Atomic<Bool>(false)
     /// Every route the server answers (for the contract test and docs).
     public let routes: [Route]
     let logger: Logger
@@ -123,6 +125,7 @@ public final class Application: Sendable {
     /// Drains the engine (running experiments become interrupted; paused
     /// ones stay paused), stops the HTTP server (ending streams), closes the pool.
     public func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         engine.drain()
         logWriter.stop()
         followHub.stop()

@@ -59,6 +59,59 @@ public struct ExperimentStore: Sendable {
         }
     }
 
+    /// What an `Idempotency-Key` request gets.
+    public enum IdempotentCreate: Sendable {
+        /// A new experiment; the response was stored under the key.
+        case created(ExperimentRecord)
+        /// The key was used before with the same body: the first response.
+        case replay(status: Int, body: [UInt8])
+        /// The key was used before with a different body.
+        case mismatch
+    }
+
+    /// Creates an experiment once per `key`: a retried call with the same key
+    /// and body gets the first response back; the same key with another body
+    /// is refused. Concurrent calls with one key create one experiment.
+    /// - Parameter render: the response body to store for replays.
+    public func create(
+        id: UUID, name: String, priority: String, request: String, idempotencyKey key: String, requestHash: String,
+        render: (ExperimentRecord) -> [UInt8]
+    ) throws -> IdempotentCreate {
+        try pool.withTransaction { tx in
+            // Claim the key first; a concurrent holder makes this wait, then yield nothing.
+            let claimed = try tx.query(
+                """
+                INSERT INTO idempotency_keys (key, request_hash, status_code, response_body)
+                VALUES (\(key), \(requestHash), 0, \([UInt8]()))
+                ON CONFLICT (key) DO NOTHING RETURNING key
+                """)
+            if claimed.isEmpty {
+                guard
+                    let row = try tx.query(
+                        "SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE key = \(key)"
+                    ).first
+                else { throw PostgresError(code: .decoding, message: "idempotency key vanished") }
+                guard try row.decode(0, as: String.self) == requestHash else { return .mismatch }
+                return .replay(status: try row.decode(1, as: Int.self), body: try row.decode(2, as: [UInt8].self))
+            }
+            let rows = try tx.query(
+                """
+                INSERT INTO experiments (id, name, status, priority, request)
+                VALUES (\(id), \(name), 'queued', \(priority), \(PostgresJSON(request)))
+                RETURNING \(unsafeSQL: Self.columns)
+                """)
+            try tx.execute("INSERT INTO pipeline_events (experiment_id, kind, to_status) VALUES (\(id), 'created', 'queued')")
+            guard let row = rows.first else { throw PostgresError(code: .decoding, message: "INSERT returned no row") }
+            let record = try Self.record(row)
+            try tx.execute(
+                """
+                UPDATE idempotency_keys SET status_code = 201, response_body = \(render(record)), experiment_id = \(id)
+                WHERE key = \(key)
+                """)
+            return .created(record)
+        }
+    }
+
     /// The experiment `id`, or nil.
     public func get(_ id: UUID) throws -> ExperimentRecord? {
         try pool.withConnection { c in

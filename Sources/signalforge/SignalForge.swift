@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Pipeline
 import PostgresClient
 import Service
 import Store
@@ -90,8 +91,7 @@ struct Serve: ParsableCommand {
         signal(SIGTERM, SIG_DFL)
         var signals = sigset_t()
         sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
+        for s in [SIGINT, SIGTERM, SIGUSR1, SIGUSR2] { sigaddset(&signals, s) }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
 
@@ -105,7 +105,18 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         var received: Int32 = 0
-        sigwait(&signals, &received)
+        while true {
+            sigwait(&signals, &received)
+            if received == SIGUSR1 {
+                logger.notice("SIGUSR1: pausing every running experiment", metadata: ["count": "\(app.engine.pauseAll())"])
+            } else if received == SIGUSR2 {
+                logger.notice("SIGUSR2: resuming every paused experiment", metadata: ["count": "\(app.engine.resumeAll())"])
+            } else {
+                break
+            }
+        }
+        // SIGTERM/SIGINT drain: stop claiming, stop runners at a checkpoint,
+        // mark running experiments interrupted (paused ones stay paused), exit 0.
         logger.info("stopping", metadata: ["signal": "\(received == SIGINT ? "SIGINT" : "SIGTERM")"])
         app.stop()
         LogOutput.shared.flush()

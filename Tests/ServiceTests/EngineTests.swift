@@ -200,3 +200,42 @@ struct EngineTests {
         #expect((p.json["children"] as? [[String: Any]])?.map { $0["name"] as? String } == ["load", "resample", "merge"])
     }
 }
+
+struct SignalControlTests {
+    /// What SIGUSR1 and SIGUSR2 do: pause, then resume, everything running here.
+    @Test func pauseAllThenResumeAll() throws {
+        let t = try TestApp(stages: StageRegistry([ChunkedStage(name: "load", units: 400)]), configure: { $0.maxRunning = 2 })
+        let a = try t.create(body("a", stages: ["load"]))
+        let b = try t.create(body("b", stages: ["load"]))
+        for id in [a, b] { try t.waitFor(id) { $0["status"] as? String == "running" } }
+        #expect(t.app.engine.pauseAll() == 2)
+        for id in [a, b] { #expect(try t.waitFor(id, timeout: 2) { $0["status"] as? String == "paused" }["status"] as? String == "paused") }
+        #expect(t.app.engine.resumeAll() == 2)
+        for id in [a, b] { #expect(try t.waitFor(id, timeout: 2) { $0["status"] as? String == "running" }["status"] as? String == "running") }
+        for id in [a, b] { _ = try t.request("POST", "/v1/experiments/\(id)/cancel") }
+    }
+
+    /// SIGTERM's drain: running work is marked interrupted, paused work stays paused.
+    @Test func drainInterruptsRunningAndKeepsPaused() throws {
+        let url = try TestApp.freshDatabase()
+        let stages = StageRegistry([ChunkedStage(name: "load", units: 2000)])
+        var t: TestApp? = try TestApp(databaseURL: url, stages: stages, configure: { $0.maxRunning = 2 })
+        let running = try t!.create(body("running", stages: ["load"]))
+        let paused = try t!.create(body("paused", stages: ["load"]))
+        for id in [running, paused] { try t!.waitFor(id) { $0["status"] as? String == "running" } }
+        _ = try t!.request("POST", "/v1/experiments/\(paused)/pause")
+        try t!.waitFor(paused) { $0["status"] as? String == "paused" }
+        t!.app.stop()
+        t = nil
+        // A new instance over the same database sees the outcome of the drain.
+        let again = try TestApp(databaseURL: url)
+        #expect(try again.status(running) == "interrupted" || again.status(running) == "queued")
+        #expect(try again.status(paused) == "paused")
+        let events = try again.request("GET", "/v1/experiments/\(running)/events?limit=1000").json["items"] as? [[String: Any]] ?? []
+        #expect(events.contains { $0["kind"] as? String == "interrupted" })
+        // Resuming the paused one after the restart queues it again.
+        let r = try again.request("POST", "/v1/experiments/\(paused)/resume")
+        #expect(r.status == 202)
+        #expect(r.json["status"] as? String == "queued")
+    }
+}

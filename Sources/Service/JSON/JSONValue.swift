@@ -37,6 +37,17 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// Compact JSON text with object members sorted by name: equal documents
+    /// give equal text (for hashing).
+    public var canonical: String {
+        switch self {
+        case .array(let items): return "[" + items.map(\.canonical).joined(separator: ",") + "]"
+        case .object(let members):
+            return "{" + members.sorted { $0.0 < $1.0 }.map { JSONText.quote($0.0) + ":" + $0.1.canonical }.joined(separator: ",") + "}"
+        default: return serialized
+        }
+    }
+
     /// Compact JSON text.
     public var serialized: String {
         var out = ""

@@ -21,9 +21,39 @@ struct ExperimentRoutes {
         var experiment = try ExperimentRequest.validate(body)
         let id = UUID()
         if experiment.name.isEmpty { experiment.name = "experiment-" + id.uuidString.prefix(8).lowercased() }
+        if let key = req.headers["Idempotency-Key"] {
+            guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+                throw APIError.invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
+            }
+            // Same key, same request: the body as parsed (whitespace and key order do not matter).
+            let hash = SHA256.hex(Array(body.canonical.utf8))
+            let outcome = try database {
+                try store.create(
+                    id: id, name: experiment.name, priority: experiment.priority, request: experiment.json.serialized,
+                    idempotencyKey: key, requestHash: hash, render: { Array(Self.render($0).utf8) })
+            }
+            switch outcome {
+            case .created(let record):
+                engine.wake()
+                return Self.createdResponse(record)
+            case .replay(let status, let bytes):
+                var r = Response.json(bytes, status: status)
+                if let replayed = try? JSONParser.parse(bytes), case .string(let rid)? = replayed["id"] {
+                    r.headers.add("Location", "/v1/experiments/\(rid)")
+                }
+                r.headers.add("Idempotent-Replayed", "true")
+                return r
+            case .mismatch:
+                throw APIError(422, "Idempotency-Key '\(key)' was already used with a different request body", field: "Idempotency-Key")
+            }
+        }
         let record = try database { try store.create(id: id, name: experiment.name, priority: experiment.priority, request: experiment.json.serialized) }
         engine.wake()
-        var response = Response.json(Array(Self.render(record).utf8), status: 201)
+        return Self.createdResponse(record)
+    }
+
+    static func createdResponse(_ record: ExperimentRecord) -> Response {
+        var response = Response.json(Array(render(record).utf8), status: 201)
         response.headers.add("Location", "/v1/experiments/\(record.id.uuidString.lowercased())")
         return response
     }
