@@ -24,6 +24,8 @@ public final class Engine: Sendable {
         /// Called on the runner's thread just before an experiment's final
         /// state is recorded (the service waits there for its log lines to be stored).
         public var beforeFinish: (@Sendable () -> Void)?
+        /// Data root, datasets and artifacts for the stages (nil in tests that need none).
+        public var environment: (any StageEnvironment)?
         public init() {}
     }
 

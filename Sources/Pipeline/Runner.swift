@@ -47,7 +47,8 @@ final class Runner: Sendable {
                 let started = ContinuousClock.now
                 let context = StageContext(
                     experimentID: id, stage: name, config: configs[name] ?? Data("{}".utf8), request: experiment.request,
-                    logger: stageLog, progress: progress, artifacts: artifacts, directory: directory, gate: gate)
+                    logger: stageLog, progress: progress, artifacts: artifacts, directory: directory, gate: gate,
+                    environment: engine.configuration.environment)
                 do {
                     try stage.run(context)
                 } catch let e as StageCancelled {

@@ -32,12 +32,15 @@ public final class StageContext: @unchecked Sendable {
     public let artifacts: Artifacts
     /// Where this experiment keeps checkpoints and exported files.
     public let directory: URL
+    /// Datasets, the data root and artifact recording (nil when the engine has none).
+    public let environment: (any StageEnvironment)?
     let gate: PauseGate
 
     init(
         experimentID: UUID, stage: String, config: Data, request: Data, logger: Logger, progress: ProgressTree,
-        artifacts: Artifacts, directory: URL, gate: PauseGate
+        artifacts: Artifacts, directory: URL, gate: PauseGate, environment: (any StageEnvironment)? = nil
     ) {
+        self.environment = environment
         self.experimentID = experimentID
         self.stage = stage
         self.config = config

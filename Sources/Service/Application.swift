@@ -65,6 +65,8 @@ public final class Application: Sendable {
         engineConfig.maxRunning = settings.maxRunning
         engineConfig.dataDirectory = URL(fileURLWithPath: settings.dataDir)
         engineConfig.beforeFinish = { logWriter.waitUntilWritten(logBus.publishedCount) }
+        engineConfig.environment = ServiceStageEnvironment(
+            dataRoot: URL(fileURLWithPath: settings.dataDir).standardizedFileURL.absoluteURL, pool: pool)
         engine = Engine(
             configuration: engineConfig, repository: PostgresExperimentRepository(pool: pool), registry: stages, logger: logger,
             makeLogger: { id, stage in
