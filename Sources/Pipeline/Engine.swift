@@ -26,6 +26,11 @@ public final class Engine: Sendable {
         public var beforeFinish: (@Sendable () -> Void)?
         /// Data root, datasets and artifacts for the stages (nil in tests that need none).
         public var environment: (any StageEnvironment)?
+        /// The memory budget watcher whose pressure stages see.
+        public var memory: MemoryMonitor?
+        /// Called on the runner's thread after the final state is recorded
+        /// (the service stores the final progress tree there).
+        public var afterFinish: (@Sendable (UUID, ProgressTree) -> Void)?
         public init() {}
     }
 
@@ -162,6 +167,15 @@ public final class Engine: Sendable {
 
     /// Experiments running on this instance.
     public var runningIDs: [UUID] { state.withLock { Array($0.runners.keys) } }
+
+    /// The progress trees of the experiments running here.
+    public var runningProgress: [(UUID, ProgressTree)] { state.withLock { $0.runners.map { ($0.key, $0.value.progress) } } }
+
+    /// The stage an experiment running here is in, if any.
+    public func currentStage(of id: UUID) -> String? {
+        guard let tree = progress(of: id) else { return nil }
+        return tree.snapshot().children.first { $0.status == .running || $0.status == .paused }?.name
+    }
 
     // MARK: control
 

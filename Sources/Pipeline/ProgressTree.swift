@@ -23,6 +23,22 @@ public final class ProgressTree: Sendable {
         public var rate: Double?
         public var etaSeconds: Double?
         public var children: [Snapshot]
+
+        public init(
+            path: String, kind: Kind, name: String, status: Status, unitsDone: Int64, unitsTotal: Int64?, percent: Double,
+            rate: Double?, etaSeconds: Double?, children: [Snapshot]
+        ) {
+            self.path = path
+            self.kind = kind
+            self.name = name
+            self.status = status
+            self.unitsDone = unitsDone
+            self.unitsTotal = unitsTotal
+            self.percent = percent
+            self.rate = rate
+            self.etaSeconds = etaSeconds
+            self.children = children
+        }
     }
 
     private struct Node {

@@ -48,7 +48,7 @@ final class Runner: Sendable {
                 let context = StageContext(
                     experimentID: id, stage: name, config: configs[name] ?? Data("{}".utf8), request: experiment.request,
                     logger: stageLog, progress: progress, artifacts: artifacts, directory: directory, gate: gate,
-                    environment: engine.configuration.environment)
+                    environment: engine.configuration.environment, memory: engine.configuration.memory)
                 do {
                     try stage.run(context)
                 } catch let e as StageCancelled {
@@ -86,6 +86,7 @@ final class Runner: Sendable {
             log.error("experiment failed", metadata: ["error": "\(message)"])
             try? finish(.failed, from: [.running, .pausing, .cancelling], event: "failed", error: message)
         }
+        engine.configuration.afterFinish?(id, progress)
         engine.runnerFinished(id)
     }
 

@@ -34,13 +34,18 @@ public final class StageContext: @unchecked Sendable {
     public let directory: URL
     /// Datasets, the data root and artifact recording (nil when the engine has none).
     public let environment: (any StageEnvironment)?
+    /// The memory pressure of the process (read it at checkpoints).
+    public var memoryPressure: MemoryPressure { memory?.pressure ?? .normal }
+    let memory: MemoryMonitor?
     let gate: PauseGate
 
     init(
         experimentID: UUID, stage: String, config: Data, request: Data, logger: Logger, progress: ProgressTree,
-        artifacts: Artifacts, directory: URL, gate: PauseGate, environment: (any StageEnvironment)? = nil
+        artifacts: Artifacts, directory: URL, gate: PauseGate, environment: (any StageEnvironment)? = nil,
+        memory: MemoryMonitor? = nil
     ) {
         self.environment = environment
+        self.memory = memory
         self.experimentID = experimentID
         self.stage = stage
         self.config = config

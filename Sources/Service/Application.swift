@@ -22,6 +22,9 @@ public final class Application: Sendable {
     public let logBus = EventBus<LogLine>()
     let logWriter: LogWriter
     let followHub: LogFollowHub
+    let sampler: EngineSampler
+    /// The memory budget watcher (stages see its pressure).
+    public let memory: MemoryMonitor
     public let tokens: TokenStore?
     private let stopped = Atomic<Bool>(false)
     /// Every route the server answers (for the contract test and docs).
@@ -61,7 +64,13 @@ public final class Application: Sendable {
         let logWriter = LogWriter(pool: pool, bus: logBus, logger: logger)
         self.logWriter = logWriter
         followHub = LogFollowHub(pool: pool, configuration: config, logger: logger)
+        let memory = MemoryMonitor(
+            budgetBytes: settings.memoryBudgetMB.map { Int64($0) << 20 } ?? MemoryMonitor.defaultBudget())
+        self.memory = memory
+        let samplerBox = Mutex<EngineSampler?>(nil)
         var engineConfig = Engine.Configuration()
+        engineConfig.memory = memory
+        engineConfig.afterFinish = { id, tree in samplerBox.withLock { $0 }?.writeProgress(id, tree) }
         engineConfig.maxRunning = settings.maxRunning
         engineConfig.dataDirectory = URL(fileURLWithPath: settings.dataDir)
         engineConfig.beforeFinish = { logWriter.waitUntilWritten(logBus.publishedCount) }
@@ -74,6 +83,9 @@ public final class Application: Sendable {
                 l.logLevel = .info
                 return l
             })
+        let sampler = EngineSampler(pool: pool, engine: engine, memory: memory, logger: logger)
+        self.sampler = sampler
+        samplerBox.withLock { $0 = sampler }
 
         var router = Router()
         let store = ExperimentStore(pool: pool)
@@ -117,6 +129,7 @@ public final class Application: Sendable {
         }
         logWriter.start()
         followHub.start()
+        sampler.start()
         try server.start()
         if engine.registry.isEmpty {
             logger.warning("this build registers no stages: experiments stay queued until an instance that has them claims them")
@@ -129,6 +142,7 @@ public final class Application: Sendable {
     public func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         engine.drain()
+        sampler.stop()
         logWriter.stop()
         followHub.stop()
         server.stop()

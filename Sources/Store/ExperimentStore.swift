@@ -237,3 +237,63 @@ extension ExperimentStore {
         }
     }
 }
+
+/// A `pipeline_progress` row.
+public struct ProgressRecord: Sendable {
+    public var path: String
+    public var kind: String
+    public var name: String
+    public var status: String
+    public var unitsDone: Int64
+    public var unitsTotal: Int64?
+    public var percent: Double
+    public var rate: Double?
+    public var etaSeconds: Double?
+}
+
+/// A `pipeline_metrics` row.
+public struct MetricRecord: Sendable {
+    public var id: Int64
+    public var ts: Date
+    public var stage: String?
+    public var rssBytes: Int64?
+    public var cpuPercent: Double?
+    public var rowsPerSecond: Double?
+}
+
+extension ExperimentStore {
+    /// The stored progress tree's nodes, parents before children.
+    public func progress(_ id: UUID) throws -> [ProgressRecord] {
+        try pool.withConnection { c in
+            try c.query(
+                """
+                SELECT node_path, kind, name, status, units_done, units_total, percent, rate, eta_seconds
+                FROM pipeline_progress WHERE experiment_id = \(id) ORDER BY node_path
+                """
+            ).map { r in
+                ProgressRecord(
+                    path: try r.decode(0, as: String.self), kind: try r.decode(1, as: String.self), name: try r.decode(2, as: String.self),
+                    status: try r.decode(3, as: String.self), unitsDone: try r.decode(4, as: Int64.self),
+                    unitsTotal: try r.decode(5, as: Int64?.self), percent: try r.decode(6, as: Double.self),
+                    rate: try r.decode(7, as: Double?.self), etaSeconds: try r.decode(8, as: Double?.self))
+            }
+        }
+    }
+
+    /// Resource samples after the id `after`, oldest first.
+    public func metrics(_ id: UUID, after: Int64, limit: Int) throws -> [MetricRecord] {
+        try pool.withConnection { c in
+            try c.query(
+                """
+                SELECT id, ts, stage, rss_bytes, cpu_percent, rows_per_second FROM pipeline_metrics
+                WHERE experiment_id = \(id) AND id > \(after) ORDER BY id LIMIT \(limit)
+                """
+            ).map { r in
+                MetricRecord(
+                    id: try r.decode(0, as: Int64.self), ts: try r.decode(1, as: Date.self), stage: try r.decode(2, as: String?.self),
+                    rssBytes: try r.decode(3, as: Int64?.self), cpuPercent: try r.decode(4, as: Double?.self),
+                    rowsPerSecond: try r.decode(5, as: Double?.self))
+            }
+        }
+    }
+}

@@ -37,6 +37,7 @@ struct ControlRoutes {
         }
         r.get("/v1/experiments/{id}/progress", scope: Scope.read.rawValue) { req in try progress(req) }
         r.get("/v1/experiments/{id}/events", scope: Scope.read.rawValue) { req in try events(req) }
+        r.get("/v1/experiments/{id}/metrics", scope: Scope.read.rawValue) { req in try metrics(req) }
     }
 
     /// Runs a control request: 202 with the experiment, 404, or 409 naming the current state.
@@ -61,14 +62,30 @@ struct ControlRoutes {
         if let tree = engine.progress(of: id) {
             return .json(Array(Self.render(tree.snapshot()).utf8))
         }
-        // Not running here: the tree as the database knows it (stages done or not).
+        // Not running here: the tree as last stored, else as the database knows it.
         guard let record = try database({ try store.get(id) }) else { throw APIError.notFound("experiment \(req.parameter("id"))") }
+        let stored = try database { try store.progress(id) }
+        if !stored.isEmpty { return .json(Array(Self.render(stored, status: record.status).utf8)) }
         let stages = ((try? JSONSerialization.jsonObject(with: Data(record.request.utf8))) as? [String: Any])?["stages"] as? [String] ?? []
         let done = try database { try store.completedStages(id) }
         let tree = ProgressTree(stages: stages)
         for s in stages where done.contains(s) { tree.finish("pipeline/\(s)") }
         if record.status == "succeeded" { tree.finish("pipeline") }
         return .json(Array(Self.render(tree.snapshot(), status: record.status).utf8))
+    }
+
+    /// Renders stored progress rows (sorted by path) as the same nested JSON.
+    static func render(_ rows: [ProgressRecord], status: String) -> String {
+        func snapshot(_ path: String) -> ProgressTree.Snapshot? {
+            guard let r = rows.first(where: { $0.path == path }) else { return nil }
+            let children = rows.filter { $0.path.hasPrefix(path + "/") && !$0.path.dropFirst(path.count + 1).contains("/") }
+            return ProgressTree.Snapshot(
+                path: r.path, kind: ProgressTree.Kind(rawValue: r.kind) ?? .step, name: r.name,
+                status: ProgressTree.Status(rawValue: r.status) ?? .pending, unitsDone: r.unitsDone, unitsTotal: r.unitsTotal,
+                percent: r.percent, rate: r.rate, etaSeconds: r.etaSeconds, children: children.compactMap { snapshot($0.path) })
+        }
+        guard let root = snapshot("pipeline") else { return "null" }
+        return render(root, status: status)
     }
 
     static func render(_ n: ProgressTree.Snapshot, status override: String? = nil) -> String {
@@ -84,6 +101,28 @@ struct ControlRoutes {
             "units_done":\(n.unitsDone),"units_total":\(total),"percent":\(num(n.percent)),"rate":\(num(n.rate)),\
             "eta_seconds":\(num(n.etaSeconds)),"children":[\(children)]}
             """
+    }
+
+    private func metrics(_ req: Request) throws -> Response {
+        let id = try uuidParameter(req, "id")
+        let limit = try intQuery(req, "limit", default: 500, range: 1...5000)
+        var after: Int64 = 0
+        if let a = req.query["after"], !a.isEmpty {
+            guard let n = Int64(a), n >= 0 else { throw APIError.invalid("after", "must be a non-negative sample id") }
+            after = n
+        }
+        guard try database({ try store.get(id) }) != nil else { throw APIError.notFound("experiment \(req.parameter("id"))") }
+        let rows = try database { try store.metrics(id, after: after, limit: limit + 1) }
+        let page = rows.prefix(limit)
+        func num(_ d: Double?) -> String { d.map { $0.isFinite ? "\($0)" : "null" } ?? "null" }
+        let items = page.map { m in
+            """
+            {"id":\(m.id),"ts":\(JSONText.quote(Timestamps.iso8601(m.ts))),"stage":\(m.stage.map(JSONText.quote) ?? "null"),\
+            "rss_bytes":\(m.rssBytes.map { "\($0)" } ?? "null"),"cpu_percent":\(num(m.cpuPercent)),"rows_per_second":\(num(m.rowsPerSecond))}
+            """
+        }.joined(separator: ",")
+        let next = rows.count > limit ? "\"\(page.last!.id)\"" : "null"
+        return .json(Array("{\"items\":[\(items)],\"next_cursor\":\(next)}".utf8))
     }
 
     private func events(_ req: Request) throws -> Response {

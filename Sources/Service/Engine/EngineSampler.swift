@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import Pipeline
+import PostgresClient
+import Synchronization
+
+/// One thread that, for the experiments running here, writes progress trees
+/// to `pipeline_progress` (at most every 250 ms each, only when they changed,
+/// and once more at the end), samples resources into `pipeline_metrics`
+/// (every 2 s: RSS, CPU %, rows/s of the current stage), and watches the
+/// memory budget (80 % and 90 % are `memory_warning` / `memory_critical` events).
+final class EngineSampler: Sendable {
+    let pool: PostgresPool
+    let engine: Engine
+    let memory: MemoryMonitor
+    let logger: Logger
+    let progressInterval: Duration
+    let metricsInterval: Duration
+    private let versions = Mutex<[UUID: Int]>([:])
+    private let stopping = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
+    private let exited = DispatchSemaphore(value: 0)
+
+    init(
+        pool: PostgresPool, engine: Engine, memory: MemoryMonitor, logger: Logger,
+        progressInterval: Duration = .milliseconds(250), metricsInterval: Duration = .seconds(2)
+    ) {
+        self.pool = pool
+        self.engine = engine
+        self.memory = memory
+        self.logger = logger
+        self.progressInterval = progressInterval
+        self.metricsInterval = metricsInterval
+    }
+
+    func start() {
+        started.store(true, ordering: .releasing)
+        let t = Thread { [self] in loop() }
+        t.name = "engine-sampler"
+        t.start()
+    }
+
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        guard started.load(ordering: .acquiring) else { return }
+        _ = exited.wait(timeout: .now() + 5)
+    }
+
+    private func loop() {
+        var lastMetrics = ContinuousClock.now
+        var lastCPU = MemoryMonitor.processCPUSeconds()
+        var lastWall = ContinuousClock.now
+        while !stopping.load(ordering: .acquiring) {
+            Thread.sleep(forTimeInterval: Self.seconds(progressInterval))
+            let running = engine.runningProgress
+            for (id, tree) in running where versions.withLock({ $0[id] }) != tree.version {
+                writeProgress(id, tree)
+            }
+            let (pressure, previous, rss) = memory.sample()
+            // Every threshold crossed upwards is an event for each running experiment.
+            var crossed: [String] = []
+            if previous < .shrink, pressure >= .shrink { crossed.append("memory_warning") }
+            if previous < .spill, pressure >= .spill { crossed.append("memory_critical") }
+            for kind in crossed {
+                for (id, _) in running {
+                    event(id, kind, ["rss_bytes": "\(rss)", "budget_bytes": "\(memory.budgetBytes)", "pressure": "\(pressure)"])
+                }
+                logger.warning("memory pressure", metadata: ["event": "\(kind)", "rss_bytes": "\(rss)", "budget_bytes": "\(memory.budgetBytes)"])
+            }
+            if pressure < previous {
+                logger.notice("memory pressure eased", metadata: ["pressure": "\(pressure)", "rss_bytes": "\(rss)"])
+            }
+            if lastMetrics.duration(to: .now) >= metricsInterval {
+                let cpu = MemoryMonitor.processCPUSeconds()
+                let wall = Self.seconds(lastWall.duration(to: .now))
+                let cpuPercent = wall > 0 ? (cpu - lastCPU) / wall * 100 : 0
+                lastCPU = cpu
+                lastWall = .now
+                lastMetrics = .now
+                for (id, tree) in running { writeMetrics(id, tree, rss: rss, cpuPercent: cpuPercent) }
+            }
+            let live = Set(running.map(\.0))
+            versions.withLock { v in v = v.filter { live.contains($0.key) } }
+        }
+        exited.signal()
+    }
+
+    /// Stores the whole tree (also called once when an experiment ends).
+    func writeProgress(_ id: UUID, _ tree: ProgressTree) {
+        let version = tree.version
+        var rows: [ProgressTree.Snapshot] = []
+        func walk(_ n: ProgressTree.Snapshot) {
+            rows.append(n)
+            n.children.forEach(walk)
+        }
+        walk(tree.snapshot())
+        do {
+            try pool.withTransaction { tx in
+                try tx.execute("DELETE FROM pipeline_progress WHERE experiment_id = \(id)")
+                _ = try tx.copyFrom(
+                    table: "pipeline_progress",
+                    columns: ["experiment_id", "node_path", "parent_path", "kind", "name", "status", "units_done", "units_total",
+                              "percent", "rate", "eta_seconds"]
+                ) { w in
+                    for n in rows {
+                        w.appendField(id)
+                        w.appendField(n.path)
+                        if let slash = n.path.lastIndex(of: "/") { w.appendField(String(n.path[..<slash])) } else { w.appendNull() }
+                        w.appendField(n.kind.rawValue)
+                        w.appendField(n.name)
+                        w.appendField(n.status.rawValue)
+                        w.appendField(n.unitsDone)
+                        if let t = n.unitsTotal { w.appendField(t) } else { w.appendNull() }
+                        w.appendField(n.percent)
+                        if let r = n.rate { w.appendField(r) } else { w.appendNull() }
+                        if let e = n.etaSeconds { w.appendField(e) } else { w.appendNull() }
+                        try w.endRow()
+                    }
+                }
+                try tx.execute("UPDATE experiments SET percent = \(min(100, max(0, rows[0].percent))) WHERE id = \(id) AND status NOT IN ('succeeded')")
+            }
+            versions.withLock { $0[id] = version }
+        } catch {
+            logger.warning("progress write failed; will retry", metadata: ["experiment_id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    private func writeMetrics(_ id: UUID, _ tree: ProgressTree, rss: Int64, cpuPercent: Double) {
+        let snap = tree.snapshot()
+        let stage = snap.children.first { $0.status == .running }
+        var rate: Double?
+        if let stage {
+            // Rows/s: the fastest-moving running step of the current stage (its units are rows).
+            rate = ([stage] + stage.children).filter { $0.status == .running }.compactMap(\.rate).max()
+        }
+        do {
+            try pool.withConnection { c in
+                try c.execute(
+                    """
+                    INSERT INTO pipeline_metrics (experiment_id, ts, stage, rss_bytes, cpu_percent, rows_per_second)
+                    VALUES (\(id), now(), \(stage?.name), \(rss), \(cpuPercent), \(rate))
+                    """)
+            }
+        } catch {
+            logger.warning("metrics write failed", metadata: ["experiment_id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    private func event(_ id: UUID, _ kind: String, _ details: [String: String]) {
+        do {
+            try pool.withConnection { c in
+                try c.execute(
+                    """
+                    INSERT INTO pipeline_events (experiment_id, kind, details)
+                    VALUES (\(id), \(kind), \(PostgresJSON(PostgresExperimentRepository.json(details, error: nil))))
+                    """)
+            }
+        } catch {
+            logger.warning("event write failed", metadata: ["experiment_id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
