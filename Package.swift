@@ -79,6 +79,7 @@ let package = Package(
             swiftSettings: upcoming
         ),
 
+
         // Persistence: embedded migrations and repositories.
         .target(
             name: "Store",
@@ -129,6 +130,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",
+            swiftSettings: upcoming
+        ),
+        // A server with test stages, for tests that kill -9 a real process.
+        .executableTarget(
+            name: "sf-test-server",
+            dependencies: ["Service", "Pipeline", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestServer",
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -109,7 +109,7 @@ public final class Engine: Sendable {
             do {
                 if Date().timeIntervalSince(lastRecover) >= configuration.leaseSeconds / 3 {
                     lastRecover = Date()
-                    let requeued = try repository.recoverExpiredLeases()
+                    let requeued = try repository.recoverExpiredLeases(except: configuration.owner)
                     if !requeued.isEmpty {
                         logger.warning("recovered experiments whose server stopped", metadata: ["count": "\(requeued.count)"])
                     }

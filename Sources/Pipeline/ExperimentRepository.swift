@@ -49,14 +49,23 @@ public protocol ExperimentRepository: Sendable {
 
     /// Experiments whose lease expired (their server died): running ones
     /// become interrupted then queued again; paused ones stay paused, leaseless.
+    /// Leases held by `owner` (this instance) are left alone: its runners are
+    /// alive, they only could not renew while the store was away.
     /// Returns the ids requeued.
-    func recoverExpiredLeases() throws -> [UUID]
+    func recoverExpiredLeases(except owner: String) throws -> [UUID]
 
     /// A stage started / completed / was skipped (event rows; completion is
     /// added to `completed_stages`, and `stage` and `percent` are updated).
     func stageStarted(_ id: UUID, stage: String) throws
     func stageCompleted(_ id: UUID, stage: String, durationMs: Double, percent: Double) throws
     func stageSkipped(_ id: UUID, stage: String, reason: String) throws
+
+    /// Records a notable moment (checkpoint restored, recompute, …).
+    func recordEvent(_ id: UUID, kind: String, stage: String?, details: [String: String]) throws
+
+    /// Whether `error` means the store is unreachable for now (retry later)
+    /// rather than that the request itself is wrong.
+    func isTransient(_ error: any Error) -> Bool
 
     /// Whether a live instance holds the experiment (its lease has not expired).
     /// A paused experiment keeps its lease while its runner is parked.

@@ -31,24 +31,28 @@ final class Runner: Sendable {
             for (index, name) in experiment.stages.enumerated() {
                 try gate.checkpoint()
                 let node = "pipeline/\(name)"
-                if experiment.completedStages.contains(name) {
-                    progress.finish(node, .skipped)
-                    engine.makeLogger(id, name).info("stage skipped: it completed in an earlier run")
-                    try repo.stageSkipped(id, stage: name, reason: "completed in an earlier run")
-                    continue
-                }
                 guard let stage = engine.registry.stage(name) else {
                     throw StageFailure(stage: name, message: "this build has no stage named '\(name)'")
                 }
                 let stageLog = engine.makeLogger(id, name)
-                try repo.stageStarted(id, stage: name)
-                progress.start(node)
-                stageLog.info("stage started")
-                let started = ContinuousClock.now
                 let context = StageContext(
                     experimentID: id, stage: name, config: configs[name] ?? Data("{}".utf8), request: experiment.request,
                     logger: stageLog, progress: progress, artifacts: artifacts, directory: directory, gate: gate,
                     environment: engine.configuration.environment, memory: engine.configuration.memory)
+                if experiment.completedStages.contains(name) {
+                    if (try? stage.restore(context)) == true {
+                        progress.finish(node, .skipped)
+                        stageLog.info("stage skipped: it completed in an earlier run")
+                        try persist { try repo.stageSkipped(id, stage: name, reason: "completed in an earlier run") }
+                        continue
+                    }
+                    stageLog.warning("stage completed in an earlier run but its checkpoint is missing: recomputing it")
+                    try persist { try repo.recordEvent(id, kind: "recompute", stage: name, details: ["reason": "checkpoint missing"]) }
+                }
+                try persist { try repo.stageStarted(id, stage: name) }
+                progress.start(node)
+                stageLog.info("stage started")
+                let started = ContinuousClock.now
                 do {
                     try stage.run(context)
                 } catch let e as StageCancelled {
@@ -61,7 +65,7 @@ final class Runner: Sendable {
                 let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
                 stageLog.info("stage completed", metadata: ["duration_ms": "\(Int(ms))"])
                 let percent = Double(index + 1) / Double(experiment.stages.count) * 100
-                try repo.stageCompleted(id, stage: name, durationMs: ms, percent: percent)
+                try persist { try repo.stageCompleted(id, stage: name, durationMs: ms, percent: percent) }
             }
             log.info("experiment succeeded")
             try finish(.succeeded, from: [.running, .pausing], event: "succeeded", error: nil)
@@ -90,12 +94,26 @@ final class Runner: Sendable {
         engine.runnerFinished(id)
     }
 
+    /// Runs a store call, waiting out an unreachable store (the experiment keeps
+    /// its place; a cancel still gets through at the checkpoint).
+    private func persist(_ call: () throws -> Void) throws {
+        var delay = 0.1
+        while true {
+            do { return try call() } catch where engine.repository.isTransient(error) {
+                engine.logger.warning("store unreachable; retrying", metadata: ["experiment_id": "\(experiment.id)", "error": "\(error)"])
+                try gate.checkpoint()
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, 2)
+            }
+        }
+    }
+
     /// Records the final state, after every log line emitted so far is stored
     /// (so a live follower gets them all before the end event).
     private func finish(_ to: ExperimentState, from: [ExperimentState], event: String, error: String?) throws {
         if to == .succeeded { progress.finish("pipeline") }
         engine.configuration.beforeFinish?()
-        _ = try engine.repository.transition(experiment.id, from: from, to: to, event: event, error: error, details: [:])
+        try persist { _ = try engine.repository.transition(experiment.id, from: from, to: to, event: event, error: error, details: [:]) }
     }
 
     /// The `config` sections of the request, as JSON per stage name.

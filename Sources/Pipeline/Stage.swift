@@ -1,6 +1,9 @@
 public import Foundation
 public import Logging
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One step of an experiment's pipeline. A stage orchestrates: the math lives
 /// in the computation modules, persistence in Store.
@@ -12,6 +15,17 @@ import Synchronization
 public protocol Stage: Sendable {
     var name: String { get }
     func run(_ context: StageContext) throws
+
+    /// Reloads what this stage produced in an earlier run (its checkpoint
+    /// files, see `StageContext.writeCheckpoint`) into `context.artifacts`, so
+    /// later stages can go on after a restart without running it again.
+    /// - Returns: false when the checkpoint is missing: the stage then runs
+    ///   again, and the log says so. The default (a stage with no outputs) is true.
+    func restore(_ context: StageContext) throws -> Bool
+}
+
+extension Stage {
+    public func restore(_ context: StageContext) throws -> Bool { true }
 }
 
 /// What a stage gets: the experiment's configuration, the artifacts earlier
@@ -61,6 +75,25 @@ public final class StageContext: @unchecked Sendable {
     /// Parks here while the experiment is paused; returns at once otherwise.
     /// - Throws: `StageCancelled` once the experiment is cancelled.
     public func checkpoint() throws(StageCancelled) { try gate.checkpoint() }
+
+    /// Where this stage's checkpoint files live (`<experiment>/checkpoints/<stage>`).
+    public var checkpointDirectory: URL { directory.appendingPathComponent("checkpoints/\(stage)") }
+
+    /// Writes a checkpoint file atomically (a temporary file renamed into place).
+    public func writeCheckpoint(_ name: String, _ bytes: [UInt8]) throws {
+        let dir = checkpointDirectory
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let tmp = dir.appendingPathComponent(".\(name).tmp")
+        try Data(bytes).write(to: tmp)
+        guard rename(tmp.path, dir.appendingPathComponent(name).path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: dir.appendingPathComponent(name).path])
+        }
+    }
+
+    /// A checkpoint file written by this stage in an earlier run, or nil.
+    public func readCheckpoint(_ name: String) -> [UInt8]? {
+        (try? Data(contentsOf: checkpointDirectory.appendingPathComponent(name))).map { [UInt8]($0) }
+    }
 
     /// Decodes this stage's config section.
     public func config<T: Decodable>(as type: T.Type) throws -> T { try JSONDecoder().decode(T.self, from: config) }

@@ -36,7 +36,11 @@ public final class Application: Sendable {
     ///   loopback, unreadable tokens file, bad database URL).
     /// - Parameter stages: the stages this build runs (the product registers
     ///   its real stages; tests register their own).
-    public init(settings: Settings, logger: Logger, stages: StageRegistry = StageRegistry()) throws {
+    ///   - configureEngine: last adjustments of the engine's configuration (tests shorten leases).
+    public init(
+        settings: Settings, logger: Logger, stages: StageRegistry = StageRegistry(),
+        configureEngine: (inout Engine.Configuration) -> Void = { _ in }
+    ) throws {
         self.settings = settings
         self.logger = logger
         guard let url = settings.databaseURL else {
@@ -76,6 +80,7 @@ public final class Application: Sendable {
         engineConfig.beforeFinish = { logWriter.waitUntilWritten(logBus.publishedCount) }
         engineConfig.environment = ServiceStageEnvironment(
             dataRoot: URL(fileURLWithPath: settings.dataDir).standardizedFileURL.absoluteURL, pool: pool)
+        configureEngine(&engineConfig)
         engine = Engine(
             configuration: engineConfig, repository: PostgresExperimentRepository(pool: pool), registry: stages, logger: logger,
             makeLogger: { id, stage in

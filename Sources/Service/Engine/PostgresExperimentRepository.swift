@@ -116,20 +116,36 @@ struct PostgresExperimentRepository: ExperimentRepository {
         }
     }
 
-    func recoverExpiredLeases() throws -> [UUID] {
+    func recordEvent(_ id: UUID, kind: String, stage: String?, details: [String: String]) throws {
+        try pool.withConnection { c in
+            try c.execute(
+                """
+                INSERT INTO pipeline_events (experiment_id, kind, stage, details)
+                VALUES (\(id), \(kind), \(stage), \(PostgresJSON(Self.json(details, error: nil))))
+                """)
+        }
+    }
+
+    func isTransient(_ error: any Error) -> Bool {
+        guard let e = error as? PostgresError else { return false }
+        return e.isConnectionLevel || [.connectionFailed, .connectionClosed, .poolExhausted].contains(e.code)
+            || e.sqlState == .adminShutdown || e.sqlState == .cannotConnectNow
+    }
+
+    func recoverExpiredLeases(except owner: String) throws -> [UUID] {
         try pool.withTransaction { tx in
             // Paused work whose server is gone stays paused, without a lease.
             try tx.execute(
                 """
                 UPDATE experiments SET lease_owner = NULL, lease_expires_at = NULL
-                WHERE status = 'paused' AND lease_expires_at < now()
+                WHERE status = 'paused' AND lease_expires_at < now() AND lease_owner <> \(owner)
                 """)
             try tx.execute(
                 """
                 WITH gone AS (
                     UPDATE experiments SET status = 'cancelled', finished_at = now(), updated_at = now(),
                         lease_owner = NULL, lease_expires_at = NULL
-                    WHERE status = 'cancelling' AND lease_expires_at < now() RETURNING id)
+                    WHERE status = 'cancelling' AND lease_expires_at < now() AND lease_owner <> \(owner) RETURNING id)
                 INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
                 SELECT id, 'cancelled', 'cancelling', 'cancelled', '{"reason":"lease expired"}' FROM gone
                 """)
@@ -137,7 +153,7 @@ struct PostgresExperimentRepository: ExperimentRepository {
                 """
                 WITH gone AS (
                     UPDATE experiments SET status = 'queued', updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
-                    WHERE status IN ('running', 'pausing') AND lease_expires_at < now()
+                    WHERE status IN ('running', 'pausing') AND lease_expires_at < now() AND lease_owner <> \(owner)
                     RETURNING id),
                 interrupted AS (
                     INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
