@@ -132,6 +132,15 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: upcoming
         ),
+        // Engine benchmarks (bench/engine/run.sh builds it in release).
+        .executableTarget(
+            name: "sf-bench",
+            dependencies: ["Service", "Pipeline", "MicroHTTP", "PostgresClient", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            path: "bench/engine",
+            exclude: ["run.sh"],
+            swiftSettings: upcoming
+        ),
+
         // A server with test stages, for tests that kill -9 a real process.
         .executableTarget(
             name: "sf-test-server",

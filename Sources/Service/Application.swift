@@ -77,7 +77,7 @@ public final class Application: Sendable {
         engineConfig.afterFinish = { id, tree in samplerBox.withLock { $0 }?.writeProgress(id, tree) }
         engineConfig.maxRunning = settings.maxRunning
         engineConfig.dataDirectory = URL(fileURLWithPath: settings.dataDir)
-        engineConfig.beforeFinish = { logWriter.waitUntilWritten(logBus.publishedCount) }
+        engineConfig.beforeFinish = { logWriter.waitUntilWritten(logBus.publishedCount, timeout: .seconds(120)) }
         engineConfig.environment = ServiceStageEnvironment(
             dataRoot: URL(fileURLWithPath: settings.dataDir).standardizedFileURL.absoluteURL, pool: pool)
         configureEngine(&engineConfig)
