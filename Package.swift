@@ -79,6 +79,7 @@ let package = Package(
             swiftSettings: upcoming
         ),
 
+        .target(name: "Stages", dependencies: ["Pipeline", "MarketData", "Export", .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
 
         // Persistence: embedded migrations and repositories.
         .target(
@@ -98,6 +99,7 @@ let package = Package(
                 "PostgresClient",
                 "Pipeline",
                 "Store",
+                "MarketData",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -116,6 +118,8 @@ let package = Package(
                 "Pipeline",
                 "Store",
                 "PostgresClient",
+                "Stages",
+                "MarketData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -159,13 +163,14 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: upcoming),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MarketData"], swiftSettings: upcoming),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
         .testTarget(name: "ExportTests", dependencies: ["Export", "MarketData"], swiftSettings: upcoming),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns", "Indicators"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "Pipeline", "TestSupport"],
+            dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "Pipeline", "TestSupport", "Stages", "MarketData"],
             swiftSettings: upcoming
         ),
     ]

@@ -65,7 +65,9 @@ public final class Application: Sendable {
             checkoutTimeout: .milliseconds(settings.poolTimeoutMs), logger: logger)
         metrics = ServiceMetrics()
         let logBus = self.logBus
-        let logWriter = LogWriter(pool: pool, bus: logBus, logger: logger)
+        let logWriter = LogWriter(
+            pool: pool, bus: logBus, logger: logger, maxBuffered: settings.logBufferLines,
+            spillDirectory: URL(fileURLWithPath: settings.dataDir).appendingPathComponent("spill"))
         self.logWriter = logWriter
         followHub = LogFollowHub(pool: pool, configuration: config, logger: logger)
         let memory = MemoryMonitor(
@@ -94,10 +96,26 @@ public final class Application: Sendable {
 
         var router = Router()
         let store = ExperimentStore(pool: pool)
-        HealthRoutes(pool: pool, metrics: metrics).register(&router)
+        let engine = self.engine
+        let followHub = self.followHub
+        HealthRoutes(pool: pool, metrics: metrics, extra: {
+            func counter(_ name: String, _ help: String, _ v: Int, type: String = "counter") -> String {
+                "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(v)\n"
+            }
+            return counter("signalforge_experiments_running", "Experiments running on this instance", engine.runningIDs.count, type: "gauge")
+                + counter("signalforge_log_lines_published_total", "Experiment log lines emitted", logBus.publishedCount)
+                + counter("signalforge_log_lines_written_total", "Experiment log lines stored in PostgreSQL", logWriter.writtenCount)
+                + counter("signalforge_log_lines_pending", "Experiment log lines waiting to be stored", logWriter.pendingCount, type: "gauge")
+                + counter("signalforge_log_lines_spilled_total", "Log lines that waited on disk during a PostgreSQL outage", logWriter.spilledCount)
+                + counter("signalforge_event_bus_dropped_total", "Events dropped by slow bounded subscribers", logBus.droppedCount)
+                + counter("signalforge_log_followers", "Live log streams open", followHub.followerCount, type: "gauge")
+        }).register(&router)
         ExperimentRoutes(store: store, engine: engine).register(&router)
         ControlRoutes(engine: engine, store: store, pool: pool).register(&router)
         LogRoutes(store: store, hub: followHub).register(&router)
+        DatasetRoutes(pool: pool, dataDir: settings.dataDir, maxUploadBytes: settings.maxUploadBytes, logger: logger)
+            .register(&router)
+        ArtifactRoutes(pool: pool, dataDir: settings.dataDir).register(&router)
 
         var http = ServerConfiguration()
         http.address = settings.address == "localhost" ? "127.0.0.1" : settings.address

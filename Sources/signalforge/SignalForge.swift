@@ -4,6 +4,7 @@ import Logging
 import Pipeline
 import PostgresClient
 import Service
+import Stages
 import Store
 
 @main
@@ -15,7 +16,7 @@ struct SignalForge: ParsableCommand {
             Settings come from flags, then environment variables, then an optional YAML config file \
             (--config or SIGNALFORGE_CONFIG), then defaults.
             """,
-        subcommands: [Serve.self, Migrate.self, Token.self]
+        subcommands: [Serve.self, Migrate.self, Token.self, SampleData.self]
     )
 }
 
@@ -45,6 +46,7 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .long, help: help("pool_max")) var poolMax: String?
     @Option(name: .long, help: help("pool_timeout_ms")) var poolTimeoutMs: String?
     @Option(name: .long, help: help("log_level")) var logLevel: String?
+    @Option(name: .long, help: help("log_buffer_lines")) var logBufferLines: String?
     @Option(name: .long, help: help("access_log")) var accessLog: String?
 
     func resolve() throws -> Settings {
@@ -54,7 +56,7 @@ struct SettingsOptions: ParsableArguments {
             ("http_threads", httpThreads), ("max_body_bytes", maxBodyBytes), ("max_upload_bytes", maxUploadBytes),
             ("connection_limit", connectionLimit), ("per_ip_connection_limit", perIpConnectionLimit),
             ("idle_timeout_s", idleTimeoutS), ("pool_min", poolMin), ("pool_max", poolMax),
-            ("pool_timeout_ms", poolTimeoutMs), ("log_level", logLevel), ("access_log", accessLog),
+            ("pool_timeout_ms", poolTimeoutMs), ("log_level", logLevel), ("log_buffer_lines", logBufferLines), ("access_log", accessLog),
         ]
         var flags: [String: String] = [:]
         for (k, v) in given { if let v { flags[k] = v } }
@@ -97,7 +99,7 @@ struct Serve: ParsableCommand {
 
         let app: Application
         do {
-            app = try Application(settings: settings, logger: logger)
+            app = try Application(settings: settings, logger: logger, stages: StageRegistry(MarketDataStages.all))
             try app.start()
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])

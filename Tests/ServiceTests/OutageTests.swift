@@ -4,6 +4,7 @@ import Pipeline
 import PostgresClient
 import Testing
 import TestSupport
+import Service
 
 struct OutageTests {
     /// PostgreSQL restarts mid-run: the experiment keeps going, and every log
@@ -28,5 +29,36 @@ struct OutageTests {
         ).map { try $0.decode(0, as: Int.self) }
         #expect(stored.count == 600)
         #expect(stored == Array(0..<600), "every line, once, in order")
+    }
+}
+
+struct SpillTests {
+    /// A long outage with a tiny in-memory buffer: lines go to spill files and
+    /// all of them are stored once PostgreSQL is back.
+    @Test func linesSpillToDiskAndComeBack() throws {
+        let pg = try TemporaryPostgres()
+        defer { pg.destroy() }
+        let t = try TestApp(
+            databaseURL: pg.url, stages: StageRegistry([LoggingStage(name: "load", lines: 400, interval: 0.005)]),
+            configure: { $0.logBufferLines = 20 })
+        let id = try t.create(body("spill", stages: ["load"]))
+        try t.waitFor(id) { $0["status"] as? String == "running" }
+        try pg.stop()
+        Thread.sleep(forTimeInterval: 1.5)
+        try pg.start()
+        let done = try t.waitFor(id, timeout: 30) { ["succeeded", "failed"].contains($0["status"] as? String) }
+        #expect(done["status"] as? String == "succeeded")
+        let metrics = try t.request("GET", "/metrics").text
+        let spilled = metrics.split(separator: "\n").first { $0.hasPrefix("signalforge_log_lines_spilled_total ") }
+            .flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        #expect(spilled > 0)
+        let conn = try PostgresConnection.connect(pg.configuration, logger: Logger(label: "test"))
+        defer { conn.close() }
+        let stored = try conn.query(
+            "SELECT (fields->>'i')::int FROM pipeline_logs WHERE experiment_id = \(UUID(uuidString: id)!) AND message LIKE 'line %' ORDER BY id"
+        ).map { try $0.decode(0, as: Int.self) }
+        #expect(stored == Array(0..<400))
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: t.app.settings.dataDir + "/spill")) ?? []
+        #expect(leftovers.isEmpty)
     }
 }

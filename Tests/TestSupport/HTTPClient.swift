@@ -47,7 +47,10 @@ public final class RawHTTPConnection {
         setTimeout(timeout)
     }
 
-    deinit { close(fd) }
+    deinit { Glibc.close(fd) }
+
+    /// Drops the connection now (the server sees the client go away).
+    public func disconnect() { shutdown(fd, Int32(SHUT_RDWR)) }
 
     public func setTimeout(_ seconds: Double) {
         var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))

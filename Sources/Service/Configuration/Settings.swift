@@ -22,6 +22,7 @@ public struct Settings: Sendable, Equatable {
     public var poolMax = 16
     public var poolTimeoutMs = 5000
     public var logLevel = "info"
+    public var logBufferLines = 200_000
     public var accessLog = true
 
     public init() {}
@@ -89,6 +90,9 @@ public struct Settings: Sendable, Equatable {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(v) else { throw SettingsError("log_level: '\(v)' is not one of \(levels.joined(separator: ", "))") }
             s.logLevel = v
+        },
+        key("log_buffer_lines", env: "SIGNALFORGE_LOG_BUFFER_LINES", "experiment log lines kept in memory while PostgreSQL is away; more go to spill files", "200000") { s, v in
+            s.logBufferLines = try int(v, "log_buffer_lines", 1...100_000_000)
         },
         key("access_log", env: "SIGNALFORGE_ACCESS_LOG", "one log line per HTTP request (true/false)", "true") { s, v in
             switch v.lowercased() {

@@ -12,7 +12,8 @@ import Synchronization
 /// how live followers on every instance learn of new rows.
 ///
 /// It never drops a line: while PostgreSQL is unreachable it keeps the lines
-/// and retries with backoff.
+/// (up to `maxBuffered` in memory, the rest in spill files under the data
+/// root, oldest first) and retries with backoff.
 final class LogWriter: Sendable {
     static let channel = "sf_logs"
     let pool: PostgresPool
@@ -24,9 +25,19 @@ final class LogWriter: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
     private let exited = DispatchSemaphore(value: 0)
-    private let backlog = Mutex<[LogLine]>([])
+    private let backlogCount = Atomic<Int>(0)
+    private let spilled = Atomic<Int>(0)
+    /// Lines held in memory while PostgreSQL is away before they go to disk.
+    let maxBuffered: Int
+    /// Where lines wait on disk during a long outage (nil: keep them in memory).
+    let spillDirectory: URL?
 
-    init(pool: PostgresPool, bus: EventBus<LogLine>, logger: Logger, maxBatch: Int = 5000, maxDelay: Duration = .milliseconds(250)) {
+    init(
+        pool: PostgresPool, bus: EventBus<LogLine>, logger: Logger, maxBatch: Int = 5000, maxDelay: Duration = .milliseconds(250),
+        maxBuffered: Int = 200_000, spillDirectory: URL? = nil
+    ) {
+        self.maxBuffered = max(1, maxBuffered)
+        self.spillDirectory = spillDirectory
         self.pool = pool
         self.subscription = bus.subscribe()
         self.logger = logger
@@ -46,9 +57,20 @@ final class LogWriter: Sendable {
     }
 
     /// Lines waiting to be written.
-    var pendingCount: Int { subscription.pendingCount + backlog.withLock { $0.count } }
+    var pendingCount: Int { subscription.pendingCount + backlogCount.load(ordering: .relaxed) }
+
+    /// Lines that went through a spill file so far.
+    var spilledCount: Int { spilled.load(ordering: .relaxed) }
 
     func start() {
+        // Lines a previous process spilled and could not store: they go first.
+        if let dir = spillDirectory,
+            let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path)
+        {
+            spillFiles = names.filter { $0.hasPrefix("logs-") && $0.hasSuffix(".ndjson") }.sorted().map { dir.appendingPathComponent($0) }
+            spillSequence = spillFiles.count
+            if !spillFiles.isEmpty { logger.notice("log writer: replaying spill files", metadata: ["files": "\(spillFiles.count)"]) }
+        }
         let t = Thread { [self] in loop() }
         started.store(true, ordering: .releasing)
         t.name = "log-writer"
@@ -65,34 +87,94 @@ final class LogWriter: Sendable {
 
     private func loop() {
         var backoff = 0.05
+        var memory: [LogLine] = []  // oldest first; older lines still may be in spill files
         while true {
-            var batch = backlog.withLock { b -> [LogLine] in
-                defer { b.removeAll() }
-                return b
-            }
-            if batch.count < maxBatch {
-                let more = batch.isEmpty ? subscription.next(max: maxBatch, timeout: maxDelay) : subscription.poll(max: maxBatch - batch.count)
-                batch.append(contentsOf: more)
+            // Take what has arrived (this also keeps the bus's buffer small during an outage).
+            let fresh = memory.isEmpty && spillFiles.isEmpty
+                ? subscription.next(max: maxBatch, timeout: maxDelay) : subscription.poll(max: maxBatch)
+            memory.append(contentsOf: fresh)
+            if memory.count > maxBuffered { spill(&memory) }
+            backlogCount.store(memory.count, ordering: .relaxed)
+
+            let fromSpill = spillFiles.first
+            let batch: [LogLine]
+            if let file = fromSpill {
+                batch = readSpill(file)
+            } else {
+                batch = Array(memory.prefix(maxBatch))
             }
             if batch.isEmpty {
-                if stopping.load(ordering: .acquiring) { break }
+                if let file = fromSpill { removeSpill(file) }
+                if stopping.load(ordering: .acquiring) && memory.isEmpty && spillFiles.isEmpty && subscription.pendingCount == 0 { break }
                 continue
             }
             do {
                 try write(batch)
                 written.add(batch.count, ordering: .releasing)
+                if let file = fromSpill { removeSpill(file) } else { memory.removeFirst(batch.count) }
                 backoff = 0.05
             } catch {
-                // Keep every line; try again once PostgreSQL answers.
-                backlog.withLock { $0.insert(contentsOf: batch, at: 0) }
+                // Keep every line (in memory, then on disk); try again once PostgreSQL answers.
                 logger.warning("log writer: PostgreSQL write failed; keeping lines and retrying",
-                               metadata: ["lines": "\(batch.count)", "error": "\(error)"])
-                if stopping.load(ordering: .acquiring), backoff > 2 { break }
+                               metadata: ["buffered": "\(memory.count)", "spill_files": "\(spillFiles.count)", "error": "\(error)"])
+                if stopping.load(ordering: .acquiring), backoff >= 2 {
+                    spill(&memory)
+                    break
+                }
                 Thread.sleep(forTimeInterval: backoff)
                 backoff = min(backoff * 2, 2)
             }
         }
         exited.signal()
+    }
+
+    // MARK: spilling (touched only by the writer thread)
+
+    private nonisolated(unsafe) var spillFiles: [URL] = []
+
+    /// Moves every line held in memory to a new spill file (oldest files first).
+    private func spill(_ memory: inout [LogLine]) {
+        guard !memory.isEmpty, let dir = spillDirectory else { return }
+        var text = ""
+        for l in memory {
+            let obj: [String: Any] = [
+                "e": l.experimentID.uuidString, "t": l.micros, "l": l.level.rawValue, "s": l.stage ?? NSNull(), "m": l.message, "f": l.fields,
+            ]
+            if let d = try? JSONSerialization.data(withJSONObject: obj) { text += String(decoding: d, as: UTF8.self) + "\n" }
+        }
+        spillSequence += 1
+        let stamp = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let file = dir.appendingPathComponent(String(format: "logs-%016lld-%06d.ndjson", stamp, spillSequence))
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: file)
+            spillFiles.append(file)
+            spilled.add(memory.count, ordering: .relaxed)
+            logger.warning("log writer: spilled lines to disk while PostgreSQL is away", metadata: ["lines": "\(memory.count)", "file": "\(file.path)"])
+            memory.removeAll()
+        } catch {
+            logger.error("log writer: cannot spill to disk; keeping lines in memory", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private nonisolated(unsafe) var spillSequence = 0
+
+    private func readSpill(_ file: URL) -> [LogLine] {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return [] }
+        var out: [LogLine] = []
+        for line in text.split(separator: "\n") {
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let e = (o["e"] as? String).flatMap(UUID.init(uuidString:)), let t = (o["t"] as? NSNumber)?.int64Value,
+                let level = (o["l"] as? String).flatMap(Logger.Level.init(rawValue:)), let m = o["m"] as? String, let f = o["f"] as? String
+            else { continue }
+            out.append(LogLine(experimentID: e, micros: t, level: level, stage: o["s"] as? String, message: m, fields: f))
+        }
+        return out
+    }
+
+    private func removeSpill(_ file: URL) {
+        try? FileManager.default.removeItem(at: file)
+        spillFiles.removeFirst()
     }
 
     private func write(_ batch: [LogLine]) throws {

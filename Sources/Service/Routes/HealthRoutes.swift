@@ -5,6 +5,8 @@ import PostgresClient
 struct HealthRoutes {
     let pool: PostgresPool
     let metrics: ServiceMetrics
+    /// More exposition text (engine and log pipeline figures), appended at scrape time.
+    var extra: @Sendable () -> String = { "" }
 
     func register(_ r: inout Router) {
         let ok = Array("{\"status\":\"ok\"}".utf8)
@@ -13,7 +15,7 @@ struct HealthRoutes {
         r.get("/metrics") { _ in
             Response(
                 status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
-                body: metrics.render(pool: pool.statistics))
+                body: metrics.render(pool: pool.statistics) + Array(extra().utf8))
         }
         let spec = Array((EmbeddedFiles.files["openapi.yaml"] ?? "").utf8)
         r.get("/openapi.yaml") { _ in Response(status: 200, headers: ["Content-Type": "application/yaml"], body: spec) }

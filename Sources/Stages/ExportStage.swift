@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+import Export
+import Foundation
+import Logging
+import MarketData
+public import Pipeline
+
+/// `export`: the merged table of every timeframe as files in the experiment's
+/// folder, recorded as artifacts.
+///
+/// Per timeframe and format (``ExportOptions``: `config.export.formats`,
+/// default `csv` and `parquet`; `config.export.compression`, default `zstd`):
+/// `features_<tf>.csv`, `features_<tf>.csv.gz` or `features_<tf>.parquet`,
+/// with `timestamp` (bar open time, UTC) then `<symbol>_<column>` in
+/// lowercase. Rows are written in batches of ``batchRows`` with a checkpoint
+/// before each (progress in rows, one step per file); each file is written
+/// under a `.partial` name and renamed when complete, then recorded with the
+/// environment (name, format, absolute path, size, rows; no SHA-256).
+///
+/// When `merge` ran in an earlier run, its tables come from their checkpoints.
+public struct ExportStage: Stage {
+    public let name = "export"
+    /// Rows per batch handed to a writer; default 65,536.
+    public var batchRows: Int
+
+    /// Creates the stage.
+    /// - Parameter batchRows: rows per batch; default 65,536.
+    public init(batchRows: Int = 1 << 16) {
+        precondition(batchRows > 0)
+        self.batchRows = batchRows
+    }
+
+    public func run(_ context: StageContext) throws {
+        let plan = try ExperimentPlan(request: context.request)
+        let options = try ExportOptions(plan.section("export"))
+        let tables = try StageInputs.merged(context, plan)
+        try FileManager.default.createDirectory(at: context.directory, withIntermediateDirectories: true)
+        var jobs: [(tf: String, format: ExportOptions.Format, table: AlignedTable, step: String)] = []
+        for tf in plan.timeframes {
+            guard let table = tables[tf] else { throw StageError("no merged \(tf) table to export") }
+            for format in options.formats {
+                let name = "features_\(tf.rawValue).\(format.rawValue)"
+                // CSV costs more per row than Parquet: weigh it so.
+                let weight = Double(max(table.count, 1)) * (format == .parquet ? 1 : 4)
+                let step = context.progress.child(of: context.node, name, total: Int64(table.count), weight: weight)
+                jobs.append((tf.rawValue, format, table, step))
+            }
+        }
+        for job in jobs {
+            try context.checkpoint()
+            let name = "features_\(job.tf).\(job.format.rawValue)"
+            let url = context.directory.appendingPathComponent(name).standardizedFileURL.absoluteURL
+            context.progress.start(job.step)
+            let started = ContinuousClock.now
+            try write(job.table, format: job.format, compression: options.compression, to: url, context, step: job.step)
+            let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value ?? 0
+            context.progress.finish(job.step)
+            context.logger.info(
+                "exported", metadata: [
+                    "file": "\(name)", "rows": "\(job.table.count)", "columns": "\(job.table.columns.count + 1)",
+                    "bytes": "\(size)", "ms": "\(Int(started.duration(to: .now).seconds * 1000))",
+                ])
+            let info = ArtifactInfo(
+                name: name, format: job.format.rawValue, path: url.path, sizeBytes: size, sha256: nil,
+                rows: Int64(job.table.count))
+            if let environment = context.environment {
+                try environment.recordArtifact(info, experiment: context.experimentID)
+            } else {
+                context.logger.warning("no environment: the file is not recorded as an artifact", metadata: ["file": "\(name)"])
+            }
+        }
+    }
+
+    private func write(
+        _ table: AlignedTable, format: ExportOptions.Format, compression: ParquetCompression, to url: URL,
+        _ context: StageContext, step: String
+    ) throws {
+        let partial = url.path + ".partial"
+        let columns = ExportColumn.columns(of: table)
+        let specs = columns.map(\.spec)
+        let append: ([ExportColumn]) throws -> Void
+        let close: () throws -> Void
+        switch format {
+        case .csv, .csvGzip:
+            let writer = try CSVTableWriter(path: partial, columns: specs, gzip: format == .csvGzip)
+            append = { try writer.write($0) }
+            close = { try writer.close() }
+        case .parquet:
+            let writer = try ParquetWriter(path: partial, columns: specs, compression: compression)
+            append = { try writer.write($0) }
+            close = { try writer.close() }
+        }
+        do {
+            var start = 0
+            repeat {
+                try context.checkpoint()
+                let end = min(table.count, start + batchRows)
+                try append(start == 0 && end == table.count ? columns : columns.map { $0.slice(start..<end) })
+                context.progress.advance(step, by: Int64(end - start))
+                start = end
+            } while start < table.count
+            try close()
+        } catch {
+            try? close()
+            unlink(partial)
+            throw error
+        }
+        guard rename(partial, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(partial)
+            throw StageError("\(url.lastPathComponent): cannot rename into place: \(reason)")
+        }
+    }
+}
+
+extension ExportColumn {
+    /// The rows in `range`, copied.
+    func slice(_ range: Range<Int>) -> ExportColumn {
+        switch values {
+        case .timestamp(let v): return ExportColumn(name, .timestamp(Array(v[range])))
+        case .double(let v): return ExportColumn(name, .double(Array(v[range])))
+        case .int64(let v): return ExportColumn(name, .int64(Array(v[range])))
+        case .string(let v): return ExportColumn(name, .string(Array(v[range])))
+        case .bool(let v): return ExportColumn(name, .bool(Array(v[range])))
+        }
+    }
+}

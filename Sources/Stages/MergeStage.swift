@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+import MarketData
+public import Pipeline
+
+/// `merge`: per requested timeframe, all symbols on one time index.
+///
+/// Each timeframe's series go through ``Aligner/align(_:join:tolerance:)`` with
+/// `config.merge.join` and `config.merge.tolerance` (``MergeOptions``); the
+/// table (`timestamp`, then `<symbol>_<column>` in lowercase) is stored as
+/// `merged.<tf>` (``ArtifactKey/merged(_:)``). Merge only merges: coarser
+/// timeframes are joined onto a table (from their bars' close times, never
+/// earlier) only with `config.merge.higher_timeframes: true`.
+///
+/// Each table is also written to `checkpoints/merged_<tf>.sftable` under the
+/// experiment's folder (``TableCheckpoint``), so that when a later run skips
+/// this stage the stages after it reload the table instead of recomputing.
+public struct MergeStage: Stage {
+    public let name = "merge"
+
+    public init() {}
+
+    public func run(_ context: StageContext) throws {
+        let plan = try ExperimentPlan(request: context.request)
+        let options = try MergeOptions(plan.section("merge"))
+        let resampled = try StageInputs.resampled(context, plan)
+        let tables = try Self.mergeAll(context, plan, options, resampled, under: context.node)
+        for (tf, table) in tables {
+            context.artifacts.set(ArtifactKey.merged(tf.rawValue), table)
+            try context.checkpoint()
+            let url = StageInputs.checkpointURL(context, merged: tf)
+            do {
+                try TableCheckpoint.write(table, to: url)
+            } catch {
+                // A checkpoint only saves work later: its failure is not the stage's.
+                context.logger.warning("cannot write checkpoint", metadata: ["file": "\(url.path)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Merges every timeframe, reporting progress (rows in) under `node`.
+    /// - Returns: one table per timeframe of `plan`.
+    static func mergeAll(
+        _ context: StageContext, _ plan: ExperimentPlan, _ options: MergeOptions, _ resampled: [Timeframe: [OHLCVSeries]],
+        under node: String
+    ) throws -> [Timeframe: AlignedTable] {
+        let steps = plan.timeframes.map { tf in
+            let rows = resampled[tf]?.reduce(0) { $0 + $1.count } ?? 0
+            return context.progress.child(of: node, tf.rawValue, total: Int64(rows), weight: Double(max(rows, 1)))
+        }
+        var out: [Timeframe: AlignedTable] = [:]
+        for (tf, step) in zip(plan.timeframes, steps) {
+            try context.checkpoint()
+            context.progress.start(step)
+            guard let series = resampled[tf] else { throw StageError("no \(tf) series to merge") }
+            var table = try Aligner.align(series, join: options.join, tolerance: options.toleranceMicros)
+            if options.higherTimeframes {
+                for higher in plan.timeframes where higher > tf {
+                    try context.checkpoint()
+                    for s in resampled[higher] ?? [] {
+                        table.columns += try Aligner.joinHigherTimeframe(s, onto: table.timestamps)
+                    }
+                }
+            }
+            context.progress.finish(step)
+            context.logger.info(
+                "merged", metadata: [
+                    "timeframe": "\(tf)", "rows": "\(table.count)", "columns": "\(table.columns.count + 1)",
+                    "join": "\(options.join.rawValue)", "tolerance_us": "\(options.toleranceMicros)",
+                ])
+            if table.count == 0 {
+                context.logger.warning(
+                    "the merged table is empty: the symbols share no bar time (an outer join or a tolerance keeps them)",
+                    metadata: ["timeframe": "\(tf)"])
+            }
+            out[tf] = table
+        }
+        return out
+    }
+}
