@@ -72,6 +72,25 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
+# The main job: sample data (three correlated FX-like symbols, one year of
+# 1m bars, ~525,000 each; made once) and a demo experiment over it.
+if [ ! -s "$DATA_DIR/samples/USDJPY_1m.csv" ]; then
+    echo "==> writing sample data to $DATA_DIR/samples" >&2
+    "$BIN" sample-data --out "$DATA_DIR/samples" --symbols EURUSD,GBPUSD,USDJPY --timeframe 1m --days 365 --seed 42 --sentiment
+fi
+demo=$(cat <<'JSON'
+{"name": "demo: fx majors", "priority": "high",
+ "datasets": [{"symbol": "EURUSD", "path": "samples/EURUSD_1m.csv"},
+              {"symbol": "GBPUSD", "path": "samples/GBPUSD_1m.csv"},
+              {"symbol": "USDJPY", "path": "samples/USDJPY_1m.csv"}],
+ "timeframes": ["15m", "1h", "4h"],
+ "stages": ["load", "resample", "merge", "export"]}
+JSON
+)
+created=$(curl -fsS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -H "Idempotency-Key: demo-$(date -u +%Y%m%d%H%M%S)" "$url/v1/experiments" -d "$demo")
+id=$(printf '%s' "$created" | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p')
+
 cat >&2 <<MSG
 
 SignalForge is serving on $url   (Ctrl-C stops it and the private PostgreSQL)
@@ -79,10 +98,13 @@ Development token (scope admin; also in $DATA_DIR/dev-token):
 
     export SIGNALFORGE_TOKEN=$TOKEN
 
-Try:
+A demo experiment is running over the sample data: $id
+Watch it:
 
-    curl -s -H "Authorization: Bearer \$SIGNALFORGE_TOKEN" $url/v1/experiments
-    curl -s $url/readyz
+    curl -s -H "Authorization: Bearer \$SIGNALFORGE_TOKEN" $url/v1/experiments/$id
+    curl -s -H "Authorization: Bearer \$SIGNALFORGE_TOKEN" $url/v1/experiments/$id/progress
+    curl -sN -H "Authorization: Bearer \$SIGNALFORGE_TOKEN" "$url/v1/experiments/$id/logs?follow=true"
+    curl -s -H "Authorization: Bearer \$SIGNALFORGE_TOKEN" $url/v1/experiments/$id/artifacts
 
 MSG
 wait "$server_pid"
