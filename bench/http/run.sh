@@ -33,6 +33,7 @@ SKIP_SF=0
 SKIP_HB=0
 BUILD=1
 ROUNDS=3
+SKIP_GET=0
 
 usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
@@ -47,6 +48,7 @@ while [ $# -gt 0 ]; do
         --skip-hummingbird) SKIP_HB=1; shift ;;
         --no-build) BUILD=0; shift ;;
         --rounds) ROUNDS=${2:?}; shift 2 ;;
+        --skip-get) SKIP_GET=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -137,8 +139,9 @@ start_server() {
 # run_wrk DURATION URL : wrk into $TMP/wrk.out. In the background plus `wait`,
 # so that Ctrl-C interrupts the script at once: wrk handles SIGINT and exits 0,
 # and bash would otherwise carry on with the next server.
+WRK_HEADER=()
 run_wrk() {
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" "$2" >"$TMP/wrk.out" 2>&1 &
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" "${WRK_HEADER[@]}" "$2" >"$TMP/wrk.out" 2>&1 &
     WRK_PID=$!
     wait "$WRK_PID" || { echo "FAILED: wrk exited with an error:" >&2; cat "$TMP/wrk.out" >&2; exit 1; }
     WRK_PID=
@@ -161,8 +164,26 @@ bench() {
             start_server "$name" "$port" env SIGNALFORGE_LOG_LEVEL="${SIGNALFORGE_LOG_LEVEL:-warning}" \
                 "$SF_BIN" serve --address 127.0.0.1 --port "$port" \
                 --database-url "$DATABASE_URL" --data-dir "$TMP/data" ${SF_SERVE_ARGS:-} ;;
+        signalforge-get)
+            # GET /v1/experiments/{id} with a bearer token: auth, a pooled
+            # PostgreSQL read and JSON, per request.
+            mkdir -p "$TMP/data"
+            [ -s "$TMP/tokens" ] || "$SF_BIN" token new --name bench --scope admin --file "$TMP/tokens" >"$TMP/token"
+            # shellcheck disable=SC2086
+            start_server "$name" "$port" env SIGNALFORGE_LOG_LEVEL="${SIGNALFORGE_LOG_LEVEL:-warning}" \
+                "$SF_BIN" serve --address 127.0.0.1 --port "$port" --tokens-file "$TMP/tokens" \
+                --database-url "$DATABASE_URL" --data-dir "$TMP/data" ${SF_SERVE_ARGS:-} ;;
     esac
     local url="http://127.0.0.1:$port/healthz"
+    WRK_HEADER=()
+    if [ "$name" = signalforge-get ]; then
+        local token id
+        token=$(cat "$TMP/token")
+        id=$(curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "http://127.0.0.1:$port/v1/experiments" \
+            -d '{"name":"bench","datasets":[{"symbol":"A","path":"a.csv"}],"stages":["load"]}' | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p')
+        url="http://127.0.0.1:$port/v1/experiments/$id"
+        WRK_HEADER=(-H "Authorization: Bearer $token")
+    fi
     log "$name on :$port: warm-up $WARMUP, then wrk -t$THREADS -c$CONNECTIONS -d$DURATION $url"
     run_wrk "$WARMUP" "$url"
     run_wrk "$DURATION" "$url"
@@ -216,9 +237,10 @@ fi
 # ---------------------------------------------------------------- measure
 log "$(nproc) cores shared by wrk and the server; wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP)"
 SEQ=()
-for _ in $(seq 1 "$ROUNDS"); do SEQ+=(c-mhd signalforge hummingbird); done
+for _ in $(seq 1 "$ROUNDS"); do SEQ+=(c-mhd signalforge hummingbird signalforge-get); done
 for s in "${SEQ[@]}"; do
     [ "$s" = signalforge ] && [ "$SKIP_SF" = 1 ] && continue
+    [ "$s" = signalforge-get ] && { [ "$SKIP_SF" = 1 ] || [ "$SKIP_GET" = 1 ]; } && continue
     [ "$s" = hummingbird ] && [ "$SKIP_HB" = 1 ] && continue
     bench "$s"
 done
@@ -241,6 +263,9 @@ if [ "$SKIP_SF" = 0 ]; then
     echo "signalforge / c-mhd = $(ratio "$SF_MEAN" "$C_MEAN") (target >= 0.85)"
     if [ "$SKIP_HB" = 0 ]; then
         echo "signalforge / hummingbird = $(ratio "$SF_MEAN" "$(mean "${RUNS[hummingbird]}")") (target > 1)"
+    fi
+    if [ "$SKIP_GET" = 0 ]; then
+        echo "signalforge GET /v1/experiments/{id} (bearer token, PostgreSQL read) / c-mhd /healthz = $(ratio "$(mean "${RUNS[signalforge-get]}")" "$C_MEAN") (target >= 0.3)"
     fi
 else
     echo "signalforge: skipped (--skip-signalforge)"
