@@ -239,3 +239,16 @@ struct SignalControlTests {
         #expect(r.json["status"] as? String == "queued")
     }
 }
+
+struct AvailableStagesTests {
+    @Test func stagesThisBuildLacksAreRefusedAndDefaultsFollowTheBuild() throws {
+        let t = try TestApp(stages: StageRegistry([CountingStage(name: "load")]))
+        let refused = try t.request("POST", "/v1/experiments", body: body("x", stages: ["load", "resample"]))
+        #expect(refused.status == 400)
+        #expect(refused.json["field"] as? String == "stages")
+        #expect((refused.json["detail"] as? String)?.contains("'resample' is not available in this build") == true)
+        let r = try t.request("POST", "/v1/experiments", body: #"{"datasets":[{"symbol":"A","path":"a.csv"}]}"#)
+        #expect(r.status == 201)
+        #expect((r.json["request"] as? [String: Any])?["stages"] as? [String] == ["load"])
+    }
+}

@@ -19,6 +19,18 @@ struct ExperimentRoutes {
         try requireJSON(req)
         let body = try parseJSON(req.body)
         var experiment = try ExperimentRequest.validate(body)
+        // Stages this build does not have would fail the experiment later: say so now.
+        let available = engine.registry.names
+        if !available.isEmpty {
+            let asked = body["stages"] != nil
+            if !asked {
+                experiment.stages = ExperimentRequest.stageNames.filter { available.contains($0) }
+            } else if let missing = experiment.stages.first(where: { !available.contains($0) }) {
+                throw APIError(
+                    400, "stages: '\(missing)' is not available in this build (available: \(available.joined(separator: ", ")))",
+                    field: "stages", extra: [("allowed", ExperimentRequest.stageNames.filter { available.contains($0) }.joined(separator: ", "))])
+            }
+        }
         let id = UUID()
         if experiment.name.isEmpty { experiment.name = "experiment-" + id.uuidString.prefix(8).lowercased() }
         if let key = req.headers["Idempotency-Key"] {
