@@ -164,8 +164,8 @@ let package = Package(
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: upcoming),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MarketData"], swiftSettings: upcoming),
-        .testTarget(name: "MarketDataTests", dependencies: ["MarketData"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
-        .testTarget(name: "ExportTests", dependencies: ["Export", "MarketData"], swiftSettings: upcoming),
+        .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "MarketData", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns", "Indicators"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
         .testTarget(

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MarketData
 import Synchronization
 
 /// Writes one logfmt line per event to standard error:
@@ -87,19 +88,12 @@ struct LogfmtHandler: LogHandler {
         out.append(0x5A)
     }
 
-    /// `YYYY-MM-DDTHH:MM:SS` of a Unix second (Howard Hinnant's civil-from-days).
+    /// `YYYY-MM-DDTHH:MM:SS` of a Unix second.
     static func formatSecond(_ secs: Int) -> [UInt8] {
         let days = secs / 86_400
         let rem = secs % 86_400
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (y, m, d) = UTCTime.civilFromDays(Int64(days))
+        let (year, month, day) = (Int(y), Int(m), Int(d))
         var out: [UInt8] = []
         func pad(_ v: Int, _ n: Int) {
             let s = String(v)

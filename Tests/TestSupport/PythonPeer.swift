@@ -1,15 +1,15 @@
-import Foundation
+public import Foundation
 
 /// The project's Python (pandas, pyarrow, polars, duckdb) for cross-checks.
 ///
 /// Uses `SIGNALFORGE_PYTHON` when set; otherwise creates or refreshes the
 /// project's virtualenv with `deploy/lib/python.sh` from the repository root.
 /// A missing interpreter is a test failure with a clear message, never a skip.
-enum PythonPeer {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+public enum PythonPeer {
+    public static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static let interpreter: Result<String, ProcessFailure> = {
+    public static let interpreter: Result<String, ProcessFailure> = {
         if let p = ProcessInfo.processInfo.environment["SIGNALFORGE_PYTHON"], !p.isEmpty {
             guard FileManager.default.isExecutableFile(atPath: p) else {
                 return .failure(ProcessFailure(message: "SIGNALFORGE_PYTHON=\(p) is not an executable"))
@@ -32,7 +32,7 @@ enum PythonPeer {
     }()
 
     /// Runs `script` with `arguments` and returns its standard output.
-    static func run(_ script: String, _ arguments: [String] = []) throws -> String {
+    public static func run(_ script: String, _ arguments: [String] = []) throws -> String {
         let python = try interpreter.get()
         return try runProcess(python, ["-c", script] + arguments)
     }

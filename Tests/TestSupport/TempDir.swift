@@ -1,10 +1,10 @@
-import Foundation
+public import Foundation
 
 /// A temporary folder for one test, removed when the value goes away.
-final class TempDir {
-    let url: URL
+public final class TempDir {
+    public let url: URL
 
-    init() throws {
+    public init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("md-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
@@ -12,24 +12,24 @@ final class TempDir {
     deinit { try? FileManager.default.removeItem(at: url) }
 
     /// Writes `text` (as UTF-8 bytes, untouched) to a file in the folder and returns its path.
-    func file(_ name: String, _ text: String) throws -> String {
+    public func file(_ name: String, _ text: String) throws -> String {
         let path = url.appendingPathComponent(name).path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         return path
     }
 
     /// Writes raw bytes to a file in the folder and returns its path.
-    func file(_ name: String, bytes: [UInt8]) throws -> String {
+    public func file(_ name: String, bytes: [UInt8]) throws -> String {
         let path = url.appendingPathComponent(name).path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }
 
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 }
 
 /// Runs a program and returns its standard output; throws with its standard error when it fails.
-func runProcess(_ executable: String, _ arguments: [String], currentDirectory: URL? = nil) throws -> String {
+public func runProcess(_ executable: String, _ arguments: [String], currentDirectory: URL? = nil) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -54,9 +54,9 @@ func runProcess(_ executable: String, _ arguments: [String], currentDirectory: U
     return String(decoding: outData, as: UTF8.self)
 }
 
-struct ProcessFailure: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
+public struct ProcessFailure: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }
 
 private final class ErrorBytes: @unchecked Sendable {
