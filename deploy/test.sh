@@ -24,8 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(sf_free_port)
-sf_pg_start "$tmp/pg" "$port"
+sf_pg_start_any "$tmp/pg"
 echo "==> PostgreSQL for the tests: $DATABASE_URL" >&2
 
 # The tests start their own extra clusters (restarts, outages); they find the

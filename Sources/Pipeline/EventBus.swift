@@ -124,7 +124,8 @@ public final class Subscription<Event: Sendable>: Sendable {
             if s.head == s.buffer.count {
                 s.buffer.removeAll(keepingCapacity: true)
                 s.head = 0
-            } else if s.head > 4096 {
+            } else if s.head > 4096, s.head > s.buffer.count / 2 {
+                // Compact only when most of the array is consumed: amortized O(1) per event.
                 s.buffer.removeFirst(s.head)
                 s.head = 0
             }

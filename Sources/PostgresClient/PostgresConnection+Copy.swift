@@ -277,6 +277,18 @@ extension PostgresCopyWriter {
 
     /// Appends a UUID.
     public mutating func appendField(_ value: UUID) {
-        appendField(value.uuidString)
+        // Hex by table (uuidString goes through a formatted print).
+        let digits: StaticString = "0123456789abcdef"
+        var text = [UInt8](repeating: 0x2D, count: 36)
+        withUnsafeBytes(of: value.uuid) { raw in
+            var o = 0
+            for i in 0..<16 {
+                if i == 4 || i == 6 || i == 8 || i == 10 { o += 1 }
+                text[o] = digits.utf8Start[Int(raw[i] >> 4)]
+                text[o + 1] = digits.utf8Start[Int(raw[i] & 15)]
+                o += 2
+            }
+        }
+        appendField(String(decoding: text, as: UTF8.self))
     }
 }

@@ -223,24 +223,29 @@ public final class TemporaryPostgres: Sendable {
         return "\(root)/\(newest)/bin"
     }
 
-    /// A TCP port on 127.0.0.1 that nothing listens on now (bind to port 0).
-    private static func freePort() throws -> Int {
+    /// A TCP port on 127.0.0.1 that is free now, chosen below Linux's
+    /// ephemeral range (32768-60999) so that no outgoing connection can take it
+    /// before the server binds it (or between a stop and a restart).
+    private static func freePort() throws -> Int { try localFreePort() }
+
+}
+
+/// A TCP port on 127.0.0.1 that is free now, in 20000...32767 (below Linux's
+/// ephemeral range, so outgoing connections never take it).
+public func localFreePort() throws -> Int {
+    for _ in 0..<500 {
+        let port = Int.random(in: 20000...32767)
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw Failure(description: "socket() failed (errno \(errno))") }
+        guard descriptor >= 0 else { continue }
         defer { Glibc.close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { throw Failure(description: "bind() failed (errno \(errno))") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        guard named == 0 else { throw Failure(description: "getsockname() failed (errno \(errno))") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        if bound == 0 { return port }
     }
+    throw TemporaryPostgres.Failure(description: "no free TCP port found in 20000...32767")
 }

@@ -9,5 +9,5 @@ swift build -c release --product sf-bench >&2
 tmp=$(mktemp -d /tmp/sf-bench.XXXXXX)
 chmod 755 "$tmp"
 trap 'sf_pg_stop "$tmp/pg"; rm -rf "$tmp"' EXIT
-sf_pg_start "$tmp/pg" "$(sf_free_port)"
+sf_pg_start_any "$tmp/pg"
 "$root/.build/release/sf-bench" "${1:-all}"

@@ -231,7 +231,7 @@ done
 if [ "$SKIP_SF" = 0 ]; then
     log "starting a throwaway PostgreSQL"
     PG_STARTED=1
-    sf_pg_start "$TMP/pg" "$(sf_free_port)"
+    sf_pg_start_any "$TMP/pg"
 fi
 
 # ---------------------------------------------------------------- measure

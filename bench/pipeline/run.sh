@@ -34,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sf_pg_start "$work/pg" "$(sf_free_port)"
+sf_pg_start_any "$work/pg"
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }

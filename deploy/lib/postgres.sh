@@ -7,6 +7,8 @@
 #                          "signalforge", trust auth on loopback only).
 #   sf_pg_stop DIR         stop it (fast shutdown); safe to call twice.
 #   sf_free_port           print a TCP port nobody listens on.
+#   sf_pg_start_any DIR    sf_pg_start on a free port, trying another port
+#                          if the chosen one is taken meanwhile.
 #
 # As root, the cluster runs as the "postgres" OS user (PostgreSQL refuses root).
 
@@ -22,9 +24,11 @@ sf_pg_as_owner() {
 }
 
 sf_free_port() {
+    # Below Linux's ephemeral range (32768-60999), so no outgoing connection
+    # can be holding the port as its local end.
     local p
     for _ in $(seq 1 200); do
-        p=$(( 20000 + RANDOM % 40000 ))
+        p=$(( 20000 + RANDOM % 12000 ))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
     done
     echo "no free port found" >&2; return 1
@@ -66,4 +70,13 @@ sf_pg_stop() {
     bin=$(sf_pg_bindir) || return 0
     [ -f "$dir/postmaster.pid" ] || return 0
     sf_pg_as_owner "$bin/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+sf_pg_start_any() {
+    local dir=$1 attempt
+    for attempt in 1 2 3 4 5; do
+        sf_pg_start "$dir" "$(sf_free_port)" && return 0
+        echo "PostgreSQL did not start (attempt $attempt); trying another port" >&2
+    done
+    return 1
 }

@@ -88,36 +88,49 @@ final class LogWriter: Sendable {
     private func loop() {
         var backoff = 0.05
         var memory: [LogLine] = []  // oldest first; older lines still may be in spill files
+        var memoryHead = 0  // lines before this index are already stored
         while true {
             // Take what has arrived (this also keeps the bus's buffer small during an outage).
-            let fresh = memory.isEmpty && spillFiles.isEmpty
+            let fresh = memoryHead == memory.count && spillFiles.isEmpty
                 ? subscription.next(max: maxBatch, timeout: maxDelay) : subscription.poll(max: maxBatch)
+            if memoryHead > 0, memoryHead >= memory.count / 2 {
+                memory.removeFirst(memoryHead)  // amortized: only once half is stored
+                memoryHead = 0
+            }
             memory.append(contentsOf: fresh)
-            if memory.count > maxBuffered { spill(&memory) }
-            backlogCount.store(memory.count, ordering: .relaxed)
+            if memory.count - memoryHead > maxBuffered {
+                memory.removeFirst(memoryHead)
+                memoryHead = 0
+                spill(&memory)
+            }
+            backlogCount.store(memory.count - memoryHead, ordering: .relaxed)
 
             let fromSpill = spillFiles.first
             let batch: [LogLine]
             if let file = fromSpill {
                 batch = readSpill(file)
             } else {
-                batch = Array(memory.prefix(maxBatch))
+                batch = Array(memory[memoryHead..<min(memory.count, memoryHead + maxBatch)])
             }
             if batch.isEmpty {
                 if let file = fromSpill { removeSpill(file) }
-                if stopping.load(ordering: .acquiring) && memory.isEmpty && spillFiles.isEmpty && subscription.pendingCount == 0 { break }
+                if stopping.load(ordering: .acquiring) && memoryHead == memory.count && spillFiles.isEmpty && subscription.pendingCount == 0 {
+                    break
+                }
                 continue
             }
             do {
                 try write(batch)
                 written.add(batch.count, ordering: .releasing)
-                if let file = fromSpill { removeSpill(file) } else { memory.removeFirst(batch.count) }
+                if let file = fromSpill { removeSpill(file) } else { memoryHead += batch.count }
                 backoff = 0.05
             } catch {
                 // Keep every line (in memory, then on disk); try again once PostgreSQL answers.
                 logger.warning("log writer: PostgreSQL write failed; keeping lines and retrying",
-                               metadata: ["buffered": "\(memory.count)", "spill_files": "\(spillFiles.count)", "error": "\(error)"])
+                               metadata: ["buffered": "\(memory.count - memoryHead)", "spill_files": "\(spillFiles.count)", "error": "\(error)"])
                 if stopping.load(ordering: .acquiring), backoff >= 2 {
+                    memory.removeFirst(memoryHead)
+                    memoryHead = 0
                     spill(&memory)
                     break
                 }
@@ -185,7 +198,7 @@ final class LogWriter: Sendable {
                     w.appendField(Date(timeIntervalSince1970: Double(line.micros) / 1_000_000))
                     w.appendField(line.level.rawValue)
                     if let stage = line.stage { w.appendField(stage) } else { w.appendNull() }
-                    w.appendField(line.message.contains("\0") ? line.message.replacingOccurrences(of: "\0", with: "\u{FFFD}") : line.message)
+                    w.appendField(line.message.utf8.contains(0) ? line.message.replacingOccurrences(of: "\0", with: "\u{FFFD}") : line.message)
                     w.appendField(PostgresJSON(line.fields))
                     try w.endRow()
                 }
