@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
 /// Reads an OHLCV CSV file in chunks, with no per-row allocation, validating as it goes.
 ///
 /// The file may be plain or gzip-compressed (detected by its magic bytes). Its
@@ -42,12 +48,16 @@ public final class OHLCVCSVReader {
     private var targetPointer: UnsafeMutablePointer<Int> = .allocate(capacity: 1)  // the same, for the hot loop
     private var columnCount = 5  // 5 + extras
 
-    // Column storage for the chunk being built.
-    private var rowCapacity = 0
-    private var times: UnsafeMutablePointer<Int64> = .allocate(capacity: 1)
-    private var values: UnsafeMutablePointer<Double> = .allocate(capacity: 1)  // column-major, rowCapacity each
+    /// Per value column, where the chunk being built stores it (the arrays' own storage).
+    private var columnTable: UnsafeMutablePointer<UnsafeMutablePointer<Double>> = .allocate(capacity: 1)
     private var unquoteScratch: UnsafeMutablePointer<UInt8>
     private var unquoteCapacity = 256
+    /// 10⁰ … 10²² for the number fast path.
+    private let powersOfTen: UnsafeMutablePointer<Double>
+    /// 128-bit powers of five for the number fast path.
+    private let powersOfFive: UnsafeMutablePointer<UInt64>
+    /// The last date parsed by the timestamp fast path.
+    private var dateCache = TimestampParser.DateCache()
 
     /// Opens `path` and reads its header.
     /// - Parameters:
@@ -68,6 +78,10 @@ public final class OHLCVCSVReader {
         capacity = max(bufferSize, 64)
         buffer = .allocate(capacity: capacity)
         unquoteScratch = .allocate(capacity: unquoteCapacity)
+        powersOfTen = .allocate(capacity: DecimalParser.powersOfTen.count)
+        powersOfTen.initialize(from: DecimalParser.powersOfTen, count: DecimalParser.powersOfTen.count)
+        powersOfFive = .allocate(capacity: DecimalParser.powersOfFive128.count)
+        powersOfFive.initialize(from: DecimalParser.powersOfFive128, count: DecimalParser.powersOfFive128.count)
         do {
             try startInput()
             try readHeader()
@@ -79,10 +93,11 @@ public final class OHLCVCSVReader {
     deinit {
         posixClose(fd)
         buffer.deallocate()
-        times.deallocate()
-        values.deallocate()
+        columnTable.deallocate()
         unquoteScratch.deallocate()
         targetPointer.deallocate()
+        powersOfTen.deallocate()
+        powersOfFive.deallocate()
     }
 
     /// Reads a whole file into one series.
@@ -107,26 +122,84 @@ public final class OHLCVCSVReader {
     /// - Throws: ``MarketDataError`` at the first problem, naming the line.
     public func next(maxRows: Int = 1 << 20) throws(MarketDataError) -> OHLCVSeries? {
         precondition(maxRows > 0)
-        var rows = 0
-        ensureRowCapacity(min(maxRows, 1 << 16), keeping: 0)
+        // Rows are parsed straight into the chunk's arrays, sized from the file when it is
+        // plain; when they fill up, bigger ones take over the rows so far.
+        let estimate = estimatedRemainingRows()
+        var capacity = min(maxRows, estimate > 0 ? estimate : 1 << 16)
+        var carried: (times: [Int64], values: [[Double]])? = nil
+        while true {
+            var failure: MarketDataError? = nil
+            var finished = false
+            let chunk = buildColumns(capacity: capacity) { columns -> Int in
+                var rows = 0
+                if let carried {
+                    rows = carried.times.count
+                    carried.times.withUnsafeBufferPointer { columns.times.update(from: $0.baseAddress!, count: rows) }
+                    for (c, column) in carried.values.enumerated() {
+                        column.withUnsafeBufferPointer { columns.values[c].update(from: $0.baseAddress!, count: rows) }
+                    }
+                }
+                do throws(MarketDataError) {
+                    (rows, finished) = try fill(columns, from: rows, maxRows: maxRows)
+                } catch {
+                    failure = error
+                    return 0
+                }
+                return rows
+            }
+            if let failure { throw failure }
+            if finished || capacity == maxRows { return makeChunk(chunk, capacity: capacity) }
+            carried = chunk
+            capacity = min(maxRows, capacity * 2)
+        }
+    }
+
+    /// Parses rows from `rows` on into `columns` until the input ends, `maxRows` rows are
+    /// done, or the columns are full.
+    /// - Returns: the rows now in `columns`, and whether the chunk is complete (not just full).
+    private func fill(_ columns: ChunkColumns, from rows: Int, maxRows: Int) throws(MarketDataError) -> (Int, Bool) {
+        var rows = rows
         while rows < maxRows {
-            if rows == rowCapacity { ensureRowCapacity(min(maxRows, rowCapacity * 2), keeping: rows) }
-            switch try parseRecord(row: rows) {
+            if rows == columns.capacity { return (rows, false) }
+            switch try parseRecord(row: rows, columns) {
             case .row: rows += 1
             case .blank: continue
             case .needMore:
                 if try !refill() {
                     // At EOF with an incomplete record: parse it as the last one.
                     if position < end { continue }
-                    return makeChunk(rows: rows)
+                    return (rows, true)
                 }
-            case .endOfInput: return makeChunk(rows: rows)
+            case .endOfInput: return (rows, true)
             }
         }
-        return makeChunk(rows: rows)
+        return (rows, true)
     }
 
     // MARK: - Input
+
+    /// A generous estimate of the rows left in a plain file (from its size and the average
+    /// line length in the buffer), so one chunk's columns are sized once instead of doubling
+    /// and copying; 0 when unknown (gzip, not a regular file, nothing buffered).
+    private func estimatedRemainingRows() -> Int {
+        if gzip != nil || eof && position == end { return 0 }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return 0 }
+        let offset = Int(lseek(fd, 0, SEEK_CUR))
+        guard offset >= 0 else { return 0 }
+        let remaining = Int(info.st_size) - offset + (end - position)
+        let sampleEnd = min(end, position + (1 << 18))
+        var lines = 0
+        var i = position
+        while i < sampleEnd {
+            if buffer[i] == 10 { lines += 1 }
+            i += 1
+        }
+        guard lines > 0, remaining > 0 else { return 0 }
+        let perLine = max((sampleEnd - position) / lines, 1)
+        let estimate = remaining / perLine
+        return estimate + estimate / 16 + 16
+    }
 
     private func startInput() throws(MarketDataError) {
         _ = try refill()
@@ -274,6 +347,8 @@ public final class OHLCVCSVReader {
             extras.append(name)
         }
         self.targets = targets
+        columnTable.deallocate()
+        columnTable = .allocate(capacity: 5 + extras.count)
         targetPointer.deallocate()
         targetPointer = .allocate(capacity: targets.count)
         targetPointer.initialize(from: targets, count: targets.count)
@@ -287,7 +362,7 @@ public final class OHLCVCSVReader {
 
     /// Parses one record at `position` into row `row` of the column buffers.
     @inline(__always)
-    private func parseRecord(row: Int) throws(MarketDataError) -> RecordResult {
+    private func parseRecord(row: Int, _ columns: ChunkColumns) throws(MarketDataError) -> RecordResult {
         if position >= end { return eof ? .endOfInput : .needMore }
         let first = buffer[position]
         if first == 10 || first == 13 {
@@ -299,11 +374,16 @@ public final class OHLCVCSVReader {
         var p = position
         let endIndex = end
         let fieldCount = targets.count
-        let sink = RowSink(
-            targets: targetPointer, times: times, values: values, rowCapacity: rowCapacity, row: row)
+        let sink = RowSink(targets: targetPointer, times: columns.times, values: columns.values, row: row)
         var field = 0
         var extraLines = 0
         let base = buffer
+        let powers = powersOfTen
+        let fives = powersOfFive
+        let values = columns.values
+        let times = columns.times
+        var dates = dateCache
+        defer { dateCache = dates }
         while true {
             // Skip leading spaces.
             while p < endIndex && (base[p] == 32 || base[p] == 9) { p += 1 }
@@ -345,16 +425,38 @@ public final class OHLCVCSVReader {
                     try storeFailure(unquoteScratch, out, field: field, line: recordLine)
                 }
             } else {
-                while p < endIndex {
-                    let c = base[p]
-                    if c <= 44 && (c == 44 || c == 10 || c == 13) { break }
-                    p += 1
+                // Fast path: parse a plain number or `YYYY-MM-DDTHH:MM:SSZ` while finding its end.
+                var fastEnd = -1
+                if field < fieldCount {
+                    let target = targetPointer[field]
+                    if target >= 0 {
+                        var v = 0.0
+                        fastEnd = DecimalParser.parseDelimited(
+                            base, from: p, limit: endIndex, powers: powers, fives: fives, into: &v)
+                        if fastEnd >= 0 { values[target][row] = v }
+                    } else {
+                        var t: Int64 = 0
+                        fastEnd = TimestampParser.parseSecondsZ(
+                            base, from: p, limit: endIndex, cache: &dates, into: &t)
+                        if fastEnd >= 0 { times[row] = t }
+                    }
                 }
-                if p == endIndex && !eof { return .needMore }
-                length = p - start
-                while length > 0 && (base[start + length - 1] == 32 || base[start + length - 1] == 9) { length -= 1 }
-                if field < fieldCount && !sink.store(base + start, length, field: field) {
-                    try storeFailure(base + start, length, field: field, line: recordLine)
+                if fastEnd >= 0 {
+                    p = fastEnd
+                } else {
+                    while p < endIndex {
+                        let c = base[p]
+                        if c <= 44 && (c == 44 || c == 10 || c == 13) { break }
+                        p += 1
+                    }
+                    if p == endIndex && !eof { return .needMore }
+                    length = p - start
+                    while length > 0 && (base[start + length - 1] == 32 || base[start + length - 1] == 9) {
+                        length -= 1
+                    }
+                    if field < fieldCount && !sink.store(base + start, length, field: field) {
+                        try storeFailure(base + start, length, field: field, line: recordLine)
+                    }
                 }
             }
             field += 1
@@ -379,7 +481,7 @@ public final class OHLCVCSVReader {
         }
         position = p
         line = recordLine + 1 + extraLines
-        try validate(row: row, line: recordLine)
+        try validate(row: row, columns, line: recordLine)
         return .row
     }
 
@@ -399,8 +501,7 @@ public final class OHLCVCSVReader {
     private struct RowSink {
         let targets: UnsafeMutablePointer<Int>
         let times: UnsafeMutablePointer<Int64>
-        let values: UnsafeMutablePointer<Double>
-        let rowCapacity: Int
+        let values: UnsafeMutablePointer<UnsafeMutablePointer<Double>>
         let row: Int
 
         /// Parses and stores one field; `false` when it does not parse.
@@ -413,11 +514,11 @@ public final class OHLCVCSVReader {
                 return true
             }
             if let v = DecimalParser.parse(start, length) {
-                values[target * rowCapacity + row] = v
+                values[target][row] = v
                 return true
             }
             if target >= 5 && length == 0 {
-                values[target * rowCapacity + row] = .nan
+                values[target][row] = .nan
                 return true
             }
             return false
@@ -445,11 +546,11 @@ public final class OHLCVCSVReader {
     }
 
     @inline(__always)
-    private func validate(row: Int, line: Int) throws(MarketDataError) {
-        let t = times[row]
-        let rc = rowCapacity
-        let o = values[row], h = values[rc + row], l = values[2 * rc + row]
-        let c = values[3 * rc + row], v = values[4 * rc + row]
+    private func validate(row: Int, _ columns: ChunkColumns, line: Int) throws(MarketDataError) {
+        let t = columns.times[row]
+        let values = columns.values
+        let o = values[0][row], h = values[1][row], l = values[2][row]
+        let c = values[3][row], v = values[4][row]
         if t <= lastTimestamp {
             throw MarketDataError(
                 .nonIncreasingTimestamp, file: fileName, line: line,
@@ -475,33 +576,59 @@ public final class OHLCVCSVReader {
 
     // MARK: - Chunks
 
-    private func ensureRowCapacity(_ wanted: Int, keeping rows: Int) {
-        if wanted <= rowCapacity { return }
-        let newTimes = UnsafeMutablePointer<Int64>.allocate(capacity: wanted)
-        let newValues = UnsafeMutablePointer<Double>.allocate(capacity: wanted * columnCount)
-        if rows > 0 {
-            newTimes.update(from: times, count: rows)
-            for c in 0..<columnCount {
-                (newValues + c * wanted).update(from: values + c * rowCapacity, count: rows)
-            }
-        }
-        times.deallocate()
-        values.deallocate()
-        times = newTimes
-        values = newValues
-        rowCapacity = wanted
+    /// Where one chunk's rows go while it is being built: the storage of its arrays.
+    private struct ChunkColumns {
+        let times: UnsafeMutablePointer<Int64>
+        /// One pointer per value column (OHLCV, then the extras).
+        let values: UnsafeMutablePointer<UnsafeMutablePointer<Double>>
+        let capacity: Int
     }
 
-    private func makeChunk(rows: Int) -> OHLCVSeries? {
-        if rows == 0 { return nil }
-        func column(_ c: Int) -> [Double] {
-            Array(UnsafeBufferPointer(start: values + c * rowCapacity, count: rows))
+    /// Creates the chunk's arrays with room for `capacity` rows and lets `body` fill them
+    /// in place (no copy afterwards).
+    /// - Parameter body: fills rows `0..<n` of every column and returns `n` (≤ `capacity`).
+    /// - Returns: the timestamps and the value columns, `n` elements each.
+    private func buildColumns(
+        capacity: Int, _ body: (ChunkColumns) -> Int
+    ) -> (times: [Int64], values: [[Double]]) {
+        let table = columnTable
+        let count = columnCount
+        var rows = 0
+        var innermostFirst: [[Double]] = []
+        innermostFirst.reserveCapacity(count)
+        let times = [Int64](unsafeUninitializedCapacity: capacity) { timeBuffer, timeCount in
+            func level(_ k: Int) {
+                if k == count {
+                    rows = body(ChunkColumns(times: timeBuffer.baseAddress!, values: table, capacity: capacity))
+                    return
+                }
+                let column = [Double](unsafeUninitializedCapacity: capacity) { buffer, n in
+                    table[k] = buffer.baseAddress!
+                    level(k + 1)
+                    n = rows
+                }
+                innermostFirst.append(column)
+            }
+            level(0)
+            timeCount = rows
         }
+        return (times, innermostFirst.reversed())
+    }
+
+    private func makeChunk(_ chunk: (times: [Int64], values: [[Double]]), capacity: Int) -> OHLCVSeries? {
+        let rows = chunk.times.count
+        if rows == 0 { return nil }
+        // Give back room well beyond the rows (an estimate that was too high, or doubling).
+        let trim = capacity - rows > rows / 8 + 1024
+        func fit<T>(_ a: [T]) -> [T] {
+            trim ? a.withUnsafeBufferPointer { Array($0) } : a
+        }
+        let values = chunk.values.map(fit)
         return OHLCVSeries(
             symbol: symbol, timeframe: timeframe,
-            timestamps: Array(UnsafeBufferPointer(start: times, count: rows)),
-            open: column(0), high: column(1), low: column(2), close: column(3), volume: column(4),
-            extras: extraNames.enumerated().map { NamedColumn(name: $1, values: column(5 + $0)) })
+            timestamps: fit(chunk.times),
+            open: values[0], high: values[1], low: values[2], close: values[3], volume: values[4],
+            extras: extraNames.enumerated().map { NamedColumn(name: $1, values: values[5 + $0]) })
     }
 }
 
