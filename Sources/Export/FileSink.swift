@@ -94,17 +94,9 @@ final class FileSink {
         }
     }
 
-    /// The corresponding C function is `write(2)`.
+    /// The corresponding C function is `write(2)` (through `posixWriteAll`).
     private func rawWrite(_ bytes: UnsafeRawBufferPointer) throws(ExportError) {
-        var done = 0
-        while done < bytes.count {
-            let n = posixWrite(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ExportError(.io, path: path, reason: "write failed: " + String(cString: strerror(errno)))
-            }
-            done += n
-        }
+        if let failure = posixWriteAll(fd, bytes) { throw ExportError(.io, path: path, reason: failure) }
     }
 
     /// Flushes everything (ending the gzip stream) and closes the file.
@@ -119,6 +111,5 @@ final class FileSink {
 }
 
 @inline(__always)
-private func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { write(fd, p, n) }
 
 private func posixCloseFD(_ fd: Int32) -> Int32 { close(fd) }

@@ -34,3 +34,19 @@ func posixClose(_ fd: Int32) { _ = close(fd) }
 
 /// Moves a file descriptor back to the start; the corresponding C function is `lseek(2)`.
 func lseekStart(_ fd: Int32) -> Bool { lseek(fd, 0, SEEK_SET) == 0 }
+
+/// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
+/// - Returns: nil on success, else a description of the failure.
+/// The corresponding C function is `write(2)`.
+package func posixWriteAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> String? {
+    var done = 0
+    while done < bytes.count {
+        let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+        if n < 0 {
+            if errno == EINTR { continue }
+            return "write failed: " + String(cString: strerror(errno))
+        }
+        done += n
+    }
+    return nil
+}

@@ -439,15 +439,7 @@ private final class SyntheticCSVFile {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(MarketDataError) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw MarketDataError(.io, file: path, reason: "write failed: " + String(cString: strerror(errno)))
-            }
-            offset += n
-        }
+        if let failure = posixWriteAll(fd, bytes) { throw MarketDataError(.io, file: path, reason: failure) }
         written += Int64(bytes.count)
     }
 
