@@ -71,6 +71,9 @@ let package = Package(
         .target(name: "Export", dependencies: ["MarketData", "CZstd"], swiftSettings: upcoming),
         .target(name: "Indicators", swiftSettings: upcoming),
         .target(name: "Patterns", dependencies: ["Indicators"], swiftSettings: upcoming),
+        .target(name: "Forecasting", swiftSettings: upcoming),
+        .target(name: "SignalFusion", dependencies: ["Indicators", "Patterns"], swiftSettings: upcoming),
+        .target(name: "Analysis", swiftSettings: upcoming),
 
         // The experiment engine: lifecycle, stage runner, progress, events.
         .target(
@@ -111,9 +114,17 @@ let package = Package(
         .executableTarget(name: "embedder", path: "Sources/embedder"),
         .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["embedder"]),
 
+        // The HTTP client behind `signalforge experiments …` (URLSession; no SwiftNIO).
+        .target(
+            name: "SignalForgeClient",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: upcoming
+        ),
+
         .executableTarget(
             name: "signalforge",
             dependencies: [
+                "SignalForgeClient",
                 "Service",
                 "Pipeline",
                 "Store",
@@ -168,6 +179,14 @@ let package = Package(
         .testTarget(name: "ExportTests", dependencies: ["Export", "MarketData", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns", "Indicators"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
+        .testTarget(name: "ForecastingTests", dependencies: ["Forecasting"], swiftSettings: upcoming),
+        .testTarget(name: "SignalFusionTests", dependencies: ["SignalFusion", "Indicators", "Patterns"], swiftSettings: upcoming),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: upcoming),
+        .testTarget(
+            name: "ClientTests",
+            dependencies: ["SignalForgeClient", "Service", "Store", "Pipeline", "PostgresClient", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "ServiceTests",
             dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "Pipeline", "TestSupport", "Stages", "MarketData"],

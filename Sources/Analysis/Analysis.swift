@@ -1,0 +1,1 @@
+// Placeholder: the Analysis module is being written.

@@ -1,0 +1,1 @@
+// Placeholder: the Forecasting module is being written.

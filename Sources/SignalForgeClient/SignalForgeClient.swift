@@ -1,0 +1,1 @@
+// Placeholder: the SignalForgeClient module is being written.

@@ -1,0 +1,1 @@
+// Placeholder: the SignalFusion module is being written.
