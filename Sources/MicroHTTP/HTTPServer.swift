@@ -40,6 +40,7 @@ public final class HTTPServer: Sendable {
         var daemon: UInt = 0
         var port = 0
         var streams: [ObjectIdentifier: ResponseStream] = [:]
+        var pending: [ObjectIdentifier: PendingResponse] = [:]
         var stopping = false
     }
     private let state = Mutex(State())
@@ -123,16 +124,17 @@ public final class HTTPServer: Sendable {
     /// Stops accepting, ends every open stream (resuming its connection), waits
     /// up to the grace period for them to drain, then stops the daemon. Idempotent.
     public func stop() {
-        let (daemonBits, streams) = state.withLock { s -> (UInt, [ResponseStream]) in
-            if s.stopping { return (0, []) }
+        let (daemonBits, streams, pending) = state.withLock { s -> (UInt, [ResponseStream], [PendingResponse]) in
+            if s.stopping { return (0, [], []) }
             s.stopping = true
-            return (s.daemon, Array(s.streams.values))
+            return (s.daemon, Array(s.streams.values), Array(s.pending.values))
         }
         guard let daemon = OpaquePointer(bitPattern: Int(bitPattern: daemonBits)) else { return }
         let listenFD = MHD_quiesce_daemon(daemon)
         for s in streams { s.shutdown() }
+        for p in pending { p.fulfill(ProblemDetails(status: 503, detail: "the server is stopping").response) }
         let deadline = Self.monotonicMicros() + Int(configuration.shutdownGraceSeconds * 1_000_000)
-        while Self.monotonicMicros() < deadline, state.withLock({ !$0.streams.isEmpty }) {
+        while Self.monotonicMicros() < deadline, state.withLock({ !$0.streams.isEmpty || !$0.pending.isEmpty }) {
             usleep(5_000)
         }
         MHD_stop_daemon(daemon)
@@ -161,6 +163,13 @@ public final class HTTPServer: Sendable {
             return .YES
         }
         let exchange = Unmanaged<Exchange>.fromOpaque(existing).takeUnretainedValue()
+        if let pending = exchange.pendingResponse {
+            // Woken by `fulfill` (or spuriously: then park again).
+            guard let response = pending.takeOrPark(connection) else { return .YES }
+            exchange.pendingResponse = nil
+            _ = state.withLock { $0.pending.removeValue(forKey: ObjectIdentifier(pending)) }
+            return queue(response, exchange: exchange, connection: connection)
+        }
         let size = uploadDataSize.pointee
         if size > 0, let uploadData {
             uploadDataSize.pointee = 0
@@ -305,6 +314,21 @@ public final class HTTPServer: Sendable {
             state.withLock { $0.streams[ObjectIdentifier(stream)] = stream }
             mhdResponse = MHD_create_response_from_callback(
                 UInt64.max, 16 << 10, streamReader, Unmanaged.passRetained(stream).toOpaque(), streamFree)
+        case .pending(let pending):
+            // Registered before parking, so `stop()` either sees it or has
+            // already begun (then it is answered here at once).
+            let stopping = state.withLock { s -> Bool in
+                if s.stopping { return true }
+                s.pending[ObjectIdentifier(pending)] = pending
+                return false
+            }
+            if stopping { pending.fulfill(ProblemDetails(status: 503, detail: "the server is stopping").response) }
+            if let ready = pending.takeOrPark(connection) {
+                _ = state.withLock { $0.pending.removeValue(forKey: ObjectIdentifier(pending)) }
+                return queue(ready, exchange: exchange, connection: connection)
+            }
+            exchange.pendingResponse = pending
+            return .YES
         case .file(let path, let offset, let length):
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             if fd < 0 {
@@ -388,6 +412,7 @@ final class Exchange {
     var body: [UInt8] = []
     var sink: (any BodySink)?
     var stream: ResponseStream?
+    var pendingResponse: PendingResponse?
     var status = 0
     var bytes = 0
 

@@ -7,6 +7,8 @@ public struct Response: Sendable {
         case stream(ResponseStream)
         /// A region of a file, sent by the kernel (`Content-Length` = `length`).
         case file(path: String, offset: Int64, length: Int64)
+        /// Produced later by another thread; the connection is parked meanwhile.
+        case pending(PendingResponse)
     }
 
     public var status: Int

@@ -22,6 +22,7 @@ public final class Application: Sendable {
     public let logBus = EventBus<LogLine>()
     let logWriter: LogWriter
     let followHub: LogFollowHub
+    let reader: ExperimentReadBatcher
     let sampler: EngineSampler
     /// The memory budget watcher (stages see its pressure).
     public let memory: MemoryMonitor
@@ -96,6 +97,8 @@ public final class Application: Sendable {
 
         var router = Router()
         let store = ExperimentStore(pool: pool)
+        let reader = ExperimentReadBatcher(store: store, logger: logger)
+        self.reader = reader
         let engine = self.engine
         let followHub = self.followHub
         HealthRoutes(pool: pool, metrics: metrics, extra: {
@@ -109,8 +112,10 @@ public final class Application: Sendable {
                 + counter("signalforge_log_lines_spilled_total", "Log lines that waited on disk during a PostgreSQL outage", logWriter.spilledCount)
                 + counter("signalforge_event_bus_dropped_total", "Events dropped by slow bounded subscribers", logBus.droppedCount)
                 + counter("signalforge_log_followers", "Live log streams open", followHub.followerCount, type: "gauge")
+                + counter("signalforge_experiment_read_queries_total", "Batched experiment reads sent to PostgreSQL", reader.statistics.batches)
+                + counter("signalforge_experiment_reads_total", "Experiment reads answered by the batcher", reader.statistics.served)
         }).register(&router)
-        ExperimentRoutes(store: store, engine: engine).register(&router)
+        ExperimentRoutes(store: store, engine: engine, reader: reader).register(&router)
         ControlRoutes(engine: engine, store: store, pool: pool).register(&router)
         LogRoutes(store: store, hub: followHub).register(&router)
         DatasetRoutes(pool: pool, dataDir: settings.dataDir, maxUploadBytes: settings.maxUploadBytes, logger: logger)
@@ -153,6 +158,7 @@ public final class Application: Sendable {
         logWriter.start()
         followHub.start()
         sampler.start()
+        reader.start()
         try server.start()
         if engine.registry.isEmpty {
             logger.warning("this build registers no stages: experiments stay queued until an instance that has them claims them")
@@ -169,6 +175,7 @@ public final class Application: Sendable {
         logWriter.stop()
         followHub.stop()
         server.stop()
+        reader.stop()
         pool.close()
     }
 

@@ -119,6 +119,23 @@ public struct ExperimentStore: Sendable {
         }
     }
 
+    /// The experiments among `ids` that exist, in no particular order: one
+    /// round trip for many readers (see the read batcher in Service).
+    public func get(_ ids: [UUID]) throws -> [ExperimentRecord] {
+        if ids.isEmpty { return [] }
+        // An array literal of validated UUIDs, bound as one text parameter.
+        var literal = "{"
+        literal.reserveCapacity(ids.count * 37 + 2)
+        for (i, id) in ids.enumerated() {
+            if i > 0 { literal += "," }
+            literal += id.uuidString
+        }
+        literal += "}"
+        return try pool.withConnection { c in
+            try c.query("SELECT \(unsafeSQL: Self.columns) FROM experiments WHERE id = ANY(\(literal)::uuid[])").map(Self.record)
+        }
+    }
+
     /// Newest first, optionally of one status, after a cursor.
     public func list(status: String?, after: ListCursor?, limit: Int) throws -> [ExperimentRecord] {
         let afterMicros = after?.micros

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 @testable import Service
@@ -76,6 +77,41 @@ struct ExperimentAPITests {
         #expect(shown.json["id"] as? String == id)
         #expect(shown.json["name"] as? String == "fx")
         #expect((shown.json["created_at"] as? String)?.hasSuffix("Z") == true)
+    }
+
+    @Test func concurrentReadsAreBatchedAndEachGetsItsOwnExperiment() throws {
+        let t = try TestApp()
+        var ids: [String] = []
+        for i in 0..<8 {
+            let r = try t.request("POST", "/v1/experiments", body: validBody.replacingOccurrences(of: "\"fx\"", with: "\"fx\(i)\""))
+            ids.append(try #require(r.json["id"] as? String))
+        }
+        let unknown = UUID().uuidString.lowercased()
+        let failures = Mutex<[String]>([])
+        let port = t.port
+        let known = ids
+        DispatchQueue.concurrentPerform(iterations: 16) { worker in
+            let ids = known
+            do {
+                let c = try RawHTTPConnection(port: port)
+                for round in 0..<25 {
+                    let k = (worker + round) % 9
+                    if k == 8 {
+                        let r = try c.request("GET", "/v1/experiments/\(unknown)")
+                        if r.status != 404 { failures.withLock { $0.append("unknown id: \(r.status)") } }
+                        continue
+                    }
+                    let r = try c.request("GET", "/v1/experiments/\(ids[k])")
+                    if r.status != 200 || r.json["id"] as? String != ids[k] || r.json["name"] as? String != "fx\(k)" {
+                        failures.withLock { $0.append("\(ids[k]): \(r.status) \(r.text)") }
+                    }
+                }
+            } catch { failures.withLock { $0.append("\(error)") } }
+        }
+        #expect(failures.withLock { $0 } == [])
+        let stats = t.app.reader.statistics
+        #expect(stats.served == 400)
+        #expect(stats.batches <= stats.served)
     }
 
     @Test func listPagesWithACursor() throws {

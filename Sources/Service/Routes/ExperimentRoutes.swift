@@ -8,6 +8,7 @@ import Store
 struct ExperimentRoutes {
     let store: ExperimentStore
     let engine: Engine
+    let reader: ExperimentReadBatcher
 
     func register(_ r: inout Router) {
         r.post("/v1/experiments", scope: Scope.operate.rawValue) { req in try create(req) }
@@ -90,9 +91,7 @@ struct ExperimentRoutes {
     }
 
     func show(_ req: Request) throws -> Response {
-        let id = try uuidParameter(req, "id")
-        guard let record = try database({ try store.get(id) }) else { throw APIError.notFound("experiment \(req.parameter("id"))") }
-        return .json(Array(Self.render(record).utf8))
+        reader.read(try uuidParameter(req, "id"))
     }
 
     static func render(_ e: ExperimentRecord) -> String {
