@@ -11,6 +11,45 @@ struct MigratorTests {
         try PostgresConnection.connect(try PostgresConfiguration(url: url), logger: Logger(label: "test"))
     }
 
+    @Test func logLinesKeepTheirExperimentIntegrity() throws {
+        let url = try TestApp.freshDatabase()
+        let conn = try connect(url)
+        defer { conn.close() }
+        _ = try Migrator.migrate(conn, logger: Logger(label: "test"))
+        let a = UUID(), b = UUID()
+        for id in [a, b] {
+            try conn.execute("INSERT INTO experiments (id, name, status, priority, request) VALUES (\(id), 'x', 'running', 'medium', '{}')")
+        }
+        func copy(_ ids: [UUID]) throws {
+            try conn.withTransaction { tx in
+                _ = try tx.copyFrom(table: "pipeline_logs", columns: ["experiment_id", "ts", "level", "message"]) { w in
+                    for id in ids {
+                        w.appendField(id)
+                        w.appendField(Date())
+                        w.appendField("info")
+                        w.appendField("line")
+                        try w.endRow()
+                    }
+                }
+            }
+        }
+        try copy([a, a, b])
+        // One unknown experiment in a batch refuses the whole batch, like a foreign key.
+        let e = #expect(throws: PostgresError.self) { try copy([a, UUID()]) }
+        #expect(e?.sqlState == .foreignKeyViolation)
+        #expect(throws: PostgresError.self) {
+            try conn.execute("INSERT INTO pipeline_logs (experiment_id, ts, level, message) VALUES (\(UUID()), now(), 'info', 'x')")
+        }
+        func count(_ id: UUID) throws -> Int {
+            try conn.query("SELECT count(*) FROM pipeline_logs WHERE experiment_id = \(id)").first!.decode(0, as: Int.self)
+        }
+        #expect(try count(a) == 2)
+        // Deleting an experiment deletes its lines and no other's.
+        try conn.execute("DELETE FROM experiments WHERE id = \(a)")
+        #expect(try count(a) == 0)
+        #expect(try count(b) == 1)
+    }
+
     @Test func appliesOnceAndRecordsVersions() throws {
         let url = try TestApp.freshDatabase()
         let conn = try connect(url)
