@@ -50,6 +50,8 @@ public final class StageContext: @unchecked Sendable {
     public let environment: (any StageEnvironment)?
     /// The memory pressure of the process (read it at checkpoints).
     public var memoryPressure: MemoryPressure { memory?.pressure ?? .normal }
+    /// The process's memory budget in bytes (nil when the engine watches none).
+    public var memoryBudgetBytes: Int64? { memory?.budgetBytes }
     let memory: MemoryMonitor?
     let gate: PauseGate
 

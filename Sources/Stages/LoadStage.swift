@@ -30,18 +30,23 @@ public struct LoadStage: Stage {
 
     public func run(_ context: StageContext) throws {
         let plan = try ExperimentPlan(request: context.request)
-        let series = try Self.loadAll(context, plan, under: context.node, chunkRows: chunkRows)
-        for s in series { context.artifacts.set(ArtifactKey.series(s.symbol), s) }
-        if let base = series.compactMap(\.timeframe).max() { context.artifacts.set(ArtifactKey.baseTimeframe, base) }
+        let inputs = try Self.loadAll(context, plan, under: context.node, chunkRows: chunkRows)
+        StageInputs.store(inputs, in: context)
+        if let base = inputs.compactMap(\.timeframe).max() { context.artifacts.set(ArtifactKey.baseTimeframe, base) }
     }
 
     /// Loads every dataset of `plan`, reporting progress under `node`.
-    /// - Returns: one series per dataset, in request order.
+    ///
+    /// When the datasets' bars would take more than half the memory budget
+    /// (estimated from the file sizes), or memory is already at the spill
+    /// level, each file is validated in one pass without keeping its bars,
+    /// and `resample` streams it again (``StreamedDataset``); the log says so.
+    /// - Returns: one input per dataset, in request order.
     /// - Throws: ``StageError`` (no environment, missing file, empty file),
     ///   ``MarketDataError`` (`file:line: reason`), `StageCancelled`.
     static func loadAll(
         _ context: StageContext, _ plan: ExperimentPlan, under node: String, chunkRows: Int = 1 << 16
-    ) throws -> [OHLCVSeries] {
+    ) throws -> [BaseInput] {
         guard let environment = context.environment else {
             throw StageError("this engine has no data root to read datasets from")
         }
@@ -73,12 +78,55 @@ public struct LoadStage: Stage {
             context.progress.child(
                 of: node, f.symbol, total: f.estimate, weight: Double(max(f.size, 1)))
         }
-        var out: [OHLCVSeries] = []
+        // Bars in memory cost 8 bytes per column; a gzip file's rows are
+        // guessed at 4x its size over ~60 bytes per line.
+        let estimatedBytes = files.reduce(Int64(0)) { sum, f in
+            sum + (f.estimate ?? f.size * 4 / 60) * 8 * 7
+        }
+        let budget = context.memoryBudgetBytes
+        let streaming = context.memoryPressure >= .spill || budget.map { estimatedBytes > $0 / 2 } ?? false
+        if streaming {
+            context.logger.notice(
+                "the datasets exceed half the memory budget: validating them without keeping their bars; resample streams them from disk",
+                metadata: [
+                    "estimated_bytes": "\(estimatedBytes)", "budget_bytes": "\(budget.map(String.init) ?? "none")",
+                    "pressure": "\(context.memoryPressure)",
+                ])
+        }
+        var out: [BaseInput] = []
         for (f, step) in zip(files, steps) {
             try context.checkpoint()
             context.progress.start(step)
             let started = ContinuousClock.now
             let reader = try OHLCVCSVReader(path: f.url.path, fileName: f.display, symbol: f.symbol)
+            if streaming {
+                var inference = TimeframeInference()
+                var rows = 0
+                while true {
+                    try context.checkpoint()
+                    let size = context.memoryPressure >= .shrink ? max(1024, chunkRows / 4) : chunkRows
+                    guard let chunk = try reader.next(maxRows: size) else { break }
+                    inference.feed(chunk.timestamps)
+                    rows += chunk.count
+                    context.progress.advance(step, by: Int64(chunk.count))
+                }
+                guard rows > 0 else { throw StageError("\(f.display): the file has no rows") }
+                let dataset = StreamedDataset(
+                    symbol: f.symbol, url: f.url, display: f.display, rows: rows, timeframe: inference.result,
+                    extraNames: reader.extraNames)
+                context.progress.setTotal(step, Int64(rows))
+                context.progress.finish(step)
+                let seconds = started.duration(to: .now).seconds
+                context.logger.info(
+                    "dataset validated (streamed: bars not kept in memory)",
+                    metadata: [
+                        "symbol": "\(f.symbol)", "file": "\(f.display)", "rows": "\(rows)",
+                        "timeframe": "\(dataset.timeframe?.rawValue ?? "unknown")",
+                        "rows_per_s": "\(Int(Double(rows) / max(seconds, 1e-9)))",
+                    ])
+                out.append(.streamed(dataset))
+                continue
+            }
             var series = OHLCVSeries.empty(symbol: f.symbol, extraNames: reader.extraNames)
             if let estimate = f.estimate { series.reserveCapacity(Int(estimate) + 1024) }
             while true {
@@ -105,7 +153,7 @@ public struct LoadStage: Stage {
                     "the bars' timeframe is not one of 1m 5m 15m 30m 1h 4h 1d 1w on the UTC grid: they are resampled as they are",
                     metadata: ["symbol": "\(f.symbol)"])
             }
-            out.append(series)
+            out.append(.series(series))
         }
         return out
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import MarketData
 public import Pipeline
@@ -28,7 +29,7 @@ public struct ResampleStage: Stage {
 
     public func run(_ context: StageContext) throws {
         let plan = try ExperimentPlan(request: context.request)
-        let base = try StageInputs.baseSeries(context, plan)
+        let base = try StageInputs.baseInputs(context, plan)
         let result = try Self.resampleAll(context, plan, base, under: context.node, chunkRows: chunkRows)
         for (tf, list) in result {
             for s in list { context.artifacts.set(ArtifactKey.series(s.symbol, tf.rawValue), s) }
@@ -39,13 +40,27 @@ public struct ResampleStage: Stage {
     /// - Returns: per timeframe, one series per symbol in request order.
     /// - Throws: ``StageError`` when a timeframe is finer than a dataset's own, `StageCancelled`.
     static func resampleAll(
-        _ context: StageContext, _ plan: ExperimentPlan, _ base: [OHLCVSeries], under node: String,
+        _ context: StageContext, _ plan: ExperimentPlan, _ inputs: [BaseInput], under node: String,
         chunkRows: Int = 1 << 18
     ) throws -> [Timeframe: [OHLCVSeries]] {
-        for s in base {
+        for s in inputs {
             if let own = s.timeframe, let finest = plan.timeframes.first, finest < own {
                 throw StageError(
                     "cannot resample \(s.symbol) (\(own) bars) to the finer timeframe \(finest): request timeframes of \(own) or more")
+            }
+        }
+        // Datasets left on disk by `load`: one pass each feeds every timeframe.
+        var streamed: [Int: [Timeframe: OHLCVSeries]] = [:]
+        for (i, input) in inputs.enumerated() {
+            guard case .streamed(let d) = input else { continue }
+            let step = context.progress.child(of: node, "stream_\(d.symbol)", total: Int64(d.rows), weight: 1)
+            streamed[i] = try stream(d, to: plan.timeframes, context, step: step, chunkRows: chunkRows)
+        }
+        // Bars kept in memory; a streamed dataset's slot is never read (its results are above).
+        let base = inputs.map { input -> OHLCVSeries in
+            switch input {
+            case .series(let s): return s
+            case .streamed(let d): return OHLCVSeries.empty(symbol: d.symbol, timeframe: d.timeframe, extraNames: d.extraNames)
             }
         }
         var done: [Timeframe: [OHLCVSeries]] = [:]
@@ -68,8 +83,12 @@ public struct ResampleStage: Stage {
             context.progress.setTotal(step, Int64(total))
             context.progress.start(step)
             var results: [OHLCVSeries] = []
-            for s in sources {
+            for (i, s) in sources.enumerated() {
                 try context.checkpoint()
+                if let result = streamed[i]?[tf] {
+                    results.append(result)
+                    continue
+                }
                 if s.timeframe == tf {
                     results.append(s)
                     context.progress.advance(step, by: Int64(s.count))
@@ -100,6 +119,47 @@ public struct ResampleStage: Stage {
             done[tf] = results
         }
         return done
+    }
+
+    /// Reads `dataset` in chunks once, feeding a resampler per timeframe (a
+    /// timeframe equal to the dataset's own keeps its bars as read). Chunks
+    /// shrink to a quarter at the `shrink` memory level.
+    static func stream(
+        _ dataset: StreamedDataset, to timeframes: [Timeframe], _ context: StageContext, step: String, chunkRows: Int
+    ) throws -> [Timeframe: OHLCVSeries] {
+        context.progress.start(step)
+        let reader = try OHLCVCSVReader(path: dataset.url.path, fileName: dataset.display, symbol: dataset.symbol)
+        var resamplers = timeframes.map { Resampler(to: $0) }
+        var outputs = timeframes.map {
+            OHLCVSeries.empty(symbol: dataset.symbol, timeframe: $0, extraNames: dataset.extraNames)
+        }
+        while true {
+            try context.checkpoint()
+            let size = context.memoryPressure >= .shrink ? max(1024, chunkRows / 4) : chunkRows
+            guard let chunk = try reader.next(maxRows: size) else { break }
+            for k in timeframes.indices {
+                if timeframes[k] == dataset.timeframe {
+                    outputs[k].append(contentsOf: chunk)
+                } else {
+                    outputs[k].append(contentsOf: try resamplers[k].feed(chunk))
+                }
+            }
+            context.progress.advance(step, by: Int64(chunk.count))
+        }
+        var out: [Timeframe: OHLCVSeries] = [:]
+        for k in timeframes.indices {
+            if timeframes[k] != dataset.timeframe { outputs[k].append(contentsOf: resamplers[k].finish()) }
+            outputs[k].symbol = dataset.symbol
+            outputs[k].timeframe = timeframes[k]
+            out[timeframes[k]] = outputs[k]
+        }
+        context.progress.finish(step)
+        context.logger.info(
+            "streamed from disk", metadata: [
+                "symbol": "\(dataset.symbol)", "rows_in": "\(dataset.rows)",
+                "rows_out": "\(timeframes.map { "\($0)=\(out[$0]!.count)" }.joined(separator: ","))",
+            ])
+        return out
     }
 }
 

@@ -8,16 +8,29 @@ import Pipeline
 /// checkpoint file, series by reading and resampling the datasets again —
 /// under a `recover` step of the asking stage's progress.
 enum StageInputs {
-    /// The loaded series, in request order.
-    static func baseSeries(_ context: StageContext, _ plan: ExperimentPlan) throws -> [OHLCVSeries] {
-        let found = plan.symbols.compactMap { context.artifacts.get(ArtifactKey.series($0), as: OHLCVSeries.self) }
+    /// The loaded datasets, in request order: bars in memory, or files to stream.
+    static func baseInputs(_ context: StageContext, _ plan: ExperimentPlan) throws -> [BaseInput] {
+        let found = plan.symbols.compactMap { symbol -> BaseInput? in
+            if let s = context.artifacts.get(ArtifactKey.series(symbol), as: OHLCVSeries.self) { return .series(s) }
+            return context.artifacts.get(ArtifactKey.streamed(symbol), as: StreamedDataset.self).map { .streamed($0) }
+        }
         if found.count == plan.symbols.count { return found }
         context.logger.info("the loaded series are not in memory (load ran in an earlier run): reading the datasets again")
         let node = context.progress.child(of: context.node, "recover_load", weight: 1)
-        let series = try LoadStage.loadAll(context, plan, under: node)
+        let inputs = try LoadStage.loadAll(context, plan, under: node)
         context.progress.finish(node)
-        for s in series { context.artifacts.set(ArtifactKey.series(s.symbol), s) }
-        return series
+        store(inputs, in: context)
+        return inputs
+    }
+
+    /// Hands `load`'s results to later stages.
+    static func store(_ inputs: [BaseInput], in context: StageContext) {
+        for input in inputs {
+            switch input {
+            case .series(let s): context.artifacts.set(ArtifactKey.series(s.symbol), s)
+            case .streamed(let d): context.artifacts.set(ArtifactKey.streamed(d.symbol), d)
+            }
+        }
     }
 
     /// The resampled series per requested timeframe.
@@ -31,7 +44,7 @@ enum StageInputs {
             out[tf] = list
         }
         if !out.isEmpty { return out }
-        let base = try baseSeries(context, plan)
+        let base = try baseInputs(context, plan)
         context.logger.info("the resampled series are not in memory (resample ran in an earlier run): resampling again")
         let node = context.progress.child(of: context.node, "recover_resample", weight: 1)
         out = try ResampleStage.resampleAll(context, plan, base, under: node)

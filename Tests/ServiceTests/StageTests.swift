@@ -204,6 +204,35 @@ struct StageTests {
         #expect(logs.filter { $0["message"] as? String == "merged table reloaded from its checkpoint" }.count == 2)
     }
 
+    @Test func datasetsOverTheMemoryBudgetStreamFromDiskWithTheSameResults() throws {
+        // 40 days x 3 symbols of 1m bars need ~9.7 MB in memory: over half a 16 MB budget.
+        let body = Self.body(timeframes: ["1h", "4h"], config: #"{"export":{"formats":["csv"]}}"#)
+        var exported: [[String: Data]] = []
+        for budget in [nil, 16] as [Int?] {
+            let t = try TestApp(stages: StageRegistry(MarketDataStages.all)) { $0.memoryBudgetMB = budget }
+            try Self.sample(t, days: 40)
+            let id = try t.create(body)
+            let done = try t.waitFor(id, timeout: 90, Self.finished)
+            #expect(done["status"] as? String == "succeeded", "\(done)")
+            let logs = try t.request("GET", "/v1/experiments/\(id)/logs?limit=1000").json["items"] as? [[String: Any]] ?? []
+            let messages = logs.compactMap { $0["message"] as? String }
+            if budget == nil {
+                #expect(messages.filter { $0 == "dataset loaded" }.count == 3)
+                #expect(!messages.contains("streamed from disk"))
+            } else {
+                #expect(messages.filter { $0.hasPrefix("dataset validated (streamed") }.count == 3)
+                #expect(messages.filter { $0 == "streamed from disk" }.count == 3)
+                #expect(!messages.contains("dataset loaded"))
+            }
+            var files: [String: Data] = [:]
+            for a in try Self.artifacts(t, id) { files[a.name] = try Data(contentsOf: URL(fileURLWithPath: a.path)) }
+            exported.append(files)
+        }
+        #expect(exported[0].keys.sorted() == ["features_1h.csv", "features_4h.csv"])
+        #expect(exported[0] == exported[1])
+        #expect(exported[0]["features_1h.csv"].map { $0.split(separator: 10).count } == 40 * 24 + 1)
+    }
+
     @Test func aResampleAfterASkippedLoadReadsTheDatasetsAgain() throws {
         let stages = StageRegistry([LoadStage(), FailingFirstRun(ResampleStage()), MergeStage(), ExportStage()])
         let t = try TestApp(stages: stages)

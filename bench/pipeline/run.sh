@@ -9,7 +9,11 @@
 #   env: DAYS (365), SYMBOLS (EURUSD,GBPUSD,USDJPY), TIMEFRAMES (15m,1h,4h),
 #        FORMATS (csv,parquet), SENTIMENT (1 adds the sentiment column),
 #        SCRATCH (.build-st: the SwiftPM scratch path), KEEP (1 keeps the
-#        exported files: the script prints where)
+#        exported files: the script prints where), BUDGET_MB (the server's
+#        memory budget; the script prints the server's peak RSS either way)
+#
+# The large-dataset check (10,000,000 1m bars under a 256 MB budget, peak
+# RSS <= 320 MB) is `bash bench/pipeline/big.sh`, which calls this script.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -47,7 +51,9 @@ t1=$(now)
 echo "sample-data: $(elapsed "$t0" "$t1") s wall"
 
 port=$(sf_free_port)
-"$bin" serve --port "$port" --data-dir "$work/data" --log-level warning >"$work/server.log" 2>&1 &
+budget=()
+[ -n "${BUDGET_MB:-}" ] && budget=(--memory-budget-mb "$BUDGET_MB")
+"$bin" serve --port "$port" --data-dir "$work/data" --log-level warning "${budget[@]}" >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 200); do
     curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
@@ -80,6 +86,8 @@ if [ "$status" != succeeded ]; then
     exit 1
 fi
 bars=$(( $(echo "$symbols" | tr ',' '\n' | wc -l) * days * 1440 ))
+peak_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server/status")
+echo "server peak RSS (VmHWM from /proc/$server/status): $((peak_kb / 1024)) MB; memory budget: ${BUDGET_MB:-default (half of RAM)} MB"
 echo "experiment $id: $status in $(elapsed "$t0" "$t1") s wall (POST to succeeded; target < 10 s) over $bars 1m bars, timeframes $timeframes"
 curl -fs "http://127.0.0.1:$port/v1/experiments/$id/events?limit=1000" \
     | jq -r '.items[] | select(.kind == "stage_completed") | "  \(.stage)\t\(.duration_ms | floor) ms"'
