@@ -1,0 +1,77 @@
+import Dispatch
+import Synchronization
+
+/// What a model gets besides its input: the configuration and the checkpoint
+/// through which the runner stops it (timeout) or holds it (pause).
+///
+/// A context made with ``init(config:)`` stands alone (no runner): its
+/// checkpoint only stops after ``cancel()``.
+public final class ForecastContext: Sendable {
+    /// The forecast configuration: `horizonBars`, `refitEvery`, `window`, `minTrain`, …
+    public let config: ForecastConfig
+    let job: ModelJob
+    let gate: RunGate?
+
+    /// A stand-alone context, e.g. to run a model directly.
+    /// - Parameter config: the configuration. Default ``ForecastConfig/init()``.
+    public init(config: ForecastConfig = ForecastConfig()) {
+        self.config = config
+        self.job = ModelJob()
+        self.gate = nil
+    }
+
+    init(config: ForecastConfig, job: ModelJob, gate: RunGate) {
+        self.config = config
+        self.job = job
+        self.gate = gate
+    }
+
+    /// True once the model should stop (its timeout passed, the run was
+    /// abandoned or ``cancel()`` was called).
+    public var isCancelled: Bool { job.stop.load(ordering: .relaxed) }
+
+    /// Asks the model to stop at its next checkpoint.
+    public func cancel() { job.stop.store(true, ordering: .relaxed) }
+
+    /// Records progress, waits while the run is paused, and throws once the
+    /// model must stop. Cheap (two atomic loads, one store): call it every
+    /// few hundred bars.
+    /// - Parameter completed: bars done so far, out of `input.count`.
+    /// - Throws: ``ForecastError`` with code `.cancelled`.
+    public func checkpoint(completed: Int) throws(ForecastError) {
+        job.completed.store(completed, ordering: .relaxed)
+        gate?.pass()
+        if job.stop.load(ordering: .relaxed) {
+            throw ForecastError(.cancelled, "stopped by the runner")
+        }
+    }
+}
+
+/// The runner's handle on one model's run: its stop flag and progress.
+final class ModelJob: Sendable {
+    let stop = Atomic<Bool>(false)
+    let completed = Atomic<Int>(0)
+}
+
+/// Holds model threads at their checkpoints while the runner's own thread is
+/// inside the engine's checkpoint (which parks there while paused). The
+/// engine's checkpoint is thus only ever called from the runner's thread.
+final class RunGate: Sendable {
+    private let closed = Atomic<Bool>(false)
+    private let group = DispatchGroup()
+
+    func close() {
+        group.enter()
+        closed.store(true, ordering: .releasing)
+    }
+
+    func open() {
+        closed.store(false, ordering: .releasing)
+        group.leave()
+    }
+
+    /// Returns at once while open; waits for `open()` while closed.
+    func pass() {
+        if closed.load(ordering: .acquiring) { group.wait() }
+    }
+}

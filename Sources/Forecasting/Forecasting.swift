@@ -1,1 +1,0 @@
-// Placeholder: the Forecasting module is being written.
