@@ -82,7 +82,7 @@ let package = Package(
             swiftSettings: upcoming
         ),
 
-        .target(name: "Stages", dependencies: ["Pipeline", "MarketData", "Export", .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
+        .target(name: "Stages", dependencies: ["Pipeline", "MarketData", "Export", "Indicators", "Patterns", "Forecasting", "SignalFusion", "Analysis", .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
 
         // Persistence: embedded migrations and repositories.
         .target(
@@ -189,7 +189,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "Pipeline", "TestSupport", "Stages", "MarketData"],
+            dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "Pipeline", "TestSupport", "Stages", "MarketData", "Indicators"],
             swiftSettings: upcoming
         ),
     ]

@@ -53,6 +53,13 @@ public enum JSONText {
         }
         return out + "\""
     }
+
+    /// A JSON number, or `null` for NaN and infinities (JSON has neither).
+    public static func number(_ v: Double) -> String {
+        guard v.isFinite else { return "null" }
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        return "\(v)"
+    }
 }
 
 /// Reason phrases of the status codes the service uses.

@@ -123,6 +123,16 @@ public final class ProgressTree: Sendable {
         }
     }
 
+    /// Sets a node's done count (never lowering it; starting it if needed).
+    public func setDone(_ path: String, _ done: Int64) {
+        let now = clock()
+        mutate(path) { s, i in
+            if s.nodes[i].startedAt == nil { s.nodes[i].startedAt = now }
+            if s.nodes[i].status == .pending { s.nodes[i].status = .running }
+            s.nodes[i].done = max(s.nodes[i].done, done)
+        }
+    }
+
     /// Sets a node's total units (when it becomes known).
     public func setTotal(_ path: String, _ total: Int64?) { mutate(path) { s, i in s.nodes[i].total = total } }
 

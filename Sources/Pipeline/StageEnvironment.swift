@@ -36,3 +36,59 @@ public struct ArtifactInfo: Sendable, Equatable {
         self.rows = rows
     }
 }
+
+/// A fused trading signal as stored in `signals` and served by
+/// `GET /v1/experiments/{id}/signals`.
+public struct SignalRecord: Sendable, Equatable {
+    /// The six quality components, in their documented order.
+    public static let componentNames = [
+        "pattern_strength", "mtf_agreement", "regime_confidence", "volume_confirmation", "sentiment_alignment",
+        "correlation_safety",
+    ]
+
+    public var symbol: String
+    public var timeframe: String
+    /// Bar open time, µs since the epoch, UTC.
+    public var timestampMicros: Int64
+    /// `long` or `short`.
+    public var direction: String
+    public var entry: Double
+    public var stop: Double
+    public var target: Double
+    public var horizonBars: Int
+    public var quality: Double
+    public var accepted: Bool
+    /// One value per ``componentNames`` entry, same order.
+    public var components: [Double]
+    public var sources: [String]
+
+    public init(
+        symbol: String, timeframe: String, timestampMicros: Int64, direction: String, entry: Double, stop: Double,
+        target: Double, horizonBars: Int, quality: Double, accepted: Bool, components: [Double], sources: [String]
+    ) {
+        self.symbol = symbol
+        self.timeframe = timeframe
+        self.timestampMicros = timestampMicros
+        self.direction = direction
+        self.entry = entry
+        self.stop = stop
+        self.target = target
+        self.horizonBars = horizonBars
+        self.quality = quality
+        self.accepted = accepted
+        self.components = components
+        self.sources = sources
+    }
+}
+
+/// Where the intelligence stages keep their results: `signals` rows and the
+/// backtest report. Kept apart from ``StageEnvironment`` so engines without
+/// a database (tests) can leave them out.
+public protocol ResultStore: Sendable {
+    /// Replaces every signal of the experiment (a re-run writes them afresh).
+    func replaceSignals(_ signals: [SignalRecord], experiment: UUID) throws
+    /// The experiment's signals, in time order.
+    func signals(experiment: UUID) throws -> [SignalRecord]
+    /// Stores (or replaces) the backtest report, a JSON object.
+    func recordReport(_ json: String, experiment: UUID) throws
+}

@@ -121,6 +121,7 @@ public final class Application: Sendable {
         DatasetRoutes(pool: pool, dataDir: settings.dataDir, maxUploadBytes: settings.maxUploadBytes, logger: logger)
             .register(&router)
         ArtifactRoutes(pool: pool, dataDir: settings.dataDir).register(&router)
+        SignalRoutes(store: store, signals: SignalStore(pool: pool)).register(&router)
 
         var http = ServerConfiguration()
         http.address = settings.address == "localhost" ? "127.0.0.1" : settings.address

@@ -12,6 +12,8 @@ struct ExperimentPlan {
     }
 
     public var datasets: [Dataset]
+    /// The stages the experiment runs, in order (all of them when the request names none).
+    public var stages: [String]
     /// The requested timeframes, finest first.
     public var timeframes: [Timeframe]
     /// `config.<section>` as JSON objects (empty when absent).
@@ -35,6 +37,8 @@ struct ExperimentPlan {
             do { timeframes.append(try Timeframe(parsing: name)) } catch { throw StageError("\(error)") }
         }
         self.datasets = datasets
+        self.stages = object["stages"] as? [String]
+            ?? ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"]
         self.timeframes = Array(Set(timeframes)).sorted()
         var config: [String: [String: Any]] = [:]
         for (k, v) in object["config"] as? [String: Any] ?? [:] { config[k] = v as? [String: Any] ?? [:] }

@@ -21,7 +21,10 @@ public import Pipeline
 /// under a `.partial` name and renamed when complete, then recorded with the
 /// environment (name, format, absolute path, size, rows; no SHA-256).
 ///
-/// When `merge` ran in an earlier run, its tables come from their checkpoints.
+/// The table of a timeframe is the last one the experiment built (see
+/// ``TableChain``): the merged bars plus the features, pattern and forecast
+/// columns of the stages it ran. When those ran in an earlier run, their
+/// tables come from their checkpoints.
 public struct ExportStage: Stage {
     public let name = "export"
     /// Rows per batch handed to a writer; default 65,536.
@@ -37,7 +40,8 @@ public struct ExportStage: Stage {
     public func run(_ context: StageContext) throws {
         let plan = try ExperimentPlan(request: context.request)
         let options = try ExportOptions(plan.section("export"))
-        let tables = try StageInputs.merged(context, plan)
+        // The last table the experiment built: merged, plus features, patterns and forecasts when it ran them.
+        let tables = try TableChain.input(for: name, context, plan)
         try FileManager.default.createDirectory(at: context.directory, withIntermediateDirectories: true)
         var jobs: [(tf: String, format: ExportOptions.Format, table: AlignedTable, step: String)] = []
         for tf in plan.timeframes {

@@ -5,3 +5,11 @@ public enum MarketDataStages {
     /// `load`, `resample`, `merge` and `export` with their default chunk sizes.
     public static var all: [any Stage] { [LoadStage(), ResampleStage(), MergeStage(), ExportStage()] }
 }
+
+/// Every stage of the default experiment, in pipeline order.
+public enum SignalForgeStages {
+    /// `load` → `resample` → `merge` → `features` → `patterns` → `forecast` → `fusion` → `export` → `analysis`.
+    public static var all: [any Stage] {
+        [LoadStage(), ResampleStage(), MergeStage(), FeaturesStage(), PatternsStage(), ForecastStage(), ExportStage()]
+    }
+}

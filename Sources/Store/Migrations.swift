@@ -17,6 +17,7 @@ public enum Migrations {
     public static let all: [Migration] = [
         Migration(version: 1, name: "initial schema", sql: v1),
         Migration(version: 2, name: "log lines: integrity per statement, one index", sql: v2),
+        Migration(version: 3, name: "backtest reports", sql: v3),
     ]
 
     static let v1 = """
@@ -197,5 +198,14 @@ public enum Migrations {
         CREATE TRIGGER experiments_delete_logs AFTER DELETE ON experiments
             REFERENCING OLD TABLE AS old_rows
             FOR EACH STATEMENT EXECUTE FUNCTION sf_experiments_delete_logs();
+        """
+
+    /// The `analysis` stage's report, served by `GET /v1/experiments/{id}/report`.
+    static let v3 = """
+        CREATE TABLE reports (
+            experiment_id  uuid PRIMARY KEY REFERENCES experiments (id) ON DELETE CASCADE,
+            created_at     timestamptz NOT NULL DEFAULT now(),
+            body           jsonb NOT NULL CHECK (jsonb_typeof(body) = 'object')
+        );
         """
 }

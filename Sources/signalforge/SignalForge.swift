@@ -99,7 +99,7 @@ struct Serve: ParsableCommand {
 
         let app: Application
         do {
-            app = try Application(settings: settings, logger: logger, stages: StageRegistry(MarketDataStages.all))
+            app = try Application(settings: settings, logger: logger, stages: StageRegistry(SignalForgeStages.all))
             try app.start()
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])

@@ -1,6 +1,8 @@
 import Foundation
+import MicroHTTP
 import Pipeline
 import PostgresClient
+import Store
 
 /// The stages' view of the service: the data root, uploaded datasets and the
 /// `artifacts` table.
@@ -32,5 +34,40 @@ struct ServiceStageEnvironment: StageEnvironment {
                     created_at = now()
                 """)
         }
+    }
+}
+
+extension ServiceStageEnvironment: ResultStore {
+    func replaceSignals(_ signals: [SignalRecord], experiment: UUID) throws {
+        try SignalStore(pool: pool).replace(signals.map(Self.stored), experiment: experiment)
+    }
+
+    func signals(experiment: UUID) throws -> [SignalRecord] {
+        try SignalStore(pool: pool).all(experiment: experiment).map(Self.record)
+    }
+
+    func recordReport(_ json: String, experiment: UUID) throws {
+        try SignalStore(pool: pool).putReport(json, experiment: experiment)
+    }
+
+    static func stored(_ s: SignalRecord) -> StoredSignal {
+        let components = zip(SignalRecord.componentNames, s.components)
+            .map { "\"\($0)\":\(JSONText.number($1))" }.joined(separator: ",")
+        return StoredSignal(
+            symbol: s.symbol, timeframe: s.timeframe, timestampMicros: s.timestampMicros, direction: s.direction,
+            entry: s.entry, stop: s.stop, target: s.target, horizonBars: s.horizonBars, quality: s.quality,
+            accepted: s.accepted, components: "{\(components)}",
+            sources: "[" + s.sources.map { JSONText.quote($0) }.joined(separator: ",") + "]")
+    }
+
+    static func record(_ s: StoredSignal) -> SignalRecord {
+        let components = (try? JSONSerialization.jsonObject(with: Data(s.components.utf8))) as? [String: Any] ?? [:]
+        let sources = (try? JSONSerialization.jsonObject(with: Data(s.sources.utf8))) as? [String] ?? []
+        return SignalRecord(
+            symbol: s.symbol, timeframe: s.timeframe, timestampMicros: s.timestampMicros, direction: s.direction,
+            entry: s.entry, stop: s.stop, target: s.target, horizonBars: s.horizonBars, quality: s.quality,
+            accepted: s.accepted,
+            components: SignalRecord.componentNames.map { (components[$0] as? NSNumber)?.doubleValue ?? .nan },
+            sources: sources)
     }
 }

@@ -1,0 +1,167 @@
+public import Forecasting
+import Foundation
+import Synchronization
+import Logging
+import MarketData
+public import Pipeline
+
+/// One model's out-of-sample figures on one symbol × timeframe (or why it was left out).
+struct ForecastSummary: Sendable, Codable, Equatable {
+    var symbol: String
+    var timeframe: String
+    var model: String
+    var evaluated: Int
+    var directionalAccuracy: Double?
+    var meanAbsoluteError: Double?
+    var seconds: Double
+    /// Why the model was left out (timeout, error), or nil.
+    var failure: String?
+
+    enum CodingKeys: String, CodingKey {
+        case symbol, timeframe, model, evaluated, seconds, failure
+        case directionalAccuracy = "directional_accuracy"
+        case meanAbsoluteError = "mae"
+    }
+}
+
+/// `forecast`: an ensemble of models per symbol × timeframe, walk-forward.
+///
+/// Each symbol's closes (and its stationary indicator columns — RSI, MACD
+/// histogram, stochastic, ADX — for the ridge model) go to a
+/// ``ForecastRunner`` with `config.forecast` (``ForecastConfig``: models,
+/// `horizon_bars`, `model_timeout_s`, `total_timeout_s`, `refit_every`,
+/// `window`, …). Models run in parallel on threads of their own; one that
+/// throws or runs past its timeout is logged and left out. `total_timeout_s`
+/// bounds the whole stage: each run gets what is left of it.
+///
+/// Columns added per symbol: `<symbol>_forecast` (the predicted log return
+/// over the horizon, from the ensemble, else the first model that
+/// succeeded), `<symbol>_forecast_confidence`, and `<symbol>_forecast_<model>`
+/// per model. Directional accuracy and MAE per model are logged and kept for
+/// the report (`checkpoints/forecast_summary.json`).
+public struct ForecastStage: Stage {
+    public let name = "forecast"
+    /// Extra models (tests); `nil` runs the configured ones only.
+    let models: (@Sendable (ForecastConfig) -> [any ForecastModel])?
+
+    public init() { models = nil }
+
+    /// A stage that runs `models(config)` instead of the configured models.
+    public init(models: @escaping @Sendable (ForecastConfig) -> [any ForecastModel]) { self.models = models }
+
+    public func run(_ context: StageContext) throws {
+        let plan = try ExperimentPlan(request: context.request)
+        let config = try Self.config(plan)
+        let deadline = ContinuousClock.now + .seconds(config.totalTimeoutSeconds)
+        let models = self.models
+        let summaries = Mutex<[ForecastSummary]>([])
+        try TableChain.run(name, context, plan) { context, plan, tf, table, step in
+            let (t, s) = try Self.forecast(context, plan, tf, table, step, deadline: deadline, models: models)
+            summaries.withLock { $0 += s }
+            return t
+        }
+        let all = summaries.withLock { $0 }
+        context.artifacts.set(Self.summaryKey, all)
+        let url = context.directory.appendingPathComponent("checkpoints/forecast_summary.json")
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try encoder.encode(all).write(to: url, options: .atomic)
+        } catch {
+            context.logger.warning("cannot write the forecast summary", metadata: ["file": "\(url.path)", "error": "\(error)"])
+        }
+    }
+
+    static let summaryKey = "forecast.summary"
+
+    /// The per-model figures of the experiment: from memory, else from its file.
+    static func summaries(_ context: StageContext) -> [ForecastSummary] {
+        if let s = context.artifacts.get(summaryKey, as: [ForecastSummary].self) { return s }
+        let url = context.directory.appendingPathComponent("checkpoints/forecast_summary.json")
+        guard let data = try? Data(contentsOf: url) else { return [] }
+        return (try? JSONDecoder().decode([ForecastSummary].self, from: data)) ?? []
+    }
+
+    static func config(_ plan: ExperimentPlan) throws -> ForecastConfig {
+        let section = (try? JSONSerialization.data(withJSONObject: plan.section("forecast"))) ?? Data("{}".utf8)
+        do { return try ForecastConfig.decode(json: section) } catch { throw StageError("config.\(error)") }
+    }
+
+    /// The default enrichment (used when a later run recomputes the table).
+    static func enrich(
+        _ context: StageContext, _ plan: ExperimentPlan, _ tf: Timeframe, _ table: AlignedTable, _ step: String
+    ) throws -> AlignedTable {
+        let config = try Self.config(plan)
+        return try forecast(context, plan, tf, table, step, deadline: .now + .seconds(config.totalTimeoutSeconds), models: nil).0
+    }
+
+    /// Feature columns the ridge model may use: bounded, roughly stationary indicators.
+    static func isModelFeature(_ name: String) -> Bool {
+        name.hasPrefix("rsi_") || name == "macd_hist" || name == "stoch_k" || name == "stoch_d" || name.hasPrefix("adx_")
+    }
+
+    static func forecast(
+        _ context: StageContext, _ plan: ExperimentPlan, _ tf: Timeframe, _ table: AlignedTable, _ step: String,
+        deadline: ContinuousClock.Instant, models: (@Sendable (ForecastConfig) -> [any ForecastModel])?
+    ) throws -> (AlignedTable, [ForecastSummary]) {
+        var config = try Self.config(plan)
+        var out = table
+        var summaries: [ForecastSummary] = []
+        let perSymbol = Int64(table.count / max(plan.symbols.count, 1))
+        for (k, symbol) in plan.symbols.enumerated() {
+            try context.checkpoint()
+            let bars = try SymbolBars(symbol, in: table)
+            let features = table.columns
+                .filter { $0.name.hasPrefix(bars.prefix) && isModelFeature(String($0.name.dropFirst(bars.prefix.count))) }
+                .map { c in bars.rows.count == table.count ? c.values : bars.rows.map { c.values[$0] } }
+            let input = try ForecastInput(close: bars.close, features: features)
+            let left = ContinuousClock.now.duration(to: deadline).seconds
+            config.totalTimeoutSeconds = max(0.001, left)
+            config.modelTimeoutSeconds = min(config.modelTimeoutSeconds, config.totalTimeoutSeconds)
+            let runner = ForecastRunner(config: config)
+            let base = Int64(k) * perSymbol
+            let report = try runner.run(
+                input, models: models.map { $0(config) },
+                progress: { done, total in
+                    let units = total > 0 ? Int64(Double(perSymbol) * Double(done) / Double(total)) : perSymbol
+                    context.progress.setDone(step, base + units)
+                },
+                checkpoint: { try context.checkpoint() })
+            for failure in report.failures {
+                context.logger.warning(
+                    "forecast model left out",
+                    metadata: ["symbol": "\(symbol)", "timeframe": "\(tf)", "model": "\(failure.name)", "reason": "\(failure.reason)"])
+                summaries.append(ForecastSummary(
+                    symbol: symbol, timeframe: tf.rawValue, model: failure.name, evaluated: 0, directionalAccuracy: nil,
+                    meanAbsoluteError: nil, seconds: 0, failure: failure.reason))
+            }
+            for r in report.results {
+                let e = r.evaluation
+                let accuracy = e.directionalAccuracy.isFinite ? e.directionalAccuracy : nil
+                let mae = e.meanAbsoluteError.isFinite ? e.meanAbsoluteError : nil
+                summaries.append(ForecastSummary(
+                    symbol: symbol, timeframe: tf.rawValue, model: r.name, evaluated: e.evaluated,
+                    directionalAccuracy: accuracy, meanAbsoluteError: mae, seconds: r.seconds, failure: nil))
+                context.logger.info(
+                    "forecast model evaluated out of sample",
+                    metadata: [
+                        "symbol": "\(symbol)", "timeframe": "\(tf)", "model": "\(r.name)", "evaluated": "\(e.evaluated)",
+                        "directional_accuracy": "\(accuracy.map { String(format: "%.4f", $0) } ?? "n/a")",
+                        "mae": "\(mae.map { String(format: "%.6g", $0) } ?? "n/a")",
+                        "seconds": "\(String(format: "%.3f", r.seconds))",
+                    ])
+                out.columns.append(NamedColumn(name: bars.prefix + "forecast_" + r.name, values: bars.scatter(r.predictions)))
+            }
+            let chosen = report.result(named: "ensemble") ?? report.results.first
+            let predictions = chosen?.predictions ?? [Double](repeating: .nan, count: bars.count)
+            let confidence = chosen?.confidence ?? [Double](repeating: .nan, count: bars.count)
+            if chosen == nil {
+                context.logger.warning("no forecast model succeeded: no forecast for this series", metadata: ["symbol": "\(symbol)", "timeframe": "\(tf)"])
+            }
+            out.columns.append(NamedColumn(name: bars.prefix + "forecast", values: bars.scatter(predictions)))
+            out.columns.append(NamedColumn(name: bars.prefix + "forecast_confidence", values: bars.scatter(confidence)))
+            context.progress.setDone(step, base + perSymbol)
+        }
+        return (out, summaries)
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import MarketData
+import Patterns
+public import Pipeline
+
+/// The `config.patterns` section: `swing_window` (bars on each side of a
+/// swing high/low, default 3), `peak_tolerance` (how close two tops or
+/// bottoms must be, as a fraction, default 0.02), `max_span` (the most bars a
+/// chart pattern spans, default 100).
+struct PatternsOptions: Equatable {
+    var swingWindow = 3
+    var peakTolerance = 0.02
+    var maxSpan = 100
+
+    init() {}
+
+    init(_ section: [String: Any]) throws(StageError) {
+        let known: Set = ["swing_window", "peak_tolerance", "max_span"]
+        if let unknown = section.keys.sorted().first(where: { !known.contains($0) }) {
+            throw StageError("config.patterns.\(unknown): unknown member (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        if let v = section["swing_window"] {
+            guard let n = v as? Int, !(v is Bool), (1...50).contains(n) else {
+                throw StageError("config.patterns.swing_window: must be an integer in 1…50")
+            }
+            swingWindow = n
+        }
+        if let v = section["peak_tolerance"] {
+            guard let d = v as? Double, !(v is Bool), d > 0, d < 1 else {
+                throw StageError("config.patterns.peak_tolerance: must be a number in (0, 1)")
+            }
+            peakTolerance = d
+        }
+        if let v = section["max_span"] {
+            guard let n = v as? Int, !(v is Bool), (10...10_000).contains(n) else {
+                throw StageError("config.patterns.max_span: must be an integer in 10…10000")
+            }
+            maxSpan = n
+        }
+    }
+
+    var detector: ChartPatternDetector {
+        ChartPatternDetector(swingWindow: swingWindow, peakTolerance: peakTolerance, maxSpan: maxSpan)
+    }
+}
+
+/// `patterns`: candlestick patterns, swing highs/lows and chart patterns per
+/// symbol on every timeframe's table.
+///
+/// Columns added per symbol, all known at their row (no look-ahead):
+/// - `<symbol>_cdl_<name>` for the eight TA-Lib candlestick functions
+///   (`cdl_hammer`, `cdl_engulfing`, `cdl_3whitesoldiers`, …): TA-Lib's
+///   score (±100, ±80 for a weak engulfing, 0 when absent);
+/// - `<symbol>_swing_high` / `_swing_low`: the price of a swing point on the
+///   row where it is confirmed (`swing_window` bars after it), NaN elsewhere;
+/// - `<symbol>_chart_pattern`: on the row where a double top/bottom or
+///   (inverse) head and shoulders is confirmed, its direction (+1/−1) times
+///   its confidence; 0 elsewhere.
+///
+/// The events themselves (``PatternEvent``: direction, confidence, bars
+/// spanned) are what `fusion` uses; it detects them again from the bars,
+/// which is deterministic and cheap.
+public struct PatternsStage: Stage {
+    public let name = "patterns"
+    public init() {}
+
+    public func run(_ context: StageContext) throws {
+        let plan = try ExperimentPlan(request: context.request)
+        _ = try PatternsOptions(plan.section("patterns"))
+        try TableChain.run(name, context, plan)
+    }
+
+    /// Every candlestick and chart pattern event of `bars`, in bar order
+    /// (indices are into the symbol's bars).
+    static func events(_ bars: SymbolBars, _ options: PatternsOptions) -> [PatternEvent] {
+        var all = CandlestickEvents.detect(open: bars.open, high: bars.high, low: bars.low, close: bars.close)
+        all += options.detector.detect(high: bars.high, low: bars.low, close: bars.close)
+        all.sort { $0.confirmedAt < $1.confirmedAt }
+        return all
+    }
+
+    static func enrich(
+        _ context: StageContext, _ plan: ExperimentPlan, _ tf: Timeframe, _ table: AlignedTable, _ step: String
+    ) throws -> AlignedTable {
+        let options = try PatternsOptions(plan.section("patterns"))
+        var out = table
+        let candles: [CandlestickPattern] = CandlestickPattern.allCases.filter { $0 != .bearishEngulfing }
+        for symbol in plan.symbols {
+            try context.checkpoint()
+            let bars = try SymbolBars(symbol, in: table)
+            for pattern in candles {
+                let scores = Candlesticks.scores(pattern, open: bars.open, high: bars.high, low: bars.low, close: bars.close)
+                out.columns.append(NamedColumn(name: bars.prefix + pattern.featureName, values: bars.scatter(scores.map(Double.init))))
+            }
+            try context.checkpoint()
+            var swingHigh = [Double](repeating: .nan, count: bars.count)
+            var swingLow = [Double](repeating: .nan, count: bars.count)
+            for p in SwingDetector.detect(high: bars.high, low: bars.low, window: options.swingWindow) where p.confirmedAt < bars.count {
+                if p.kind == .high { swingHigh[p.confirmedAt] = p.price } else { swingLow[p.confirmedAt] = p.price }
+            }
+            var chart = [Double](repeating: 0, count: bars.count)
+            for e in options.detector.detect(high: bars.high, low: bars.low, close: bars.close) where e.confirmedAt < bars.count {
+                chart[e.confirmedAt] = (e.direction == .bullish ? 1 : -1) * e.confidence
+            }
+            out.columns.append(NamedColumn(name: bars.prefix + "swing_high", values: bars.scatter(swingHigh)))
+            out.columns.append(NamedColumn(name: bars.prefix + "swing_low", values: bars.scatter(swingLow)))
+            out.columns.append(NamedColumn(name: bars.prefix + "chart_pattern", values: bars.scatter(chart)))
+            context.progress.advance(step, by: Int64(table.count / max(plan.symbols.count, 1)))
+        }
+        return out
+    }
+}

@@ -1,0 +1,157 @@
+public import Foundation
+public import PostgresClient
+
+/// A `signals` row.
+public struct StoredSignal: Sendable, Equatable {
+    public var id: Int64
+    public var symbol: String
+    public var timeframe: String
+    /// Bar open time, µs since the epoch.
+    public var timestampMicros: Int64
+    public var direction: String
+    public var entry: Double
+    public var stop: Double
+    public var target: Double
+    public var horizonBars: Int
+    public var quality: Double
+    public var accepted: Bool
+    /// The six components as a JSON object (text).
+    public var components: String
+    /// The sources as a JSON array (text).
+    public var sources: String
+
+    public init(
+        id: Int64 = 0, symbol: String, timeframe: String, timestampMicros: Int64, direction: String, entry: Double,
+        stop: Double, target: Double, horizonBars: Int, quality: Double, accepted: Bool, components: String, sources: String
+    ) {
+        self.id = id
+        self.symbol = symbol
+        self.timeframe = timeframe
+        self.timestampMicros = timestampMicros
+        self.direction = direction
+        self.entry = entry
+        self.stop = stop
+        self.target = target
+        self.horizonBars = horizonBars
+        self.quality = quality
+        self.accepted = accepted
+        self.components = components
+        self.sources = sources
+    }
+}
+
+/// What `GET /v1/experiments/{id}/signals` may ask for.
+public struct SignalQuery: Sendable {
+    public var symbol: String?
+    public var timeframe: String?
+    public var minQuality: Double?
+    public var accepted: Bool?
+    /// Bar open time bounds, µs, inclusive.
+    public var fromMicros: Int64?
+    public var toMicros: Int64?
+    /// Rows with an id above this one.
+    public var after: Int64 = 0
+    public var limit: Int = 500
+
+    public init() {}
+}
+
+/// The `signals` and `reports` tables.
+public struct SignalStore: Sendable {
+    public let pool: PostgresPool
+
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    static let columns = """
+        id, symbol, timeframe, (EXTRACT(EPOCH FROM ts) * 1000000)::bigint, direction, entry, stop, target, horizon_bars, \
+        quality, accepted, components::text, sources::text
+        """
+
+    /// Replaces every signal of the experiment, in one transaction (COPY).
+    /// - Returns: rows written.
+    @discardableResult
+    public func replace(_ signals: [StoredSignal], experiment id: UUID) throws -> Int {
+        try pool.withTransaction { tx in
+            try tx.execute("DELETE FROM signals WHERE experiment_id = \(id)")
+            if signals.isEmpty { return 0 }
+            return try tx.copyFrom(
+                table: "signals",
+                columns: ["experiment_id", "symbol", "timeframe", "ts", "direction", "entry", "stop", "target", "horizon_bars",
+                          "quality", "accepted", "components", "sources"]
+            ) { w in
+                for s in signals {
+                    w.appendField(id)
+                    w.appendField(s.symbol)
+                    w.appendField(s.timeframe)
+                    w.appendField(Date(timeIntervalSince1970: Double(s.timestampMicros) / 1_000_000))
+                    w.appendField(s.direction)
+                    w.appendField(s.entry)
+                    w.appendField(s.stop)
+                    w.appendField(s.target)
+                    w.appendField(s.horizonBars)
+                    w.appendField(s.quality)
+                    w.appendField(s.accepted)
+                    w.appendField(PostgresJSON(s.components))
+                    w.appendField(PostgresJSON(s.sources))
+                    try w.endRow()
+                }
+            }
+        }
+    }
+
+    /// One page of the experiment's signals, by id.
+    public func list(experiment id: UUID, _ q: SignalQuery) throws -> [StoredSignal] {
+        try pool.withConnection { c in
+            try c.query(
+                """
+                SELECT \(unsafeSQL: Self.columns) FROM signals
+                WHERE experiment_id = \(id) AND id > \(q.after)
+                  AND (\(q.symbol)::text IS NULL OR symbol = \(q.symbol))
+                  AND (\(q.timeframe)::text IS NULL OR timeframe = \(q.timeframe))
+                  AND (\(q.minQuality)::float8 IS NULL OR quality >= \(q.minQuality))
+                  AND (\(q.accepted)::boolean IS NULL OR accepted = \(q.accepted))
+                  AND (\(q.fromMicros)::bigint IS NULL OR ts >= TIMESTAMPTZ 'epoch' + \(q.fromMicros) * INTERVAL '1 microsecond')
+                  AND (\(q.toMicros)::bigint IS NULL OR ts <= TIMESTAMPTZ 'epoch' + \(q.toMicros) * INTERVAL '1 microsecond')
+                ORDER BY id
+                LIMIT \(q.limit)
+                """
+            ).map(Self.record)
+        }
+    }
+
+    /// Every signal of the experiment, in time order.
+    public func all(experiment id: UUID) throws -> [StoredSignal] {
+        try pool.withConnection { c in
+            try c.query("SELECT \(unsafeSQL: Self.columns) FROM signals WHERE experiment_id = \(id) ORDER BY ts, id").map(Self.record)
+        }
+    }
+
+    /// Stores (or replaces) the experiment's backtest report.
+    public func putReport(_ json: String, experiment id: UUID) throws {
+        try pool.withConnection { c in
+            try c.execute(
+                """
+                INSERT INTO reports (experiment_id, body) VALUES (\(id), \(PostgresJSON(json)))
+                ON CONFLICT (experiment_id) DO UPDATE SET body = EXCLUDED.body, created_at = now()
+                """)
+        }
+    }
+
+    /// The experiment's report (JSON text), or nil.
+    public func report(experiment id: UUID) throws -> String? {
+        try pool.withConnection { c in
+            try c.query("SELECT body::text FROM reports WHERE experiment_id = \(id)").first?.decode(0, as: String.self)
+        }
+    }
+
+    static func record(_ row: PostgresRow) throws -> StoredSignal {
+        StoredSignal(
+            id: try row.decode(0, as: Int64.self), symbol: try row.decode(1, as: String.self),
+            timeframe: try row.decode(2, as: String.self), timestampMicros: try row.decode(3, as: Int64.self),
+            direction: try row.decode(4, as: String.self), entry: try row.decode(5, as: Double.self),
+            stop: try row.decode(6, as: Double.self), target: try row.decode(7, as: Double.self),
+            horizonBars: try row.decode(8, as: Int.self), quality: try row.decode(9, as: Double.self),
+            accepted: try row.decode(10, as: Bool.self), components: try row.decode(11, as: String.self),
+            sources: try row.decode(12, as: String.self))
+    }
+}

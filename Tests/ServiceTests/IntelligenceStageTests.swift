@@ -1,0 +1,97 @@
+import Foundation
+import Indicators
+import Logging
+import MarketData
+import Pipeline
+import PostgresClient
+import Service
+import Stages
+import Testing
+import TestSupport
+
+/// `features` → `patterns` → `forecast` (→ `fusion` → `analysis`) on a real
+/// service: the columns they add to the exported tables, their values, and
+/// recovery from checkpoints in a later run.
+struct IntelligenceStageTests {
+    static func csv(_ path: String) throws -> (header: [String], rows: [[String]]) {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        return (lines[0], Array(lines.dropFirst()))
+    }
+
+    static func column(_ table: (header: [String], rows: [[String]]), _ name: String) -> [Double]? {
+        guard let k = table.header.firstIndex(of: name) else { return nil }
+        return table.rows.map { Double($0[k]) ?? .nan }
+    }
+
+    @Test func featuresPatternsAndForecastColumnsAreExported() throws {
+        let t = try TestApp(stages: StageRegistry(SignalForgeStages.all))
+        try StageTests.sample(t, days: 20)
+        let body = StageTests.body(
+            stages: ["load", "resample", "merge", "features", "patterns", "forecast", "export"], timeframes: ["15m", "1h"],
+            config: #"{"export":{"formats":["csv"]},"forecast":{"horizon_bars":4,"refit_every":200}}"#)
+        let id = try t.create(body)
+        let done = try t.waitFor(id, timeout: 120, StageTests.finished)
+        #expect(done["status"] as? String == "succeeded", "\(done)")
+        let files = try StageTests.artifacts(t, id)
+        #expect(files.map(\.name) == ["features_15m.csv", "features_1h.csv"])
+        let table = try Self.csv(try #require(files.first { $0.name == "features_1h.csv" }).path)
+        #expect(table.rows.count == 20 * 24)
+        for name in ["sma_20", "ema_50", "rsi_14", "macd", "macd_signal", "macd_hist", "bb_upper_20", "bb_middle_20",
+                     "bb_lower_20", "atr_14", "stoch_k", "stoch_d", "adx_14", "cdl_hammer", "cdl_engulfing", "cdl_doji",
+                     "cdl_3whitesoldiers", "cdl_3blackcrows", "swing_high", "swing_low", "chart_pattern", "forecast",
+                     "forecast_confidence", "forecast_ar", "forecast_ridge", "forecast_drift", "forecast_ensemble"] {
+            #expect(table.header.contains("gbpusd_" + name), "missing gbpusd_\(name)")
+        }
+        // The indicator columns are the Indicators module's values on the symbol's bars.
+        let close = try #require(Self.column(table, "gbpusd_close"))
+        let sma = try #require(Self.column(table, "gbpusd_sma_20"))
+        let expected = SMA.compute(close, period: 20)
+        #expect(sma.prefix(19).allSatisfy { $0.isNaN })
+        for i in 19..<close.count { #expect(abs(sma[i] - expected[i]) <= 1e-9 * abs(expected[i])) }
+        let rsi = try #require(Self.column(table, "usdjpy_rsi_14"))
+        #expect(rsi.dropFirst(14).allSatisfy { $0 >= 0 && $0 <= 100 })
+        // Forecasts exist past the training minimum, with confidence in [0, 1].
+        let forecast = try #require(Self.column(table, "eurusd_forecast"))
+        let confidence = try #require(Self.column(table, "eurusd_forecast_confidence"))
+        #expect(forecast.filter { $0.isFinite }.count > 200)
+        #expect(confidence.filter { $0.isFinite }.allSatisfy { $0 >= 0 && $0 <= 1 })
+        let logs = try t.request("GET", "/v1/experiments/\(id)/logs?stage=forecast&limit=1000").json["items"] as? [[String: Any]] ?? []
+        #expect(logs.filter { $0["message"] as? String == "forecast model evaluated out of sample" }.count == 3 * 2 * 4)
+        let dir = URL(fileURLWithPath: files[0].path).deletingLastPathComponent().appendingPathComponent("checkpoints")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == [
+            "features_15m.sftable", "features_1h.sftable", "forecast_15m.sftable", "forecast_1h.sftable", "forecast_summary.json",
+            "merged_15m.sftable", "merged_1h.sftable", "patterns_15m.sftable", "patterns_1h.sftable",
+        ])
+    }
+
+    @Test func aLaterRunReloadsEachTableFromItsCheckpoint() throws {
+        // export fails once: the retry (a new runner, nothing in memory) reads the forecast checkpoints.
+        let stages = StageRegistry([LoadStage(), ResampleStage(), MergeStage(), FeaturesStage(), PatternsStage(), ForecastStage(),
+                                    FailingFirstRun(ExportStage())])
+        let t = try TestApp(stages: stages)
+        try StageTests.sample(t, days: 5)
+        let id = try t.create(StageTests.body(
+            stages: ["load", "resample", "merge", "features", "patterns", "forecast", "export"], timeframes: ["1h"],
+            config: #"{"export":{"formats":["csv"]}}"#))
+        #expect(try t.waitFor(id, timeout: 60, StageTests.finished)["status"] as? String == "failed")
+        #expect(try t.request("POST", "/v1/experiments/\(id)/retry").status == 202)
+        let done = try t.waitFor(id, timeout: 60) { $0["status"] as? String == "succeeded" }
+        #expect(done["status"] as? String == "succeeded", "\(done)")
+        let logs = try t.request("GET", "/v1/experiments/\(id)/logs?stage=export&limit=1000").json["items"] as? [[String: Any]] ?? []
+        #expect(logs.contains { $0["message"] as? String == "forecast table reloaded from its checkpoint" })
+        let table = try Self.csv(try StageTests.artifacts(t, id)[0].path)
+        #expect(table.header.contains("eurusd_forecast"))
+        #expect(table.header.contains("eurusd_adx_14"))
+    }
+
+    @Test func badFeatureConfigFailsNamingTheMember() throws {
+        let t = try TestApp(stages: StageRegistry(SignalForgeStages.all))
+        try StageTests.sample(t, days: 2)
+        let id = try t.create(StageTests.body(
+            stages: ["load", "resample", "merge", "features"], timeframes: ["1h"], config: #"{"features":{"sma":[0]}}"#))
+        let done = try t.waitFor(id, timeout: 60, StageTests.finished)
+        #expect(done["status"] as? String == "failed")
+        #expect((done["error"] as? String)?.contains("config.features.sma") == true, "\(done)")
+    }
+}
