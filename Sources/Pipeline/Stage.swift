@@ -22,10 +22,17 @@ public protocol Stage: Sendable {
     /// - Returns: false when the checkpoint is missing: the stage then runs
     ///   again, and the log says so. The default (a stage with no outputs) is true.
     func restore(_ context: StageContext) throws -> Bool
+
+    /// Checks the stage's `config` section (a JSON object) before an
+    /// experiment is accepted, so a bad member is a 400 at `POST` time rather
+    /// than a failure minutes later. Throw an error whose description starts
+    /// with `config.<stage>.<member>: ` and says why. The default accepts anything.
+    func validateConfig(_ section: Data) throws
 }
 
 extension Stage {
     public func restore(_ context: StageContext) throws -> Bool { true }
+    public func validateConfig(_ section: Data) throws {}
 }
 
 /// What a stage gets: the experiment's configuration, the artifacts earlier

@@ -48,6 +48,11 @@ struct ExperimentPlan {
     /// The symbols, in request order.
     public var symbols: [String] { datasets.map(\.symbol) }
 
+    /// A config section given as JSON (not an object: empty).
+    static func object(_ section: Data) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: section)) as? [String: Any] ?? [:]
+    }
+
     /// One config section (empty when absent).
     func section(_ name: String) -> [String: Any] { config[name] ?? [:] }
 }

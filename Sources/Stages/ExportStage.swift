@@ -4,7 +4,7 @@ internal import Glibc
 internal import Darwin
 #endif
 import Export
-import Foundation
+public import Foundation
 import Logging
 import MarketData
 public import Pipeline
@@ -35,6 +35,10 @@ public struct ExportStage: Stage {
     public init(batchRows: Int = 1 << 16) {
         precondition(batchRows > 0)
         self.batchRows = batchRows
+    }
+
+    public func validateConfig(_ section: Data) throws {
+        _ = try ExportOptions(ExperimentPlan.object(section))
     }
 
     public func run(_ context: StageContext) throws {

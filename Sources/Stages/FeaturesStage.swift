@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Indicators
 import MarketData
 public import Pipeline
@@ -92,6 +92,10 @@ struct FeaturesOptions: Equatable {
 public struct FeaturesStage: Stage {
     public let name = "features"
     public init() {}
+
+    public func validateConfig(_ section: Data) throws {
+        _ = try FeaturesOptions(ExperimentPlan.object(section))
+    }
 
     public func run(_ context: StageContext) throws {
         let plan = try ExperimentPlan(request: context.request)

@@ -1,5 +1,5 @@
 public import Forecasting
-import Foundation
+public import Foundation
 import Synchronization
 import Logging
 import MarketData
@@ -48,6 +48,10 @@ public struct ForecastStage: Stage {
 
     /// A stage that runs `models(config)` instead of the configured models.
     public init(models: @escaping @Sendable (ForecastConfig) -> [any ForecastModel]) { self.models = models }
+
+    public func validateConfig(_ section: Data) throws {
+        do { _ = try ForecastConfig.decode(json: section) } catch { throw StageError("config.\(error)") }
+    }
 
     public func run(_ context: StageContext) throws {
         let plan = try ExperimentPlan(request: context.request)

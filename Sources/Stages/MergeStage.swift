@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Logging
 import MarketData
 public import Pipeline
@@ -19,6 +19,10 @@ public struct MergeStage: Stage {
     public let name = "merge"
 
     public init() {}
+
+    public func validateConfig(_ section: Data) throws {
+        _ = try MergeOptions(ExperimentPlan.object(section))
+    }
 
     public func run(_ context: StageContext) throws {
         let plan = try ExperimentPlan(request: context.request)

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import MarketData
 import Patterns
 public import Pipeline
@@ -63,6 +63,10 @@ struct PatternsOptions: Equatable {
 public struct PatternsStage: Stage {
     public let name = "patterns"
     public init() {}
+
+    public func validateConfig(_ section: Data) throws {
+        _ = try PatternsOptions(ExperimentPlan.object(section))
+    }
 
     public func run(_ context: StageContext) throws {
         let plan = try ExperimentPlan(request: context.request)

@@ -84,14 +84,25 @@ struct IntelligenceStageTests {
         #expect(table.header.contains("eurusd_forecast"))
         #expect(table.header.contains("eurusd_adx_14"))
     }
+}
 
-    @Test func badFeatureConfigFailsNamingTheMember() throws {
+struct StageConfigValidationTests {
+    @Test func aBadStageConfigIsA400NamingTheMember() throws {
         let t = try TestApp(stages: StageRegistry(SignalForgeStages.all))
-        try StageTests.sample(t, days: 2)
-        let id = try t.create(StageTests.body(
-            stages: ["load", "resample", "merge", "features"], timeframes: ["1h"], config: #"{"features":{"sma":[0]}}"#))
-        let done = try t.waitFor(id, timeout: 60, StageTests.finished)
-        #expect(done["status"] as? String == "failed")
-        #expect((done["error"] as? String)?.contains("config.features.sma") == true, "\(done)")
+        let cases: [(String, String)] = [
+            (#"{"features":{"sma":[0]}}"#, "config.features.sma"),
+            (#"{"features":{"smaa":[5]}}"#, "config.features.smaa"),
+            (#"{"patterns":{"swing_window":0}}"#, "config.patterns.swing_window"),
+            (#"{"forecast":{"ar_order":0}}"#, "config.forecast.ar_order"),
+            (#"{"merge":{"tolerance":"soon"}}"#, "config.merge.tolerance"),
+        ]
+        for (config, field) in cases {
+            let r = try t.request("POST", "/v1/experiments", body: StageTests.body(stages: ["load", "resample", "merge", "features", "patterns", "forecast", "export"], config: config))
+            #expect(r.status == 400, "\(config): \(r.text)")
+            #expect(r.json["field"] as? String == field, "\(config): \(r.text)")
+        }
+        // Nothing was stored.
+        let list = try t.request("GET", "/v1/experiments").json["items"] as? [Any]
+        #expect(list?.count == 0)
     }
 }

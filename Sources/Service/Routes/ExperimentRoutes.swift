@@ -32,6 +32,16 @@ struct ExperimentRoutes {
                     field: "stages", extra: [("allowed", ExperimentRequest.stageNames.filter { available.contains($0) }.joined(separator: ", "))])
             }
         }
+        // Each stage checks its own config section now, not minutes into the run.
+        for name in experiment.stages {
+            guard let stage = engine.registry.stage(name) else { continue }
+            let section = experiment.config[name].map { Array($0.serialized.utf8) } ?? Array("{}".utf8)
+            do { try stage.validateConfig(Data(section)) } catch {
+                let text = "\(error)"
+                let field = text.hasPrefix("config.") ? text.prefix { $0 != ":" }.description : "config.\(name)"
+                throw APIError(400, text, field: field)
+            }
+        }
         let id = UUID()
         if experiment.name.isEmpty { experiment.name = "experiment-" + id.uuidString.prefix(8).lowercased() }
         if let key = req.headers["Idempotency-Key"] {
