@@ -83,8 +83,7 @@ demo=$(cat <<'JSON'
  "datasets": [{"symbol": "EURUSD", "path": "samples/EURUSD_1m.csv"},
               {"symbol": "GBPUSD", "path": "samples/GBPUSD_1m.csv"},
               {"symbol": "USDJPY", "path": "samples/USDJPY_1m.csv"}],
- "timeframes": ["15m", "1h", "4h"],
- "stages": ["load", "resample", "merge", "export"]}
+ "timeframes": ["15m", "1h", "4h"]}
 JSON
 )
 created=$(curl -fsS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
@@ -98,13 +97,15 @@ Development token (scope admin; also in $DATA_DIR/dev-token):
 
     export SIGNALFORGE_TOKEN=$TOKEN
 
-A demo experiment is running over the sample data: $id
+A demo experiment (the default: every stage) is running over the sample data: $id
 Watch it:
 
     curl -s -H "Authorization: Bearer \$SIGNALFORGE_TOKEN" $url/v1/experiments/$id
     curl -s -H "Authorization: Bearer \$SIGNALFORGE_TOKEN" $url/v1/experiments/$id/progress
     curl -sN -H "Authorization: Bearer \$SIGNALFORGE_TOKEN" "$url/v1/experiments/$id/logs?follow=true"
     curl -s -H "Authorization: Bearer \$SIGNALFORGE_TOKEN" $url/v1/experiments/$id/artifacts
+    curl -s -H "Authorization: Bearer \$SIGNALFORGE_TOKEN" "$url/v1/experiments/$id/signals?accepted=true&limit=20"
+    curl -s -H "Authorization: Bearer \$SIGNALFORGE_TOKEN" $url/v1/experiments/$id/report
 
 MSG
 wait "$server_pid"

@@ -7,7 +7,9 @@
 #
 # Usage: bash bench/pipeline/run.sh
 #   env: DAYS (365), SYMBOLS (EURUSD,GBPUSD,USDJPY), TIMEFRAMES (15m,1h,4h),
-#        FORMATS (csv,parquet), SENTIMENT (1 adds the sentiment column),
+#        FORMATS (csv,parquet), STAGES (load,resample,merge,export; the
+#        default experiment is STAGES=load,resample,merge,features,patterns,forecast,fusion,export,analysis
+#        — or `bash bench/pipeline/full.sh`, target < 30 s), SENTIMENT (1 adds the sentiment column),
 #        SCRATCH (.build-st: the SwiftPM scratch path), KEEP (1 keeps the
 #        exported files: the script prints where), BUDGET_MB (the server's
 #        memory budget; the script prints the server's peak RSS either way)
@@ -23,6 +25,7 @@ days="${DAYS:-365}"
 symbols="${SYMBOLS:-EURUSD,GBPUSD,USDJPY}"
 timeframes="${TIMEFRAMES:-15m,1h,4h}"
 formats="${FORMATS:-csv,parquet}"
+stages="${STAGES:-load,resample,merge,export}"
 scratch="${SCRATCH:-$root/.build-st}"
 
 swift build -c release --package-path "$root" --scratch-path "$scratch" --product signalforge >&2
@@ -66,10 +69,11 @@ body=$(jq -n \
     --argjson symbols "$(json_list "$symbols")" \
     --argjson timeframes "$(json_list "$timeframes")" \
     --argjson formats "$(json_list "$formats")" \
+    --argjson stages "$(json_list "$stages")" \
     '{name: "pipeline-bench",
       datasets: [$symbols[] | {symbol: ., path: "samples/\(.)_1m.csv"}],
       timeframes: $timeframes,
-      stages: ["load", "resample", "merge", "export"],
+      stages: $stages,
       config: {merge: {join: "inner", tolerance: "0s"}, export: {formats: $formats, compression: "zstd"}}}')
 
 t0=$(now)
@@ -88,7 +92,7 @@ fi
 bars=$(( $(echo "$symbols" | tr ',' '\n' | wc -l) * days * 1440 ))
 peak_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server/status")
 echo "server peak RSS (VmHWM from /proc/$server/status): $((peak_kb / 1024)) MB; memory budget: ${BUDGET_MB:-default (half of RAM)} MB"
-echo "experiment $id: $status in $(elapsed "$t0" "$t1") s wall (POST to succeeded; target < 10 s) over $bars 1m bars, timeframes $timeframes"
+echo "experiment $id: $status in $(elapsed "$t0" "$t1") s wall (POST to succeeded) over $bars 1m bars, timeframes $timeframes, stages $stages"
 curl -fs "http://127.0.0.1:$port/v1/experiments/$id/events?limit=1000" \
     | jq -r '.items[] | select(.kind == "stage_completed") | "  \(.stage)\t\(.duration_ms | floor) ms"'
 echo "files:"
