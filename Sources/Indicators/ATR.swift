@@ -4,7 +4,8 @@
 /// The true range of bar `t ≥ 1` is `max(high−low, |close[t-1]−high|,
 /// |close[t-1]−low|)`. The first ATR, at index `period`, is the mean of the
 /// true ranges of bars `1 … period`; after it
-/// `atr[t] = (atr[t-1]·(period−1) + tr[t]) / period`.
+/// `atr[t] = (atr[t-1]·(period−1) + tr[t]) / period` (computed four bars per
+/// step, equal up to rounding; see `kernel`).
 public enum ATR {
     /// The number of leading NaN entries: `period`.
     public static func lookback(period: Int = 14) -> Int { period }
@@ -41,6 +42,18 @@ public enum ATR {
         return greatest
     }
 
+    /// The true ranges of bars `i` and `i + 1` (same operations and order
+    /// as `trueRange`, two lanes at once).
+    @inlinable @inline(__always)
+    static func trueRange2(
+        _ h: UnsafePointer<Double>, _ l: UnsafePointer<Double>, _ c: UnsafePointer<Double>, _ i: Int
+    ) -> SIMD2<Double> {
+        let hi = load2(h + i), lo = load2(l + i), pc = load2(c + (i &- 1))
+        var greatest = hi - lo
+        greatest = max2(abs2(pc - hi), greatest)
+        return max2(abs2(pc - lo), greatest)
+    }
+
     @inlinable
     static func kernel(
         high h: UnsafeBufferPointer<Double>,
@@ -64,12 +77,37 @@ public enum ATR {
         while i <= period { total += trueRange(h[i], l[i], c[i - 1]); i += 1 }
         var atr = total / p
         out[period] = atr
-        // (atr·(p−1) + tr) / p as atr·((p−1)/p) + tr/p: equal up to rounding
-        // (≤ 1e-15 relative), without a division in the recurrence.
-        let decay = pm1 / p
+        // atr·(p−1)/p + tr/p, four bars per step (see `Decay`): one
+        // multiply-add on the carried chain per four bars, the true ranges
+        // computed inline. Equal to TA-Lib's step-by-step recurrence up to
+        // rounding (≤ 1e-15 relative; errors do not accumulate).
         let invP = 1.0 / p
+        let a = Decay(pm1 / p)
+        let hp = h.baseAddress!, lp = l.baseAddress!, cp = c.baseAddress!, op = out.baseAddress!
+        let invP2 = SIMD2<Double>(repeating: invP)
+        let pow1 = SIMD2(a.a1, 0), pow12 = SIMD2(a.a1, a.a2), pow34 = SIMD2(a.a3, a.a4)
+        let swap = SIMD2<Int>(1, 0), high = SIMD2<Int>(1, 1)
+        // In pairs, kept in vector lanes throughout (extracting a lane lets
+        // the compiler split the true-range maxima back into branches): with
+        // b = tr/p, q = (b₁, a·b₁ + b₂) is a pair's own contribution and
+        // s₃₄ = q₃₄ + s₂·(a, a²) carries the first pair's into the second.
+        var y = SIMD2<Double>(repeating: atr)
+        while i &+ 3 < n {
+            let b01 = trueRange2(hp, lp, cp, i) * invP2
+            let b23 = trueRange2(hp, lp, cp, i &+ 2) * invP2
+            let q01 = b01 + (b01 * pow1)[swap]
+            let q23 = b23 + (b23 * pow1)[swap]
+            let s23 = q23 + q01[high] * pow12
+            let y01 = y * pow12 + q01
+            let y23 = y * pow34 + s23
+            store2(y01, op + i)
+            store2(y23, op + (i &+ 2))
+            y = y23[high]
+            i &+= 4
+        }
+        atr = y[0]
         while i < n {
-            atr = atr * decay + trueRange(h[i], l[i], c[i - 1]) * invP
+            atr = atr * a.a1 + trueRange(h[i], l[i], c[i - 1]) * invP
             out[i] = atr
             i += 1
         }

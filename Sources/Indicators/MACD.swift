@@ -49,64 +49,104 @@ public enum MACD {
         var histOut = [Double]()
         let macdOut: [Double] = values.withUnsafeBufferPointer { input in
             makeSeries(count: n) { line in
-                fillNaN(line, upTo: total)
-                guard n > total else { return }
-                // Seeds: slow = SMA(input[0...first]); fast = SMA of the last
-                // `fastPeriod` inputs ending at `first`.
-                var slowTotal = 0.0
-                var i = 0
-                while i <= first { slowTotal += input[i]; i += 1 }
-                var slowEMA = slowTotal / Double(slowPeriod)
-                var fastTotal = 0.0
-                i = first - fastPeriod + 1
-                while i <= first { fastTotal += input[i]; i += 1 }
-                var fastEMA = fastTotal / Double(fastPeriod)
-                // One pass: both EMAs, the MACD line, the signal's seed (the
-                // SMA of the first `signal` MACD values) and then the signal
-                // and histogram. EMA steps are written prev·(1−k) + x·k, equal
-                // to TA-Lib's (x−prev)·k + prev up to rounding.
-                let keepFast = 1.0 - kFast, keepSlow = 1.0 - kSlow, keepSignal = 1.0 - kSignal
                 signalOut = makeSeries(count: n) { sig in
                     histOut = makeSeries(count: n) { hist in
-                        fillNaN(sig, upTo: total)
-                        fillNaN(hist, upTo: total)
-                        var m = fastEMA - slowEMA
-                        var seed = m
-                        var j = first + 1
-                        while j <= total {
-                            let x = input[j]
-                            fastEMA = fastEMA * keepFast + x * kFast
-                            slowEMA = slowEMA * keepSlow + x * kSlow
-                            m = fastEMA - slowEMA
-                            seed += m
-                            j += 1
-                        }
-                        var prev = seed / Double(signal)
-                        line[total] = m
-                        sig[total] = prev
-                        hist[total] = m - prev
-                        j = total + 1
-                        while j < n {
-                            let x = input[j]
-                            fastEMA = fastEMA * keepFast + x * kFast
-                            slowEMA = slowEMA * keepSlow + x * kSlow
-                            m = fastEMA - slowEMA
-                            prev = prev * keepSignal + m * kSignal
-                            line[j] = m
-                            sig[j] = prev
-                            hist[j] = m - prev
-                            j += 1
-                        }
+                        kernel(
+                            input, fast: fastPeriod, slow: slowPeriod, signal: signal,
+                            kFast: kFast, kSlow: kSlow, kSignal: kSignal,
+                            macd: line, signal: sig, histogram: hist)
                     }
                 }
             }
         }
-        if n <= total {
-            return Output(
-                macd: macdOut,
-                signal: [Double](repeating: .nan, count: n),
-                histogram: [Double](repeating: .nan, count: n))
-        }
         return Output(macd: macdOut, signal: signalOut, histogram: histOut)
+    }
+
+    /// One pass: both EMAs, the MACD line, the signal's seed (the SMA of the
+    /// first `signal` MACD values), then the signal and histogram, written
+    /// straight into the three outputs.
+    @inlinable
+    static func kernel(
+        _ input: UnsafeBufferPointer<Double>,
+        fast fastPeriod: Int, slow slowPeriod: Int, signal: Int,
+        kFast: Double, kSlow: Double, kSignal: Double,
+        macd line: UnsafeMutableBufferPointer<Double>,
+        signal sig: UnsafeMutableBufferPointer<Double>,
+        histogram hist: UnsafeMutableBufferPointer<Double>
+    ) {
+        let n = input.count
+        let total = lookback(fast: fastPeriod, slow: slowPeriod, signal: signal)
+        let first = slowPeriod - 1          // first bar where both EMAs exist
+        fillNaN(line, upTo: total)
+        fillNaN(sig, upTo: total)
+        fillNaN(hist, upTo: total)
+        guard n > total else { return }
+        // Seeds: slow = SMA(input[0...first]); fast = SMA of the last
+        // `fastPeriod` inputs ending at `first`.
+        var slowTotal = 0.0
+        var i = 0
+        while i <= first { slowTotal += input[i]; i += 1 }
+        var slowEMA = slowTotal / Double(slowPeriod)
+        var fastTotal = 0.0
+        i = first - fastPeriod + 1
+        while i <= first { fastTotal += input[i]; i += 1 }
+        var fastEMA = fastTotal / Double(fastPeriod)
+        // Up to the signal's first value, step by step as TA-Lib writes it.
+        var m = fastEMA - slowEMA
+        var seed = m
+        var j = first + 1
+        while j <= total {
+            let x = input[j]
+            fastEMA = (x - fastEMA) * kFast + fastEMA
+            slowEMA = (x - slowEMA) * kSlow + slowEMA
+            m = fastEMA - slowEMA
+            seed += m
+            j += 1
+        }
+        var prev = seed / Double(signal)
+        line[total] = m
+        sig[total] = prev
+        hist[total] = m - prev
+        j = total + 1
+        // Then four bars per step (see `Decay` and `EMA.kernel`): both EMAs
+        // as deviations F, S from the block's first input r, so the line is
+        // F − S (exactly 0 on a constant series), and the signal as the
+        // plain four-step recurrence over the line. Three carried chains of
+        // one multiply-add per four bars each; values equal TA-Lib's
+        // step-by-step ones up to rounding.
+        let af = Decay(1.0 - kFast), asl = Decay(1.0 - kSlow), ag = Decay(1.0 - kSignal)
+        while j + 3 < n {
+            let r = input[j]
+            let u1 = input[j + 1] - r, u2 = input[j + 2] - r, u3 = input[j + 3] - r
+            let df = fastEMA - r, ds = slowEMA - r
+            let f1 = u1 * kFast, f2 = f1 * af.a1 + u2 * kFast, f3 = f2 * af.a1 + u3 * kFast
+            let s1 = u1 * kSlow, s2 = s1 * asl.a1 + u2 * kSlow, s3 = s2 * asl.a1 + u3 * kSlow
+            let fd3 = df * af.a4 + f3, sd3 = ds * asl.a4 + s3
+            fastEMA = r + fd3
+            slowEMA = r + sd3
+            let m0 = df * af.a1 - ds * asl.a1
+            let m1 = (df * af.a2 + f1) - (ds * asl.a2 + s1)
+            let m2 = (df * af.a3 + f2) - (ds * asl.a3 + s2)
+            let m3 = fd3 - sd3
+            let t0 = m0 * kSignal, t1 = t0 * ag.a1 + m1 * kSignal
+            let t2 = t1 * ag.a1 + m2 * kSignal, t3 = t2 * ag.a1 + m3 * kSignal
+            let g0 = prev * ag.a1 + t0, g1 = prev * ag.a2 + t1, g2 = prev * ag.a3 + t2
+            prev = prev * ag.a4 + t3
+            line[j] = m0; line[j + 1] = m1; line[j + 2] = m2; line[j + 3] = m3
+            sig[j] = g0; sig[j + 1] = g1; sig[j + 2] = g2; sig[j + 3] = prev
+            hist[j] = m0 - g0; hist[j + 1] = m1 - g1; hist[j + 2] = m2 - g2; hist[j + 3] = m3 - prev
+            j += 4
+        }
+        while j < n {
+            let x = input[j]
+            fastEMA = (x - fastEMA) * kFast + fastEMA
+            slowEMA = (x - slowEMA) * kSlow + slowEMA
+            m = fastEMA - slowEMA
+            prev = (m - prev) * kSignal + prev
+            line[j] = m
+            sig[j] = prev
+            hist[j] = m - prev
+            j += 1
+        }
     }
 }

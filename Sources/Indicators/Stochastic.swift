@@ -3,9 +3,14 @@
 ///
 /// `fastK[t] = (close[t] − LL) / ((HH − LL) / 100)` over the last `fastK`
 /// bars (0 when `HH == LL`); `slowK = SMA(fastK, slowK)`;
-/// `slowD = SMA(slowK, slowD)`. The highest/lowest are tracked like TA-Lib:
-/// the extreme is kept until it leaves the window, then the window is
-/// rescanned (amortised O(1), O(fastK) worst case per bar).
+/// `slowD = SMA(slowK, slowD)`, TA-Lib's running sums in TA-Lib's order.
+/// The window's lowest low and highest high are exact whatever the method;
+/// they are found with van Herk and Gil-Werman's block scheme (the window is
+/// a suffix of one `fastK`-bar block and a prefix of the next, and both are
+/// kept as running extremes: three comparisons per bar and series, no
+/// data-dependent branch) instead of TA-Lib's rescans, so the values are
+/// TA-Lib's. (A NaN low or high is passed over by the comparisons, as it
+/// mostly is by TA-Lib's.)
 public enum Stochastic {
     /// `%K` (slow) and `%D` (slow), each as long as the input.
     public struct Output: Sendable, Equatable {
@@ -46,7 +51,7 @@ public enum Stochastic {
                             fillNaN(kBuf, upTo: total)
                             fillNaN(dBuf, upTo: total)
                             guard n > total else { return }
-                            withUnsafeTemporaryAllocation(of: Double.self, capacity: slowK + slowD) { ring in
+                            withUnsafeTemporaryAllocation(of: Double.self, capacity: slowK + slowD + 2 * fastK) { ring in
                                 kernel(
                                     high: h, low: l, close: c,
                                     fastK: fastK, slowK: slowK, slowD: slowD,
@@ -60,6 +65,14 @@ public enum Stochastic {
         return Output(k: kOut, d: dOut)
     }
 
+    /// `b < a ? b : a` (`minsd`).
+    @inlinable @inline(__always)
+    static func lesser(_ a: Double, _ b: Double) -> Double { b < a ? b : a }
+
+    /// `b > a ? b : a` (`maxsd`).
+    @inlinable @inline(__always)
+    static func greater(_ a: Double, _ b: Double) -> Double { b > a ? b : a }
+
     @inlinable
     static func kernel(
         high h: UnsafeBufferPointer<Double>,
@@ -71,80 +84,83 @@ public enum Stochastic {
         d dOut: UnsafeMutableBufferPointer<Double>
     ) {
         let n = c.count
+        let w = fastK
         // Ring buffers: the last `slowK` fast-K values and the last `slowD`
-        // slow-K values (TA-Lib's SMA reads its trailing value back).
-        let fastRing = UnsafeMutableBufferPointer(rebasing: ring[0 ..< slowK])
-        let slowRing = UnsafeMutableBufferPointer(rebasing: ring[slowK ..< slowK + slowD])
+        // slow-K values (TA-Lib's SMA reads its trailing value back), and the
+        // previous block's suffix extremes.
+        let fastRing = ring.baseAddress!
+        let slowRing = fastRing + slowK
+        let suffixLow = slowRing + slowD
+        let suffixHigh = suffixLow + w
+        let hp = h.baseAddress!, lp = l.baseAddress!, cp = c.baseAddress!
+        let kp = kOut.baseAddress!, dp = dOut.baseAddress!
         let pK = Double(slowK)
         let pD = Double(slowD)
-        var lowest = 0.0, highest = 0.0, diff = 0.0
-        var lowestIdx = -1, highestIdx = -1
-        var trailing = 0
-        var today = fastK - 1
-        var fastCount = 0      // fast-K values produced so far
-        var slowCount = 0      // slow-K values produced so far
+        var blockStart = 0                 // first bar of the current block
+        var prefixLow = Double.infinity    // extremes of blockStart … i
+        var prefixHigh = -Double.infinity
+        var fastIdx = 0, fastCount = 0     // fast-K ring position, values so far
+        var slowIdx = 0, slowCount = 0
         var kTotal = 0.0
         var dTotal = 0.0
-        while today < n {
-            var tmp = l[today]
-            if lowestIdx < trailing {
-                lowestIdx = trailing
-                lowest = l[lowestIdx]
-                var i = lowestIdx + 1
-                while i <= today {
-                    tmp = l[i]
-                    if tmp < lowest { lowestIdx = i; lowest = tmp }
-                    i += 1
+        var i = 0
+        while i < n {
+            if i == blockStart &+ w {
+                // The block just completed: its suffix extremes, backwards.
+                var lo = Double.infinity, hi = -Double.infinity
+                var j = w &- 1
+                while j >= 0 {
+                    lo = lesser(lo, lp[blockStart &+ j])
+                    hi = greater(hi, hp[blockStart &+ j])
+                    suffixLow[j] = lo
+                    suffixHigh[j] = hi
+                    j &-= 1
                 }
-                diff = (highest - lowest) / 100.0
-            } else if tmp <= lowest {
-                lowestIdx = today
-                lowest = tmp
-                diff = (highest - lowest) / 100.0
+                blockStart = i
+                prefixLow = .infinity
+                prefixHigh = -.infinity
             }
-            tmp = h[today]
-            if highestIdx < trailing {
-                highestIdx = trailing
-                highest = h[highestIdx]
-                var i = highestIdx + 1
-                while i <= today {
-                    tmp = h[i]
-                    if tmp > highest { highestIdx = i; highest = tmp }
-                    i += 1
+            prefixLow = lesser(prefixLow, lp[i])
+            prefixHigh = greater(prefixHigh, hp[i])
+            if i >= w &- 1 {
+                // The window i−w+1 … i: a suffix of the previous block (from
+                // offset i+1−blockStart) and blockStart … i; all of the
+                // current block when i ends it.
+                var lowest = prefixLow, highest = prefixHigh
+                let from = i &+ 1 &- blockStart
+                if from < w {
+                    lowest = lesser(lowest, suffixLow[from])
+                    highest = greater(highest, suffixHigh[from])
                 }
-                diff = (highest - lowest) / 100.0
-            } else if tmp >= highest {
-                highestIdx = today
-                highest = tmp
-                diff = (highest - lowest) / 100.0
-            }
-            let fast = diff != 0.0 ? (c[today] - lowest) / diff : 0.0
-            // Slow-K: TA-Lib's SMA over the fast-K series.
-            fastRing[fastCount % slowK] = fast
-            fastCount += 1
-            if fastCount < slowK {
+                let diff = (highest - lowest) / 100.0
+                let fast = diff != 0.0 ? (cp[i] - lowest) / diff : 0.0
+                // Slow-K: TA-Lib's SMA over the fast-K series. After the
+                // write, the ring's next slot holds the window's first value,
+                // the one TA-Lib subtracts once the sum has been read.
+                fastRing[fastIdx] = fast
+                fastIdx &+= 1
+                if fastIdx == slowK { fastIdx = 0 }
+                fastCount &+= 1
                 kTotal += fast
-            } else {
-                kTotal += fast
-                let kSum = kTotal
-                let oldest = fastRing[fastCount % slowK]   // fast[count - slowK]
-                let slow = kSum / pK
-                kTotal -= oldest
-                // Slow-D: SMA over slow-K.
-                slowRing[slowCount % slowD] = slow
-                slowCount += 1
-                if slowCount < slowD {
+                if fastCount >= slowK {
+                    let kSum = kTotal
+                    kTotal -= fastRing[fastIdx]
+                    let slow = kSum / pK
+                    // Slow-D: SMA over slow-K.
+                    slowRing[slowIdx] = slow
+                    slowIdx &+= 1
+                    if slowIdx == slowD { slowIdx = 0 }
+                    slowCount &+= 1
                     dTotal += slow
-                } else {
-                    dTotal += slow
-                    let dSum = dTotal
-                    dTotal -= slowRing[slowCount % slowD]
-                    kOut[today] = slow
-                    dOut[today] = dSum / pD
+                    if slowCount >= slowD {
+                        let dSum = dTotal
+                        dTotal -= slowRing[slowIdx]
+                        kp[i] = slow
+                        dp[i] = dSum / pD
+                    }
                 }
             }
-            trailing += 1
-            today += 1
+            i &+= 1
         }
     }
 }

@@ -76,3 +76,23 @@ struct CandlestickReferenceTests {
         #expect(CandlestickPattern.threeWhiteSoldiers.featureName == "cdl_3whitesoldiers")
     }
 }
+
+/// The recognizers score two bars per step and the last odd bar alone; on
+/// every prefix length just past the lookback (and some longer ones) both
+/// ways must give TA-Lib's scores.
+struct CandlestickPrefixTests {
+    let f = Fixture.shared
+
+    @Test(arguments: CandlestickReferenceTests.cases.map(\.0))
+    func prefixes(_ pattern: CandlestickPattern) {
+        let (_, column, _) = CandlestickReferenceTests.cases.first { $0.0 == pattern }!
+        let theirs = f.reference[column]!
+        let lookback = Candlesticks.lookback(pattern)
+        for n in Array(0 ... lookback + 12) + [101, 102, 1_001, 2_999] {
+            let ours = Candlesticks.scores(
+                pattern, open: Array(f.open.prefix(n)), high: Array(f.high.prefix(n)),
+                low: Array(f.low.prefix(n)), close: Array(f.close.prefix(n)))
+            #expect(ours == Array(theirs.prefix(n)), "\(pattern), \(n) bars")
+        }
+    }
+}
