@@ -1,1 +1,0 @@
-// Placeholder: the Analysis module is being written.

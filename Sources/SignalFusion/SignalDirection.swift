@@ -1,0 +1,8 @@
+/// Which way a fused signal trades.
+public enum SignalDirection: String, Sendable, Codable, Equatable {
+    case long
+    case short
+
+    /// `+1` for long, `−1` for short.
+    public var sign: Double { self == .long ? 1 : -1 }
+}

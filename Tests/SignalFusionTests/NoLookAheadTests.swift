@@ -1,0 +1,52 @@
+import SignalFusion
+import Testing
+
+/// No signal at bar t depends on data after t.
+struct NoLookAheadTests {
+    /// Cut the data at many times C (keeping, on every timeframe, the bars that
+    /// closed by C, with their forecasts, and re-detecting patterns on the cut
+    /// bars): the signals of every bar that closed by C are exactly those of
+    /// the full run.
+    @Test func truncatedDataGivesTheSameSignals() throws {
+        let base = MarketFixture.base(symbols: 3, bars: 1200, seed: 7)
+        var config = FusionConfig()
+        config.volatilityLookback = 60
+        config.correlationWindow = 30
+        let full = try SignalFusion.fuse(MarketFixture.inputs(base), config: config)
+        let duration: [String: Int64] = ["15m": 15 * MarketFixture.minute, "1h": 60 * MarketFixture.minute, "4h": 240 * MarketFixture.minute]
+        var rng = MarketFixture.Random(state: 99)
+        var cuts: [Int64] = [0, 1, 16, 17, 63, 64, 65, 200, 1199, 1200].map { Int64($0) * 15 * MarketFixture.minute }
+        for _ in 0 ..< 14 { cuts.append(Int64(rng.next() % 1200) * 15 * MarketFixture.minute + Int64(rng.next() % 3) * MarketFixture.minute) }
+        var compared = 0
+        for cut in cuts {
+            let truncated = try SignalFusion.fuse(MarketFixture.inputs(base, cutoff: cut), config: config)
+            let expected = full.filter { $0.timestamp + duration[$0.timeframe]! <= cut }
+            #expect(truncated == expected, "cut at \(cut)")
+            compared += expected.count
+        }
+        #expect(compared > 3000)
+    }
+
+    /// Changing only the future (bars after some time) changes no earlier signal.
+    @Test func changingTheFutureChangesNoEarlierSignal() throws {
+        let base = MarketFixture.base(symbols: 2, bars: 800, seed: 11)
+        var altered = base
+        for s in altered.indices {
+            for t in 500 ..< 800 {
+                altered[s].close[t] *= 1.05
+                altered[s].high[t] *= 1.06
+                altered[s].open[t] *= 1.05
+                altered[s].low[t] *= 1.04
+                altered[s].volume[t] *= 3
+                altered[s].sentiment[t] = -altered[s].sentiment[t]
+            }
+        }
+        let cut = Int64(500) * 15 * MarketFixture.minute
+        let a = try SignalFusion.fuse(MarketFixture.inputs(base))
+        let b = try SignalFusion.fuse(MarketFixture.inputs(altered))
+        let duration: [String: Int64] = ["15m": 15 * MarketFixture.minute, "1h": 60 * MarketFixture.minute, "4h": 240 * MarketFixture.minute]
+        let early = { (s: FusedSignal) in s.timestamp + duration[s.timeframe]! <= cut }
+        #expect(a.filter(early) == b.filter(early))
+        #expect(a.filter { !early($0) } != b.filter { !early($0) })
+    }
+}
