@@ -103,11 +103,13 @@ let package = Package(
                 "Pipeline",
                 "Store",
                 "MarketData",
+                "Stages",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            exclude: ["UI"],
             swiftSettings: upcoming,
             plugins: ["EmbedFiles"]
         ),
@@ -185,6 +187,11 @@ let package = Package(
         .testTarget(
             name: "ClientTests",
             dependencies: ["SignalForgeClient", "Service", "Store", "Pipeline", "PostgresClient", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "BrowserTests",
+            dependencies: ["Service", "Store", "Pipeline", "PostgresClient", "TestSupport", "Stages", "MarketData", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming
         ),
         .testTarget(
