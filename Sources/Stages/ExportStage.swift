@@ -9,7 +9,8 @@ import Logging
 import MarketData
 public import Pipeline
 
-/// `export`: the merged table of every timeframe as files in the experiment's
+/// `export`: the table of every timeframe (and the fused signals, when the
+/// experiment ran fusion: `signals.<format>`) as files in the experiment's
 /// folder, recorded as artifacts.
 ///
 /// Per timeframe and format (``ExportOptions``: `config.export.formats`,
@@ -81,6 +82,74 @@ public struct ExportStage: Stage {
                 context.logger.warning("no environment: the file is not recorded as an artifact", metadata: ["file": "\(name)"])
             }
         }
+        // The fused signals, when the experiment ran fusion.
+        if plan.stages.contains("fusion") {
+            let signals = try FusionStage.signals(context)
+            for format in options.formats {
+                try context.checkpoint()
+                try Self.writeSmall(
+                    Self.signalColumns(signals), name: "signals", format: format, compression: options.compression, context)
+            }
+        }
+    }
+
+    /// The signals as export columns (the components by name, sources joined by `;`).
+    static func signalColumns(_ signals: [SignalRecord]) -> [ExportColumn] {
+        var columns = [
+            ExportColumn("timestamp", .timestamp(signals.map(\.timestampMicros))),
+            ExportColumn("symbol", .string(signals.map(\.symbol))),
+            ExportColumn("timeframe", .string(signals.map(\.timeframe))),
+            ExportColumn("direction", .string(signals.map(\.direction))),
+            ExportColumn("entry", .double(signals.map(\.entry))),
+            ExportColumn("stop", .double(signals.map(\.stop))),
+            ExportColumn("target", .double(signals.map(\.target))),
+            ExportColumn("horizon_bars", .int64(signals.map { Int64($0.horizonBars) })),
+            ExportColumn("quality", .double(signals.map(\.quality))),
+            ExportColumn("accepted", .bool(signals.map(\.accepted))),
+        ]
+        for (k, name) in SignalRecord.componentNames.enumerated() {
+            columns.append(ExportColumn(name, .double(signals.map { $0.components[k] })))
+        }
+        columns.append(ExportColumn("sources", .string(signals.map { $0.sources.joined(separator: ";") })))
+        return columns
+    }
+
+    /// Writes a table small enough for one batch as `<name>.<format>` in the
+    /// experiment's folder and records it as an artifact.
+    static func writeSmall(
+        _ columns: [ExportColumn], name: String, format: ExportOptions.Format, compression: ParquetCompression,
+        _ context: StageContext
+    ) throws {
+        try FileManager.default.createDirectory(at: context.directory, withIntermediateDirectories: true)
+        let file = "\(name).\(format.rawValue)"
+        let url = context.directory.appendingPathComponent(file).standardizedFileURL.absoluteURL
+        let partial = url.path + ".partial"
+        let specs = columns.map(\.spec)
+        do {
+            switch format {
+            case .csv, .csvGzip:
+                let writer = try CSVTableWriter(path: partial, columns: specs, gzip: format == .csvGzip)
+                try writer.write(columns)
+                try writer.close()
+            case .parquet:
+                let writer = try ParquetWriter(path: partial, columns: specs, compression: compression)
+                try writer.write(columns)
+                try writer.close()
+            }
+        } catch {
+            unlink(partial)
+            throw error
+        }
+        guard rename(partial, url.path) == 0 else {
+            unlink(partial)
+            throw StageError("\(file): cannot rename into place: \(String(cString: strerror(errno)))")
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value ?? 0
+        let rows = Int64(columns.first?.values.count ?? 0)
+        context.logger.info("exported", metadata: ["file": "\(file)", "rows": "\(rows)", "bytes": "\(size)"])
+        try context.environment?.recordArtifact(
+            ArtifactInfo(name: file, format: format.rawValue, path: url.path, sizeBytes: size, rows: rows),
+            experiment: context.experimentID)
     }
 
     private func write(

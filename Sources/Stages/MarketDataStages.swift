@@ -10,6 +10,9 @@ public enum MarketDataStages {
 public enum SignalForgeStages {
     /// `load` → `resample` → `merge` → `features` → `patterns` → `forecast` → `fusion` → `export` → `analysis`.
     public static var all: [any Stage] {
-        [LoadStage(), ResampleStage(), MergeStage(), FeaturesStage(), PatternsStage(), ForecastStage(), ExportStage()]
+        [
+            LoadStage(), ResampleStage(), MergeStage(), FeaturesStage(), PatternsStage(), ForecastStage(), FusionStage(),
+            ExportStage(), AnalysisStage(),
+        ]
     }
 }

@@ -106,3 +106,66 @@ struct StageConfigValidationTests {
         #expect(list?.count == 0)
     }
 }
+
+/// The default experiment (every stage) end to end: signals, report, files.
+struct DefaultExperimentTests {
+    @Test func everyStageRunsAndTheSignalsAndReportAreServed() throws {
+        let stages: [any Stage] = SignalForgeStages.all.map { $0.name == "analysis" ? FailingFirstRun($0) as any Stage : $0 }
+        let t = try TestApp(stages: StageRegistry(stages))
+        try StageTests.sample(t, days: 30)
+        let body = StageTests.body(
+            stages: ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"],
+            timeframes: ["15m", "1h", "4h"],
+            config: #"{"export":{"formats":["csv","parquet"]},"forecast":{"horizon_bars":4},"fusion":{"quality_threshold":0.5}}"#)
+        let id = try t.create(body)
+        // analysis fails once; the retry (a new runner) reads the signals back from PostgreSQL.
+        #expect(try t.waitFor(id, timeout: 120, StageTests.finished)["status"] as? String == "failed")
+        #expect(try t.request("GET", "/v1/experiments/\(id)/report").status == 404)
+        #expect(try t.request("POST", "/v1/experiments/\(id)/retry", body: #"{"from_stage":"analysis"}"#).status == 202)
+        let done = try t.waitFor(id, timeout: 120) { $0["status"] as? String == "succeeded" }
+        #expect(done["status"] as? String == "succeeded", "\(done)")
+
+        // Signals: every component and the quality in [0, 1]; filters; pages; CSV.
+        var all: [[String: Any]] = []
+        var after = "0"
+        while true {
+            let page = try t.request("GET", "/v1/experiments/\(id)/signals?limit=500&after=\(after)").json
+            all += page["items"] as? [[String: Any]] ?? []
+            guard let next = page["next_cursor"] as? String else { break }
+            after = next
+        }
+        #expect(all.count > 10)
+        for s in all {
+            let q = try #require(s["quality"] as? Double)
+            #expect(q >= 0 && q <= 1)
+            let components = try #require(s["components"] as? [String: Any])
+            #expect(components.count == 6)
+            for v in components.values { #expect(((v as? Double) ?? -1) >= 0 && ((v as? Double) ?? 2) <= 1) }
+            #expect(["long", "short"].contains(s["direction"] as? String ?? ""))
+            #expect((s["accepted"] as? Bool) == (q >= 0.5))
+        }
+        let accepted = try t.request("GET", "/v1/experiments/\(id)/signals?accepted=true&symbol=EURUSD&timeframe=1h&limit=5000").json["items"] as? [[String: Any]] ?? []
+        #expect(accepted.count == all.filter { $0["accepted"] as? Bool == true && $0["symbol"] as? String == "EURUSD" && $0["timeframe"] as? String == "1h" }.count)
+        let csv = try t.request("GET", "/v1/experiments/\(id)/signals?format=csv&limit=1000000")
+        #expect(csv.header("Content-Type")?.hasPrefix("text/csv") == true)
+        #expect(csv.text.split(separator: "\n").count == all.count + 1)
+        #expect(try t.request("GET", "/v1/experiments/\(id)/signals?min_quality=2").status == 400)
+
+        // The report.
+        let report = try t.request("GET", "/v1/experiments/\(id)/report")
+        #expect(report.status == 200)
+        let counts = try #require(report.json["signals"] as? [String: Any])
+        #expect(counts["candidates"] as? Int == all.count)
+        #expect(counts["accepted"] as? Int == all.filter { $0["accepted"] as? Bool == true }.count)
+        #expect(report.json["backtest"] is [String: Any])
+        #expect((report.json["forecast_models"] as? [Any])?.isEmpty == false)
+
+        let names = try StageTests.artifacts(t, id).map(\.name)
+        for n in ["signals.csv", "signals.parquet", "trades.csv", "trades.parquet", "equity.csv", "equity.parquet", "report.json",
+                  "features_15m.parquet", "features_4h.csv"] {
+            #expect(names.contains(n), "missing artifact \(n)")
+        }
+        let logs = try t.request("GET", "/v1/experiments/\(id)/logs?stage=analysis&limit=1000").json["items"] as? [[String: Any]] ?? []
+        #expect(logs.contains { ($0["message"] as? String)?.hasPrefix("the signals are not in memory") == true })
+    }
+}

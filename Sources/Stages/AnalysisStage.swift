@@ -1,0 +1,150 @@
+public import Foundation
+import Analysis
+import Export
+import Logging
+import MarketData
+public import Pipeline
+
+/// `analysis`: a backtest of the accepted signals, and the experiment's report.
+///
+/// Per symbol × timeframe, the accepted signals (from `fusion`, in memory or
+/// read back from `signals`) are traded on that timeframe's bars by
+/// ``Backtest`` with `config.analysis` (``AnalysisConfig``: `spread`,
+/// `commission`, `max_holding_bars`, `initial_equity`, sizing). The trade
+/// list and equity curves become `trades.<format>` and `equity.<format>`
+/// artifacts (the export formats); the report — the backtest figures per
+/// series and in total, the forecast models' out-of-sample figures, signal
+/// counts — is stored for `GET /v1/experiments/{id}/report` and written as
+/// `report.json`.
+public struct AnalysisStage: Stage {
+    public let name = "analysis"
+    public init() {}
+
+    public func validateConfig(_ section: Data) throws {
+        _ = try Self.config(section)
+    }
+
+    static func config(_ section: Data) throws -> AnalysisConfig {
+        let config: AnalysisConfig
+        do { config = try JSONDecoder().decode(AnalysisConfig.self, from: section) } catch let e as AnalysisError {
+            throw StageError("config.\(e)")
+        } catch {
+            throw StageError("config.analysis: \(error)")
+        }
+        do { try config.validate() } catch { throw StageError("config.\(error)") }
+        return config
+    }
+
+    public func run(_ context: StageContext) throws {
+        let plan = try ExperimentPlan(request: context.request)
+        let sectionData = try JSONSerialization.data(withJSONObject: plan.section("analysis"))
+        let config = try Self.config(sectionData)
+        let export = try ExportOptions(plan.section("export"))
+        let signals = try FusionStage.signals(context)
+        let accepted = signals.filter(\.accepted)
+        let tables = try TableChain.input(for: name, context, plan)
+        let step = context.progress.child(of: context.node, "backtest", total: Int64(plan.timeframes.count * plan.symbols.count), weight: 3)
+        context.progress.start(step)
+        var inputs: [BacktestInput] = []
+        for tf in plan.timeframes {
+            guard let table = tables[tf] else { throw StageError("no \(tf) table to backtest on") }
+            for symbol in plan.symbols {
+                try context.checkpoint()
+                let bars = try SymbolBars(symbol, in: table)
+                let mine = accepted.filter { $0.symbol == symbol && $0.timeframe == tf.rawValue }.map {
+                    BacktestSignal(timestamp: $0.timestampMicros, direction: $0.direction == "long" ? .long : .short, stop: $0.stop, target: $0.target)
+                }
+                inputs.append(BacktestInput(
+                    symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.durationMicros, timestamps: bars.timestamps,
+                    open: bars.open, high: bars.high, low: bars.low, close: bars.close, signals: mine))
+                context.progress.advance(step, by: 1)
+            }
+        }
+        try context.checkpoint()
+        let report: BacktestReport
+        do { report = try Backtest.run(inputs, config: config) } catch { throw StageError("\(error)") }
+        context.progress.finish(step)
+        for r in report.results {
+            context.logger.info(
+                "backtested", metadata: [
+                    "symbol": "\(r.symbol)", "timeframe": "\(r.timeframe)", "trades": "\(r.trades.count)",
+                ])
+        }
+
+        // Trade list and equity curves as files.
+        let trades = report.results.flatMap(\.trades)
+        let tradeColumns: [ExportColumn] = [
+            ExportColumn("symbol", .string(trades.map(\.symbol))),
+            ExportColumn("timeframe", .string(trades.map(\.timeframe))),
+            ExportColumn("direction", .string(trades.map(\.direction.rawValue))),
+            ExportColumn("signal_time", .timestamp(trades.map(\.signalTime))),
+            ExportColumn("entry_time", .timestamp(trades.map(\.entryTime))),
+            ExportColumn("entry_price", .double(trades.map(\.entryPrice))),
+            ExportColumn("exit_time", .timestamp(trades.map(\.exitTime))),
+            ExportColumn("exit_price", .double(trades.map(\.exitPrice))),
+            ExportColumn("exit_reason", .string(trades.map(\.exitReason.rawValue))),
+            ExportColumn("units", .double(trades.map(\.units))),
+            ExportColumn("stop", .double(trades.map(\.stop))),
+            ExportColumn("target", .double(trades.map(\.target))),
+            ExportColumn("pnl", .double(trades.map(\.pnl))),
+            ExportColumn("r", .double(trades.map(\.r))),
+            ExportColumn("bars_held", .int64(trades.map { Int64($0.barsHeld) })),
+        ]
+        var eqSymbol: [String] = [], eqTimeframe: [String] = [], eqTime: [Int64] = [], eqValue: [Double] = []
+        for r in report.results {
+            for p in r.equityCurve {
+                eqSymbol.append(r.symbol)
+                eqTimeframe.append(r.timeframe)
+                eqTime.append(p.timestamp)
+                eqValue.append(p.equity)
+            }
+        }
+        let equityColumns: [ExportColumn] = [
+            ExportColumn("symbol", .string(eqSymbol)), ExportColumn("timeframe", .string(eqTimeframe)),
+            ExportColumn("timestamp", .timestamp(eqTime)), ExportColumn("equity", .double(eqValue)),
+        ]
+        var files: [String] = []
+        for format in export.formats {
+            try context.checkpoint()
+            try ExportStage.writeSmall(tradeColumns, name: "trades", format: format, compression: export.compression, context)
+            try ExportStage.writeSmall(equityColumns, name: "equity", format: format, compression: export.compression, context)
+            files += ["trades.\(format.rawValue)", "equity.\(format.rawValue)"]
+        }
+
+        // The report: the backtest, the forecast models, the signal counts.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var backtest = report
+        // Equity curves are in the `equity` artifact; the report keeps the figures.
+        backtest.equityCurve = []
+        for i in backtest.results.indices {
+            backtest.results[i].equityCurve = []
+            backtest.results[i].trades = []
+        }
+        let backtestJSON = String(decoding: try encoder.encode(backtest), as: UTF8.self)
+        let forecastJSON = String(decoding: try encoder.encode(ForecastStage.summaries(context)), as: UTF8.self)
+        let configJSON = String(decoding: try encoder.encode(config), as: UTF8.self)
+        files.append("report.json")
+        let json = """
+            {"experiment_id":"\(context.experimentID.uuidString.lowercased())",\
+            "signals":{"candidates":\(signals.count),"accepted":\(accepted.count),"traded":\(trades.count)},\
+            "backtest":\(backtestJSON),"forecast_models":\(forecastJSON),"config":\(configJSON),\
+            "artifacts":[\(files.map { "\"\($0)\"" }.joined(separator: ","))]}
+            """
+        let url = context.directory.appendingPathComponent("report.json").standardizedFileURL.absoluteURL
+        try Data(json.utf8).write(to: url, options: .atomic)
+        try context.environment?.recordArtifact(
+            ArtifactInfo(name: "report.json", format: "json", path: url.path, sizeBytes: Int64(json.utf8.count)),
+            experiment: context.experimentID)
+        if let store = context.environment as? any ResultStore {
+            try store.recordReport(json, experiment: context.experimentID)
+        } else {
+            context.logger.warning("no result store: the report is only in report.json")
+        }
+        context.logger.info(
+            "report written", metadata: [
+                "trades": "\(trades.count)", "accepted_signals": "\(accepted.count)",
+                "win_rate": "\(report.summary.winRate)", "sharpe": "\(report.summary.sharpe)",
+            ])
+    }
+}

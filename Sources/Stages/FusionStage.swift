@@ -1,0 +1,117 @@
+public import Foundation
+import Logging
+import MarketData
+import Patterns
+public import Pipeline
+import SignalFusion
+
+/// `fusion`: forecasts and patterns into fused signals with a quality score.
+///
+/// For every symbol × timeframe, the bars, the `forecast` columns (when the
+/// experiment forecast) and the pattern events (``PatternsStage/events(_:_:)``)
+/// go to ``SignalFusion/fuse(_:config:)`` with `config.fusion`
+/// (``FusionConfig``: `quality_threshold`, `weights`, stop/target ATR
+/// multiples, windows; see `docs/fusion.md`). Every candidate is stored in
+/// `signals` (COPY, replacing an earlier run's), accepted or not, and kept
+/// for `export` and `analysis`.
+public struct FusionStage: Stage {
+    public let name = "fusion"
+    public init() {}
+
+    static let signalsKey = "fusion.signals"
+
+    public func validateConfig(_ section: Data) throws {
+        _ = try Self.config(section)
+    }
+
+    static func config(_ section: Data) throws -> FusionConfig {
+        let config: FusionConfig
+        do { config = try JSONDecoder().decode(FusionConfig.self, from: section) } catch let e as FusionError {
+            throw StageError("config.\(e)")
+        } catch {
+            throw StageError("config.fusion: \(error)")
+        }
+        do { try config.validate() } catch { throw StageError("config.\(error)") }
+        return config
+    }
+
+    public func run(_ context: StageContext) throws {
+        let plan = try ExperimentPlan(request: context.request)
+        let config = try Self.config(try JSONSerialization.data(withJSONObject: plan.section("fusion")))
+        let patterns = try PatternsOptions(plan.section("patterns"))
+        let tables = try TableChain.input(for: name, context, plan)
+        let total = plan.timeframes.count * plan.symbols.count
+        let step = context.progress.child(of: context.node, "inputs", total: Int64(total + 1), weight: 1)
+        context.progress.start(step)
+        var inputs: [FusionInput] = []
+        var forecastMissing = false
+        for tf in plan.timeframes {
+            guard let table = tables[tf] else { throw StageError("no \(tf) table to fuse") }
+            for symbol in plan.symbols {
+                try context.checkpoint()
+                let bars = try SymbolBars(symbol, in: table)
+                func gathered(_ name: String) -> [Double]? {
+                    table.column(bars.prefix + name).map { c in bars.rows.count == table.count ? c : bars.rows.map { c[$0] } }
+                }
+                let predictions = gathered("forecast")
+                if predictions == nil { forecastMissing = true }
+                inputs.append(FusionInput(
+                    symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.durationMicros,
+                    timestamps: bars.timestamps, open: bars.open, high: bars.high, low: bars.low, close: bars.close,
+                    volume: bars.volume, sentiment: bars.sentiment,
+                    predictions: predictions ?? [], confidence: gathered("forecast_confidence") ?? [],
+                    forecastName: "ensemble", patterns: PatternsStage.events(bars, patterns)))
+                context.progress.advance(step, by: 1)
+            }
+        }
+        if forecastMissing {
+            context.logger.notice("no forecast columns (the experiment did not run forecast): signals come from patterns alone")
+        }
+        try context.checkpoint()
+        let fused: [FusedSignal]
+        do { fused = try SignalFusion.fuse(inputs, config: config) } catch { throw StageError("\(error)") }
+        context.progress.advance(step, by: 1)
+        context.progress.finish(step)
+        let records = fused.map(Self.record)
+        context.artifacts.set(Self.signalsKey, records)
+        for tf in plan.timeframes {
+            for symbol in plan.symbols {
+                let mine = records.filter { $0.symbol == symbol && $0.timeframe == tf.rawValue }
+                context.logger.info(
+                    "signals fused", metadata: [
+                        "symbol": "\(symbol)", "timeframe": "\(tf)", "candidates": "\(mine.count)",
+                        "accepted": "\(mine.filter(\.accepted).count)",
+                        "threshold": "\(config.qualityThreshold)",
+                    ])
+            }
+        }
+        try context.checkpoint()
+        if let store = context.environment as? any ResultStore {
+            try store.replaceSignals(records, experiment: context.experimentID)
+        } else {
+            context.logger.warning("no result store: the signals are not stored")
+        }
+    }
+
+    /// The signals of the experiment: from memory, else from the result store.
+    static func signals(_ context: StageContext) throws -> [SignalRecord] {
+        if let s = context.artifacts.get(signalsKey, as: [SignalRecord].self) { return s }
+        guard let store = context.environment as? any ResultStore else { return [] }
+        context.logger.info("the signals are not in memory (fusion ran in an earlier run): reading them from the database")
+        let s = try store.signals(experiment: context.experimentID)
+        context.artifacts.set(signalsKey, s)
+        return s
+    }
+
+    static func record(_ s: FusedSignal) -> SignalRecord {
+        SignalRecord(
+            symbol: s.symbol, timeframe: s.timeframe, timestampMicros: s.timestamp, direction: s.direction.rawValue,
+            entry: s.entry, stop: s.stop, target: s.target, horizonBars: s.horizonBars, quality: s.quality,
+            accepted: s.accepted,
+            components: [
+                s.components.patternStrength, s.components.mtfAgreement, s.components.regimeConfidence,
+                s.components.volumeConfirmation, s.components.sentimentAlignment, s.components.correlationSafety,
+            ],
+            sources: s.sources)
+    }
+}
