@@ -4,6 +4,7 @@ import Logging
 import Pipeline
 import PostgresClient
 import Service
+import SignalForgeClient
 import Stages
 import Store
 
@@ -16,7 +17,7 @@ struct SignalForge: ParsableCommand {
             Settings come from flags, then environment variables, then an optional YAML config file \
             (--config or SIGNALFORGE_CONFIG), then defaults.
             """,
-        subcommands: [Serve.self, Migrate.self, Token.self, SampleData.self]
+        subcommands: [Serve.self, Migrate.self, Token.self, SampleData.self, Experiments.self]
     )
 }
 

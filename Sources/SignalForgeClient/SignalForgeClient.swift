@@ -1,1 +1,0 @@
-// Placeholder: the SignalForgeClient module is being written.
