@@ -115,9 +115,11 @@ public enum MACD {
         // one multiply-add per four bars each; values equal TA-Lib's
         // step-by-step ones up to rounding.
         let af = Decay(1.0 - kFast), asl = Decay(1.0 - kSlow), ag = Decay(1.0 - kSignal)
-        while j + 3 < n {
-            let r = input[j]
-            let u1 = input[j + 1] - r, u2 = input[j + 2] - r, u3 = input[j + 3] - r
+        let x = input.baseAddress!
+        let lineP = line.baseAddress!, sigP = sig.baseAddress!, histP = hist.baseAddress!
+        while j &+ 3 < n {
+            let r = x[j]
+            let u1 = x[j &+ 1] - r, u2 = x[j &+ 2] - r, u3 = x[j &+ 3] - r
             let df = fastEMA - r, ds = slowEMA - r
             let f1 = u1 * kFast, f2 = f1 * af.a1 + u2 * kFast, f3 = f2 * af.a1 + u3 * kFast
             let s1 = u1 * kSlow, s2 = s1 * asl.a1 + u2 * kSlow, s3 = s2 * asl.a1 + u3 * kSlow
@@ -132,10 +134,13 @@ public enum MACD {
             let t2 = t1 * ag.a1 + m2 * kSignal, t3 = t2 * ag.a1 + m3 * kSignal
             let g0 = prev * ag.a1 + t0, g1 = prev * ag.a2 + t1, g2 = prev * ag.a3 + t2
             prev = prev * ag.a4 + t3
-            line[j] = m0; line[j + 1] = m1; line[j + 2] = m2; line[j + 3] = m3
-            sig[j] = g0; sig[j + 1] = g1; sig[j + 2] = g2; sig[j + 3] = prev
-            hist[j] = m0 - g0; hist[j + 1] = m1 - g1; hist[j + 2] = m2 - g2; hist[j + 3] = m3 - prev
-            j += 4
+            store2(SIMD2(m0, m1), lineP + j)
+            store2(SIMD2(m2, m3), lineP + (j &+ 2))
+            store2(SIMD2(g0, g1), sigP + j)
+            store2(SIMD2(g2, prev), sigP + (j &+ 2))
+            store2(SIMD2(m0 - g0, m1 - g1), histP + j)
+            store2(SIMD2(m2 - g2, m3 - prev), histP + (j &+ 2))
+            j &+= 4
         }
         while j < n {
             let x = input[j]
