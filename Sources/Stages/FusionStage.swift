@@ -60,7 +60,7 @@ public struct FusionStage: Stage {
                     timestamps: bars.timestamps, open: bars.open, high: bars.high, low: bars.low, close: bars.close,
                     volume: bars.volume, sentiment: bars.sentiment,
                     predictions: predictions ?? [], confidence: gathered("forecast_confidence") ?? [],
-                    forecastName: "ensemble", patterns: PatternsStage.events(bars, patterns)))
+                    forecastName: Self.forecastModel(table, prefix: bars.prefix), patterns: PatternsStage.events(bars, patterns)))
                 context.progress.advance(step, by: 1)
             }
         }
@@ -91,6 +91,16 @@ public struct FusionStage: Stage {
         } else {
             context.logger.warning("no result store: the signals are not stored")
         }
+    }
+
+    /// The model behind `<symbol>_forecast`: the ensemble, else the first model
+    /// that succeeded (``ForecastStage`` writes `<symbol>_forecast_<model>` for each).
+    static func forecastModel(_ table: AlignedTable, prefix: String) -> String {
+        let models = table.columns.compactMap { c -> String? in
+            guard c.name.hasPrefix(prefix + "forecast_"), c.name != prefix + "forecast_confidence" else { return nil }
+            return String(c.name.dropFirst(prefix.count + "forecast_".count))
+        }
+        return models.contains("ensemble") ? "ensemble" : models.first ?? "none"
     }
 
     /// The signals of the experiment: from memory, else from the result store.
