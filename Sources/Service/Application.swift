@@ -112,6 +112,8 @@ public final class Application: Sendable {
                 + counter("signalforge_log_lines_spilled_total", "Log lines that waited on disk during a PostgreSQL outage", logWriter.spilledCount)
                 + counter("signalforge_event_bus_dropped_total", "Events dropped by slow bounded subscribers", logBus.droppedCount)
                 + counter("signalforge_log_followers", "Live log streams open", followHub.followerCount, type: "gauge")
+                + counter("signalforge_sampler_rows_pending", "Metric samples and events waiting for PostgreSQL", sampler.pendingCount, type: "gauge")
+                + counter("signalforge_sampler_samples_dropped_total", "Metric samples dropped after a very long outage", sampler.droppedSamples.load(ordering: .relaxed))
                 + counter("signalforge_experiment_read_queries_total", "Batched experiment reads sent to PostgreSQL", reader.statistics.batches)
                 + counter("signalforge_experiment_reads_total", "Experiment reads answered by the batcher", reader.statistics.served)
         }).register(&router)

@@ -17,13 +17,21 @@ struct OutageTests {
         try t.waitFor(id) { $0["status"] as? String == "running" }
         Thread.sleep(forTimeInterval: 0.5)
         try pg.stop()
-        Thread.sleep(forTimeInterval: 1.5)
+        let down = Date()
+        // Longer than the 2 s metrics interval: at least one sample falls in the outage.
+        Thread.sleep(forTimeInterval: 2.5)
         #expect(try t.request("GET", "/readyz").status == 503)
         try pg.start()
+        let up = Date()
         let done = try t.waitFor(id, timeout: 30) { ["succeeded", "failed"].contains($0["status"] as? String) }
         #expect(done["status"] as? String == "succeeded", "\(done)")
         let conn = try PostgresConnection.connect(pg.configuration, logger: Logger(label: "test"))
         defer { conn.close() }
+        // Resource samples taken while PostgreSQL was away were kept and written later.
+        let samples = try conn.query(
+            "SELECT ts FROM pipeline_metrics WHERE experiment_id = \(UUID(uuidString: id)!) ORDER BY ts"
+        ).map { try $0.decode(0, as: Date.self) }
+        #expect(samples.contains { $0 > down && $0 < up }, "no sample from the outage: \(samples) (down \(down), up \(up))")
         let stored = try conn.query(
             "SELECT (fields->>'i')::int FROM pipeline_logs WHERE experiment_id = \(UUID(uuidString: id)!) AND message LIKE 'line %' ORDER BY id"
         ).map { try $0.decode(0, as: Int.self) }

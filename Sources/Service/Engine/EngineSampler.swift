@@ -52,6 +52,7 @@ final class EngineSampler: Sendable {
         var lastWall = ContinuousClock.now
         while !stopping.load(ordering: .acquiring) {
             Thread.sleep(forTimeInterval: Self.seconds(progressInterval))
+            flushPending()
             let running = engine.runningProgress
             for (id, tree) in running where versions.withLock({ $0[id] }) != tree.version {
                 writeProgress(id, tree)
@@ -125,6 +126,62 @@ final class EngineSampler: Sendable {
         }
     }
 
+    /// A row that could not be written yet (PostgreSQL away): kept in order
+    /// and written when it is back, before anything newer.
+    private enum Pending {
+        case metric(id: UUID, at: Date, stage: String?, rss: Int64, cpu: Double, rate: Double?)
+        case event(id: UUID, at: Date, kind: String, details: String)
+    }
+    /// Rows waiting for PostgreSQL; at most `maxPending` (then the oldest
+    /// metric samples give way, counted in `droppedSamples`; events never do).
+    private let pending = Mutex<[Pending]>([])
+    private let maxPending = 100_000
+    let droppedSamples = Atomic<Int>(0)
+
+    /// Rows waiting for PostgreSQL.
+    var pendingCount: Int { pending.withLock { $0.count } }
+
+    private func enqueue(_ row: Pending) {
+        pending.withLock { q in
+            q.append(row)
+            if q.count > maxPending, let i = q.firstIndex(where: { if case .metric = $0 { true } else { false } }) {
+                q.remove(at: i)
+                droppedSamples.add(1, ordering: .relaxed)
+            }
+        }
+        flushPending()
+    }
+
+    /// Writes the waiting rows in order, in one transaction; on failure they
+    /// stay for the next tick.
+    private func flushPending() {
+        let rows = pending.withLock { $0 }
+        guard !rows.isEmpty else { return }
+        do {
+            try pool.withTransaction { tx in
+                for row in rows {
+                    switch row {
+                    case .metric(let id, let at, let stage, let rss, let cpu, let rate):
+                        try tx.execute(
+                            """
+                            INSERT INTO pipeline_metrics (experiment_id, ts, stage, rss_bytes, cpu_percent, rows_per_second)
+                            VALUES (\(id), \(at), \(stage), \(rss), \(cpu), \(rate))
+                            """)
+                    case .event(let id, let at, let kind, let details):
+                        try tx.execute(
+                            """
+                            INSERT INTO pipeline_events (experiment_id, ts, kind, details)
+                            VALUES (\(id), \(at), \(kind), \(PostgresJSON(details)))
+                            """)
+                    }
+                }
+            }
+            pending.withLock { q in q.removeFirst(min(rows.count, q.count)) }
+        } catch {
+            logger.warning("metrics/events write failed; kept for later", metadata: ["rows": "\(rows.count)", "error": "\(error)"])
+        }
+    }
+
     private func writeMetrics(_ id: UUID, _ tree: ProgressTree, rss: Int64, cpuPercent: Double) {
         let snap = tree.snapshot()
         let stage = snap.children.first { $0.status == .running }
@@ -133,31 +190,11 @@ final class EngineSampler: Sendable {
             // Rows/s: the fastest-moving running step of the current stage (its units are rows).
             rate = ([stage] + stage.children).filter { $0.status == .running }.compactMap(\.rate).max()
         }
-        do {
-            try pool.withConnection { c in
-                try c.execute(
-                    """
-                    INSERT INTO pipeline_metrics (experiment_id, ts, stage, rss_bytes, cpu_percent, rows_per_second)
-                    VALUES (\(id), now(), \(stage?.name), \(rss), \(cpuPercent), \(rate))
-                    """)
-            }
-        } catch {
-            logger.warning("metrics write failed", metadata: ["experiment_id": "\(id)", "error": "\(error)"])
-        }
+        enqueue(.metric(id: id, at: Date(), stage: stage?.name, rss: rss, cpu: cpuPercent, rate: rate))
     }
 
     private func event(_ id: UUID, _ kind: String, _ details: [String: String]) {
-        do {
-            try pool.withConnection { c in
-                try c.execute(
-                    """
-                    INSERT INTO pipeline_events (experiment_id, kind, details)
-                    VALUES (\(id), \(kind), \(PostgresJSON(PostgresExperimentRepository.json(details, error: nil))))
-                    """)
-            }
-        } catch {
-            logger.warning("event write failed", metadata: ["experiment_id": "\(id)", "error": "\(error)"])
-        }
+        enqueue(.event(id: id, at: Date(), kind: kind, details: PostgresExperimentRepository.json(details, error: nil)))
     }
 
     static func seconds(_ d: Duration) -> Double {
