@@ -1,4 +1,5 @@
 import Foundation
+import Forecasting
 import Indicators
 import Logging
 import MarketData
@@ -167,5 +168,47 @@ struct DefaultExperimentTests {
         }
         let logs = try t.request("GET", "/v1/experiments/\(id)/logs?stage=analysis&limit=1000").json["items"] as? [[String: Any]] ?? []
         #expect(logs.contains { ($0["message"] as? String)?.hasPrefix("the signals are not in memory") == true })
+    }
+}
+
+/// A model that never finishes in time (and never checks in).
+struct SleepyModel: ForecastModel {
+    let name = "sleepy"
+    func forecast(_ input: ForecastInput, context: ForecastContext) throws -> ForecastSeries {
+        Thread.sleep(forTimeInterval: 10)
+        return ForecastSeries(empty: input.count)
+    }
+}
+
+/// A model that fails.
+struct BrokenModel: ForecastModel {
+    struct Broke: Error, CustomStringConvertible { var description: String { "singular matrix" } }
+    let name = "broken"
+    func forecast(_ input: ForecastInput, context: ForecastContext) throws -> ForecastSeries { throw Broke() }
+}
+
+struct ForecastTimeoutStageTests {
+    @Test func aModelPastItsTimeoutIsLeftOutAndTheStageKeepsToTheTotalTimeout() throws {
+        let forecast = ForecastStage { config in ForecastRunner.models(for: config) + [SleepyModel(), BrokenModel()] }
+        let t = try TestApp(stages: StageRegistry([LoadStage(), ResampleStage(), MergeStage(), FeaturesStage(), forecast, ExportStage()]))
+        try StageTests.sample(t, days: 10)
+        let id = try t.create(StageTests.body(
+            stages: ["load", "resample", "merge", "features", "forecast", "export"], timeframes: ["1h"],
+            config: #"{"export":{"formats":["csv"]},"forecast":{"model_timeout_s":0.4,"total_timeout_s":1.0}}"#))
+        let done = try t.waitFor(id, timeout: 60, StageTests.finished)
+        #expect(done["status"] as? String == "succeeded", "\(done)")
+        let events = try t.request("GET", "/v1/experiments/\(id)/events?limit=1000").json["items"] as? [[String: Any]] ?? []
+        let ms = try #require(events.first { $0["kind"] as? String == "stage_completed" && $0["stage"] as? String == "forecast" }?["duration_ms"] as? Double)
+        #expect(ms <= 2000, "forecast took \(ms) ms with a 1 s total timeout")
+        let logs = try t.request("GET", "/v1/experiments/\(id)/logs?stage=forecast&limit=1000").json["items"] as? [[String: Any]] ?? []
+        let leftOut = logs.filter { $0["message"] as? String == "forecast model left out" }
+        let fields = leftOut.compactMap { $0["fields"] as? [String: Any] }
+        #expect(fields.contains { $0["model"] as? String == "sleepy" && ($0["reason"] as? String)?.contains("timeout") == true })
+        #expect(fields.contains { $0["model"] as? String == "broken" && ($0["reason"] as? String)?.contains("singular matrix") == true })
+        // The first symbol's healthy models finished well inside the budget and were kept.
+        let table = try IntelligenceStageTests.csv(try StageTests.artifacts(t, id)[0].path)
+        let eurusd = try #require(IntelligenceStageTests.column(table, "eurusd_forecast"))
+        #expect(eurusd.contains { $0.isFinite })
+        #expect(!table.header.contains("eurusd_forecast_sleepy"))
     }
 }
