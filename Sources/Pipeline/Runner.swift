@@ -38,7 +38,10 @@ final class Runner: Sendable {
                 let context = StageContext(
                     experimentID: id, stage: name, config: configs[name] ?? Data("{}".utf8), request: experiment.request,
                     logger: stageLog, progress: progress, artifacts: artifacts, directory: directory, gate: gate,
-                    environment: engine.configuration.environment, memory: engine.configuration.memory)
+                    environment: engine.configuration.environment, memory: engine.configuration.memory,
+                    recordEvent: { [self] kind, details in
+                        try self.persist { try self.engine.repository.recordEvent(self.experiment.id, kind: kind, stage: name, details: details) }
+                    })
                 if experiment.completedStages.contains(name) {
                     if (try? stage.restore(context)) == true {
                         progress.finish(node, .skipped)

@@ -61,12 +61,15 @@ public final class StageContext: @unchecked Sendable {
     public var memoryBudgetBytes: Int64? { memory?.budgetBytes }
     let memory: MemoryMonitor?
     let gate: PauseGate
+    let recordEvent: (@Sendable (_ kind: String, _ details: [String: String]) throws -> Void)?
 
     init(
         experimentID: UUID, stage: String, config: Data, request: Data, logger: Logger, progress: ProgressTree,
         artifacts: Artifacts, directory: URL, gate: PauseGate, environment: (any StageEnvironment)? = nil,
-        memory: MemoryMonitor? = nil
+        memory: MemoryMonitor? = nil,
+        recordEvent: (@Sendable (_ kind: String, _ details: [String: String]) throws -> Void)? = nil
     ) {
+        self.recordEvent = recordEvent
         self.environment = environment
         self.memory = memory
         self.experimentID = experimentID
@@ -79,6 +82,17 @@ public final class StageContext: @unchecked Sendable {
         self.artifacts = artifacts
         self.directory = directory
         self.gate = gate
+    }
+
+    /// Records a notable moment of the stage in `pipeline_events` (kind,
+    /// details), e.g. a model's out-of-sample figures. Without an engine
+    /// behind the context it only goes to the log.
+    public func event(_ kind: String, _ details: [String: String]) throws {
+        guard let recordEvent else {
+            logger.info("event", metadata: ["kind": "\(kind)", "details": "\(details)"])
+            return
+        }
+        try recordEvent(kind, details)
     }
 
     /// Parks here while the experiment is paused; returns at once otherwise.

@@ -132,6 +132,7 @@ public struct ForecastStage: Stage {
                 },
                 checkpoint: { try context.checkpoint() })
             for failure in report.failures {
+                try context.event("forecast_model_left_out", ["symbol": symbol, "timeframe": tf.rawValue, "model": failure.name, "reason": failure.reason])
                 context.logger.warning(
                     "forecast model left out",
                     metadata: ["symbol": "\(symbol)", "timeframe": "\(tf)", "model": "\(failure.name)", "reason": "\(failure.reason)"])
@@ -146,6 +147,11 @@ public struct ForecastStage: Stage {
                 summaries.append(ForecastSummary(
                     symbol: symbol, timeframe: tf.rawValue, model: r.name, evaluated: e.evaluated,
                     directionalAccuracy: accuracy, meanAbsoluteError: mae, seconds: r.seconds, failure: nil))
+                try context.event("forecast_model_evaluated", [
+                    "symbol": symbol, "timeframe": tf.rawValue, "model": r.name, "evaluated": "\(e.evaluated)",
+                    "directional_accuracy": accuracy.map { "\($0)" } ?? "null", "mae": mae.map { "\($0)" } ?? "null",
+                    "seconds": "\(r.seconds)",
+                ])
                 context.logger.info(
                     "forecast model evaluated out of sample",
                     metadata: [

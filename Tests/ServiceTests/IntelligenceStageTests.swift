@@ -59,6 +59,11 @@ struct IntelligenceStageTests {
         #expect(confidence.filter { $0.isFinite }.allSatisfy { $0 >= 0 && $0 <= 1 })
         let logs = try t.request("GET", "/v1/experiments/\(id)/logs?stage=forecast&limit=1000").json["items"] as? [[String: Any]] ?? []
         #expect(logs.filter { $0["message"] as? String == "forecast model evaluated out of sample" }.count == 3 * 2 * 4)
+        // …and the same figures as the stage's events.
+        let events = try t.request("GET", "/v1/experiments/\(id)/events?limit=1000").json["items"] as? [[String: Any]] ?? []
+        let evaluated = events.filter { $0["kind"] as? String == "forecast_model_evaluated" }
+        #expect(evaluated.count == 3 * 2 * 4)
+        #expect(evaluated.allSatisfy { ($0["details"] as? [String: Any])?["directional_accuracy"] != nil && $0["stage"] as? String == "forecast" })
         let dir = URL(fileURLWithPath: files[0].path).deletingLastPathComponent().appendingPathComponent("checkpoints")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == [
             "features_15m.sftable", "features_1h.sftable", "forecast_15m.sftable", "forecast_1h.sftable", "forecast_summary.json",
