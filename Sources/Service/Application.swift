@@ -124,6 +124,8 @@ public final class Application: Sendable {
             .register(&router)
         ArtifactRoutes(pool: pool, dataDir: settings.dataDir).register(&router)
         SignalRoutes(store: store, signals: SignalStore(pool: pool)).register(&router)
+        BarsRoutes(store: store, dataDirectory: engine.configuration.dataDirectory).register(&router)
+        UIRoutes().register(&router)
 
         var http = ServerConfiguration()
         http.address = settings.address == "localhost" ? "127.0.0.1" : settings.address
