@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 . deploy/lib/setup.sh
 . deploy/lib/postgres.sh
 . deploy/lib/python.sh
+. deploy/lib/browser.sh
 
 # shellcheck disable=SC2086
 sf_apt_install "${SF_PACKAGES[@]}" $SF_PYTHON_PACKAGES
@@ -15,6 +16,8 @@ sf_require_swift
 # The peers some tests compare with (pandas, pyarrow, polars, duckdb), in a
 # virtualenv the project owns (~/.cache/signalforge/venv; reused when present).
 sf_python_venv
+# Headless Chromium for the web view's browser tests (Debian's package).
+sf_browser >/dev/null
 
 tmp=$(mktemp -d /tmp/signalforge-test.XXXXXX)
 chmod 755 "$tmp"

@@ -40,8 +40,6 @@ public enum MACD {
         var slowPeriod = slow
         if slowPeriod < fastPeriod { swap(&fastPeriod, &slowPeriod) }
         let n = values.count
-        let total = lookback(fast: fastPeriod, slow: slowPeriod, signal: signal)
-        let first = slowPeriod - 1          // first bar where both EMAs exist
         let kFast = 2.0 / Double(fastPeriod + 1)
         let kSlow = 2.0 / Double(slowPeriod + 1)
         let kSignal = 2.0 / Double(signal + 1)
