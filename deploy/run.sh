@@ -97,6 +97,11 @@ Development token (scope admin; also in $DATA_DIR/dev-token):
 
     export SIGNALFORGE_TOKEN=$TOKEN
 
+The web view (this link hands the token to the page; it stays in the tab):
+
+    $url/ui/#token=$TOKEN
+    $url/ui/#/experiments/$id      (the demo experiment, with its charts)
+
 A demo experiment (the default: every stage) is running over the sample data: $id
 Watch it:
 

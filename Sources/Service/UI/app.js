@@ -19,6 +19,13 @@
   };
   const NO_ID = '00000000-0000-0000-0000-000000000000';
 
+  // A link such as /ui/#token=… (printed by deploy/run.sh) hands over the
+  // token once; the fragment never reaches the server, and is dropped here.
+  if (location.hash.startsWith('#token=')) {
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(location.hash.slice(7)));
+    history.replaceState(null, '', location.pathname + '#/');
+  }
+
   const session = {
     token: sessionStorage.getItem(TOKEN_KEY) || '',
     // 'operate' | 'read' | null (unknown)
