@@ -97,10 +97,10 @@ Development token (scope admin; also in $DATA_DIR/dev-token):
 
     export SIGNALFORGE_TOKEN=$TOKEN
 
-The web view (this link hands the token to the page; it stays in the tab):
+The web view, opened on the demo experiment and its charts (the link hands
+the token to the page, which keeps it for the tab):
 
-    $url/ui/#token=$TOKEN
-    $url/ui/#/experiments/$id      (the demo experiment, with its charts)
+    $url/ui/#token=$TOKEN&go=/experiments/$id
 
 A demo experiment (the default: every stage) is running over the sample data: $id
 Watch it:

@@ -21,9 +21,11 @@
 
   // A link such as /ui/#token=… (printed by deploy/run.sh) hands over the
   // token once; the fragment never reaches the server, and is dropped here.
-  if (location.hash.startsWith('#token=')) {
-    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(location.hash.slice(7)));
-    history.replaceState(null, '', location.pathname + '#/');
+  // `&go=/experiments/ID` then opens that page.
+  const handoff = /^#token=([^&]*)(?:&go=(\/[^#]*))?$/.exec(location.hash);
+  if (handoff) {
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(handoff[1]));
+    history.replaceState(null, '', location.pathname + '#' + (handoff[2] || '/'));
   }
 
   const session = {
