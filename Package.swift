@@ -47,6 +47,9 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
 
+        // SHA-256 (token hashes, migration checksums, upload and download digests).
+        .target(name: "Hashing", swiftSettings: upcoming),
+
         // Wrappers that own every C call; no C type in their public API.
         .target(
             name: "MicroHTTP",
@@ -88,6 +91,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
+                "Hashing",
                 "PostgresClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -102,6 +106,7 @@ let package = Package(
                 "PostgresClient",
                 "Pipeline",
                 "Store",
+                "Hashing",
                 "MarketData",
                 "Stages",
                 .product(name: "Logging", package: "swift-log"),
@@ -119,7 +124,7 @@ let package = Package(
         // The HTTP client behind `signalforge experiments …` (URLSession; no SwiftNIO).
         .target(
             name: "SignalForgeClient",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Hashing", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: upcoming
         ),
 
@@ -186,17 +191,17 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: upcoming),
         .testTarget(
             name: "ClientTests",
-            dependencies: ["SignalForgeClient", "Service", "Store", "Pipeline", "PostgresClient", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SignalForgeClient", "Hashing", "Service", "Store", "Pipeline", "PostgresClient", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "BrowserTests",
-            dependencies: ["Service", "Store", "Pipeline", "PostgresClient", "TestSupport", "Stages", "MarketData", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Hashing", "Service", "Store", "Pipeline", "PostgresClient", "TestSupport", "Stages", "MarketData", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "Pipeline", "TestSupport", "Stages", "MarketData", "Indicators", "Forecasting"],
+            dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "Pipeline", "TestSupport", "Stages", "MarketData", "Indicators", "Forecasting", "Hashing"],
             swiftSettings: upcoming
         ),
     ]

@@ -1,4 +1,5 @@
 import Foundation
+import Hashing
 import Logging
 import Pipeline
 import PostgresClient
@@ -394,11 +395,9 @@ struct ResultsStage: Stage {
         let bytes = Array(text.utf8)
         let file = dir.appendingPathComponent("features_1h.csv")
         try Data(bytes).write(to: file)
-        var hash = SHA256()
-        hash.update(bytes)
         try context.environment?.recordArtifact(
             ArtifactInfo(
-                name: "features_1h.csv", format: "csv", path: file.path, sizeBytes: Int64(bytes.count), sha256: hash.hexDigest(),
+                name: "features_1h.csv", format: "csv", path: file.path, sizeBytes: Int64(bytes.count), sha256: SHA256.hex(bytes),
                 rows: Int64(fileRows)),
             experiment: context.experimentID)
         guard let results = context.environment as? any ResultStore else { throw TickFailure(tick: -1) }

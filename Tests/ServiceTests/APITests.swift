@@ -1,4 +1,5 @@
 import Foundation
+import Hashing
 import Synchronization
 import Testing
 import TestSupport

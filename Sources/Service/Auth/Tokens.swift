@@ -1,4 +1,5 @@
 import Foundation
+import Hashing
 import Store
 
 /// What a token may do. `admin` implies `operate` implies `read`.

@@ -1,4 +1,5 @@
 import Foundation
+import Hashing
 import MicroHTTP
 import Pipeline
 import PostgresClient

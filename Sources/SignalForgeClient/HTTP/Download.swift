@@ -1,4 +1,5 @@
 import Foundation
+import Hashing
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -247,7 +248,7 @@ struct Download {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw .local("cannot read \(path)") }
         defer { close(fd) }
-        var hash = SHA256()
+        var hash = SHA256.Hasher()
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
@@ -256,8 +257,8 @@ struct Download {
                 throw .local("cannot read \(path)")
             }
             if n == 0 { break }
-            hash.update(buffer[0..<n])
+            buffer.withUnsafeBytes { hash.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
-        return hash.hexDigest()
+        return SHA256.hexString(hash.finalize())
     }
 }
