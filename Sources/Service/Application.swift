@@ -77,7 +77,11 @@ public final class Application: Sendable {
         let samplerBox = Mutex<EngineSampler?>(nil)
         var engineConfig = Engine.Configuration()
         engineConfig.memory = memory
-        engineConfig.afterFinish = { id, tree in samplerBox.withLock { $0 }?.writeProgress(id, tree) }
+        engineConfig.afterFinish = { id, tree in
+            let sampler = samplerBox.withLock { $0 }
+            sampler?.writeProgress(id, tree)
+            sampler?.finalSample(id, tree)
+        }
         engineConfig.maxRunning = settings.maxRunning
         engineConfig.dataDirectory = URL(fileURLWithPath: settings.dataDir)
         engineConfig.beforeFinish = { logWriter.waitUntilWritten(logBus.publishedCount, timeout: .seconds(120)) }

@@ -285,7 +285,7 @@ extension ExperimentStore {
             try c.query(
                 """
                 SELECT node_path, kind, name, status, units_done, units_total, percent, rate, eta_seconds
-                FROM pipeline_progress WHERE experiment_id = \(id) ORDER BY node_path
+                FROM pipeline_progress WHERE experiment_id = \(id) ORDER BY position, node_path
                 """
             ).map { r in
                 ProgressRecord(

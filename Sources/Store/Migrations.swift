@@ -18,6 +18,7 @@ public enum Migrations {
         Migration(version: 1, name: "initial schema", sql: v1),
         Migration(version: 2, name: "log lines: integrity per statement, one index", sql: v2),
         Migration(version: 3, name: "backtest reports", sql: v3),
+        Migration(version: 4, name: "progress nodes keep their tree order", sql: v4),
     ]
 
     static let v1 = """
@@ -207,5 +208,11 @@ public enum Migrations {
             created_at     timestamptz NOT NULL DEFAULT now(),
             body           jsonb NOT NULL CHECK (jsonb_typeof(body) = 'object')
         );
+        """
+
+    /// The position of each node in the tree as the engine walked it (stages
+    /// in pipeline order), so a stored tree reads back in that order.
+    static let v4 = """
+        ALTER TABLE pipeline_progress ADD COLUMN position integer NOT NULL DEFAULT 0;
         """
 }

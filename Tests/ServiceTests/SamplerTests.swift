@@ -25,8 +25,9 @@ struct SamplerTests {
     @Test func progressIsStoredAndServedAfterTheRun() throws {
         let url = try TestApp.freshDatabase()
         var first: TestApp? = try TestApp(
-            databaseURL: url, stages: StageRegistry([ChunkedStage(name: "load", units: 50), ChunkedStage(name: "resample", units: 30)]))
-        let id = try first!.create(body("p", stages: ["load", "resample"]))
+            databaseURL: url,
+            stages: StageRegistry([ChunkedStage(name: "load", units: 50), ChunkedStage(name: "resample", units: 30), ChunkedStage(name: "merge", units: 5)]))
+        let id = try first!.create(body("p", stages: ["load", "resample", "merge"]))
         try first!.waitFor(id) { $0["status"] as? String == "succeeded" }
         first = nil
         // Another instance, which never ran it, serves the stored tree.
@@ -35,13 +36,18 @@ struct SamplerTests {
         #expect(p["status"] as? String == "succeeded")
         #expect(p["percent"] as? Double == 100)
         let stages = p["children"] as? [[String: Any]] ?? []
-        #expect(stages.map { $0["name"] as? String } == ["load", "resample"])
+        // In pipeline order, not alphabetical.
+        #expect(stages.map { $0["name"] as? String } == ["load", "resample", "merge"])
         #expect(stages.allSatisfy { $0["status"] as? String == "completed" })
         let work = (stages.first?["children"] as? [[String: Any]])?.first
         #expect(work?["name"] as? String == "work")
         #expect(work?["kind"] as? String == "step")
         #expect(work?["units_done"] as? Int == 50)
         #expect(work?["units_total"] as? Int == 50)
+        // A run shorter than the 2 s sampling interval still has its resource sample.
+        let metrics = try other.request("GET", "/v1/experiments/\(id)/metrics").json["items"] as? [[String: Any]] ?? []
+        #expect(!metrics.isEmpty)
+        #expect(metrics.allSatisfy { ($0["rss_bytes"] as? Int ?? 0) > 0 })
     }
 
     @Test func aTinyBudgetRaisesBothMemoryEventsAndMetricsAreSampled() throws {

@@ -75,6 +75,7 @@ final class EngineSampler: Sendable {
                 let cpu = MemoryMonitor.processCPUSeconds()
                 let wall = Self.seconds(lastWall.duration(to: .now))
                 let cpuPercent = wall > 0 ? (cpu - lastCPU) / wall * 100 : 0
+                lastCPUPercent.withLock { $0 = cpuPercent }
                 lastCPU = cpu
                 lastWall = .now
                 lastMetrics = .now
@@ -101,9 +102,9 @@ final class EngineSampler: Sendable {
                 _ = try tx.copyFrom(
                     table: "pipeline_progress",
                     columns: ["experiment_id", "node_path", "parent_path", "kind", "name", "status", "units_done", "units_total",
-                              "percent", "rate", "eta_seconds"]
+                              "percent", "rate", "eta_seconds", "position"]
                 ) { w in
-                    for n in rows {
+                    for (position, n) in rows.enumerated() {
                         w.appendField(id)
                         w.appendField(n.path)
                         if let slash = n.path.lastIndex(of: "/") { w.appendField(String(n.path[..<slash])) } else { w.appendNull() }
@@ -115,6 +116,7 @@ final class EngineSampler: Sendable {
                         w.appendField(n.percent)
                         if let r = n.rate { w.appendField(r) } else { w.appendNull() }
                         if let e = n.etaSeconds { w.appendField(e) } else { w.appendNull() }
+                        w.appendField(position)
                         try w.endRow()
                     }
                 }
@@ -155,6 +157,21 @@ final class EngineSampler: Sendable {
     /// Writes the waiting rows in order, in one transaction; on failure they
     /// stay for the next tick.
     private func flushPending() {
+        // One flush at a time (the sampler thread, and runners at the end of a run).
+        flushing.withLock { _ in flushPendingLocked() }
+    }
+
+    private let flushing = Mutex<Void>(())
+    /// CPU % of the last metrics interval, for the sample taken when a run ends.
+    private let lastCPUPercent = Mutex<Double>(0)
+
+    /// One resource sample when an experiment ends, so that even a run shorter
+    /// than the sampling interval has one.
+    func finalSample(_ id: UUID, _ tree: ProgressTree) {
+        writeMetrics(id, tree, rss: MemoryMonitor.processRSS(), cpuPercent: lastCPUPercent.withLock { $0 })
+    }
+
+    private func flushPendingLocked() {
         let rows = pending.withLock { $0 }
         guard !rows.isEmpty else { return }
         do {
