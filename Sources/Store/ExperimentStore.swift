@@ -247,6 +247,29 @@ extension ExperimentStore {
         }
     }
 
+    /// The newest `count` lines (filtered), oldest first.
+    public func logsTail(_ id: UUID, levels: [String]?, stage: String?, count: Int) throws -> [LogRecord] {
+        let levelList = levels?.joined(separator: ",")
+        return try pool.withConnection { c in
+            try c.query(
+                """
+                SELECT id, ts, level, stage, message, fields::text FROM (
+                    SELECT id, ts, level, stage, message, fields FROM pipeline_logs
+                    WHERE experiment_id = \(id)
+                      AND (\(levelList)::text IS NULL OR level = ANY(string_to_array(\(levelList)::text, ',')))
+                      AND (\(stage)::text IS NULL OR stage = \(stage)::text)
+                    ORDER BY id DESC LIMIT \(count)) newest
+                ORDER BY id
+                """
+            ).map { r in
+                LogRecord(
+                    id: try r.decode(0, as: Int64.self), ts: try r.decode(1, as: Date.self), level: try r.decode(2, as: String.self),
+                    stage: try r.decode(3, as: String?.self), message: try r.decode(4, as: String.self),
+                    fields: try r.decode(5, as: String.self))
+            }
+        }
+    }
+
     /// The experiment's status, or nil.
     public func status(_ id: UUID) throws -> String? {
         try pool.withConnection { c in

@@ -89,6 +89,25 @@ struct LogTests {
         }
         #expect(paged == ids)
 
+        // tail=N: the newest N lines, oldest first; with a filter too.
+        let tail = try t.request("GET", "/v1/experiments/\(id)/logs?tail=3").json
+        #expect((tail["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int } == Array(ids.suffix(3)))
+        #expect(tail["next_cursor"] is NSNull)
+        let loadTail = try t.request("GET", "/v1/experiments/\(id)/logs?tail=2&stage=load").json["items"] as? [[String: Any]] ?? []
+        let loadIDs = all.filter { $0["stage"] as? String == "load" }.compactMap { $0["id"] as? Int }
+        #expect(loadTail.compactMap { $0["id"] as? Int } == Array(loadIDs.suffix(2)))
+        #expect(try t.request("GET", "/v1/experiments/\(id)/logs?tail=0").json["field"] as? String == "tail")
+        #expect(try t.request("GET", "/v1/experiments/\(id)/logs?tail=2&after=5").json["field"] as? String == "tail")
+        // tail with follow: those lines, then (the experiment being over) the end.
+        let c = try RawHTTPConnection(port: t.port)
+        c.sendRequest("GET", "/v1/experiments/\(id)/logs?follow=true&tail=2", headers: ["Accept": "application/x-ndjson"])
+        _ = try c.readHead()
+        var streamed = ""
+        while let chunk = try c.readChunk() { streamed += String(decoding: chunk, as: UTF8.self) }
+        let lines = streamed.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.compactMap { $0["id"] as? Int } == Array(ids.suffix(2)))
+        #expect(lines.last?["event"] as? String == "end")
+
         #expect(try t.request("GET", "/v1/experiments/\(id)/logs?level=loud").json["field"] as? String == "level")
         #expect(try t.request("GET", "/v1/experiments/\(id)/logs?stage=nap").json["field"] as? String == "stage")
         #expect(try t.request("GET", "/v1/experiments/\(id)/logs?after=-1").status == 400)

@@ -45,7 +45,19 @@ struct LogRoutes {
         case let v?: throw APIError.invalid("follow", "'\(v)' is not true or false")
         }
         let limit = try intQuery(req, "limit", default: 500, range: 1...5000)
+        let tail: Int? = req.query["tail"] == nil ? nil : try intQuery(req, "tail", default: 1, range: 1...5000)
+        if tail != nil, req.query["after"] != nil || req.headers["Last-Event-ID"] != nil {
+            throw APIError.invalid("tail", "cannot be combined with after or Last-Event-ID")
+        }
         guard try database({ try store.status(id) }) != nil else { throw APIError.notFound("experiment \(req.parameter("id"))") }
+        // `tail=N`: the newest N lines (and, with follow, what comes after them).
+        var tailRows: [LogRecord]?
+        if let tail {
+            let rows = try database { try store.logsTail(id, levels: filter.levels, stage: filter.stage, count: tail) }
+            tailRows = rows
+            if follow { after = max(0, (rows.first?.id ?? Int64.max) - 1) }
+            if follow, rows.isEmpty { after = 0 }
+        }
 
         if follow {
             let accept = req.headers["Accept"]?.lowercased() ?? ""
@@ -56,6 +68,9 @@ struct LogRoutes {
             return Response(
                 status: 200, headers: ["Content-Type": type, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"],
                 body: .stream(stream))
+        }
+        if let tailRows {
+            return .json(Array("{\"items\":[\(tailRows.map(\.json).joined(separator: ","))],\"next_cursor\":null}".utf8))
         }
         let rows = try database { try store.logs(id, after: after, levels: filter.levels, stage: filter.stage, limit: limit + 1) }
         let page = rows.prefix(limit)

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Follows an experiment to its end by polling `GET /v1/experiments/{id}`,
-/// its `/progress` and new lines of its `/logs` (with the `after` cursor).
+/// its `/progress` and the newest line of its `/logs` (`tail=1`).
 ///
 /// On a terminal it redraws the progress tree in place; elsewhere (a pipe, a
 /// CI log) it prints one plain line per change; with `--output json|csv` one
@@ -43,16 +43,12 @@ struct Watcher {
             do {
                 experiment = try client.json("GET", experimentPath)
                 if let t = try? client.json("GET", experimentPath + "/progress") { tree = ProgressNode(t) }
-                while true {
-                    var query = [("limit", "1000")]
-                    if let logCursor { query.append(("after", logCursor)) }
-                    let page = try client.json("GET", experimentPath + "/logs", query: query)
-                    let items = page["items"]?.array ?? []
-                    if let last = items.last {
-                        latestLog = last
-                        logCursor = last["id"]?.cell
-                    }
-                    if page["next_cursor"]?.string == nil || items.isEmpty { break }
+                // Only the newest line is shown: ask for just that (`tail=1`),
+                // however long the log is.
+                let page = try client.json("GET", experimentPath + "/logs", query: [("tail", "1")])
+                if let last = page["items"]?.array?.last, last["id"]?.cell != logCursor {
+                    latestLog = last
+                    logCursor = last["id"]?.cell
                 }
                 if failingSince != nil { Console.error("\(Timestamp.nowTime()) reconnected") }
                 failingSince = nil
