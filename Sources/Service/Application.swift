@@ -128,6 +128,7 @@ public final class Application: Sendable {
             .register(&router)
         ArtifactRoutes(pool: pool, dataDir: settings.dataDir).register(&router)
         SignalRoutes(store: store, signals: SignalStore(pool: pool)).register(&router)
+        WhoAmIRoutes(tokens: tokens).register(&router)
         BarsRoutes(store: store, dataDirectory: engine.configuration.dataDirectory).register(&router)
         UIRoutes().register(&router)
 

@@ -40,6 +40,19 @@ struct AuthTests {
         #expect(try t.request("GET", "/metrics").status == 200)
     }
 
+    @Test func whoamiNamesTheTokenAndItsScope() throws {
+        let t = try TestApp(tokens: TestTokens.file)
+        #expect(try t.request("GET", "/v1/whoami").status == 401)
+        let reader = try t.request("GET", "/v1/whoami", token: TestTokens.reader).json
+        #expect(reader["name"] as? String == "reader")
+        #expect(reader["scope"] as? String == "read")
+        #expect(reader["auth"] as? Bool == true)
+        #expect(try t.request("GET", "/v1/whoami", token: TestTokens.operatorToken).json["scope"] as? String == "operate")
+        let open = try TestApp().request("GET", "/v1/whoami").json
+        #expect(open["auth"] as? Bool == false)
+        #expect(open["scope"] as? String == "admin")
+    }
+
     @Test func refusesToListenBeyondLoopbackWithoutTokens() throws {
         #expect(throws: StartupError.self) {
             _ = try TestApp(configure: { $0.address = "0.0.0.0" })

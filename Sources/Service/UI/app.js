@@ -17,7 +17,6 @@
     cancel: new Set(['queued', 'interrupted', 'running', 'pausing', 'paused']),
     retry: new Set(['failed', 'cancelled', 'interrupted']),
   };
-  const NO_ID = '00000000-0000-0000-0000-000000000000';
 
   // A link such as /ui/#token=… (printed by deploy/run.sh) hands over the
   // token once; the fragment never reaches the server, and is dropped here.
@@ -180,22 +179,18 @@
     return res.json();
   }
 
-  // Finds out whether the token may operate, without changing anything: a
-  // control request for an id that cannot exist answers 404 when the scope
-  // allows it and 403 when it does not.
+  // Asks the server what this token may do (`GET /v1/whoami`).
   async function probeScope() {
     try {
-      await api('POST', '/v1/experiments/' + NO_ID + '/pause', { quiet401: true });
-      session.scope = 'operate';
-    } catch (e) {
-      if (e.status === 403) {
+      const me = await api('GET', '/v1/whoami', { quiet401: true });
+      if (me.scope === 'read') {
         session.scope = 'read';
-        session.scopeReason = e.message;
-      } else if (e.status === 404 || e.status === 409) {
-        session.scope = 'operate';
+        session.scopeReason = 'token \u2018' + me.name + '\u2019 has scope read: it can look but not control';
       } else {
-        session.scope = null;
+        session.scope = 'operate';
       }
+    } catch (e) {
+      session.scope = null;
     }
     showScope();
   }
