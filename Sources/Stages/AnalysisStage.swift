@@ -45,13 +45,14 @@ public struct AnalysisStage: Stage {
         let tables = try TableChain.input(for: name, context, plan)
         let step = context.progress.child(of: context.node, "backtest", total: Int64(plan.timeframes.count * plan.symbols.count), weight: 3)
         context.progress.start(step)
+        let bySeries = Dictionary(grouping: accepted) { "\($0.symbol) \($0.timeframe)" }
         var inputs: [BacktestInput] = []
         for tf in plan.timeframes {
             guard let table = tables[tf] else { throw StageError("no \(tf) table to backtest on") }
             for symbol in plan.symbols {
                 try context.checkpoint()
                 let bars = try SymbolBars(symbol, in: table)
-                let mine = accepted.filter { $0.symbol == symbol && $0.timeframe == tf.rawValue }.map {
+                let mine = (bySeries["\(symbol) \(tf.rawValue)"] ?? []).map {
                     BacktestSignal(timestamp: $0.timestampMicros, direction: $0.direction == "long" ? .long : .short, stop: $0.stop, target: $0.target)
                 }
                 inputs.append(BacktestInput(

@@ -123,26 +123,8 @@ public struct ExportStage: Stage {
         try FileManager.default.createDirectory(at: context.directory, withIntermediateDirectories: true)
         let file = "\(name).\(format.rawValue)"
         let url = context.directory.appendingPathComponent(file).standardizedFileURL.absoluteURL
-        let partial = url.path + ".partial"
-        let specs = columns.map(\.spec)
-        do {
-            switch format {
-            case .csv, .csvGzip:
-                let writer = try CSVTableWriter(path: partial, columns: specs, gzip: format == .csvGzip)
-                try writer.write(columns)
-                try writer.close()
-            case .parquet:
-                let writer = try ParquetWriter(path: partial, columns: specs, compression: compression)
-                try writer.write(columns)
-                try writer.close()
-            }
-        } catch {
-            unlink(partial)
-            throw error
-        }
-        guard rename(partial, url.path) == 0 else {
-            unlink(partial)
-            throw StageError("\(file): cannot rename into place: \(String(cString: strerror(errno)))")
+        try Self.writeFile(columns.map(\.spec), format: format, compression: compression, to: url) { append in
+            try append(columns)
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value ?? 0
         let rows = Int64(columns.first?.values.count ?? 0)
@@ -156,9 +138,27 @@ public struct ExportStage: Stage {
         _ table: AlignedTable, format: ExportOptions.Format, compression: ParquetCompression, to url: URL,
         _ context: StageContext, step: String
     ) throws {
-        let partial = url.path + ".partial"
         let columns = ExportColumn.columns(of: table)
-        let specs = columns.map(\.spec)
+        try Self.writeFile(columns.map(\.spec), format: format, compression: compression, to: url) { append in
+            var start = 0
+            repeat {
+                try context.checkpoint()
+                let end = min(table.count, start + batchRows)
+                try append(start == 0 && end == table.count ? columns : columns.map { $0.slice(start..<end) })
+                context.progress.advance(step, by: Int64(end - start))
+                start = end
+            } while start < table.count
+        }
+    }
+
+    /// Writes a file of `format` under a `.partial` name — `fill` hands the
+    /// writer its batches — and renames it into place when complete; on any
+    /// error the partial file is removed.
+    static func writeFile(
+        _ specs: [ColumnSpec], format: ExportOptions.Format, compression: ParquetCompression, to url: URL,
+        _ fill: (_ append: ([ExportColumn]) throws -> Void) throws -> Void
+    ) throws {
+        let partial = url.path + ".partial"
         let append: ([ExportColumn]) throws -> Void
         let close: () throws -> Void
         switch format {
@@ -172,14 +172,7 @@ public struct ExportStage: Stage {
             close = { try writer.close() }
         }
         do {
-            var start = 0
-            repeat {
-                try context.checkpoint()
-                let end = min(table.count, start + batchRows)
-                try append(start == 0 && end == table.count ? columns : columns.map { $0.slice(start..<end) })
-                context.progress.advance(step, by: Int64(end - start))
-                start = end
-            } while start < table.count
+            try fill(append)
             try close()
         } catch {
             try? close()

@@ -60,7 +60,7 @@ public struct ForecastStage: Stage {
         let models = self.models
         let summaries = Mutex<[ForecastSummary]>([])
         try TableChain.run(name, context, plan) { context, plan, tf, table, step in
-            let (t, s) = try Self.forecast(context, plan, tf, table, step, deadline: deadline, models: models)
+            let (t, s) = try Self.forecast(context, plan, tf, table, step, config: config, deadline: deadline, models: models)
             summaries.withLock { $0 += s }
             return t
         }
@@ -96,7 +96,9 @@ public struct ForecastStage: Stage {
         _ context: StageContext, _ plan: ExperimentPlan, _ tf: Timeframe, _ table: AlignedTable, _ step: String
     ) throws -> AlignedTable {
         let config = try Self.config(plan)
-        return try forecast(context, plan, tf, table, step, deadline: .now + .seconds(config.totalTimeoutSeconds), models: nil).0
+        return try forecast(
+            context, plan, tf, table, step, config: config, deadline: .now + .seconds(config.totalTimeoutSeconds), models: nil
+        ).0
     }
 
     /// Feature columns the ridge model may use: bounded, roughly stationary indicators.
@@ -106,9 +108,10 @@ public struct ForecastStage: Stage {
 
     static func forecast(
         _ context: StageContext, _ plan: ExperimentPlan, _ tf: Timeframe, _ table: AlignedTable, _ step: String,
-        deadline: ContinuousClock.Instant, models: (@Sendable (ForecastConfig) -> [any ForecastModel])?
+        config stageConfig: ForecastConfig, deadline: ContinuousClock.Instant,
+        models: (@Sendable (ForecastConfig) -> [any ForecastModel])?
     ) throws -> (AlignedTable, [ForecastSummary]) {
-        var config = try Self.config(plan)
+        var config = stageConfig
         var out = table
         var summaries: [ForecastSummary] = []
         let perSymbol = Int64(table.count / max(plan.symbols.count, 1))
@@ -117,7 +120,7 @@ public struct ForecastStage: Stage {
             let bars = try SymbolBars(symbol, in: table)
             let features = table.columns
                 .filter { $0.name.hasPrefix(bars.prefix) && isModelFeature(String($0.name.dropFirst(bars.prefix.count))) }
-                .map { c in bars.rows.count == table.count ? c.values : bars.rows.map { c.values[$0] } }
+                .map { bars.gather($0.values) }
             let input = try ForecastInput(close: bars.close, features: features)
             let left = ContinuousClock.now.duration(to: deadline).seconds
             config.totalTimeoutSeconds = max(0.001, left)

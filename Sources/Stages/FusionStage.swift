@@ -50,16 +50,13 @@ public struct FusionStage: Stage {
             for symbol in plan.symbols {
                 try context.checkpoint()
                 let bars = try SymbolBars(symbol, in: table)
-                func gathered(_ name: String) -> [Double]? {
-                    table.column(bars.prefix + name).map { c in bars.rows.count == table.count ? c : bars.rows.map { c[$0] } }
-                }
-                let predictions = gathered("forecast")
+                let predictions = bars.column("forecast", in: table)
                 if predictions == nil { forecastMissing = true }
                 inputs.append(FusionInput(
                     symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.durationMicros,
                     timestamps: bars.timestamps, open: bars.open, high: bars.high, low: bars.low, close: bars.close,
                     volume: bars.volume, sentiment: bars.sentiment,
-                    predictions: predictions ?? [], confidence: gathered("forecast_confidence") ?? [],
+                    predictions: predictions ?? [], confidence: bars.column("forecast_confidence", in: table) ?? [],
                     forecastName: Self.forecastModel(table, prefix: bars.prefix), patterns: PatternsStage.events(bars, patterns)))
                 context.progress.advance(step, by: 1)
             }
@@ -74,9 +71,10 @@ public struct FusionStage: Stage {
         context.progress.finish(step)
         let records = fused.map(Self.record)
         context.artifacts.set(Self.signalsKey, records)
+        let bySeries = Dictionary(grouping: records) { "\($0.symbol) \($0.timeframe)" }
         for tf in plan.timeframes {
             for symbol in plan.symbols {
-                let mine = records.filter { $0.symbol == symbol && $0.timeframe == tf.rawValue }
+                let mine = bySeries["\(symbol) \(tf.rawValue)"] ?? []
                 context.logger.info(
                     "signals fused", metadata: [
                         "symbol": "\(symbol)", "timeframe": "\(tf)", "candidates": "\(mine.count)",

@@ -162,18 +162,9 @@ public struct LoadStage: Stage {
     /// known timeframe and every bar opens on its grid.
     /// - Returns: the timeframe, or `nil` (fewer than two bars, or no match).
     static func inferTimeframe(_ timestamps: [Int64]) -> Timeframe? {
-        guard timestamps.count >= 2 else { return nil }
-        var gap = Int64.max
-        timestamps.withUnsafeBufferPointer { t in
-            for i in 1..<t.count { gap = min(gap, t[i] - t[i - 1]) }
-        }
-        guard let tf = Timeframe.allCases.first(where: { $0.durationMicros == gap }) else { return nil }
-        let d = tf.durationMicros
-        let origin = tf.originMicros
-        let aligned = timestamps.withUnsafeBufferPointer { t in
-            t.allSatisfy { ($0 - origin) % d == 0 }
-        }
-        return aligned ? tf : nil
+        var inference = TimeframeInference()
+        inference.feed(timestamps)
+        return inference.result
     }
 
     /// Rows in a plain CSV file, estimated from the line lengths of its first

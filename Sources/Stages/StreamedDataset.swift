@@ -36,7 +36,7 @@ enum BaseInput {
 }
 
 /// The timeframe of bars seen chunk by chunk: the smallest gap, when it is a
-/// known timeframe and every bar opens on its grid (see `LoadStage.inferTimeframe`).
+/// known timeframe and every bar opens on its grid (nil for fewer than two bars).
 struct TimeframeInference {
     private var minGap = Int64.max
     private var last: Int64?
@@ -49,7 +49,9 @@ struct TimeframeInference {
             if let last { gap = min(gap, t[0] - last) }
             for i in 1..<t.count { gap = min(gap, t[i] - t[i - 1]) }
             minGap = gap
-            for (k, tf) in Timeframe.allCases.enumerated() where aligned[k] {
+            // Only a timeframe no longer than the smallest gap so far can be the answer
+            // (the gap only shrinks), so only those need their grid checked.
+            for (k, tf) in Timeframe.allCases.enumerated() where aligned[k] && tf.durationMicros <= gap {
                 let d = tf.durationMicros
                 let origin = tf.originMicros
                 aligned[k] = t.allSatisfy { ($0 - origin) % d == 0 }

@@ -53,6 +53,16 @@ struct SymbolBars {
         self.sentiment = table.column(prefix + "sentiment").map(gather)
     }
 
+    /// The table column `<symbol>_<name>` on this symbol's bars (nil when absent).
+    func column(_ name: String, in table: AlignedTable) -> [Double]? {
+        table.column(prefix + name).map(gather)
+    }
+
+    /// A table column (one value per table row) on this symbol's bars.
+    func gather(_ values: [Double]) -> [Double] {
+        rows.count == tableCount ? values : rows.map { values[$0] }
+    }
+
     /// `values` (one per bar) on the table's rows, NaN where the symbol has no bar.
     func scatter(_ values: [Double]) -> [Double] {
         precondition(values.count == rows.count)

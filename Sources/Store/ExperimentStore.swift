@@ -238,13 +238,16 @@ extension ExperimentStore {
                   AND (\(stage)::text IS NULL OR stage = \(stage)::text)
                 ORDER BY id LIMIT \(limit)
                 """
-            ).map { r in
-                LogRecord(
-                    id: try r.decode(0, as: Int64.self), ts: try r.decode(1, as: Date.self), level: try r.decode(2, as: String.self),
-                    stage: try r.decode(3, as: String?.self), message: try r.decode(4, as: String.self),
-                    fields: try r.decode(5, as: String.self))
-            }
+            ).map(Self.logRecord)
         }
+    }
+
+    /// A `pipeline_logs` row selected as `id, ts, level, stage, message, fields::text`.
+    static func logRecord(_ r: PostgresRow) throws -> LogRecord {
+        LogRecord(
+            id: try r.decode(0, as: Int64.self), ts: try r.decode(1, as: Date.self), level: try r.decode(2, as: String.self),
+            stage: try r.decode(3, as: String?.self), message: try r.decode(4, as: String.self),
+            fields: try r.decode(5, as: String.self))
     }
 
     /// The newest `count` lines (filtered), oldest first.
@@ -261,12 +264,7 @@ extension ExperimentStore {
                     ORDER BY id DESC LIMIT \(count)) newest
                 ORDER BY id
                 """
-            ).map { r in
-                LogRecord(
-                    id: try r.decode(0, as: Int64.self), ts: try r.decode(1, as: Date.self), level: try r.decode(2, as: String.self),
-                    stage: try r.decode(3, as: String?.self), message: try r.decode(4, as: String.self),
-                    fields: try r.decode(5, as: String.self))
-            }
+            ).map(Self.logRecord)
         }
     }
 

@@ -42,8 +42,8 @@ struct BarsRoutes {
                 400, "timeframe: '\(raw)' is not one of \(allowed.joined(separator: ", "))", field: "timeframe",
                 extra: [("allowed", allowed.joined(separator: ", "))])
         }
-        let from = try Self.time(req, "from")
-        let to = try Self.time(req, "to")
+        let from = try timeQuery(req, "from")
+        let to = try timeQuery(req, "to")
         if let from, let to, from > to { throw APIError.invalid("from", "must not be after to") }
         let limit = try intQuery(req, "limit", default: Self.defaultLimit, range: 1...Self.maxLimit)
 
@@ -100,17 +100,5 @@ struct BarsRoutes {
     static func timeframes(in folder: URL) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         return Timeframe.allCases.map(\.rawValue).filter { names.contains("merged_\($0).sftable") }
-    }
-
-    /// An RFC 3339 time or µs since the epoch.
-    static func time(_ req: Request, _ name: String) throws(APIError) -> Int64? {
-        guard let raw = req.query[name], !raw.isEmpty else { return nil }
-        if let n = Int64(raw) { return n }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        guard let d = fractional.date(from: raw) ?? ISO8601DateFormatter().date(from: raw) else {
-            throw APIError.invalid(name, "'\(raw)' is not an RFC 3339 time (2026-01-02T03:04:05Z) or microseconds since the epoch")
-        }
-        return Int64((d.timeIntervalSince1970 * 1_000_000).rounded())
     }
 }

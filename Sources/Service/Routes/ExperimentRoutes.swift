@@ -156,6 +156,18 @@ func uuidParameter(_ req: Request, _ name: String) throws(APIError) -> UUID {
     return id
 }
 
+/// A query parameter that is an RFC 3339 time or microseconds since the epoch; nil when absent.
+func timeQuery(_ req: Request, _ name: String) throws(APIError) -> Int64? {
+    guard let raw = req.query[name], !raw.isEmpty else { return nil }
+    if let n = Int64(raw) { return n }
+    let fractional = ISO8601DateFormatter()
+    fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    guard let d = fractional.date(from: raw) ?? ISO8601DateFormatter().date(from: raw) else {
+        throw APIError.invalid(name, "'\(raw)' is not an RFC 3339 time (2026-01-02T03:04:05Z) or microseconds since the epoch")
+    }
+    return Int64((d.timeIntervalSince1970 * 1_000_000).rounded())
+}
+
 func intQuery(_ req: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws(APIError) -> Int {
     guard let raw = req.query[name] else { return value }
     guard let n = Int(raw), range.contains(n) else {

@@ -1,4 +1,5 @@
 import Foundation
+import MarketData
 import MicroHTTP
 import Pipeline
 import Store
@@ -20,15 +21,7 @@ struct SignalRoutes {
         let id = try uuidParameter(req, "id")
         var q = SignalQuery()
         if let s = req.query["symbol"], !s.isEmpty { q.symbol = s }
-        if let s = req.query["timeframe"], !s.isEmpty {
-            let allowed = ["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]
-            guard allowed.contains(s) else {
-                throw APIError(
-                    400, "timeframe: '\(s)' is not one of \(allowed.joined(separator: ", "))", field: "timeframe",
-                    extra: [("allowed", allowed.joined(separator: ", "))])
-            }
-            q.timeframe = s
-        }
+        if let s = req.query["timeframe"], !s.isEmpty { q.timeframe = try DatasetRoutes.timeframe(s).rawValue }
         if let s = req.query["min_quality"], !s.isEmpty {
             guard let v = Double(s), v >= 0, v <= 1 else { throw APIError.invalid("min_quality", "must be a number in 0…1") }
             q.minQuality = v
@@ -39,8 +32,8 @@ struct SignalRoutes {
         case "false", "0": q.accepted = false
         case let v?: throw APIError.invalid("accepted", "'\(v)' is not true or false")
         }
-        q.fromMicros = try time(req, "from")
-        q.toMicros = try time(req, "to")
+        q.fromMicros = try timeQuery(req, "from")
+        q.toMicros = try timeQuery(req, "to")
         if let a = req.query["after"] ?? req.query["cursor"], !a.isEmpty {
             guard let n = Int64(a), n >= 0 else { throw APIError.invalid("after", "must be a signal id (a non-negative integer)") }
             q.after = n
@@ -97,19 +90,6 @@ struct SignalRoutes {
     static func csvField(_ s: String) -> String {
         s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
             ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-    }
-
-    /// An RFC 3339 time or µs since the epoch.
-    func time(_ req: Request, _ name: String) throws(APIError) -> Int64? {
-        guard let raw = req.query[name], !raw.isEmpty else { return nil }
-        if let n = Int64(raw) { return n }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let plain = ISO8601DateFormatter()
-        guard let d = f.date(from: raw) ?? plain.date(from: raw) else {
-            throw APIError.invalid(name, "'\(raw)' is not an RFC 3339 time (2026-01-02T03:04:05Z) or microseconds since the epoch")
-        }
-        return Int64((d.timeIntervalSince1970 * 1_000_000).rounded())
     }
 }
 
