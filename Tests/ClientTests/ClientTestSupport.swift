@@ -283,6 +283,8 @@ struct CLI {
                 if n <= 0 { break }  // EIO once the child's side is closed
                 output.data.withLock { $0.append(contentsOf: buffer[0..<n]) }
             }
+            // Closed by the reader, never while it may still read it.
+            close(master)
             done.signal()
         }
         let deadline = Date().addingTimeInterval(timeout)
@@ -290,7 +292,6 @@ struct CLI {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         _ = done.wait(timeout: .now() + 5)
-        close(master)
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         return Result(
             status: process.terminationStatus, stdout: String(decoding: output.data.withLock { $0 }, as: UTF8.self),

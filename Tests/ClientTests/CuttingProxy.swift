@@ -56,11 +56,13 @@ final class CuttingProxy: Sendable {
 
     func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        // Wakes the accept loop, which closes the listener itself: closing it
+        // here could hand its number to another socket while accept still uses it.
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
     }
 
     private func acceptLoop() {
+        defer { close(listener) }
         while !stopped.load(ordering: .acquiring) {
             let client = accept(listener, nil, nil)
             if client < 0 {
@@ -107,7 +109,9 @@ final class CuttingProxy: Sendable {
         // Bytes sent down so far (answers to earlier requests on a kept-alive connection count too).
         let passed = Atomic<Int>(0)
         // Client → server, noting whether the request follows a stream.
+        let upDone = DispatchSemaphore(value: 0)
         let up = Thread { [self] in
+            defer { upDone.signal() }
             var buffer = [UInt8](repeating: 0, count: 16384)
             while true {
                 let n = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
@@ -148,6 +152,10 @@ final class CuttingProxy: Sendable {
         }
         shutdown(client, Int32(SHUT_RDWR))
         shutdown(server, Int32(SHUT_RDWR))
+        // The upward thread still uses both sockets until its recv sees the
+        // shutdown: close them only after it is done, so their numbers are
+        // never reused by another connection while it runs.
+        upDone.wait()
         close(client)
         close(server)
     }
