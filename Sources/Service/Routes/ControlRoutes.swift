@@ -41,10 +41,13 @@ struct ControlRoutes {
     }
 
     /// Runs a control request: 202 with the experiment, 404, or 409 naming the current state.
+    /// The body's `status` is the state the request produced (the scheduler
+    /// may already have moved on, e.g. claimed a requeued experiment).
     private func control(_ req: Request, _ action: (UUID) throws -> ExperimentState) throws -> Response {
         let id = try uuidParameter(req, "id")
+        let produced: ExperimentState
         do {
-            _ = try database { try action(id) }
+            produced = try database { try action(id) }
         } catch let e as Engine.ControlError {
             switch e {
             case .notFound: throw APIError.notFound("experiment \(req.parameter("id"))")
@@ -53,7 +56,8 @@ struct ControlRoutes {
             case .unknownStage(let s): throw APIError.invalid("from_stage", "unknown stage '\(s)'")
             }
         }
-        guard let record = try database({ try store.get(id) }) else { throw APIError.notFound("experiment \(req.parameter("id"))") }
+        guard var record = try database({ try store.get(id) }) else { throw APIError.notFound("experiment \(req.parameter("id"))") }
+        record.status = produced.rawValue
         return .json(Array(ExperimentRoutes.render(record).utf8), status: 202)
     }
 
