@@ -23,6 +23,7 @@ final class WebhookReceiver: Sendable {
     private final class State: Sendable {
         let received = Mutex<[Delivery]>([])
         let failuresLeft: Atomic<Int>
+        let failing = Atomic<Bool>(false)
         init(failFirst: Int) { failuresLeft = Atomic(failFirst) }
     }
 
@@ -38,7 +39,9 @@ final class WebhookReceiver: Sendable {
                 var headers: [String: String] = [:]
                 for (k, v) in req.headers { headers[k.lowercased()] = v }
                 state.received.withLock { $0.append(Delivery(path: req.path, headers: headers, body: req.body)) }
-                if state.failuresLeft.load(ordering: .relaxed) > 0, state.failuresLeft.subtract(1, ordering: .relaxed).oldValue > 0 {
+                if state.failing.load(ordering: .relaxed)
+                    || (state.failuresLeft.load(ordering: .relaxed) > 0 && state.failuresLeft.subtract(1, ordering: .relaxed).oldValue > 0)
+                {
                     return .text("try again later", status: 500)
                 }
                 return .text("ok")
@@ -57,6 +60,8 @@ final class WebhookReceiver: Sendable {
     var url: String { "http://127.0.0.1:\(server.port)/hook" }
     var serverURL: String { "http://127.0.0.1:\(server.port)/server-hook" }
     var all: [Delivery] { state.received.withLock { $0 } }
+    /// While true, every request gets a 500.
+    func setFailing(_ on: Bool) { state.failing.store(on, ordering: .relaxed) }
 }
 
 /// Advances one unit, then makes no progress (while still calling the
@@ -204,6 +209,8 @@ func signatureIsValid(_ d: WebhookReceiver.Delivery, secret: String) -> Bool {
         #expect(perEvent.values.allSatisfy { $0 == 1 }, "\(perEvent.filter { $0.value != 1 })")
         let line = #"signalforge_notification_deliveries_total{outcome="delivered"}"#
         #expect((try a.metric(line) ?? 0) + (try b.metric(line) ?? 0) == 16)
+        let instances = Set(try ids.flatMap { try a.deliveries($0) }.flatMap { ($0["attempts"] as? [[String: Any]] ?? []).compactMap { $0["instance"] as? String } })
+        #expect(!instances.isEmpty && instances.count <= 2)
     }
 
     @Test func aStalledRunEmitsStuck() throws {
@@ -335,6 +342,33 @@ func signatureIsValid(_ d: WebhookReceiver.Delivery, secret: String) -> Bool {
         let sub = ((ok.json["request"] as? [String: Any])?["notify"] as? [[String: Any]])?.first
         #expect(sub?["events"] as? [String] == WebhookSubscription.defaultEvents)
         #expect(sub?["signed"] as? Bool == false)
+    }
+
+    /// PostgreSQL goes away while a delivery waits for its next attempt: the
+    /// workers wait, and deliver once it is back; every attempt is recorded.
+    @Test func deliveriesWaitOutAPostgreSQLOutage() throws {
+        let pg = try TemporaryPostgres()
+        defer { pg.destroy() }
+        let receiver = try WebhookReceiver()
+        receiver.setFailing(true)
+        let t = try TestApp(databaseURL: pg.url, stages: StageRegistry([ChunkedStage(name: "load", units: 5)])) { s in
+            s.notifyBackoffBaseMs = 200
+        }
+        let notify = #"[{"url":"\#(receiver.url)","events":["succeeded"],"secret":"outage-secret-0123456789"}]"#
+        let id = try t.create(notifyBody("outage", stages: ["load"], notify: notify))
+        #expect(try eventually { (try t.deliveries(id).first?["attempts"] as? [[String: Any]])?.isEmpty == false })
+        try pg.stop()
+        #expect(eventually { !t.logs.messages("notifications: database call failed; waiting for it").isEmpty })
+        receiver.setFailing(false)
+        try pg.start()
+        let delivered = eventually(timeout: 30) { (try? t.deliveries(id).first?["status"] as? String) == "delivered" }
+        #expect(delivered)
+        let item = try #require(try t.deliveries(id).first)
+        let attempts = try #require(item["attempts"] as? [[String: Any]])
+        #expect(attempts.count == receiver.all.count, "every attempt made is recorded")
+        #expect(attempts.last?["outcome"] as? String == "delivered")
+        #expect(attempts.dropLast().allSatisfy { $0["outcome"] as? String == "retry" })
+        #expect(!t.logs.messages("notifications: the database is back; delivering").isEmpty)
     }
 
     @Test func readsNeedTheReadScopeAndAKnownExperiment() throws {

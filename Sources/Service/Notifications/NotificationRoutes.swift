@@ -26,7 +26,7 @@ struct NotificationRoutes {
         let attempts = d.attemptList.map { a in
             """
             {"attempt":\(a.attempt),"started_at":\(date(a.startedAt)),"duration_ms":\(a.durationMs),\
-            "status_code":\(a.statusCode.map(String.init) ?? "null"),"error":\(text(a.error)),"outcome":"\(a.outcome)"}
+            "status_code":\(a.statusCode.map(String.init) ?? "null"),"error":\(text(a.error)),"outcome":"\(a.outcome)","instance":\(text(a.instance))}
             """
         }.joined(separator: ",")
         return """

@@ -31,6 +31,7 @@ struct DeliveryRecord: Sendable {
         var statusCode: Int?
         var error: String?
         var outcome: String
+        var instance: String?
     }
     var id: UUID
     var event: String
@@ -149,7 +150,7 @@ struct NotificationStore: Sendable {
             for (i, d) in out.enumerated() { index[d.id] = i }
             for r in try c.query(
                 """
-                SELECT a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, a.outcome
+                SELECT a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.error, a.outcome, a.instance
                 FROM notification_attempts a JOIN notification_deliveries d ON d.id = a.delivery_id
                 WHERE d.experiment_id = \(experiment)
                 ORDER BY a.delivery_id, a.attempt
@@ -160,7 +161,8 @@ struct NotificationStore: Sendable {
                     DeliveryRecord.Attempt(
                         attempt: try r.decode(1, as: Int.self), startedAt: try r.decode(2, as: Date.self),
                         durationMs: try r.decode(3, as: Double.self), statusCode: try r.decode(4, as: Int?.self),
-                        error: try r.decode(5, as: String?.self), outcome: try r.decode(6, as: String.self)))
+                        error: try r.decode(5, as: String?.self), outcome: try r.decode(6, as: String.self),
+                        instance: try r.decode(7, as: String?.self)))
             }
             return out
         }
