@@ -371,6 +371,27 @@ func signatureIsValid(_ d: WebhookReceiver.Delivery, secret: String) -> Bool {
         #expect(!t.logs.messages("notifications: the database is back; delivering").isEmpty)
     }
 
+    /// An https receiver that never answers (through URLSession): each attempt
+    /// records its error, and the delivery is given up after notify_give_up_s.
+    @Test func anUnreachableReceiverIsGivenUp() throws {
+        let port = try localFreePort()
+        let t = try TestApp(stages: StageRegistry([ChunkedStage(name: "load", units: 2)])) { s in
+            s.notifyBackoffBaseMs = 200
+            s.notifyGiveUpSeconds = 1
+        }
+        let notify = #"[{"url":"https://127.0.0.1:\#(port)/hook","events":["succeeded"]}]"#
+        let id = try t.create(notifyBody("unreachable", stages: ["load"], notify: notify))
+        #expect(try eventually { try t.deliveries(id).first?["status"] as? String == "failed" })
+        let item = try #require(try t.deliveries(id).first)
+        let attempts = try #require(item["attempts"] as? [[String: Any]])
+        #expect(attempts.count >= 2)
+        #expect(attempts.last?["outcome"] as? String == "failed")
+        #expect(attempts.dropLast().allSatisfy { $0["outcome"] as? String == "retry" })
+        #expect(attempts.allSatisfy { $0["status_code"] is NSNull && ($0["error"] as? String)?.isEmpty == false })
+        #expect(item["next_attempt_at"] is NSNull)
+        #expect(try t.metric(#"signalforge_notification_deliveries_total{outcome="failed"}"#) == 1)
+    }
+
     @Test func readsNeedTheReadScopeAndAKnownExperiment() throws {
         let t = try TestApp()
         #expect(try t.request("GET", "/v1/experiments/\(UUID().uuidString)/notifications").status == 404)
