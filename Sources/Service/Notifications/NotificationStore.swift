@@ -40,7 +40,6 @@ struct DeliveryRecord: Sendable {
     var status: String
     var url: String
     var source: String
-    var attempts: Int
     var nextAttemptAt: Date?
     var lastError: String?
     var createdAt: Date
@@ -132,7 +131,7 @@ struct NotificationStore: Sendable {
         try pool.withConnection { c in
             var out = try c.query(
                 """
-                SELECT d.id, d.event, d.event_id, d.occurred_at, d.status, s.url, s.source, d.attempts,
+                SELECT d.id, d.event, d.event_id, d.occurred_at, d.status, s.url, s.source,
                        CASE WHEN d.status = 'pending' THEN d.next_attempt_at END, d.last_error, d.created_at, d.finished_at
                 FROM notification_deliveries d JOIN notification_subscriptions s ON s.id = d.subscription_id
                 WHERE d.experiment_id = \(experiment)
@@ -142,9 +141,9 @@ struct NotificationStore: Sendable {
                 DeliveryRecord(
                     id: try r.decode(0, as: UUID.self), event: try r.decode(1, as: String.self), eventID: try r.decode(2, as: Int64.self),
                     occurredAt: try r.decode(3, as: Date.self), status: try r.decode(4, as: String.self), url: try r.decode(5, as: String.self),
-                    source: try r.decode(6, as: String.self), attempts: try r.decode(7, as: Int.self),
-                    nextAttemptAt: try r.decode(8, as: Date?.self), lastError: try r.decode(9, as: String?.self),
-                    createdAt: try r.decode(10, as: Date.self), finishedAt: try r.decode(11, as: Date?.self))
+                    source: try r.decode(6, as: String.self), nextAttemptAt: try r.decode(7, as: Date?.self),
+                    lastError: try r.decode(8, as: String?.self), createdAt: try r.decode(9, as: Date.self),
+                    finishedAt: try r.decode(10, as: Date?.self))
             }
             var index: [UUID: Int] = [:]
             for (i, d) in out.enumerated() { index[d.id] = i }
