@@ -24,6 +24,8 @@ public final class Application: Sendable {
     let followHub: LogFollowHub
     let reader: ExperimentReadBatcher
     let sampler: EngineSampler
+    let notifier: NotificationDispatcher
+    let stuckDetector: StuckDetector
     /// The memory budget watcher (stages see its pressure).
     public let memory: MemoryMonitor
     public let tokens: TokenStore?
@@ -99,6 +101,18 @@ public final class Application: Sendable {
         self.sampler = sampler
         samplerBox.withLock { $0 = sampler }
 
+        var notifyConfig = NotificationDispatcher.Configuration()
+        notifyConfig.workers = settings.notifyWorkers
+        notifyConfig.backoffBase = Double(settings.notifyBackoffBaseMs) / 1000
+        notifyConfig.giveUp = Double(settings.notifyGiveUpSeconds)
+        notifyConfig.timeout = Double(settings.notifyTimeoutMs) / 1000
+        notifyConfig.owner = engine.configuration.owner
+        let notifier = NotificationDispatcher(configuration: notifyConfig, pool: pool, logger: logger)
+        self.notifier = notifier
+        let stuckDetector = StuckDetector(
+            engine: engine, store: notifier.store, threshold: settings.stuckAfterSeconds, logger: logger)
+        self.stuckDetector = stuckDetector
+
         var router = Router()
         let store = ExperimentStore(pool: pool)
         let reader = ExperimentReadBatcher(store: store, logger: logger)
@@ -120,8 +134,10 @@ public final class Application: Sendable {
                 + counter("signalforge_sampler_samples_dropped_total", "Metric samples dropped after a very long outage", sampler.droppedSamples.load(ordering: .relaxed))
                 + counter("signalforge_experiment_read_queries_total", "Batched experiment reads sent to PostgreSQL", reader.statistics.batches)
                 + counter("signalforge_experiment_reads_total", "Experiment reads answered by the batcher", reader.statistics.served)
+                + stuckDetector.metricsText + notifier.metricsText
         }).register(&router)
-        ExperimentRoutes(store: store, engine: engine, reader: reader).register(&router)
+        ExperimentRoutes(store: store, engine: engine, reader: reader, webhooks: settings.webhooks).register(&router)
+        NotificationRoutes(store: store, notifications: notifier.store).register(&router)
         ControlRoutes(engine: engine, store: store, pool: pool).register(&router)
         LogRoutes(store: store, hub: followHub).register(&router)
         DatasetRoutes(pool: pool, dataDir: settings.dataDir, maxUploadBytes: settings.maxUploadBytes, logger: logger)
@@ -169,6 +185,8 @@ public final class Application: Sendable {
         followHub.start()
         sampler.start()
         reader.start()
+        notifier.start()
+        stuckDetector.start()
         try server.start()
         if engine.registry.isEmpty {
             logger.warning("this build registers no stages: experiments stay queued until an instance that has them claims them")
@@ -181,6 +199,8 @@ public final class Application: Sendable {
     public func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         engine.drain()
+        stuckDetector.stop()
+        notifier.stop()
         sampler.stop()
         logWriter.stop()
         followHub.stop()

@@ -41,7 +41,12 @@ public struct ExperimentStore: Sendable {
         """
 
     /// Inserts a queued experiment and its `created` event in one transaction.
-    public func create(id: UUID, name: String, priority: String, request: String) throws -> ExperimentRecord {
+    /// - Parameter alsoInTransaction: more rows the experiment owns (its
+    ///   webhook subscriptions), written in the same transaction.
+    public func create(
+        id: UUID, name: String, priority: String, request: String,
+        alsoInTransaction: (PostgresConnection) throws -> Void = { _ in }
+    ) throws -> ExperimentRecord {
         try pool.withTransaction { tx in
             let rows = try tx.query(
                 """
@@ -54,6 +59,7 @@ public struct ExperimentStore: Sendable {
                 INSERT INTO pipeline_events (experiment_id, kind, to_status)
                 VALUES (\(id), 'created', 'queued')
                 """)
+            try alsoInTransaction(tx)
             guard let row = rows.first else { throw PostgresError(code: .decoding, message: "INSERT returned no row") }
             return try Self.record(row)
         }
@@ -75,7 +81,7 @@ public struct ExperimentStore: Sendable {
     /// - Parameter render: the response body to store for replays.
     public func create(
         id: UUID, name: String, priority: String, request: String, idempotencyKey key: String, requestHash: String,
-        render: (ExperimentRecord) -> [UInt8]
+        alsoInTransaction: (PostgresConnection) throws -> Void = { _ in }, render: (ExperimentRecord) -> [UInt8]
     ) throws -> IdempotentCreate {
         try pool.withTransaction { tx in
             // Claim the key first; a concurrent holder makes this wait, then yield nothing.
@@ -101,6 +107,7 @@ public struct ExperimentStore: Sendable {
                 RETURNING \(unsafeSQL: Self.columns)
                 """)
             try tx.execute("INSERT INTO pipeline_events (experiment_id, kind, to_status) VALUES (\(id), 'created', 'queued')")
+            try alsoInTransaction(tx)
             guard let row = rows.first else { throw PostgresError(code: .decoding, message: "INSERT returned no row") }
             let record = try Self.record(row)
             try tx.execute(

@@ -19,6 +19,7 @@ public enum Migrations {
         Migration(version: 2, name: "log lines: integrity per statement, one index", sql: v2),
         Migration(version: 3, name: "backtest reports", sql: v3),
         Migration(version: 4, name: "progress nodes keep their tree order", sql: v4),
+        Migration(version: 6, name: "webhook notifications: subscriptions, outbox, attempts", sql: v6),
     ]
 
     static let v1 = """
@@ -214,5 +215,82 @@ public enum Migrations {
     /// in pipeline order), so a stored tree reads back in that order.
     static let v4 = """
         ALTER TABLE pipeline_progress ADD COLUMN position integer NOT NULL DEFAULT 0;
+        """
+
+    /// Webhook notifications. A subscription belongs to one experiment (from
+    /// its request's `notify`, or copied from the server-wide webhooks when it
+    /// was created); its secret is stored here and nowhere else. A trigger on
+    /// `pipeline_events` writes one outbox row per (event, subscription) in the
+    /// transaction that records the event, so an event that happened is never
+    /// lost and never doubled; instances claim due rows with `SKIP LOCKED` and
+    /// hold them under a lease (`next_attempt_at`) while they deliver.
+    static let v6 = """
+        CREATE TABLE notification_subscriptions (
+            id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            experiment_id  uuid NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
+            source         text NOT NULL CHECK (source IN ('request', 'server')),
+            position       integer NOT NULL,
+            url            text NOT NULL,
+            events         text[] NOT NULL,
+            secret         text,
+            created_at     timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX notification_subscriptions_experiment_idx ON notification_subscriptions (experiment_id);
+
+        CREATE TABLE notification_deliveries (
+            id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            experiment_id    uuid NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
+            subscription_id  bigint NOT NULL REFERENCES notification_subscriptions (id) ON DELETE CASCADE,
+            event            text NOT NULL,
+            event_id         bigint NOT NULL,
+            occurred_at      timestamptz NOT NULL,
+            status           text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+            attempts         integer NOT NULL DEFAULT 0,
+            next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+            lease_owner      text,
+            body             bytea,
+            last_error       text,
+            created_at       timestamptz NOT NULL DEFAULT now(),
+            finished_at      timestamptz,
+            UNIQUE (subscription_id, event_id)
+        );
+        -- Claiming: due pending rows, oldest first.
+        CREATE INDEX notification_deliveries_due_idx ON notification_deliveries (next_attempt_at) WHERE status = 'pending';
+        CREATE INDEX notification_deliveries_experiment_idx ON notification_deliveries (experiment_id, created_at, id);
+
+        CREATE TABLE notification_attempts (
+            delivery_id  uuid NOT NULL REFERENCES notification_deliveries (id) ON DELETE CASCADE,
+            attempt      integer NOT NULL,
+            started_at   timestamptz NOT NULL,
+            duration_ms  double precision NOT NULL,
+            status_code  integer,
+            error        text,
+            outcome      text NOT NULL CHECK (outcome IN ('delivered', 'retry', 'failed')),
+            instance     text,
+            PRIMARY KEY (delivery_id, attempt)
+        );
+
+        -- The notifiable event of a pipeline_events row: 'stuck', 'started',
+        -- or the lifecycle state it moved to.
+        CREATE FUNCTION sf_pipeline_events_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            ev text;
+        BEGIN
+            ev := CASE
+                WHEN NEW.kind = 'stuck' THEN 'stuck'
+                WHEN NEW.kind = 'started' THEN 'started'
+                WHEN NEW.to_status IN ('paused', 'succeeded', 'failed', 'cancelled', 'interrupted')
+                     AND NEW.to_status IS DISTINCT FROM NEW.from_status THEN NEW.to_status
+                ELSE NULL END;
+            IF ev IS NULL THEN RETURN NULL; END IF;
+            INSERT INTO notification_deliveries (experiment_id, subscription_id, event, event_id, occurred_at)
+            SELECT NEW.experiment_id, s.id, ev, NEW.id, NEW.ts
+            FROM notification_subscriptions s
+            WHERE s.experiment_id = NEW.experiment_id AND ev = ANY (s.events)
+            ON CONFLICT (subscription_id, event_id) DO NOTHING;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER pipeline_events_outbox AFTER INSERT ON pipeline_events
+            FOR EACH ROW EXECUTE FUNCTION sf_pipeline_events_outbox();
         """
 }

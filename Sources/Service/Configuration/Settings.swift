@@ -24,6 +24,24 @@ public struct Settings: Sendable, Equatable {
     public var logLevel = "info"
     public var logBufferLines = 200_000
     public var accessLog = true
+    /// Server-wide webhooks: every experiment created by this instance is
+    /// notified to each (the file's `webhooks` list, then the one of
+    /// `webhook_url`/`webhook_events`/`webhook_secret`).
+    public var webhooks: [WebhookSubscription] = []
+    /// The single webhook of `webhook_url`, `webhook_events`, `webhook_secret`.
+    var webhookURL: String? = nil
+    var webhookEvents: [String]? = nil
+    var webhookSecret: RedactedSecret? = nil
+    /// Seconds without progress before a running experiment is `stuck`.
+    public var stuckAfterSeconds = 600.0
+    /// First retry delay of a failed delivery; doubles each attempt (capped at 5 min).
+    public var notifyBackoffBaseMs = 1000
+    /// How long a delivery is retried before it is given up.
+    public var notifyGiveUpSeconds = 3600
+    /// Connect and read timeout of one delivery attempt.
+    public var notifyTimeoutMs = 10_000
+    /// Threads delivering webhooks on this instance.
+    public var notifyWorkers = 2
 
     public init() {}
 
@@ -101,6 +119,34 @@ public struct Settings: Sendable, Equatable {
             default: throw SettingsError("access_log: '\(v)' is not true or false")
             }
         },
+        key("webhook_url", env: "SIGNALFORGE_WEBHOOK_URL", "a server-wide webhook (http or https URL) told of every experiment's events", "none") { s, v in
+            if let reason = WebhookSubscription.urlProblem(v) { throw SettingsError("webhook_url: \(reason)") }
+            s.webhookURL = v
+        },
+        key("webhook_events", env: "SIGNALFORGE_WEBHOOK_EVENTS", "events sent to webhook_url, comma-separated (\(WebhookSubscription.allowedEvents.joined(separator: ", ")))", WebhookSubscription.defaultEvents.joined(separator: ",")) { s, v in
+            let list = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if let reason = WebhookSubscription.eventsProblem(list) { throw SettingsError("webhook_events: \(reason)") }
+            s.webhookEvents = list
+        },
+        key("webhook_secret", env: "SIGNALFORGE_WEBHOOK_SECRET", "HMAC-SHA256 key that signs deliveries to webhook_url (never logged)", "none: unsigned") { s, v in
+            if let reason = WebhookSubscription.secretProblem(v) { throw SettingsError("webhook_secret: \(reason)") }
+            s.webhookSecret = RedactedSecret(v)
+        },
+        key("stuck_after_s", env: "SIGNALFORGE_STUCK_AFTER_S", "seconds without progress before a running experiment emits `stuck`", "600") { s, v in
+            s.stuckAfterSeconds = Double(try int(v, "stuck_after_s", 1...604_800))
+        },
+        key("notify_backoff_base_ms", env: "SIGNALFORGE_NOTIFY_BACKOFF_BASE_MS", "first retry delay of a webhook delivery; doubles per attempt, at most 5 min", "1000") { s, v in
+            s.notifyBackoffBaseMs = try int(v, "notify_backoff_base_ms", 1...300_000)
+        },
+        key("notify_give_up_s", env: "SIGNALFORGE_NOTIFY_GIVE_UP_S", "how long a webhook delivery is retried before it fails", "3600") { s, v in
+            s.notifyGiveUpSeconds = try int(v, "notify_give_up_s", 1...604_800)
+        },
+        key("notify_timeout_ms", env: "SIGNALFORGE_NOTIFY_TIMEOUT_MS", "connect and read timeout of one webhook attempt", "10000") { s, v in
+            s.notifyTimeoutMs = try int(v, "notify_timeout_ms", 100...300_000)
+        },
+        key("notify_workers", env: "SIGNALFORGE_NOTIFY_WORKERS", "threads delivering webhooks on this instance", "2") { s, v in
+            s.notifyWorkers = try int(v, "notify_workers", 1...64)
+        },
     ]
 
     private static func key(
@@ -126,6 +172,7 @@ public struct Settings: Sendable, Equatable {
         flags: [String: String], environment: [String: String], configFile: String?
     ) throws(SettingsError) -> Settings {
         var fromFile: [String: String] = [:]
+        var fileWebhooks: [WebhookSubscription] = []
         if let configFile {
             let text: String
             do { text = try String(contentsOfFile: configFile, encoding: .utf8) } catch {
@@ -139,8 +186,13 @@ public struct Settings: Sendable, Equatable {
                 throw SettingsError("\(configFile): expected a mapping of setting names to values")
             }
             for (k, v) in map {
+                if k == "webhooks" {
+                    fileWebhooks = try WebhookSubscription.parseConfigList(v, file: configFile)
+                    continue
+                }
                 guard keys.contains(where: { $0.name == k }) else {
-                    throw SettingsError("\(configFile): unknown setting '\(k)' (known: \(keys.map(\.name).joined(separator: ", ")))")
+                    throw SettingsError(
+                        "\(configFile): unknown setting '\(k)' (known: \((keys.map(\.name) + ["webhooks"]).joined(separator: ", ")))")
                 }
                 fromFile[k] = "\(v)"
             }
@@ -162,6 +214,13 @@ public struct Settings: Sendable, Equatable {
             do { try key.apply(&s, value) } catch {
                 throw SettingsError("\(source): \((error as? SettingsError)?.message ?? "\(error)")")
             }
+        }
+        s.webhooks = fileWebhooks
+        if let url = s.webhookURL {
+            s.webhooks.append(
+                WebhookSubscription(url: url, events: s.webhookEvents ?? WebhookSubscription.defaultEvents, secret: s.webhookSecret?.value))
+        } else if s.webhookEvents != nil || s.webhookSecret != nil {
+            throw SettingsError("webhook_events and webhook_secret need webhook_url")
         }
         return s
     }

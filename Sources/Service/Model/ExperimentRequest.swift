@@ -14,6 +14,8 @@ public struct ExperimentRequest: Sendable, Equatable {
     public var timeframes: [String]
     public var stages: [String]
     public var config: JSONValue
+    /// Webhooks of this experiment (`notify`); their secrets stay out of `json`.
+    public var notify: [WebhookSubscription] = []
 
     public static let priorities = ["high", "medium", "low"]
     public static let timeframeNames = ["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]
@@ -34,7 +36,7 @@ public struct ExperimentRequest: Sendable, Equatable {
         if let path = firstNULString(json, path: "") {
             throw APIError.invalid(path.isEmpty ? "body" : path, "strings may not contain U+0000")
         }
-        let known: Set = ["name", "priority", "datasets", "timeframes", "stages", "config"]
+        let known: Set = ["name", "priority", "datasets", "timeframes", "stages", "config", "notify"]
         if let unknown = members.first(where: { !known.contains($0.0) }) {
             throw APIError.invalid(unknown.0, "unknown member (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -129,8 +131,10 @@ public struct ExperimentRequest: Sendable, Equatable {
             try validateConfig(v)
             config = v
         }
+        var notify: [WebhookSubscription] = []
+        if let v = json["notify"] { notify = try WebhookSubscription.parseRequest(v) }
         return ExperimentRequest(
-            name: name, priority: priority, datasets: datasets, timeframes: timeframes, stages: stages, config: config)
+            name: name, priority: priority, datasets: datasets, timeframes: timeframes, stages: stages, config: config, notify: notify)
     }
 
     private static func stringList(_ v: JSONValue, field: String, allowed: [String]) throws(APIError) -> [String] {
@@ -217,9 +221,10 @@ public struct ExperimentRequest: Sendable, Equatable {
         try number("analysis", "max_holding_bars", 1...100_000)
     }
 
-    /// The normalized request as stored (defaults filled in).
+    /// The normalized request as stored and served (defaults filled in; no
+    /// webhook secret).
     public var json: JSONValue {
-        .object([
+        var members: [(String, JSONValue)] = [
             ("name", .string(name)),
             ("priority", .string(priority)),
             ("datasets", .array(datasets.map { d in
@@ -231,6 +236,8 @@ public struct ExperimentRequest: Sendable, Equatable {
             ("timeframes", .array(timeframes.map { .string($0) })),
             ("stages", .array(stages.map { .string($0) })),
             ("config", config),
-        ])
+        ]
+        if !notify.isEmpty { members.append(("notify", .array(notify.map(\.publicJSON)))) }
+        return .object(members)
     }
 }

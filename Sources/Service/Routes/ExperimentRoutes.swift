@@ -10,6 +10,8 @@ struct ExperimentRoutes {
     let store: ExperimentStore
     let engine: Engine
     let reader: ExperimentReadBatcher
+    /// Server-wide webhooks, copied to each experiment created here.
+    var webhooks: [WebhookSubscription] = []
 
     func register(_ r: inout Router) {
         r.post("/v1/experiments", scope: Scope.operate.rawValue) { req in try create(req) }
@@ -44,6 +46,10 @@ struct ExperimentRoutes {
             }
         }
         let id = UUID()
+        let (requested, serverWide) = (experiment.notify, webhooks)
+        let subscribe: (PostgresConnection) throws -> Void = { tx in
+            try NotificationStore.insertSubscriptions(tx, experiment: id, request: requested, server: serverWide)
+        }
         if experiment.name.isEmpty { experiment.name = "experiment-" + id.uuidString.prefix(8).lowercased() }
         if let key = req.headers["Idempotency-Key"] {
             guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
@@ -54,7 +60,7 @@ struct ExperimentRoutes {
             let outcome = try database {
                 try store.create(
                     id: id, name: experiment.name, priority: experiment.priority, request: experiment.json.serialized,
-                    idempotencyKey: key, requestHash: hash, render: { Array(Self.render($0).utf8) })
+                    idempotencyKey: key, requestHash: hash, alsoInTransaction: subscribe, render: { Array(Self.render($0).utf8) })
             }
             switch outcome {
             case .created(let record):
@@ -71,7 +77,11 @@ struct ExperimentRoutes {
                 throw APIError(422, "Idempotency-Key '\(key)' was already used with a different request body", field: "Idempotency-Key")
             }
         }
-        let record = try database { try store.create(id: id, name: experiment.name, priority: experiment.priority, request: experiment.json.serialized) }
+        let record = try database {
+            try store.create(
+                id: id, name: experiment.name, priority: experiment.priority, request: experiment.json.serialized,
+                alsoInTransaction: subscribe)
+        }
         engine.wake()
         return Self.createdResponse(record)
     }
