@@ -54,6 +54,7 @@ public struct TimeframeInference: Sendable {
     private var offGrid = [Gap?](repeating: nil, count: Timeframe.allCases.count)
     private var firstGap: Gap?
     private var last: Int64?
+    private var lastOnMonth = false
     private var rows: Int64 = 0
 
     public init() {}
@@ -65,36 +66,60 @@ public struct TimeframeInference: Sendable {
         }
     }
 
+    /// Which grids `t` is on: `level` counts the nested grids 1m, 5m, 15m, 30m,
+    /// 1h, 4h, 1d it is on (each implies the finer ones); weeks and months are on
+    /// the day grid too. Constant divisors keep this to a multiply or two per bar.
+    @inline(__always)
+    private static func grids(_ t: Int64) -> (level: Int, week: Bool, month: Bool) {
+        let m: Int64 = 60_000_000
+        guard t % m == 0 else { return (0, false, false) }
+        guard t % (5 * m) == 0 else { return (1, false, false) }
+        guard t % (15 * m) == 0 else { return (2, false, false) }
+        guard t % (30 * m) == 0 else { return (3, false, false) }
+        guard t % (60 * m) == 0 else { return (4, false, false) }
+        guard t % (240 * m) == 0 else { return (5, false, false) }
+        guard t % (1_440 * m) == 0 else { return (6, false, false) }
+        return (7, (t - 4 * 1_440 * m) % (10_080 * m) == 0, Timeframe.monthStart(t) == t)
+    }
+
+    /// One-bar gap lengths of 1m … 1d, 1w (indices of ``Timeframe/allCases``).
+    private static let steps: [Int64] = Timeframe.allCases.compactMap(\.fixedDurationMicros)
+
     @inline(__always)
     private mutating func feed(_ t: Int64) {
+        let g = Self.grids(t)
         defer {
             last = t
+            lastOnMonth = g.month
             rows += 1
         }
+        let week = Self.all.count - 2, month = Self.all.count - 1
         guard let previous = last else {
-            for k in Self.all.indices where !Self.all[k].isAligned(t) {
-                offGrid[k] = Gap(row: -1, from: t, to: t)
-            }
+            let first = Gap(row: -1, from: t, to: t)
+            for k in g.level..<week { offGrid[k] = first }
+            if !g.week { offGrid[week] = first }
+            if !g.month { offGrid[month] = first }
             return
         }
         let gap = t - previous
         if firstGap == nil { firstGap = Gap(row: rows - 1, from: previous, to: t) }
-        let dayAligned = t % Timeframe.dayMicros == 0
-        for k in Self.all.indices {
-            let tf = Self.all[k]
-            let aligned: Bool
-            if let d = tf.fixedDurationMicros {
-                aligned = (t - tf.originMicros) % d == 0
-                if aligned && gap == d { oneBar[k] += 1 }
-            } else {
-                aligned = dayAligned && tf.isAligned(t)
-                if aligned && gap >= 28 * Timeframe.dayMicros && gap <= 31 * Timeframe.dayMicros
-                    && tf.isAligned(previous) && tf.closeTime(ofBarOpeningAt: previous) == t
-                {
-                    oneBar[k] += 1
-                }
+        if g.level < week || !g.week || !g.month {
+            let here = Gap(row: rows - 1, from: previous, to: t)
+            for k in g.level..<week where offGrid[k] == nil { offGrid[k] = here }
+            if !g.week && offGrid[week] == nil { offGrid[week] = here }
+            if !g.month && offGrid[month] == nil { offGrid[month] = here }
+        }
+        // One bar apart: the gap is the bar length and the later bar is on the grid
+        // (so the earlier is too); a month: both open a month and the later closes the earlier.
+        if gap <= Self.steps[week] {
+            for k in 0...week where gap == Self.steps[k] {
+                if k < week ? k < g.level : g.week { oneBar[k] += 1 }
+                break
             }
-            if !aligned && offGrid[k] == nil { offGrid[k] = Gap(row: rows - 1, from: previous, to: t) }
+        } else if g.month && lastOnMonth && gap <= 31 * Timeframe.dayMicros
+            && Timeframe.mo1.closeTime(ofBarOpeningAt: previous) == t
+        {
+            oneBar[month] += 1
         }
     }
 

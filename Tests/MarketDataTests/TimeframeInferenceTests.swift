@@ -96,4 +96,49 @@ struct TimeframeInferenceTests {
         }
         #expect(gap.row == 4)
     }
+
+    /// The fast path (constant divisors, nested grids) agrees with the definition
+    /// written plainly with `isAligned` and `closeTime`, on random series.
+    @Test func agreesWithThePlainDefinition() {
+        func reference(_ ts: [Int64]) -> TimeframeInference.Verdict {
+            let all = Timeframe.allCases
+            var one = [Int64](repeating: 0, count: all.count)
+            var off = [TimeframeInference.Gap?](repeating: nil, count: all.count)
+            for (i, t) in ts.enumerated() {
+                for (k, tf) in all.enumerated() {
+                    if i > 0 && tf.isAligned(ts[i - 1]) && tf.isAligned(t) && tf.closeTime(ofBarOpeningAt: ts[i - 1]) == t { one[k] += 1 }
+                    if !tf.isAligned(t) && off[k] == nil {
+                        off[k] = i == 0 ? .init(row: -1, from: t, to: t) : .init(row: Int64(i - 1), from: ts[i - 1], to: t)
+                    }
+                }
+            }
+            var best: Int? = nil
+            for k in all.indices where one[k] > 0 && (best == nil || one[k] > one[best!]) { best = k }
+            guard let k = best else {
+                return .undetermined(firstGap: ts.count > 1 ? .init(row: 0, from: ts[0], to: ts[1]) : nil)
+            }
+            if let g = off[k] { return .irregular(likely: all[k], gap: g, oneBarGaps: one[k], gaps: Int64(ts.count - 1)) }
+            return .timeframe(all[k])
+        }
+        var state: UInt64 = 99
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        let steps: [Int64] = [Self.minute, 5 * Self.minute, 15 * Self.minute, Self.hour, 4 * Self.hour, Self.day, 7 * Self.day, 7 * Self.minute, 30_000_000]
+        for trial in 0..<400 {
+            var t: Int64 = [1_704_067_200_000_000, 1_706_745_600_000_000, -86_400_000_000, 1_704_067_200_000_000 + 37 * Self.minute][next(4)]
+            var ts: [Int64] = []
+            let kind = next(steps.count + 1)
+            for _ in 0..<(1 + next(60)) {
+                ts.append(t)
+                if kind == steps.count {
+                    t = Timeframe.mo1.openTime(t, advancedBy: Int64(1 + next(3) / 2))  // months, sometimes two
+                } else {
+                    t += steps[next(10) == 0 ? next(steps.count) : kind] * Int64(1 + next(4) / 3)
+                }
+            }
+            #expect(TimeframeInference.verdict(ts) == reference(ts), "trial \(trial): \(ts)")
+        }
+    }
 }
