@@ -39,7 +39,8 @@ public struct Resampler: Sendable {
     ///   - series: bars in increasing time order.
     ///   - target: the timeframe to produce.
     /// - Returns: the resampled series, with timeframe `target`.
-    /// - Throws: ``MarketDataError`` (`.resample`) when `target` is finer than the series' timeframe.
+    /// - Throws: ``MarketDataError`` (`.resample`) when `target` is finer than the series' timeframe,
+    ///   or its buckets are not whole numbers of the series' bars (`1w` → `1M`).
     public static func resample(_ series: OHLCVSeries, to target: Timeframe) throws(MarketDataError) -> OHLCVSeries {
         if series.timeframe == target { return series }
         var resampler = Resampler(to: target)
@@ -52,10 +53,15 @@ public struct Resampler: Sendable {
     /// - Parameter chunk: bars in increasing time order.
     /// - Returns: the bars completed by this chunk (may be empty). A chunk whose
     ///   timeframe already is the target comes back untouched.
-    /// - Throws: ``MarketDataError`` (`.resample`) when `target` is finer than the chunk's timeframe.
+    /// - Throws: ``MarketDataError`` (`.resample`) when `target` is finer than the chunk's timeframe,
+    ///   or its buckets are not whole numbers of the chunk's bars (`1w` → `1M`).
     public mutating func feed(_ chunk: OHLCVSeries) throws(MarketDataError) -> OHLCVSeries {
         if let tf = chunk.timeframe, tf > target {
             throw MarketDataError(.resample, reason: "cannot resample \(tf) bars to the finer timeframe \(target)")
+        }
+        if let tf = chunk.timeframe, !tf.nests(in: target) {
+            throw MarketDataError(
+                .resample, reason: "cannot resample \(tf) bars to \(target): a \(tf) bar can straddle two \(target) bars")
         }
         if extraNames == nil {
             extraNames = chunk.extras.map(\.name)

@@ -45,6 +45,10 @@ public struct ResampleStage: Stage {
         chunkRows: Int = 1 << 18
     ) throws -> [Timeframe: [OHLCVSeries]] {
         for s in inputs {
+            if let own = s.timeframe, let straddled = plan.timeframes.first(where: { $0 > own && !own.nests(in: $0) }) {
+                throw StageError(
+                    "timeframes: \(straddled) cannot be built from the \(own) bars of \(s.symbol): a \(own) bar can straddle two \(straddled) bars")
+            }
             if let own = s.timeframe, let finest = plan.timeframes.first, finest < own {
                 throw StageError(
                     "timeframes: \(finest) is finer than the data: \(s.symbol) has \(own) bars, which cannot be treated as \(finest) bars (request \(own) or coarser)")

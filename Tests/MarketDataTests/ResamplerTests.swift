@@ -167,6 +167,15 @@ struct CalendarResampleTests {
         #expect(streamed == m)
         // Months cannot be made into days.
         #expect(throws: MarketDataError.self) { try Resampler.resample(m, to: .d1) }
+        // Nor weeks into months: a week can straddle two months.
+        let weeks = try Resampler.resample(s, to: .w1)
+        #expect(weeks.timestamps.allSatisfy { Timeframe.w1.isAligned($0) })
+        do {
+            _ = try Resampler.resample(weeks, to: .mo1)
+            Issue.record("weeks resampled to months")
+        } catch {
+            #expect(error.code == .resample && error.reason.contains("straddle"), "\(error)")
+        }
     }
 
     @Test func minutesToMonthsEqualsMinutesToDaysToMonths() throws {

@@ -166,6 +166,18 @@ struct TimeframeServiceTests {
             body: #"{"datasets":[{"symbol":"BTCUSD","path":"monthly/BTCUSD_1M.csv"},{"symbol":"ETHUSD","path":"daily/ETHUSD_1d.csv"}],"timeframes":["1d"]}"#)
         #expect(mixedDaily.status == 400 && mixedDaily.json["field"] as? String == "timeframes", "\(mixedDaily.text)")
 
+        // Weeks cannot be made into months (a week can straddle two).
+        try FileManager.default.createDirectory(atPath: t.app.settings.dataDir + "/weekly", withIntermediateDirectories: true)
+        let weekly = SyntheticMarket.Configuration(symbols: ["SOLUSD"], timeframe: .w1, start: 1_704_067_200_000_000, bars: 60, seed: 9)
+        _ = try SyntheticMarket.writeCSV(weekly, to: t.app.settings.dataDir + "/weekly")
+        for asked in [#"["1M"]"#, #"["1w","1M"]"#] {
+            let r = try t.request(
+                "POST", "/v1/experiments", body: #"{"datasets":[{"symbol":"SOLUSD","path":"weekly/SOLUSD_1w.csv"}],"timeframes":\#(asked)}"#)
+            #expect(r.status == 400 && r.json["field"] as? String == "timeframes", "\(r.text)")
+            #expect((r.json["detail"] as? String)?.contains("straddle") == true, "\(r.text)")
+        }
+        #expect(try t.create(#"{"datasets":[{"symbol":"SOLUSD","path":"weekly/SOLUSD_1w.csv"}],"timeframes":["1w"],"stages":["load"]}"#).count == 36)
+
         // At 1M both are months: the daily symbol is resampled to calendar months, 24 shared rows.
         let id = try t.create(
             #"{"datasets":[{"symbol":"BTCUSD","path":"monthly/BTCUSD_1M.csv"},{"symbol":"ETHUSD","path":"daily/ETHUSD_1d.csv"}],"timeframes":["1M"],"stages":["load","resample","merge"]}"#)

@@ -8,7 +8,8 @@ extension ExperimentRequest {
     static let timeframeProbeRows = 4_096
 
     /// Refuses, when it is knowable now, a request to treat data as a finer
-    /// timeframe than it has (`timeframes: ["1h"]` over daily bars): an uploaded
+    /// timeframe than it has (`timeframes: ["1h"]` over daily bars), or to build
+    /// a timeframe its bars do not nest in (`1M` from `1w` bars): an uploaded
     /// dataset's timeframe is the one recorded at upload; a file under the data
     /// root is inferred from its first ``timeframeProbeRows`` rows when they
     /// settle it. Anything not knowable now (no such file, an unreadable or
@@ -30,7 +31,14 @@ extension ExperimentRequest {
             } else {
                 continue
             }
-            guard let own, finest < own else { continue }
+            guard let own else { continue }
+            let requested = timeframes.compactMap(Timeframe.init(rawValue:))
+            if let straddled = requested.first(where: { $0 > own && !own.nests(in: $0) }) {
+                throw APIError(
+                    400, "timeframes: \(straddled) cannot be built from the \(own) bars of \(source): a \(own) bar can straddle two \(straddled) bars",
+                    field: "timeframes")
+            }
+            guard finest < own else { continue }
             let allowed = Self.timeframeNames.filter { Timeframe(rawValue: $0).map { $0 >= own } ?? false }
             throw APIError(
                 400,
