@@ -145,6 +145,41 @@ struct TimeframeServiceTests {
         #expect(error.contains("odd/X.csv") && error.contains("fit no timeframe") && error.contains("data row 10 and data row 11"), "\(error)")
     }
 
+    /// Bars never one bar of any timeframe apart (daily bars on Mondays and
+    /// Wednesdays only) do not tell their timeframe: an upload takes the declared
+    /// one when every bar is on its grid, and `load` uses it; by path they fail.
+    @Test func undeterminedBarsTakeTheDeclaredTimeframe() throws {
+        let t = try TestApp(stages: StageRegistry(SignalForgeStages.all))
+        var csv = Self.header
+        let monday: Int64 = 1_704_067_200  // 2024-01-01
+        for week in 0..<30 {
+            for offset in [0, 2] {
+                let day = monday + Int64(week * 7 + offset) * 86_400
+                csv += "\(day),100,101,99,100.5,10\n"
+            }
+        }
+        let r = try Self.upload(t, csv, query: "symbol=MW&timeframe=1d")
+        #expect(r.status == 201, "\(r.text)")
+        #expect(r.json["timeframe"] as? String == "1d")
+        let dataset = try #require(r.json["id"] as? String)
+        // Declared 1h instead: also on its grid, and also recorded (nothing contradicts it).
+        #expect(try Self.upload(t, csv, query: "symbol=MW&timeframe=1h").status == 201)
+        // Declared 1w: Wednesdays are off the Monday grid.
+        #expect(try Self.upload(t, csv, query: "symbol=MW&timeframe=1w").status == 422)
+        let id = try t.create(#"{"datasets":[{"symbol":"MW","dataset_id":"\#(dataset)"}],"timeframes":["1d","1w"],"stages":["load","resample","merge"]}"#)
+        let done = try t.waitFor(id, timeout: 60, StageTests.finished)
+        #expect(done["status"] as? String == "succeeded", "\(done)")
+        let weeks = try t.request("GET", "/v1/experiments/\(id)/bars?symbol=MW&timeframe=1w&limit=1000").json
+        #expect((weeks["timestamps"] as? [Any])?.count == 30, "\(weeks)")
+        // The same file by path has no recorded timeframe: load fails naming the first gap.
+        try Self.place(t, "mw/MW.csv", csv)
+        let byPath = try t.create(#"{"datasets":[{"symbol":"MW","path":"mw/MW.csv"}],"timeframes":["1d"],"stages":["load"]}"#)
+        let failed = try t.waitFor(byPath, timeout: 60, StageTests.finished)
+        #expect(failed["status"] as? String == "failed")
+        #expect("\(failed["error"] ?? "")".contains("no two consecutive bars are one bar"), "\(failed)")
+        #expect("\(failed["error"] ?? "")".contains("between data row 1 and data row 2"), "\(failed)")
+    }
+
     @Test func finerThanTheDataIsRefusedAndMixingMonthsWithDaysIsMadeCorrect() throws {
         let t = try TestApp(stages: StageRegistry(SignalForgeStages.all))
         try Self.place(t, "monthly/BTCUSD_1M.csv", try Self.monthlyCSV())
