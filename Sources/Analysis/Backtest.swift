@@ -34,7 +34,7 @@
 /// over the union of all bar timestamps; at each it adds, per input, the
 /// equity of that input's latest bar opened at or before it (its initial
 /// equity before its first bar). The summary's trade figures pool all trades;
-/// its Sharpe uses the shortest bar duration; its exposure counts the points at
+/// its Sharpe uses the annualization of the input with the shortest bars; its exposure counts the points at
 /// which any input's latest bar, still running, held a position. With inputs on
 /// one timeframe and one time index (as merged) this is exact; with mixed
 /// timeframes it is an approximation.
@@ -65,7 +65,9 @@ public enum Backtest {
         return combine(inputs, runs, config: config)
     }
 
-    /// Bars in a calendar year of 365.25 days: `365.25·86400·10⁶ / barDurationMicros`.
+    /// Bars in a calendar year of 365.25 days: `365.25·86400·10⁶ / barDurationMicros`:
+    /// the annualization of fixed-length bars (1d → 365.25, 1h → 8,766) unless an
+    /// input gives its own ``BacktestInput/periodsPerYear`` (1w → 52, 1M → 12).
     public static func barsPerYear(barDurationMicros: Int64) -> Double {
         365.25 * 86_400 * 1_000_000 / Double(barDurationMicros)
     }
@@ -166,7 +168,7 @@ public enum Backtest {
         let held = inPosition.reduce(0) { $0 + ($1 ? 1 : 0) }
         let metrics = Self.metrics(
             equity: equity, initial: config.initialEquity, trades: trades, barsInPosition: held,
-            skipped: skipped, barsPerYear: barsPerYear(barDurationMicros: input.barDurationMicros))
+            skipped: skipped, barsPerYear: input.annualization)
         var curve: [EquityPoint] = []
         curve.reserveCapacity(n)
         for k in 0 ..< n { curve.append(EquityPoint(timestamp: input.timestamps[k], equity: equity[k])) }
@@ -220,7 +222,7 @@ public enum Backtest {
             initialEquity: initial, finalEquity: final, totalReturn: final / initial - 1,
             sharpe: sharpe, maxDrawdown: maxDrawdown,
             exposure: n > 0 ? Double(barsInPosition) / Double(n) : 0,
-            skippedSignals: skipped)
+            skippedSignals: skipped, periodsPerYear: barsPerYear)
     }
 
     /// Combines the runs on the union of their timestamps (see ``Backtest``).
@@ -248,7 +250,7 @@ public enum Backtest {
                 cursor[i] = j
                 if j >= 0 {
                     total += runs[i].result.equityCurve[j].equity
-                    if runs[i].inPosition[j] && time < ts[j] + inputs[i].barDurationMicros { any = true }
+                    if runs[i].inPosition[j] && time < inputs[i].closeTime(j) { any = true }
                 } else {
                     total += config.initialEquity
                 }
@@ -257,11 +259,11 @@ public enum Backtest {
             if any { held += 1 }
         }
         let trades = runs.flatMap(\.result.trades)
-        let shortest = inputs.map(\.barDurationMicros).min() ?? 1
+        let shortest = inputs.min { $0.barDurationMicros < $1.barDurationMicros }
         var summary = metrics(
             equity: equity, initial: config.initialEquity * Double(inputs.count), trades: trades,
             barsInPosition: held, skipped: runs.reduce(0) { $0 + $1.result.metrics.skippedSignals },
-            barsPerYear: barsPerYear(barDurationMicros: shortest))
+            barsPerYear: shortest?.annualization ?? barsPerYear(barDurationMicros: 1))
         if inputs.isEmpty { summary.totalReturn = 0 }
         var curve: [EquityPoint] = []
         curve.reserveCapacity(unique.count)

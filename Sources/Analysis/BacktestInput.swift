@@ -5,6 +5,12 @@ public struct BacktestInput: Sendable {
     public var timeframe: String
     /// The bar duration in µs (> 0); sets the Sharpe annualization.
     public var barDurationMicros: Int64
+    /// Bars per year for the Sharpe ratio; nil means
+    /// ``Backtest/barsPerYear(barDurationMicros:)`` (e.g. 12 for calendar months, 52 for weeks).
+    public var periodsPerYear: Double?
+    /// Each bar's close time when bars differ in length (calendar months); nil
+    /// means `timestamps[k] + barDurationMicros`.
+    public var closeTimes: [Int64]?
     /// Bar open times, µs since the Unix epoch (UTC), strictly increasing.
     public var timestamps: [Int64]
     public var open: [Double]
@@ -16,13 +22,15 @@ public struct BacktestInput: Sendable {
 
     /// Creates an input.
     public init(
-        symbol: String, timeframe: String, barDurationMicros: Int64,
-        timestamps: [Int64], open: [Double], high: [Double], low: [Double], close: [Double],
+        symbol: String, timeframe: String, barDurationMicros: Int64, periodsPerYear: Double? = nil,
+        closeTimes: [Int64]? = nil, timestamps: [Int64], open: [Double], high: [Double], low: [Double], close: [Double],
         signals: [BacktestSignal]
     ) {
         self.symbol = symbol
         self.timeframe = timeframe
         self.barDurationMicros = barDurationMicros
+        self.periodsPerYear = periodsPerYear
+        self.closeTimes = closeTimes
         self.timestamps = timestamps
         self.open = open
         self.high = high
@@ -30,6 +38,13 @@ public struct BacktestInput: Sendable {
         self.close = close
         self.signals = signals
     }
+
+    /// Bars per year for the Sharpe ratio.
+    var annualization: Double { periodsPerYear ?? Backtest.barsPerYear(barDurationMicros: barDurationMicros) }
+
+    /// The close time of bar `k`.
+    @inline(__always)
+    func closeTime(_ k: Int) -> Int64 { closeTimes?[k] ?? timestamps[k] + barDurationMicros }
 
     var field: String { "analysis.inputs[\(symbol) \(timeframe)]" }
 
@@ -42,6 +57,8 @@ public struct BacktestInput: Sendable {
         }
         let n = timestamps.count
         guard barDurationMicros > 0 else { throw fail("bar_duration", "must be > 0 µs") }
+        if let p = periodsPerYear, !(p.isFinite && p > 0) { throw fail("periods_per_year", "must be a finite number > 0") }
+        if let closeTimes, closeTimes.count != n { throw fail("close_times", "has \(closeTimes.count) values for \(n) bars") }
         for (name, column) in [("open", open), ("high", high), ("low", low), ("close", close)] where column.count != n {
             throw fail(name, "has \(column.count) values for \(n) bars")
         }

@@ -31,9 +31,12 @@ public struct BacktestMetrics: Sendable, Equatable, Codable {
     public var totalReturn: Double
     /// `mean(r) / sd(r) · √(bars per year)` over the per-bar equity returns
     /// `rₖ = equityₖ / equityₖ₋₁ − 1` (the first against the initial equity;
-    /// sample standard deviation), with `bars per year = 365.25·86400 s / bar
-    /// duration` (calendar time, no risk-free rate).
+    /// sample standard deviation), with bars per year = ``periodsPerYear``
+    /// (calendar time, no risk-free rate).
     public var sharpe: Double
+    /// The bars per year `sharpe` is annualised with: `365.25·86400 s / bar
+    /// length` for 1m … 1d (1d → 365.25), 52 for 1w, 12 for 1M.
+    public var periodsPerYear: Double
     /// The largest `(peak − equity) / peak` of the equity curve, the peak
     /// starting at the initial equity; a fraction ≥ 0.
     public var maxDrawdown: Double
@@ -50,8 +53,9 @@ public struct BacktestMetrics: Sendable, Equatable, Codable {
         bars: Int, trades: Int, wins: Int, losses: Int, winRate: Double, averageR: Double,
         grossProfit: Double, grossLoss: Double, profitFactor: Double, netProfit: Double,
         initialEquity: Double, finalEquity: Double, totalReturn: Double, sharpe: Double,
-        maxDrawdown: Double, exposure: Double, skippedSignals: Int
+        maxDrawdown: Double, exposure: Double, skippedSignals: Int, periodsPerYear: Double = .nan
     ) {
+        self.periodsPerYear = periodsPerYear
         self.bars = bars
         self.trades = trades
         self.wins = wins
@@ -83,6 +87,7 @@ public struct BacktestMetrics: Sendable, Equatable, Codable {
         case finalEquity = "final_equity"
         case totalReturn = "total_return"
         case sharpe
+        case periodsPerYear = "periods_per_year"
         case maxDrawdown = "max_drawdown"
         case exposure
         case skippedSignals = "skipped_signals"
@@ -104,6 +109,7 @@ public struct BacktestMetrics: Sendable, Equatable, Codable {
         finalEquity = try c.decodeNumber(forKey: .finalEquity)
         totalReturn = try c.decodeNumber(forKey: .totalReturn)
         sharpe = try c.decodeNumber(forKey: .sharpe)
+        periodsPerYear = c.contains(.periodsPerYear) ? try c.decodeNumber(forKey: .periodsPerYear) : .nan
         maxDrawdown = try c.decodeNumber(forKey: .maxDrawdown)
         exposure = try c.decodeNumber(forKey: .exposure)
         skippedSignals = try c.decode(Int.self, forKey: .skippedSignals)
@@ -125,6 +131,7 @@ public struct BacktestMetrics: Sendable, Equatable, Codable {
         try c.encodeNumber(finalEquity, forKey: .finalEquity)
         try c.encodeNumber(totalReturn, forKey: .totalReturn)
         try c.encodeNumber(sharpe, forKey: .sharpe)
+        try c.encodeNumber(periodsPerYear, forKey: .periodsPerYear)
         try c.encodeNumber(maxDrawdown, forKey: .maxDrawdown)
         try c.encodeNumber(exposure, forKey: .exposure)
         try c.encode(skippedSignals, forKey: .skippedSignals)

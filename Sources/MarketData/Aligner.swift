@@ -99,8 +99,9 @@ public enum Aligner {
     /// Joins the bars of a higher timeframe onto a lower timeframe's time index,
     /// without look-ahead.
     ///
-    /// A higher bar becomes visible at its **close time** (open time + its
-    /// duration): the row at time `t` (a lower bar's open time) gets the values of
+    /// A higher bar becomes visible at its **close time** (the open time of the
+    /// next bucket: open time + its duration, or the 1st of the next month for
+    /// `1M`): the row at time `t` (a lower bar's open time) gets the values of
     /// the latest higher bar whose close time is `≤ t`, or NaN when none has
     /// closed yet. So the 10:00 1h bar first appears on the 11:00 row, never on
     /// the 10:15, 10:30 or 10:45 rows.
@@ -117,7 +118,6 @@ public enum Aligner {
             throw MarketDataError(.align, reason: "the higher-timeframe series has no timeframe")
         }
         let prefix = prefix ?? "\(higher.symbol.lowercased())_\(tf.rawValue)_"
-        let duration = tf.durationMicros
         let n = timestamps.count
         // For each row, the index of the visible higher bar, or -1.
         var source = [Int](repeating: -1, count: n)
@@ -125,7 +125,7 @@ public enum Aligner {
         let ht = higher.timestamps
         for i in 0..<n {
             let t = timestamps[i]
-            while j < ht.count && ht[j] + duration <= t { j += 1 }
+            while j < ht.count && tf.closeTime(ofBarOpeningAt: ht[j]) <= t { j += 1 }
             source[i] = j - 1
         }
         let sources = [higher.open, higher.high, higher.low, higher.close, higher.volume] + higher.extras.map(\.values)

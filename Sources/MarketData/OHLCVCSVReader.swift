@@ -531,6 +531,10 @@ public final class OHLCVCSVReader {
     ) throws(MarketDataError) {
         let target = targets[field]
         if target < 0 {
+            if let problem = TimestampParser.rangeProblem(start, length) {
+                throw MarketDataError(
+                    .unparseableTimestamp, file: fileName, line: line, reason: "timestamp '\(text(start, length))' \(problem)")
+            }
             throw MarketDataError(
                 .unparseableTimestamp, file: fileName, line: line,
                 reason: "unparseable timestamp '\(text(start, length))'")

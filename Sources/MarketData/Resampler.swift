@@ -1,7 +1,8 @@
 /// Resamples OHLCV bars to a coarser timeframe on UTC-aligned buckets.
 ///
 /// Each output bar covers one bucket of the target timeframe (weeks start on
-/// Monday) and takes open = first, high = max, low = min, close = last,
+/// Monday 00:00 UTC, months on the 1st 00:00 UTC and end when the next month
+/// starts) and takes open = first, high = max, low = min, close = last,
 /// volume = sum of the input bars in it; extra columns take the bucket's last
 /// value. A bucket with no input bar produces no bar. Output timestamps are the
 /// buckets' open times.
@@ -38,7 +39,8 @@ public struct Resampler: Sendable {
     ///   - series: bars in increasing time order.
     ///   - target: the timeframe to produce.
     /// - Returns: the resampled series, with timeframe `target`.
-    /// - Throws: ``MarketDataError`` (`.resample`) when `target` is finer than the series' timeframe.
+    /// - Throws: ``MarketDataError`` (`.resample`) when `target` is finer than the series' timeframe,
+    ///   or its buckets are not whole numbers of the series' bars (`1w` → `1M`).
     public static func resample(_ series: OHLCVSeries, to target: Timeframe) throws(MarketDataError) -> OHLCVSeries {
         if series.timeframe == target { return series }
         var resampler = Resampler(to: target)
@@ -51,10 +53,15 @@ public struct Resampler: Sendable {
     /// - Parameter chunk: bars in increasing time order.
     /// - Returns: the bars completed by this chunk (may be empty). A chunk whose
     ///   timeframe already is the target comes back untouched.
-    /// - Throws: ``MarketDataError`` (`.resample`) when `target` is finer than the chunk's timeframe.
+    /// - Throws: ``MarketDataError`` (`.resample`) when `target` is finer than the chunk's timeframe,
+    ///   or its buckets are not whole numbers of the chunk's bars (`1w` → `1M`).
     public mutating func feed(_ chunk: OHLCVSeries) throws(MarketDataError) -> OHLCVSeries {
         if let tf = chunk.timeframe, tf > target {
             throw MarketDataError(.resample, reason: "cannot resample \(tf) bars to the finer timeframe \(target)")
+        }
+        if let tf = chunk.timeframe, !tf.nests(in: target) {
+            throw MarketDataError(
+                .resample, reason: "cannot resample \(tf) bars to \(target): a \(tf) bar can straddle two \(target) bars")
         }
         if extraNames == nil {
             extraNames = chunk.extras.map(\.name)
@@ -64,11 +71,10 @@ public struct Resampler: Sendable {
         let n = chunk.count
         let extraCount = chunk.extras.count
         if n == 0 { return .empty(symbol: symbol, timeframe: target, extraNames: extraNames ?? []) }
-        let duration = target.durationMicros
-
-        // Upper bound on the number of buckets in this chunk, plus a pending bar.
+        // Upper bound on the number of buckets in this chunk (each at least the
+        // timeframe's shortest length), plus a pending bar.
         let firstBucket = target.bucketStart(chunk.timestamps[0])
-        let span = (chunk.timestamps[n - 1] - firstBucket) / duration + 1
+        let span = (chunk.timestamps[n - 1] - firstBucket) / target.minimumDurationMicros + 1
         let capacity = Int(min(Int64(n), span)) + 1
 
         let outTime = UnsafeMutablePointer<Int64>.allocate(capacity: capacity)
@@ -89,7 +95,7 @@ public struct Resampler: Sendable {
                                 var lastLength = 1
                                 while i < n {
                                     let bucket = target.bucketStart(t[i])
-                                    let bucketEnd = bucket + duration
+                                    let bucketEnd = target.closeTime(ofBarOpeningAt: bucket)
                                     let j = Self.firstIndex(atOrAfter: bucketEnd, in: t, from: i, count: n, guess: i + lastLength)
                                     lastLength = j - i
                                     outTime[count] = bucket

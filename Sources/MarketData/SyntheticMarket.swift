@@ -71,7 +71,7 @@ public struct SyntheticMarket: Sendable {
 
         /// The number of bars that cover `days` days at `timeframe` (at least 1).
         public static func bars(days: Int, timeframe: Timeframe) -> Int {
-            max(1, Int(Int64(days) * UTCTime.dayMicros / timeframe.durationMicros))
+            max(1, Int(Int64(days) * UTCTime.dayMicros / timeframe.nominalDurationMicros))
         }
     }
 
@@ -116,7 +116,7 @@ public struct SyntheticMarket: Sendable {
         self.configuration = configuration
         rng = Xoshiro256(seed: configuration.seed)
         instruments = configuration.symbols.map(Self.instrument)
-        let minutes = Double(configuration.timeframe.durationMicros / Timeframe.minuteMicros)
+        let minutes = Double(configuration.timeframe.nominalDurationMicros / Timeframe.minuteMicros)
         barScale = (minutes / (365 * 1440)).squareRoot()
         switchProbability = min(0.5, minutes / (3 * 1440))
         var table = (0..<1440).map { m -> Double in
@@ -143,7 +143,7 @@ public struct SyntheticMarket: Sendable {
         let n = min(maxBars, configuration.bars - produced)
         if n <= 0 { return nil }
         let k = instruments.count
-        let duration = configuration.timeframe.durationMicros
+        let timeframe = configuration.timeframe
         var times = [Int64](repeating: 0, count: n)
         var cols = [[Double]](repeating: [Double](repeating: 0, count: n), count: k * 6)  // o h l c v s per symbol
         let rho = configuration.correlation
@@ -151,7 +151,9 @@ public struct SyntheticMarket: Sendable {
         let own = (1 - rho).squareRoot()
         var shocks = [Double](repeating: 0, count: k)
         for i in 0..<n {
-            let t = configuration.start + Int64(produced + i) * duration
+            let t = timeframe.isCalendar
+                ? timeframe.openTime(configuration.start, advancedBy: Int64(produced + i))
+                : configuration.start + Int64(produced + i) * timeframe.nominalDurationMicros
             times[i] = t
             // Regime switch (shared).
             if rng.uniform() < switchProbability {
@@ -177,7 +179,7 @@ public struct SyntheticMarket: Sendable {
                 let d = instruments[s].decimals
                 let o = Self.round(open, d), c = Self.round(close, d)
                 let h = max(Self.round(high, d), o, c), l = min(Self.round(low, d), o, c)
-                let base = 100 * Double(duration / Timeframe.minuteMicros)
+                let base = 100 * Double(timeframe.nominalDurationMicros / Timeframe.minuteMicros)
                 let volume = max(
                     1,
                     (base * season * Self.regimeVolume[regime] * (1 + 0.3 * abs(z)) * exp(0.4 * rng.normal() - 0.08))

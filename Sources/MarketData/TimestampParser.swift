@@ -6,10 +6,22 @@
 ///   `±HH`, `±HHMM` or `±HH:MM`. Without a zone the time is taken as UTC.
 /// - A date alone, `YYYY-MM-DD`: midnight UTC.
 /// - A Unix epoch number, optionally with a fraction, whose unit is decided by
-///   magnitude of its integer part: below 10¹¹ seconds (10¹¹ s is the year 5138),
-///   below 10¹⁴ milliseconds, below 10¹⁷ microseconds, else nanoseconds. So
-///   millisecond values before 1973-03-03 would be taken as seconds.
+///   the magnitude of its integer part, so that every unit covers the years up
+///   to 9999: up to 253,402,300,799 (9999-12-31T23:59:59Z; at most 12 digits)
+///   seconds, up to 253,402,300,799,999 (13 to 15 digits) milliseconds, up to
+///   253,402,300,799,999,999 (16 to 18 digits) microseconds, else (19 digits)
+///   nanoseconds, which reach 2262-04-11. So `253402300799` is the last second
+///   of 9999, not a millisecond of 1978; the cost is that milliseconds before
+///   1978-01-11 (and microseconds, nanoseconds before that) read as a coarser
+///   unit. A negative number is a time before 1970 by the same rule. Numbers
+///   past the nanosecond range, or before 0000-01-01, are out of range
+///   (``rangeProblem(_:_:)`` says so for the error).
 enum TimestampParser {
+    /// The largest epoch number read as seconds: 9999-12-31T23:59:59Z.
+    static let maxSeconds: Int64 = 253_402_300_799
+    /// The earliest time accepted, 0000-01-01T00:00:00Z, in µs.
+    static let minMicros: Int64 = -62_167_219_200_000_000
+
     /// Parses `[start, start + count)`.
     /// - Returns: microseconds since the epoch, or `nil` when the text is not a timestamp.
     @inline(__always)
@@ -143,7 +155,10 @@ enum TimestampParser {
         return i == n ? micros : nil
     }
 
-    private static func parseEpoch(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
+    /// Splits an epoch number into sign, integer part and the index after it; nil when it has no
+    /// digits or its integer part overflows 64 bits.
+    @inline(__always)
+    private static func epochWhole(_ p: UnsafePointer<UInt8>, _ n: Int) -> (negative: Bool, whole: Int64, end: Int)? {
         var i = 0
         var negative = false
         if n > 0 && (p[0] == UInt8(ascii: "-") || p[0] == UInt8(ascii: "+")) {
@@ -156,19 +171,26 @@ enum TimestampParser {
             let d = p[i] &- 48
             if d > 9 { break }
             any = true
-            if whole > 100_000_000_000_000_000 { return nil }
-            whole = whole * 10 + Int64(d)
+            let (times10, o1) = whole.multipliedReportingOverflow(by: 10)
+            let (next, o2) = times10.addingReportingOverflow(Int64(d))
+            if o1 || o2 { return nil }
+            whole = next
             i += 1
         }
-        guard any else { return nil }
-        // Unit by magnitude: seconds, milliseconds, microseconds, nanoseconds.
+        return any ? (negative, whole, i) : nil
+    }
+
+    private static func parseEpoch(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
+        guard let (negative, whole, end) = epochWhole(p, n) else { return nil }
+        var i = end
+        // Unit by magnitude: seconds, milliseconds, microseconds up to the year 9999; then nanoseconds.
         let unitMicros: Int64
         let divisor: Int64
-        if whole < 100_000_000_000 {
+        if whole <= maxSeconds {
             unitMicros = 1_000_000; divisor = 1
-        } else if whole < 100_000_000_000_000 {
+        } else if whole <= maxSeconds * 1_000 + 999 {
             unitMicros = 1_000; divisor = 1
-        } else if whole < 100_000_000_000_000_000 {
+        } else if whole <= maxSeconds * 1_000_000 + 999_999 {
             unitMicros = 1; divisor = 1
         } else {
             unitMicros = 1; divisor = 1_000
@@ -188,6 +210,31 @@ enum TimestampParser {
             if divisor == 1 { micros += fraction }
         }
         guard i == n else { return nil }
-        return negative ? -micros : micros
+        let value = negative ? -micros : micros
+        return value >= minMicros ? value : nil
+    }
+
+    /// Why `[start, start + count)`, which ``parse(_:_:)`` refused, is out of
+    /// range, or nil when it is simply not a timestamp.
+    static func rangeProblem(_ start: UnsafePointer<UInt8>, _ count: Int) -> String? {
+        var n = count
+        while n > 0 && (start[n - 1] == UInt8(ascii: " ") || start[n - 1] == UInt8(ascii: "\t")) { n -= 1 }
+        var first = 0
+        while first < n && (start[first] == UInt8(ascii: " ") || start[first] == UInt8(ascii: "\t")) { first += 1 }
+        let p = start + first
+        n -= first
+        var digits = 0
+        var i = (n > 0 && (p[0] == UInt8(ascii: "-") || p[0] == UInt8(ascii: "+"))) ? 1 : 0
+        while i < n && p[i] &- 48 <= 9 { digits += 1; i += 1 }
+        if i < n && p[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < n && p[i] &- 48 <= 9 { i += 1 }
+        }
+        guard digits > 0, i == n else { return nil }
+        if let (negative, _, _) = epochWhole(p, n), negative {
+            return "is before 0000-01-01 (negative epoch numbers are read as seconds, milliseconds, … by the same magnitude rule)"
+        }
+        return "is out of range: an epoch number is read as seconds up to 253402300799 (9999-12-31T23:59:59Z), "
+            + "then milliseconds, microseconds, and nanoseconds up to 9223372036854775807 (2262-04-11)"
     }
 }

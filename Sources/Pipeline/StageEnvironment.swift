@@ -10,9 +10,18 @@ public protocol StageEnvironment: Sendable {
     /// - Throws: when there is no such dataset.
     func datasetFile(id: UUID) throws -> URL
 
+    /// The timeframe recorded for an uploaded dataset when it was checked at
+    /// upload (e.g. `1h`, `1M`), or nil when unknown.
+    func datasetTimeframe(id: UUID) -> String?
+
     /// Records (or replaces) an artifact of the experiment: a file under its
     /// directory that `GET /v1/experiments/{id}/artifacts/{name}` serves.
     func recordArtifact(_ artifact: ArtifactInfo, experiment: UUID) throws
+}
+
+extension StageEnvironment {
+    /// Default: nil (no record of uploads' timeframes).
+    public func datasetTimeframe(id: UUID) -> String? { nil }
 }
 
 /// A file an experiment produced.

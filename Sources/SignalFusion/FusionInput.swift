@@ -17,6 +17,9 @@ public struct FusionInput: Sendable {
     /// The bar duration in µs: a bar opened at `timestamps[t]` closes at
     /// `timestamps[t] + barDurationMicros`. > 0.
     public var barDurationMicros: Int64
+    /// Each bar's close time, when bars differ in length (calendar months);
+    /// nil means `timestamps[t] + barDurationMicros`.
+    public var closeTimes: [Int64]?
     /// Bar open times, µs since the Unix epoch (UTC), strictly increasing.
     public var timestamps: [Int64]
     public var open: [Double]
@@ -42,7 +45,7 @@ public struct FusionInput: Sendable {
 
     /// Creates an input.
     public init(
-        symbol: String, timeframe: String, barDurationMicros: Int64,
+        symbol: String, timeframe: String, barDurationMicros: Int64, closeTimes: [Int64]? = nil,
         timestamps: [Int64], open: [Double], high: [Double], low: [Double],
         close: [Double], volume: [Double], sentiment: [Double]? = nil,
         predictions: [Double] = [], confidence: [Double] = [],
@@ -51,6 +54,7 @@ public struct FusionInput: Sendable {
         self.symbol = symbol
         self.timeframe = timeframe
         self.barDurationMicros = barDurationMicros
+        self.closeTimes = closeTimes
         self.timestamps = timestamps
         self.open = open
         self.high = high
@@ -63,6 +67,10 @@ public struct FusionInput: Sendable {
         self.forecastName = forecastName
         self.patterns = patterns
     }
+
+    /// The close time of bar `t`: ``closeTimes`` when given, else `timestamps[t] + barDurationMicros`.
+    @inline(__always)
+    func closeTime(_ t: Int) -> Int64 { closeTimes?[t] ?? timestamps[t] + barDurationMicros }
 
     /// The input's label in error fields: `fusion.inputs[EURUSD 1h]`.
     var field: String { "fusion.inputs[\(symbol) \(timeframe)]" }
@@ -79,6 +87,7 @@ public struct FusionInput: Sendable {
         where column.count != n {
             throw fail(name, "has \(column.count) values for \(n) bars")
         }
+        if let closeTimes, closeTimes.count != n { throw fail("close_times", "has \(closeTimes.count) values for \(n) bars") }
         if let sentiment, sentiment.count != n { throw fail("sentiment", "has \(sentiment.count) values for \(n) bars") }
         if !predictions.isEmpty && predictions.count != n {
             throw fail("predictions", "has \(predictions.count) values for \(n) bars")

@@ -154,12 +154,12 @@ public enum SignalFusion {
             if candidate.patternConflict { sources.append("flag:pattern_conflict") }
 
             // Multi-timeframe agreement.
-            let closeTime = input.timestamps[t] + input.barDurationMicros
+            let closeTime = input.closeTime(t)
             var defined = 0, agree = 0, flat = 0
             for (o, other) in others.enumerated() {
                 let b = inputs[other]
                 var j = lastClosed[o]
-                while j + 1 < b.timestamps.count && b.timestamps[j + 1] + b.barDurationMicros <= closeTime { j += 1 }
+                while j + 1 < b.timestamps.count && b.closeTime(j + 1) <= closeTime { j += 1 }
                 lastClosed[o] = j
                 guard j >= 0 else { continue }
                 let trend = otherTrends[o][j]

@@ -56,7 +56,10 @@ public struct AnalysisStage: Stage {
                     BacktestSignal(timestamp: $0.timestampMicros, direction: $0.direction == "long" ? .long : .short, stop: $0.stop, target: $0.target)
                 }
                 inputs.append(BacktestInput(
-                    symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.durationMicros, timestamps: bars.timestamps,
+                    symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.nominalDurationMicros,
+                    periodsPerYear: tf.periodsPerYear,
+                    closeTimes: tf.isCalendar ? bars.timestamps.map { tf.closeTime(ofBarOpeningAt: $0) } : nil,
+                    timestamps: bars.timestamps,
                     open: bars.open, high: bars.high, low: bars.low, close: bars.close, signals: mine))
                 context.progress.advance(step, by: 1)
             }

@@ -53,7 +53,8 @@ public struct FusionStage: Stage {
                 let predictions = bars.column("forecast", in: table)
                 if predictions == nil { forecastMissing = true }
                 inputs.append(FusionInput(
-                    symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.durationMicros,
+                    symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.nominalDurationMicros,
+                    closeTimes: tf.isCalendar ? bars.timestamps.map { tf.closeTime(ofBarOpeningAt: $0) } : nil,
                     timestamps: bars.timestamps, open: bars.open, high: bars.high, low: bars.low, close: bars.close,
                     volume: bars.volume, sentiment: bars.sentiment,
                     predictions: predictions ?? [], confidence: bars.column("forecast_confidence", in: table) ?? [],

@@ -13,9 +13,12 @@ public import Pipeline
 /// `file:line: reason`.
 ///
 /// Each series is stored as `series.<SYMBOL>` (``ArtifactKey/series(_:)``) with
-/// its timeframe inferred from the data: the smallest gap between bars when
-/// it is one of `1m … 1w` and every bar opens on that timeframe's grid;
-/// otherwise unknown (the resampler buckets such data as it is).
+/// its timeframe inferred from the data and checked (``TimeframeInference``):
+/// the timeframe most gaps are one bar of (`1m … 1w`, `1M`), with every bar on
+/// its UTC grid. A file whose bars fit no timeframe fails the stage naming the
+/// first gap that does not fit; one that never has two bars one bar apart
+/// takes the timeframe recorded at upload when it fits it, and fails otherwise.
+/// A single bar has no timeframe (the resampler buckets it as it is).
 public struct LoadStage: Stage {
     public let name = "load"
     /// Rows per chunk; default 65,536 (a few milliseconds of parsing).
@@ -51,13 +54,15 @@ public struct LoadStage: Stage {
             throw StageError("this engine has no data root to read datasets from")
         }
         // Resolve every file first, so a missing one fails before any reading.
-        var files: [(symbol: String, url: URL, display: String, size: Int64, estimate: Int64?)] = []
+        var files: [(symbol: String, url: URL, display: String, size: Int64, estimate: Int64?, recorded: Timeframe?)] = []
         let root = environment.dataRoot.standardizedFileURL.path
         for d in plan.datasets {
             let url: URL
             let display: String
+            var recorded: Timeframe? = nil
             if let id = d.datasetID {
                 url = try environment.datasetFile(id: id)
+                recorded = environment.datasetTimeframe(id: id).flatMap(Timeframe.init(rawValue:))
                 let path = url.standardizedFileURL.path
                 display = path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : url.lastPathComponent
             } else if let path = d.path {
@@ -72,7 +77,7 @@ public struct LoadStage: Stage {
                 throw StageError("\(display): no such file under the data root")
             }
             let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-            files.append((d.symbol, url, display, size, Self.estimateRows(url, size: size)))
+            files.append((d.symbol, url, display, size, Self.estimateRows(url, size: size), recorded))
         }
         let steps = files.map { f in
             context.progress.child(
@@ -112,7 +117,8 @@ public struct LoadStage: Stage {
                 }
                 guard rows > 0 else { throw StageError("\(f.display): the file has no rows") }
                 let dataset = StreamedDataset(
-                    symbol: f.symbol, url: f.url, display: f.display, rows: rows, timeframe: inference.result,
+                    symbol: f.symbol, url: f.url, display: f.display, rows: rows,
+                    timeframe: try Self.timeframe(inference, display: f.display, recorded: f.recorded, context),
                     extraNames: reader.extraNames)
                 context.progress.setTotal(step, Int64(rows))
                 context.progress.finish(step)
@@ -136,7 +142,9 @@ public struct LoadStage: Stage {
                 context.progress.advance(step, by: Int64(chunk.count))
             }
             guard !series.isEmpty else { throw StageError("\(f.display): the file has no rows") }
-            series.timeframe = Self.inferTimeframe(series.timestamps)
+            var inference = TimeframeInference()
+            inference.feed(series.timestamps)
+            series.timeframe = try Self.timeframe(inference, display: f.display, recorded: f.recorded, context)
             context.progress.setTotal(step, Int64(series.count))
             context.progress.finish(step)
             let seconds = started.duration(to: .now).seconds
@@ -148,23 +156,47 @@ public struct LoadStage: Stage {
                     "extra_columns": "\(series.extras.map(\.name).joined(separator: ","))",
                     "rows_per_s": "\(Int(Double(series.count) / max(seconds, 1e-9)))",
                 ])
-            if series.timeframe == nil {
-                context.logger.warning(
-                    "the bars' timeframe is not one of 1m 5m 15m 30m 1h 4h 1d 1w on the UTC grid: they are resampled as they are",
-                    metadata: ["symbol": "\(f.symbol)"])
-            }
             out.append(.series(series))
         }
         return out
     }
 
-    /// The timeframe of bars at `timestamps`: the smallest gap, when it is a
-    /// known timeframe and every bar opens on its grid.
-    /// - Returns: the timeframe, or `nil` (fewer than two bars, or no match).
+    /// The timeframe of bars at `timestamps` (see ``TimeframeInference``).
+    /// - Returns: the timeframe, or `nil` (fewer than two bars, irregular, or undetermined).
     static func inferTimeframe(_ timestamps: [Int64]) -> Timeframe? {
         var inference = TimeframeInference()
         inference.feed(timestamps)
         return inference.result
+    }
+
+    /// The timeframe a loaded file's bars have, from what `inference` saw and
+    /// the timeframe `recorded` at upload (nil for a path).
+    /// - Returns: the inferred timeframe; for undetermined data the recorded one
+    ///   when every bar is on its grid; nil for a single bar without a record.
+    /// - Throws: ``StageError`` naming the file and the first gap that fits no timeframe.
+    static func timeframe(
+        _ inference: TimeframeInference, display: String, recorded: Timeframe?, _ context: StageContext
+    ) throws -> Timeframe? {
+        let verdict = inference.verdict
+        switch verdict {
+        case .timeframe(let tf):
+            if let recorded, recorded != tf {
+                context.logger.warning(
+                    "the dataset was recorded as \(recorded) at upload but its bars are \(tf): using \(tf)",
+                    metadata: ["file": "\(display)"])
+            }
+            return tf
+        case .undetermined(nil):
+            if recorded == nil {
+                context.logger.warning("a single bar does not tell its timeframe: it is resampled as it is", metadata: ["file": "\(display)"])
+            }
+            return recorded
+        case .undetermined:
+            if let recorded, inference.fits(recorded) { return recorded }
+            throw StageError("\(display): \(verdict.problem ?? "the bars fit no timeframe")")
+        case .irregular:
+            throw StageError("\(display): \(verdict.problem ?? "the bars fit no timeframe")")
+        }
     }
 
     /// Rows in a plain CSV file, estimated from the line lengths of its first

@@ -8,8 +8,9 @@ public import Pipeline
 /// A series already at a timeframe passes through untouched. Otherwise the
 /// bars are fed to a streaming ``Resampler`` in chunks of ``chunkRows`` rows
 /// with a checkpoint before each; a timeframe is built from the coarsest
-/// timeframe already produced that nests in it (15m → 1h rather than 1m → 1h:
-/// UTC buckets nest, and first/max/min/last/sum compose), which gives the same
+/// timeframe already produced that nests in it (15m → 1h rather than 1m → 1h,
+/// 1d → 1M; UTC buckets nest, and first/max/min/last/sum compose; 1w does not
+/// nest in 1M), which gives the same
 /// bars with fewer rows to read. Progress is in input rows, one step per
 /// timeframe. Results are `series.<SYMBOL>.<tf>` (``ArtifactKey/series(_:_:)``).
 ///
@@ -44,9 +45,13 @@ public struct ResampleStage: Stage {
         chunkRows: Int = 1 << 18
     ) throws -> [Timeframe: [OHLCVSeries]] {
         for s in inputs {
+            if let own = s.timeframe, let straddled = plan.timeframes.first(where: { $0 > own && !own.nests(in: $0) }) {
+                throw StageError(
+                    "timeframes: \(straddled) cannot be built from the \(own) bars of \(s.symbol): a \(own) bar can straddle two \(straddled) bars")
+            }
             if let own = s.timeframe, let finest = plan.timeframes.first, finest < own {
                 throw StageError(
-                    "cannot resample \(s.symbol) (\(own) bars) to the finer timeframe \(finest): request timeframes of \(own) or more")
+                    "timeframes: \(finest) is finer than the data: \(s.symbol) has \(own) bars, which cannot be treated as \(finest) bars (request \(own) or coarser)")
             }
         }
         // Datasets left on disk by `load`: one pass each feeds every timeframe.
@@ -66,7 +71,7 @@ public struct ResampleStage: Stage {
         var done: [Timeframe: [OHLCVSeries]] = [:]
         // The source of each (timeframe, symbol): the coarsest nested result so far, else the base.
         func source(_ tf: Timeframe, _ symbol: Int) -> OHLCVSeries {
-            let nested = done.keys.filter { $0 < tf && tf.durationMicros % $0.durationMicros == 0 }
+            let nested = done.keys.filter { $0 < tf && $0.nests(in: tf) }
             if let best = nested.max(), let s = done[best]?[symbol] {
                 if let own = base[symbol].timeframe, own > best { return base[symbol] }
                 return s

@@ -35,38 +35,6 @@ enum BaseInput {
     }
 }
 
-/// The timeframe of bars seen chunk by chunk: the smallest gap, when it is a
-/// known timeframe and every bar opens on its grid (nil for fewer than two bars).
-struct TimeframeInference {
-    private var minGap = Int64.max
-    private var last: Int64?
-    private var aligned = [Bool](repeating: true, count: Timeframe.allCases.count)
-
-    mutating func feed(_ timestamps: [Int64]) {
-        guard !timestamps.isEmpty else { return }
-        timestamps.withUnsafeBufferPointer { t in
-            var gap = minGap
-            if let last { gap = min(gap, t[0] - last) }
-            for i in 1..<t.count { gap = min(gap, t[i] - t[i - 1]) }
-            minGap = gap
-            // Only a timeframe no longer than the smallest gap so far can be the answer
-            // (the gap only shrinks), so only those need their grid checked.
-            for (k, tf) in Timeframe.allCases.enumerated() where aligned[k] && tf.durationMicros <= gap {
-                let d = tf.durationMicros
-                let origin = tf.originMicros
-                aligned[k] = t.allSatisfy { ($0 - origin) % d == 0 }
-            }
-        }
-        last = timestamps[timestamps.count - 1]
-    }
-
-    var result: Timeframe? {
-        guard minGap != .max else { return nil }
-        for (k, tf) in Timeframe.allCases.enumerated() where tf.durationMicros == minGap { return aligned[k] ? tf : nil }
-        return nil
-    }
-}
-
 extension ArtifactKey {
     /// A dataset `load` left on disk because it exceeds the memory budget: a `StreamedDataset`.
     static func streamed(_ symbol: String) -> String { "streamed.\(symbol)" }

@@ -106,6 +106,50 @@ struct BacktestTests {
         #expect(abs(hourly / perDay - (24.0).squareRoot()) < 1e-9)
     }
 
+    /// The same bars and trades as months and as weeks: the Sharpe uses the
+    /// input's own periods per year (12, 52), not a guess from a duration, and
+    /// the report says which it used.
+    @Test func monthsAndWeeksAnnualiseWithTheirOwnPeriods() throws {
+        let hourly = try Backtest.run(Self.input(Self.bars, signals: Self.signals), config: Self.plain)
+        #expect(hourly.metrics.periodsPerYear == 8766)
+        let day: Int64 = 24 * Self.hour
+        // Month starts from 2024-01-01 (31, 29, 31, 30, … days).
+        let days: [Int64] = [0, 31, 60, 91, 121, 152, 182, 213, 244, 274]
+        var monthly = Self.input(Self.bars, signals: Self.signals)
+        monthly.timeframe = "1M"
+        monthly.timestamps = days.map { 1_704_067_200_000_000 + $0 * day }
+        monthly.signals = monthly.signals.map { s in
+            var s = s
+            s.timestamp = monthly.timestamps[Int(s.timestamp / Self.hour)]
+            return s
+        }
+        monthly.barDurationMicros = 2_629_746_000_000
+        monthly.periodsPerYear = 12
+        monthly.closeTimes = Array(monthly.timestamps.dropFirst()) + [monthly.timestamps.last! + 31 * day]
+        let m = try Backtest.run(monthly, config: Self.plain)
+        #expect(m.trades.count == hourly.trades.count && m.trades.map(\.pnl) == hourly.trades.map(\.pnl))
+        #expect(m.metrics.periodsPerYear == 12)
+        #expect(abs(m.metrics.sharpe - hourly.metrics.sharpe * (12.0 / 8766).squareRoot()) < 1e-9)
+        var weekly = monthly
+        weekly.periodsPerYear = 52
+        weekly.closeTimes = nil
+        weekly.barDurationMicros = 7 * day
+        #expect(abs(try Backtest.run(weekly, config: Self.plain).metrics.sharpe - m.metrics.sharpe * (52.0 / 12).squareRoot()) < 1e-9)
+        // The combined report of one monthly input annualises with 12 too, and encodes it.
+        let report = try Backtest.run([monthly], config: Self.plain)
+        #expect(report.summary.periodsPerYear == 12)
+        #expect(abs(report.summary.sharpe - m.metrics.sharpe) < 1e-9)
+        let json = String(decoding: try JSONEncoder().encode(report.summary), as: UTF8.self)
+        #expect(json.contains("\"periods_per_year\":12"), "\(json)")
+        // Bad periods or close times are refused, naming the member.
+        var bad = monthly
+        bad.periodsPerYear = 0
+        #expect(throws: AnalysisError.self) { try Backtest.run(bad, config: Self.plain) }
+        bad = monthly
+        bad.closeTimes = [1]
+        #expect(throws: AnalysisError.self) { try Backtest.run(bad, config: Self.plain) }
+    }
+
     /// Spread 0.2 (0.1 per side), commission 0.1 % per side, one unit:
     ///   bar 0: signal long, stop 95, target 110
     ///   bar 1: enter at 100 + 0.1 = 100.1; commission 0.1001; close 102

@@ -62,7 +62,7 @@ struct CSVReaderTests {
             ("2023-12-31T19:00:05-0500", 1_704_067_205_000_000),
             ("2024-01-01 00:00:06 UTC", 1_704_067_206_000_000),
             ("2024-01-01t00:01", 1_704_067_260_000_000),
-            ("1704067300", 1_704_067_300_000_000),  // seconds (< 1e11)
+            ("1704067300", 1_704_067_300_000_000),  // seconds (≤ 253402300799)
             ("1704067300.25", 1_704_067_300_250_000),
             ("1704067400000", 1_704_067_400_000_000),  // milliseconds
             ("1704067500000000", 1_704_067_500_000_000),  // microseconds
@@ -80,6 +80,47 @@ struct CSVReaderTests {
                 #expect(error.code == .unparseableTimestamp && error.line == 2)
             }
         }
+    }
+
+    /// Epoch numbers: the unit by magnitude, each unit up to the year 9999; out of range is an error naming the line.
+    @Test func epochUnitsByMagnitude() throws {
+        func parse(_ text: String) -> Int64? {
+            var bytes = Array(text.utf8)
+            return bytes.withUnsafeMutableBufferPointer { TimestampParser.parse($0.baseAddress!, $0.count) }
+        }
+        #expect(parse("253402300799") == 253_402_300_799_000_000)  // 9999-12-31T23:59:59Z in seconds, not 1978 in ms
+        #expect(parse("1704067200") == 1_704_067_200_000_000)
+        #expect(parse("99999999999") == 99_999_999_999_000_000)  // 11 digits: seconds (5138)
+        #expect(parse("253402300800") == 253_402_300_800_000)  // past 9999 as seconds: milliseconds (1978)
+        #expect(parse("1704067200123") == 1_704_067_200_123_000)  // 13 digits: ms
+        #expect(parse("253402300799999") == 253_402_300_799_999_000)  // the last ms of 9999
+        #expect(parse("1704067200123456") == 1_704_067_200_123_456)  // 16 digits: µs
+        #expect(parse("1704067200123456789") == 1_704_067_200_123_456)  // 19 digits: ns
+        #expect(parse("9223372036854775807") == 9_223_372_036_854_775)  // the largest: 2262-04-11 in ns
+        #expect(parse("-86400") == -86_400_000_000)
+        #expect(parse("1704067200.5") == 1_704_067_200_500_000)
+        for bad in ["9223372036854775808", "99999999999999999999", "-99999999999999"] {
+            #expect(parse(bad) == nil, "\(bad)")
+        }
+        let dir = try TempDir()
+        let good = "1704067200,1,1,1,1,1\n"
+        // 12 digits read as the last second of 9999.
+        let s = try OHLCVCSVReader.read(path: try dir.file("y.csv", header + good + "253402300799,1,1,1,1,1\n"))
+        #expect(s.timestamps == [1_704_067_200_000_000, 253_402_300_799_000_000])
+        for bad in ["99999999999999999999", "-99999999999999"] {
+            let path = try dir.file("bad.csv", header + good + good.replacingOccurrences(of: "1704067200", with: bad))
+            do {
+                _ = try OHLCVCSVReader.read(path: path, fileName: "x.csv")
+                Issue.record("\(bad) read")
+            } catch {
+                #expect(error.code == .unparseableTimestamp && error.line == 3, "\(error)")
+                #expect(error.reason.contains("'\(bad)'") && (error.reason.contains("out of range") || error.reason.contains("before 0000")), "\(error)")
+            }
+        }
+        // Not a number at all stays "unparseable".
+        let p = try dir.file("bad.csv", header + "12ab,1,1,1,1,1\n")
+        #expect(throws: MarketDataError.self) { try OHLCVCSVReader.read(path: p) }
+        do { _ = try OHLCVCSVReader.read(path: p) } catch { #expect(error.reason.hasPrefix("unparseable timestamp"), "\(error)") }
     }
 
     @Test func bomCRLFQuotesBlankLinesAndNoFinalNewline() throws {

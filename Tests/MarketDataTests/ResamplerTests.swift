@@ -129,7 +129,102 @@ func randomSeries(count: Int, seed: UInt64, timeframe: Timeframe, gaps: Bool = f
         l.append(min(open, close) - (next() * 50).rounded() / 100_000)
         v.append((next() * 1000).rounded() / 100)
         price = close
-        t += timeframe.durationMicros * (gaps && next() < 0.05 ? Int64(2 + next() * 300) : 1)
+        t += timeframe.fixedDurationMicros! * (gaps && next() < 0.05 ? Int64(2 + next() * 300) : 1)
     }
     return OHLCVSeries(symbol: "RND", timeframe: timeframe, timestamps: ts, open: o, high: h, low: l, close: c, volume: v)
+}
+
+struct CalendarResampleTests {
+    static let day: Int64 = 86_400_000_000
+
+    @Test func daysToMonthsByHand() throws {
+        // 2024-01-30 … 2024-03-02: days of January, February (29 days) and March.
+        let jan30: Int64 = 1_706_572_800_000_000
+        let ts = (0..<33).map { jan30 + Int64($0) * Self.day }
+        let open = ts.indices.map { Double(100 + $0) }
+        let close = open.map { $0 + 0.5 }
+        let high = open.map { $0 + 2 }
+        let low = open.map { $0 - 1 }
+        let volume = ts.indices.map { Double($0 + 1) }
+        let s = OHLCVSeries(symbol: "BTC", timeframe: .d1, timestamps: ts, open: open, high: high, low: low, close: close, volume: volume)
+        let m = try Resampler.resample(s, to: .mo1)
+        let feb1 = jan30 + 2 * Self.day, mar1 = feb1 + 29 * Self.day
+        #expect(m.timeframe == .mo1)
+        #expect(m.timestamps == [1_704_067_200_000_000, feb1, mar1])  // 2024-01-01, 02-01, 03-01
+        // January: rows 0–1; February: rows 2–30; March: rows 31–32.
+        #expect(m.open == [100, 102, 131])
+        #expect(m.close == [101.5, 130.5, 132.5])
+        #expect(m.high == [103, 132, 134])
+        #expect(m.low == [99, 101, 130])
+        let february: Int = (3...31).reduce(0, +)
+        let volumes: [Double] = [3, Double(february), 65]
+        #expect(m.volume == volumes)
+        // Streaming day by day gives the same months.
+        var r = Resampler(to: .mo1)
+        var streamed = OHLCVSeries.empty(symbol: "BTC", timeframe: .mo1)
+        for i in 0..<s.count { streamed.append(contentsOf: try r.feed(s.slice(i, i + 1))) }
+        streamed.append(contentsOf: r.finish())
+        #expect(streamed == m)
+        // Months cannot be made into days.
+        #expect(throws: MarketDataError.self) { try Resampler.resample(m, to: .d1) }
+        // Nor weeks into months: a week can straddle two months.
+        let weeks = try Resampler.resample(s, to: .w1)
+        #expect(weeks.timestamps.allSatisfy { Timeframe.w1.isAligned($0) })
+        do {
+            _ = try Resampler.resample(weeks, to: .mo1)
+            Issue.record("weeks resampled to months")
+        } catch {
+            #expect(error.code == .resample && error.reason.contains("straddle"), "\(error)")
+        }
+    }
+
+    @Test func minutesToMonthsEqualsMinutesToDaysToMonths() throws {
+        let s = randomSeries(count: 120_000, seed: 3, timeframe: .m1, gaps: true)
+        let direct = try Resampler.resample(s, to: .mo1)
+        let viaDays = try Resampler.resample(try Resampler.resample(s, to: .d1), to: .mo1)
+        #expect(direct.count >= 3)
+        #expect(direct.timestamps == viaDays.timestamps)
+        #expect(direct.open == viaDays.open && direct.high == viaDays.high && direct.low == viaDays.low && direct.close == viaDays.close)
+        #expect(zip(direct.volume, viaDays.volume).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($1)) })
+        #expect(direct.timestamps.allSatisfy { Timeframe.mo1.isAligned($0) })
+    }
+
+    @Test func monthsAgreeWithPandas() throws {
+        let s = randomSeries(count: 60_000, seed: 11, timeframe: .m1, gaps: true)
+        let dir = try TempDir()
+        var csv = "timestamp,open,high,low,close,volume\n"
+        for i in 0..<s.count {
+            csv += "\(s.timestamps[i]),\(s.open[i]),\(s.high[i]),\(s.low[i]),\(s.close[i]),\(s.volume[i])\n"
+        }
+        let path = try dir.file("r.csv", csv)
+        let script = """
+            import sys, pandas as pd
+            df = pd.read_csv(sys.argv[1])
+            df.index = pd.to_datetime(df.pop("timestamp"), unit="us", utc=True)
+            agg = {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+            r = df.resample("MS").agg(agg).dropna(subset=["open"])
+            for t, row in zip(r.index.as_unit("us").asi8, r.itertuples(index=False)):
+                print(t, repr(row.open), repr(row.high), repr(row.low), repr(row.close), repr(row.volume))
+            """
+        let lines = try PythonPeer.run(script, [path]).split(separator: "\n")
+        let mine = try Resampler.resample(s, to: .mo1)
+        #expect(mine.count == lines.count && mine.count >= 3)
+        for (i, line) in lines.enumerated() where i < mine.count {
+            let f = line.split(separator: " ")
+            #expect(Int64(f[0])! == mine.timestamps[i])
+            #expect(Double(f[1])! == mine.open[i] && Double(f[2])! == mine.high[i])
+            #expect(Double(f[3])! == mine.low[i] && Double(f[4])! == mine.close[i])
+            #expect(abs(Double(f[5])! - mine.volume[i]) <= 1e-9 * max(1, abs(mine.volume[i])))
+        }
+    }
+}
+
+extension OHLCVSeries {
+    /// Bars `from..<to` as a new series.
+    func slice(_ from: Int, _ to: Int) -> OHLCVSeries {
+        OHLCVSeries(
+            symbol: symbol, timeframe: timeframe, timestamps: Array(timestamps[from..<to]), open: Array(open[from..<to]),
+            high: Array(high[from..<to]), low: Array(low[from..<to]), close: Array(close[from..<to]),
+            volume: Array(volume[from..<to]))
+    }
 }

@@ -105,8 +105,10 @@ struct DatasetTests {
         #expect(g.json["last_ts"] as? String == "2024-01-02T23:00:00.000000Z")
         #expect(FileManager.default.fileExists(atPath: Upload.datasetsDirectory(t) + "/\(gid).csv.gz"))
 
-        // gzip recognized by its magic bytes alone; a case-insensitive timeframe.
-        let m = try Upload.post(t, try Upload.gzip(Upload.csv(rows: 3, step: 300)), query: "symbol=USDJPY&timeframe=5M")
+        // gzip recognized by its magic bytes alone; timeframe names are case-sensitive (5M is no timeframe, 1M a month).
+        let upper = try Upload.post(t, try Upload.gzip(Upload.csv(rows: 3, step: 300)), query: "symbol=USDJPY&timeframe=5M")
+        #expect(upper.status == 400 && upper.json["field"] as? String == "timeframe", "\(upper.text)")
+        let m = try Upload.post(t, try Upload.gzip(Upload.csv(rows: 3, step: 300)), query: "symbol=USDJPY&timeframe=5m")
         #expect(m.status == 201, "\(m.text)")
         #expect(m.json["format"] as? String == "csv.gz")
         #expect(m.json["timeframe"] as? String == "5m")

@@ -23,6 +23,12 @@ struct ServiceStageEnvironment: StageEnvironment {
         return path.hasPrefix("/") ? URL(fileURLWithPath: path) : dataRoot.appendingPathComponent(path)
     }
 
+    func datasetTimeframe(id: UUID) -> String? {
+        try? pool.withConnection { c in
+            try c.query("SELECT timeframe FROM datasets WHERE id = \(id)").first?.decode(0, as: String.self)
+        }
+    }
+
     func recordArtifact(_ a: ArtifactInfo, experiment: UUID) throws {
         try pool.withConnection { c in
             try c.execute(

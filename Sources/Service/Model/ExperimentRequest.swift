@@ -18,7 +18,8 @@ public struct ExperimentRequest: Sendable, Equatable {
     public var notify: [WebhookSubscription] = []
 
     public static let priorities = ["high", "medium", "low"]
-    public static let timeframeNames = ["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w"]
+    /// The timeframe names, finest first (case-sensitive: `1m` is a minute, `1M` a month).
+    public static let timeframeNames = ["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w", "1M"]
     public static let stageNames = ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"]
     /// What each stage needs to have run before it.
     static let prerequisites: [String: [String]] = [

@@ -14,7 +14,8 @@ import Glibc
 ///
 /// An upload streams to `<dataDir>/datasets/.incoming/<id>.part` while it is
 /// hashed; once complete, every row is validated (``OHLCVCSVReader``, plus
-/// alignment of each timestamp to the declared timeframe), and only then is
+/// alignment of each timestamp to the declared timeframe, and the bars' own
+/// timeframe inferred and checked against it), and only then is
 /// the file renamed to `<dataDir>/datasets/<id>.csv` (or `.csv.gz`) and its
 /// row inserted. A rejected, aborted or oversized upload leaves nothing behind.
 struct DatasetRoutes {
@@ -137,6 +138,7 @@ struct DatasetRoutes {
     static func validate(path: String, timeframe: Timeframe, isGzip: Bool) throws -> Summary {
         do {
             let reader = try OHLCVCSVReader(path: path, fileName: "body", timeframe: timeframe, bufferSize: 1 << 20)
+            var inference = TimeframeInference()
             var rows: Int64 = 0
             var first = Int64.min
             var last = Int64.min
@@ -148,21 +150,48 @@ struct DatasetRoutes {
                 if let i = misaligned {
                     let t = chunk.timestamps[i]
                     let line = (try? CSVLineLocator.line(ofRecord: rows + Int64(i), path: path, isGzip: isGzip)) ?? 0
-                    let grid = timeframe == .w1 ? "weeks open on Monday 00:00 UTC" : "bars open at multiples of \(timeframe) since 1970-01-01 UTC"
+                    let grid = timeframe == .w1 ? "weeks open on Monday 00:00 UTC"
+                        : timeframe == .mo1 ? "months open on the 1st, 00:00 UTC"
+                        : "bars open at multiples of \(timeframe) since 1970-01-01 UTC"
                     throw DatasetRejection(
                         line: line,
                         reason: "timestamp \(Timestamps.iso8601(Date(timeIntervalSince1970: Double(t) / 1_000_000))) "
                             + "is not the open time of a \(timeframe) bar (\(grid))")
                 }
+                inference.feed(chunk.timestamps)
                 if rows == 0 { first = chunk.timestamps[0] }
                 last = chunk.timestamps[chunk.count - 1]
                 rows += Int64(chunk.count)
             }
             guard rows > 0 else { throw DatasetRejection(line: 0, reason: "the file has a header but no rows") }
+            try checkTimeframe(inference.verdict, declared: timeframe, path: path, isGzip: isGzip)
             return Summary(rows: rows, first: first, last: last)
         } catch let e as MarketDataError {
             if e.code == .io { throw e }
             throw DatasetRejection(line: e.line, reason: e.reason)
+        }
+    }
+
+    /// Checks the bars' own timeframe (``TimeframeInference``) against the
+    /// declared one, whose grid every bar is already known to be on: bars that
+    /// fit no timeframe, or are another timeframe's, are refused; bars that never
+    /// are one bar of any timeframe apart (or a single bar) take the declared one.
+    /// - Throws: `DatasetRejection` (422) naming the first gap that fits no timeframe (its later bar's line).
+    static func checkTimeframe(
+        _ verdict: TimeframeInference.Verdict, declared: Timeframe, path: String, isGzip: Bool
+    ) throws {
+        func line(_ record: Int64) -> Int { (try? CSVLineLocator.line(ofRecord: record, path: path, isGzip: isGzip)) ?? 0 }
+        switch verdict {
+        case .timeframe(let tf) where tf != declared:
+            throw DatasetRejection(
+                line: 0,
+                reason: "the bars are \(tf) bars (the timeframe most gaps are one bar of), not \(declared) as declared: "
+                    + "upload them with timeframe=\(tf)")
+        case .timeframe, .undetermined:
+            return
+        case .irregular(_, let gap, _, _):
+            let reason = verdict.problem(naming: { "line \(line($0))" }) ?? "the bars fit no timeframe"
+            throw DatasetRejection(line: line(max(gap.row + 1, 0)), reason: reason)
         }
     }
 
@@ -225,7 +254,9 @@ struct DatasetRoutes {
             throw APIError(400, "timeframe: is required (one of \(allowed))", field: "timeframe", extra: [("allowed", allowed)])
         }
         guard let tf = try? Timeframe(parsing: value) else {
-            throw APIError(400, "timeframe: '\(value)' is not one of \(allowed)", field: "timeframe", extra: [("allowed", allowed)])
+            throw APIError(
+                400, "timeframe: '\(value)' is not one of \(allowed) (case-sensitive: 1m is a minute, 1M a month)",
+                field: "timeframe", extra: [("allowed", allowed)])
         }
         return tf
     }

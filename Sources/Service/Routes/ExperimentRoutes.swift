@@ -23,6 +23,7 @@ struct ExperimentRoutes {
         try requireJSON(req)
         let body = try parseJSON(req.body)
         var experiment = try ExperimentRequest.validate(body)
+        try experiment.checkTimeframesAgainstData(engine.configuration.environment)
         // Stages this build does not have would fail the experiment later: say so now.
         let available = engine.registry.names
         if !available.isEmpty {

@@ -917,7 +917,7 @@
       const req = (this.exp && this.exp.request) || {};
       const E = this.el;
       const symbols = (req.datasets || []).map((d) => d.symbol);
-      const order = ['1m', '5m', '15m', '30m', '1h', '4h', '1d', '1w'];
+      const order = ['1m', '5m', '15m', '30m', '1h', '4h', '1d', '1w', '1M'];
       const tfs = (req.timeframes || []).slice().sort((a, b) => order.indexOf(a) - order.indexOf(b));
       E.symbol.textContent = '';
       for (const s of symbols) E.symbol.appendChild(h('option', { value: s, selected: s === this.params.get('symbol') }, s));
