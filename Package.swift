@@ -204,6 +204,7 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "Pipeline", "TestSupport", "Stages", "MarketData", "Indicators", "Forecasting", "Hashing"],
+            resources: [.copy("Corpus")],
             swiftSettings: upcoming
         ),
     ]

@@ -200,7 +200,8 @@ public final class OHLCVCSVReader {
             case .row: rows += 1
             case .blank: continue
             case .needMore:
-                if end - position > maxRecordBytes { throw recordTooLong(line) }
+                // More than the parser's window is buffered: the record is too long.
+                if end - position >= maxRecordBytes + 2 { throw recordTooLong(line) }
                 if try !refill() {
                     // At EOF with an incomplete record: parse it as the last one.
                     if position < end { continue }
@@ -417,11 +418,16 @@ public final class OHLCVCSVReader {
         }
         let recordLine = line
         var p = position
-        let endIndex = end
+        // The parser sees at most the longest record plus a CRLF: a longer
+        // record looks incomplete, and `fill` refuses it (so the length check
+        // does not depend on the buffer size).
+        let endIndex = min(end, position + maxRecordBytes + 2)
+        let atEnd = eof && endIndex == end
         let fieldCount = targets.count
         let sink = RowSink(targets: targetPointer, times: columns.times, values: columns.values, row: row)
         var field = 0
         var extraLines = 0
+        var contentEnd = p
         let base = buffer
         let powers = powersOfTen
         let fives = powersOfFive
@@ -445,7 +451,7 @@ public final class OHLCVCSVReader {
                         if q + 1 < endIndex && base[q + 1] == 34 {
                             appendScratch(34, at: out); out += 1; q += 2; continue
                         }
-                        if q + 1 == endIndex && !eof { break }
+                        if q + 1 == endIndex && !atEnd { break }
                         closed = true
                         q += 1
                         break
@@ -455,12 +461,12 @@ public final class OHLCVCSVReader {
                     q += 1
                 }
                 if !closed {
-                    if !eof { return .needMore }
+                    if !atEnd { return .needMore }
                     throw MarketDataError(.fieldCount, file: fileName, line: recordLine, reason: "unterminated quoted field")
                 }
                 while q < endIndex && (base[q] == 32 || base[q] == 9) { q += 1 }
                 p = q
-                if p == endIndex && !eof { return .needMore }
+                if p == endIndex && !atEnd { return .needMore }
                 if p < endIndex && base[p] != 44 && base[p] != 10 && base[p] != 13 {
                     throw MarketDataError(
                         .fieldCount, file: fileName, line: recordLine,
@@ -494,7 +500,7 @@ public final class OHLCVCSVReader {
                         if c <= 44 && (c == 44 || c == 10 || c == 13) { break }
                         p += 1
                     }
-                    if p == endIndex && !eof { return .needMore }
+                    if p == endIndex && !atEnd { return .needMore }
                     length = p - start
                     while length > 0 && (base[start + length - 1] == 32 || base[start + length - 1] == 9) {
                         length -= 1
@@ -510,15 +516,19 @@ public final class OHLCVCSVReader {
                 continue
             }
             // End of record: newline or end of input.
+            contentEnd = p
             if p < endIndex && base[p] == 13 {
-                if p + 1 == endIndex && !eof { return .needMore }
+                if p + 1 == endIndex && !atEnd { return .needMore }
                 p += 1
                 if p < endIndex && base[p] == 10 { p += 1 }
             } else if p < endIndex {
                 p += 1
+            } else if !atEnd {
+                return .needMore
             }
             break
         }
+        if contentEnd - position > maxRecordBytes { throw recordTooLong(recordLine) }
         if field != fieldCount {
             throw MarketDataError(
                 .fieldCount, file: fileName, line: recordLine,

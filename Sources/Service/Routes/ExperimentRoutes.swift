@@ -190,13 +190,22 @@ func timeQuery(_ req: Request, _ name: String) throws(APIError) -> Int64? {
         guard let n = Int64(raw), APITime.range.contains(n) else { throw outOfRange }
         return n
     }
+    // RFC 3339's year has exactly four digits (0001 … 9999, as checked here; the
+    // formatter would read more).
+    let year = raw.utf8.prefix(5)
+    guard year.count == 5, year.prefix(4).allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), year.last == UInt8(ascii: "-") else {
+        throw APIError.invalid(name, "'\(raw)' is not an RFC 3339 time (2026-01-02T03:04:05Z) or microseconds since the epoch")
+    }
+    guard !raw.hasPrefix("0000") else { throw outOfRange }
     let fractional = ISO8601DateFormatter()
     fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
     guard let d = fractional.date(from: raw) ?? ISO8601DateFormatter().date(from: raw) else {
         throw APIError.invalid(name, "'\(raw)' is not an RFC 3339 time (2026-01-02T03:04:05Z) or microseconds since the epoch")
     }
+    // Years 0001 … 9999 are all well inside PostgreSQL's range (whatever
+    // calendar the formatter uses before 1582).
     let micros = (d.timeIntervalSince1970 * 1_000_000).rounded()
-    guard micros.isFinite, micros >= Double(APITime.minMicros), micros <= Double(APITime.maxMicros) else { throw outOfRange }
+    guard micros.isFinite, abs(micros) < 1e18 else { throw outOfRange }
     return Int64(micros)
 }
 
