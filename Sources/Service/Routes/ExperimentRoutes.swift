@@ -167,7 +167,6 @@ func uuidParameter(_ req: Request, _ name: String) throws(APIError) -> UUID {
     return id
 }
 
-/// A query parameter that is an RFC 3339 time or microseconds since the epoch; nil when absent.
 /// The instants a query parameter or a list cursor may hold: RFC 3339's
 /// years, 0001-01-01T00:00:00Z … 9999-12-31T23:59:59.999999Z, in µs since
 /// the epoch. PostgreSQL's `timestamptz` holds every one of them, so a value
