@@ -41,6 +41,8 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
+        // openat2(2), which Glibc does not wrap (no library to link).
+        .systemLibrary(name: "CLinux"),
         .systemLibrary(
             name: "CLibPQ",
             pkgConfig: "libpq",
@@ -70,7 +72,7 @@ let package = Package(
 
         // Computation modules: columnar arrays in, columnar arrays out; no
         // network or database I/O, no HTTP.
-        .target(name: "MarketData", dependencies: ["CZlib"], swiftSettings: upcoming),
+        .target(name: "MarketData", dependencies: ["CZlib", "CLinux"], swiftSettings: upcoming),
         .target(name: "Export", dependencies: ["MarketData", "CZstd"], swiftSettings: upcoming),
         .target(name: "Indicators", swiftSettings: upcoming),
         .target(name: "Patterns", dependencies: ["Indicators"], swiftSettings: upcoming),
@@ -202,6 +204,7 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "Pipeline", "TestSupport", "Stages", "MarketData", "Indicators", "Forecasting", "Hashing"],
+            resources: [.copy("Corpus")],
             swiftSettings: upcoming
         ),
     ]

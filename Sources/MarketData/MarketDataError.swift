@@ -22,6 +22,10 @@ public struct MarketDataError: Error, Sendable, Equatable, CustomStringConvertib
         case highBelowBody
         /// A negative volume.
         case negativeVolume
+        /// A price (open, high, low or close) that is zero or negative.
+        case nonPositivePrice
+        /// A line (record) longer than the reader's limit.
+        case lineTooLong
         /// The compressed input is damaged.
         case compression
         /// A resampling request that cannot be honoured (for example to a finer timeframe).

@@ -18,12 +18,16 @@ internal import Darwin
 /// are accepted.
 ///
 /// Each row is validated: every number parses, prices and volume are finite,
-/// timestamps strictly increase (across chunks too), `low ≤ min(open, close)`,
-/// `high ≥ max(open, close)`, `volume ≥ 0`. The first failure throws a
-/// ``MarketDataError`` naming the file and the 1-based line.
+/// prices (open, high, low, close) are > 0, timestamps strictly increase
+/// (across chunks too), `low ≤ min(open, close)`, `high ≥ max(open, close)`,
+/// `volume ≥ 0`. The first failure throws a ``MarketDataError`` naming the
+/// file and the 1-based line.
 ///
 /// The reader owns one byte buffer (default 4 MiB; it grows only for a single
-/// record longer than that) and one set of column buffers sized to the chunk.
+/// record longer than that, and a record longer than ``maxRecordBytes``
+/// (default 64 KiB) is refused as soon as that many of its bytes are buffered,
+/// so memory stays bounded whatever the input) and one set of column buffers
+/// sized to the chunk.
 public final class OHLCVCSVReader {
     /// The file name used in errors.
     public let fileName: String
@@ -33,7 +37,14 @@ public final class OHLCVCSVReader {
     public let timeframe: Timeframe?
     /// Names of the extra columns, lowercase, in file order.
     public private(set) var extraNames: [String] = []
+    /// The longest record (line, or lines of one record with quoted line
+    /// breaks) accepted, in bytes, line end excluded.
+    public let maxRecordBytes: Int
 
+    /// The default ``maxRecordBytes``: 64 KiB, far beyond any OHLCV row.
+    public static let defaultMaxRecordBytes = 64 << 10
+
+    private let file: ReadableFile
     private let fd: Int32
     private var gzip: GzipReader?
     private var buffer: UnsafeMutablePointer<UInt8>
@@ -66,15 +77,39 @@ public final class OHLCVCSVReader {
     ///   - symbol: the symbol of the series; default empty.
     ///   - timeframe: the timeframe of the series; default `nil` (unknown).
     ///   - bufferSize: the read buffer size in bytes; default 4 MiB.
-    /// - Throws: ``MarketDataError`` (`.io`, `.header`, `.compression`).
-    public init(
+    ///   - maxRecordBytes: the longest record; default ``defaultMaxRecordBytes`` (64 KiB).
+    /// - Throws: ``MarketDataError`` (`.io`, `.header`, `.compression`, `.lineTooLong`).
+    public convenience init(
         path: String, fileName: String? = nil, symbol: String = "", timeframe: Timeframe? = nil,
-        bufferSize: Int = 4 << 20
+        bufferSize: Int = 4 << 20, maxRecordBytes: Int = OHLCVCSVReader.defaultMaxRecordBytes
     ) throws(MarketDataError) {
-        self.fileName = fileName ?? path
+        let file = try ReadableFile.open(path: path, displayName: fileName ?? path)
+        try self.init(
+            file: file, fileName: fileName ?? path, symbol: symbol, timeframe: timeframe, bufferSize: bufferSize,
+            maxRecordBytes: maxRecordBytes)
+    }
+
+    /// Reads an open file from its start (for example one that ``DataRoot``
+    /// opened beneath the data root), and reads its header.
+    /// - Parameters:
+    ///   - file: the file (plain or gzip); kept open while the reader lives.
+    ///   - fileName: the name used in errors.
+    ///   - symbol: the symbol of the series; default empty.
+    ///   - timeframe: the timeframe of the series; default `nil` (unknown).
+    ///   - bufferSize: the read buffer size in bytes; default 4 MiB.
+    ///   - maxRecordBytes: the longest record; default ``defaultMaxRecordBytes`` (64 KiB).
+    /// - Throws: ``MarketDataError`` (`.io`, `.header`, `.compression`, `.lineTooLong`).
+    public init(
+        file: ReadableFile, fileName: String, symbol: String = "", timeframe: Timeframe? = nil,
+        bufferSize: Int = 4 << 20, maxRecordBytes: Int = OHLCVCSVReader.defaultMaxRecordBytes
+    ) throws(MarketDataError) {
+        precondition(maxRecordBytes > 0)
+        self.fileName = fileName
         self.symbol = symbol
         self.timeframe = timeframe
-        fd = try posixOpenForReading(path, displayName: fileName ?? path)
+        self.maxRecordBytes = maxRecordBytes
+        self.file = file
+        fd = file.descriptor
         capacity = max(bufferSize, 64)
         buffer = .allocate(capacity: capacity)
         unquoteScratch = .allocate(capacity: unquoteCapacity)
@@ -82,7 +117,8 @@ public final class OHLCVCSVReader {
         powersOfTen.initialize(from: DecimalParser.powersOfTen, count: DecimalParser.powersOfTen.count)
         powersOfFive = .allocate(capacity: DecimalParser.powersOfFive128.count)
         powersOfFive.initialize(from: DecimalParser.powersOfFive128, count: DecimalParser.powersOfFive128.count)
-        do {
+        do throws(MarketDataError) {
+            guard lseekStart(fd) else { throw MarketDataError(.io, reason: "cannot seek: errno \(lastErrno())") }
             try startInput()
             try readHeader()
         } catch {
@@ -91,7 +127,6 @@ public final class OHLCVCSVReader {
     }
 
     deinit {
-        posixClose(fd)
         buffer.deallocate()
         columnTable.deallocate()
         unquoteScratch.deallocate()
@@ -165,6 +200,8 @@ public final class OHLCVCSVReader {
             case .row: rows += 1
             case .blank: continue
             case .needMore:
+                // More than the parser's window is buffered: the record is too long.
+                if end - position >= maxRecordBytes + 2 { throw recordTooLong(line) }
                 if try !refill() {
                     // At EOF with an incomplete record: parse it as the last one.
                     if position < end { continue }
@@ -260,6 +297,7 @@ public final class OHLCVCSVReader {
             var i = position
             while i < end && buffer[i] != 10 && buffer[i] != 13 { i += 1 }
             if i == end && !eof {
+                if i - position > maxRecordBytes { throw recordTooLong(line) }
                 if try !refill() && position == end { break }
                 continue
             }
@@ -268,6 +306,7 @@ public final class OHLCVCSVReader {
                 skipLineEnd()
                 continue
             }
+            if i - position > maxRecordBytes { throw recordTooLong(line) }
             let names = splitHeader(buffer + position, i - position)
             position = i
             skipLineEnd()
@@ -275,6 +314,13 @@ public final class OHLCVCSVReader {
             return
         }
         throw MarketDataError(.header, file: fileName, line: line, reason: "the file is empty (no header)")
+    }
+
+    /// The record starting at `line` is longer than ``maxRecordBytes``.
+    private func recordTooLong(_ line: Int) -> MarketDataError {
+        MarketDataError(
+            .lineTooLong, file: fileName, line: line,
+            reason: "the line is longer than the limit of \(maxRecordBytes) bytes")
     }
 
     private func skipLineEnd() {
@@ -372,11 +418,16 @@ public final class OHLCVCSVReader {
         }
         let recordLine = line
         var p = position
-        let endIndex = end
+        // The parser sees at most the longest record plus a CRLF: a longer
+        // record looks incomplete, and `fill` refuses it (so the length check
+        // does not depend on the buffer size).
+        let endIndex = min(end, position + maxRecordBytes + 2)
+        let atEnd = eof && endIndex == end
         let fieldCount = targets.count
         let sink = RowSink(targets: targetPointer, times: columns.times, values: columns.values, row: row)
         var field = 0
         var extraLines = 0
+        var contentEnd = p
         let base = buffer
         let powers = powersOfTen
         let fives = powersOfFive
@@ -400,7 +451,7 @@ public final class OHLCVCSVReader {
                         if q + 1 < endIndex && base[q + 1] == 34 {
                             appendScratch(34, at: out); out += 1; q += 2; continue
                         }
-                        if q + 1 == endIndex && !eof { break }
+                        if q + 1 == endIndex && !atEnd { break }
                         closed = true
                         q += 1
                         break
@@ -410,12 +461,12 @@ public final class OHLCVCSVReader {
                     q += 1
                 }
                 if !closed {
-                    if !eof { return .needMore }
+                    if !atEnd { return .needMore }
                     throw MarketDataError(.fieldCount, file: fileName, line: recordLine, reason: "unterminated quoted field")
                 }
                 while q < endIndex && (base[q] == 32 || base[q] == 9) { q += 1 }
                 p = q
-                if p == endIndex && !eof { return .needMore }
+                if p == endIndex && !atEnd { return .needMore }
                 if p < endIndex && base[p] != 44 && base[p] != 10 && base[p] != 13 {
                     throw MarketDataError(
                         .fieldCount, file: fileName, line: recordLine,
@@ -449,7 +500,7 @@ public final class OHLCVCSVReader {
                         if c <= 44 && (c == 44 || c == 10 || c == 13) { break }
                         p += 1
                     }
-                    if p == endIndex && !eof { return .needMore }
+                    if p == endIndex && !atEnd { return .needMore }
                     length = p - start
                     while length > 0 && (base[start + length - 1] == 32 || base[start + length - 1] == 9) {
                         length -= 1
@@ -465,15 +516,19 @@ public final class OHLCVCSVReader {
                 continue
             }
             // End of record: newline or end of input.
+            contentEnd = p
             if p < endIndex && base[p] == 13 {
-                if p + 1 == endIndex && !eof { return .needMore }
+                if p + 1 == endIndex && !atEnd { return .needMore }
                 p += 1
                 if p < endIndex && base[p] == 10 { p += 1 }
             } else if p < endIndex {
                 p += 1
+            } else if !atEnd {
+                return .needMore
             }
             break
         }
+        if contentEnd - position > maxRecordBytes { throw recordTooLong(recordLine) }
         if field != fieldCount {
             throw MarketDataError(
                 .fieldCount, file: fileName, line: recordLine,
@@ -566,6 +621,11 @@ public final class OHLCVCSVReader {
         }
         if !v.isFinite {
             throw MarketDataError(.notFinite, file: fileName, line: line, reason: "NaN or infinite volume")
+        }
+        if !(o > 0 && h > 0 && l > 0 && c > 0) {
+            let (name, value) = o <= 0 ? ("open", o) : h <= 0 ? ("high", h) : l <= 0 ? ("low", l) : ("close", c)
+            throw MarketDataError(
+                .nonPositivePrice, file: fileName, line: line, reason: "\(name) \(value) is not a positive price")
         }
         if l > min(o, c) {
             throw MarketDataError(.lowAboveBody, file: fileName, line: line, reason: "low \(l) > min(open, close) \(min(o, c))")

@@ -17,16 +17,24 @@ func posixRead(_ fd: Int32, _ buffer: UnsafeMutablePointer<UInt8>, _ count: Int)
 /// The calling thread's `errno`.
 func lastErrno() -> Int32 { errno }
 
-/// Opens `path` for reading; the corresponding C function is `open(2)`.
-/// - Returns: the file descriptor.
-/// - Throws: ``MarketDataError`` with code `.io`.
-func posixOpenForReading(_ path: String, displayName: String) throws(MarketDataError) -> Int32 {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    if fd < 0 {
-        let reason = String(cString: strerror(errno))
-        throw MarketDataError(.io, file: displayName, reason: "cannot open: \(reason)")
+/// `open(2)` under a name that does not clash with methods called `open`.
+@inline(__always)
+func posixOpen(_ path: String, _ flags: Int32) -> Int32 {
+    while true {
+        let fd = open(path, flags)
+        if fd < 0 && errno == EINTR { continue }
+        return fd
     }
-    return fd
+}
+
+/// `openat(2)`, retried on EINTR.
+@inline(__always)
+func posixOpenAt(_ dirFD: Int32, _ name: String, _ flags: Int32) -> Int32 {
+    while true {
+        let fd = openat(dirFD, name, flags)
+        if fd < 0 && errno == EINTR { continue }
+        return fd
+    }
 }
 
 /// Closes a file descriptor; the corresponding C function is `close(2)`.

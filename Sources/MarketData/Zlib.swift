@@ -84,6 +84,85 @@ package final class GzipReader {
     }
 }
 
+/// Inflates gzip data pushed to it chunk by chunk (one or more concatenated
+/// members), handing the output to a closure in pieces of at most 64 KiB, so
+/// memory stays flat however much the data expands: the caller can stop at
+/// any piece by throwing.
+package final class GzipInflater {
+    private let stream: UnsafeMutablePointer<z_stream>
+    private let output: UnsafeMutablePointer<UInt8>
+    private let outputCapacity = 64 << 10
+    /// A member ended; the next input starts a new one.
+    private var memberEnded = false
+    /// Inside a member (started and not yet ended).
+    private var inMember = false
+
+    /// Starts inflating (a zlib or gzip header, detected automatically).
+    /// - Throws: ``MarketDataError`` with code `.compression`.
+    package init() throws(MarketDataError) {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        output = .allocate(capacity: outputCapacity)
+        guard inflateInit2_(stream, 15 + 32, ZLIB_VERSION, Zlib.streamSize) == Z_OK else {
+            stream.deallocate(); output.deallocate()
+            throw MarketDataError(.compression, reason: "inflateInit2 failed")
+        }
+    }
+
+    deinit {
+        _ = inflateEnd(stream)
+        stream.deallocate()
+        output.deallocate()
+    }
+
+    /// Whether the data so far ends at the end of a member (nothing is cut off).
+    package var isComplete: Bool { !inMember }
+
+    /// Inflates `input`, handing every piece of output to `body` before
+    /// inflating more. The corresponding C function is `inflate`.
+    /// - Throws: ``MarketDataError`` (`.compression`) for damaged data, or what `body` throws.
+    package func inflate(_ input: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let base = input.baseAddress, input.count > 0 else { return }
+        var offset = 0
+        while offset < input.count {
+            let slice = min(input.count - offset, Int(UInt32.max))
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: (base + offset).assumingMemoryBound(to: UInt8.self))
+            stream.pointee.avail_in = UInt32(slice)
+            offset += slice
+            // Inflate until the input is used up and no output is left pending.
+            var outputFull = false
+            while stream.pointee.avail_in > 0 || outputFull {
+                if memberEnded {
+                    if stream.pointee.avail_in == 0 { break }
+                    _ = inflateReset(stream)
+                    memberEnded = false
+                }
+                inMember = true
+                stream.pointee.next_out = output
+                stream.pointee.avail_out = UInt32(outputCapacity)
+                let ret = zlibInflate(stream, Z_NO_FLUSH)
+                let produced = outputCapacity - Int(stream.pointee.avail_out)
+                if ret == Z_STREAM_END {
+                    memberEnded = true
+                    inMember = false
+                } else if ret == Z_BUF_ERROR && produced == 0 {
+                    break  // no progress possible: more input is needed
+                } else if ret != Z_OK && ret != Z_BUF_ERROR {
+                    throw MarketDataError(.compression, reason: "gzip data is damaged (inflate returned \(ret))")
+                }
+                outputFull = !memberEnded && stream.pointee.avail_out == 0
+                if produced > 0 { try body(UnsafeRawBufferPointer(start: output, count: produced)) }
+            }
+        }
+    }
+}
+
+/// zlib's `inflate` under a name that does not clash with the method.
+@inline(__always)
+private func zlibInflate(_ stream: UnsafeMutablePointer<z_stream>, _ flush: Int32) -> Int32 {
+    CZlib.inflate(stream, flush)
+}
+
 /// Deflates bytes into gzip format, handing compressed output to a sink.
 package final class GzipWriter {
     private let stream: UnsafeMutablePointer<z_stream>

@@ -140,7 +140,9 @@ public final class Application: Sendable {
         NotificationRoutes(store: store, notifications: notifier.store).register(&router)
         ControlRoutes(engine: engine, store: store, pool: pool).register(&router)
         LogRoutes(store: store, hub: followHub).register(&router)
-        DatasetRoutes(pool: pool, dataDir: settings.dataDir, maxUploadBytes: settings.maxUploadBytes, logger: logger)
+        DatasetRoutes(
+            pool: pool, dataDir: settings.dataDir, maxUploadBytes: settings.maxUploadBytes, maxLineBytes: settings.maxLineBytes,
+            logger: logger)
             .register(&router)
         ArtifactRoutes(pool: pool, dataDir: settings.dataDir).register(&router)
         SignalRoutes(store: store, signals: SignalStore(pool: pool)).register(&router)

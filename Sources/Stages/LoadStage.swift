@@ -6,7 +6,9 @@ public import Pipeline
 /// `load`: reads every dataset of the request into a columnar series.
 ///
 /// A dataset named by `dataset_id` is the uploaded file the environment knows;
-/// one named by `path` is that file under the data root. Files are read in
+/// one named by `path` is that file under the data root, opened beneath it
+/// (``DataRoot``: a symbolic link out of the root is refused, wherever it is
+/// on the way) and read from that open file. Files are read in
 /// chunks of ``chunkRows`` rows, validated as they are read (``OHLCVCSVReader``),
 /// with progress in rows (one step per symbol, weighted by file size) and a
 /// checkpoint before every chunk. The first bad row fails the stage with
@@ -54,30 +56,31 @@ public struct LoadStage: Stage {
             throw StageError("this engine has no data root to read datasets from")
         }
         // Resolve every file first, so a missing one fails before any reading.
-        var files: [(symbol: String, url: URL, display: String, size: Int64, estimate: Int64?, recorded: Timeframe?)] = []
+        var files: [(symbol: String, file: ReadableFile, display: String, size: Int64, estimate: Int64?, recorded: Timeframe?)] = []
         let root = environment.dataRoot.standardizedFileURL.path
+        let dataRoot = DataRoot(path: root)
         for d in plan.datasets {
-            let url: URL
+            let file: ReadableFile
             let display: String
             var recorded: Timeframe? = nil
             if let id = d.datasetID {
-                url = try environment.datasetFile(id: id)
+                let url = try environment.datasetFile(id: id)
                 recorded = environment.datasetTimeframe(id: id).flatMap(Timeframe.init(rawValue:))
                 let path = url.standardizedFileURL.path
-                display = path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : url.lastPathComponent
+                if path.hasPrefix(root + "/") {
+                    display = String(path.dropFirst(root.count + 1))
+                    file = try Self.open(display, in: dataRoot)
+                } else {
+                    display = url.lastPathComponent
+                    file = try ReadableFile.open(path: url.path, displayName: display)
+                }
             } else if let path = d.path {
-                url = environment.dataRoot.appendingPathComponent(path)
                 display = path
+                file = try Self.open(path, in: dataRoot)
             } else {
                 throw StageError("dataset \(d.symbol) names neither dataset_id nor path")
             }
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
-                attributes[.type] as? FileAttributeType != .typeDirectory
-            else {
-                throw StageError("\(display): no such file under the data root")
-            }
-            let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-            files.append((d.symbol, url, display, size, Self.estimateRows(url, size: size), recorded))
+            files.append((d.symbol, file, display, file.size, Self.estimateRows(file), recorded))
         }
         let steps = files.map { f in
             context.progress.child(
@@ -103,7 +106,7 @@ public struct LoadStage: Stage {
             try context.checkpoint()
             context.progress.start(step)
             let started = ContinuousClock.now
-            let reader = try OHLCVCSVReader(path: f.url.path, fileName: f.display, symbol: f.symbol)
+            let reader = try OHLCVCSVReader(file: f.file, fileName: f.display, symbol: f.symbol)
             if streaming {
                 var inference = TimeframeInference()
                 var rows = 0
@@ -117,7 +120,7 @@ public struct LoadStage: Stage {
                 }
                 guard rows > 0 else { throw StageError("\(f.display): the file has no rows") }
                 let dataset = StreamedDataset(
-                    symbol: f.symbol, url: f.url, display: f.display, rows: rows,
+                    symbol: f.symbol, file: f.file, display: f.display, rows: rows,
                     timeframe: try Self.timeframe(inference, display: f.display, recorded: f.recorded, context),
                     extraNames: reader.extraNames)
                 context.progress.setTotal(step, Int64(rows))
@@ -199,13 +202,19 @@ public struct LoadStage: Stage {
         }
     }
 
+    /// Opens `path` beneath the data root.
+    /// - Throws: ``StageError`` `path: reason` (missing, a directory, outside the root, …).
+    static func open(_ path: String, in root: DataRoot) throws -> ReadableFile {
+        do { return try root.open(path) } catch { throw StageError(error.description) }
+    }
+
     /// Rows in a plain CSV file, estimated from the line lengths of its first
     /// 256 KiB; `nil` for gzip input (its size says little).
-    static func estimateRows(_ url: URL, size: Int64) -> Int64? {
-        guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
-        defer { try? handle.close() }
-        guard let head = try? handle.read(upToCount: 1 << 18), !head.isEmpty else { return 0 }
-        if head.count >= 2 && head[head.startIndex] == 0x1F && head[head.startIndex + 1] == 0x8B { return nil }
+    static func estimateRows(_ file: ReadableFile) -> Int64? {
+        let size = file.size
+        let head = file.prefix(1 << 18)
+        guard !head.isEmpty else { return 0 }
+        if head.count >= 2 && head[0] == 0x1F && head[1] == 0x8B { return nil }
         let lines = head.reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
         if Int64(head.count) >= size { return Int64(max(lines - 1, 0)) }
         guard lines > 1 else { return nil }

@@ -133,7 +133,7 @@ public struct ResampleStage: Stage {
         _ dataset: StreamedDataset, to timeframes: [Timeframe], _ context: StageContext, step: String, chunkRows: Int
     ) throws -> [Timeframe: OHLCVSeries] {
         context.progress.start(step)
-        let reader = try OHLCVCSVReader(path: dataset.url.path, fileName: dataset.display, symbol: dataset.symbol)
+        let reader = try OHLCVCSVReader(file: dataset.file, fileName: dataset.display, symbol: dataset.symbol)
         var resamplers = timeframes.map { Resampler(to: $0) }
         var outputs = timeframes.map {
             OHLCVSeries.empty(symbol: dataset.symbol, timeframe: $0, extraNames: dataset.extraNames)

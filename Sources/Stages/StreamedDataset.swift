@@ -7,7 +7,9 @@ import MarketData
 /// smaller) resampled series are ever in memory.
 struct StreamedDataset: Sendable {
     var symbol: String
-    var url: URL
+    /// The file, opened (beneath the data root) by `load`: read again from
+    /// its start, never reopened by name.
+    var file: ReadableFile
     /// The name used in logs and errors (relative to the data root).
     var display: String
     var rows: Int

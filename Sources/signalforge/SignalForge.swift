@@ -40,6 +40,7 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .long, help: help("http_threads")) var httpThreads: String?
     @Option(name: .long, help: help("max_body_bytes")) var maxBodyBytes: String?
     @Option(name: .long, help: help("max_upload_bytes")) var maxUploadBytes: String?
+    @Option(name: .long, help: help("max_line_bytes")) var maxLineBytes: String?
     @Option(name: .long, help: help("connection_limit")) var connectionLimit: String?
     @Option(name: .long, help: help("per_ip_connection_limit")) var perIpConnectionLimit: String?
     @Option(name: .long, help: help("idle_timeout_s")) var idleTimeoutS: String?
@@ -63,6 +64,7 @@ struct SettingsOptions: ParsableArguments {
             ("address", address), ("port", port), ("database_url", databaseUrl), ("data_dir", dataDir),
             ("tokens_file", tokensFile), ("memory_budget_mb", memoryBudgetMb), ("max_running", maxRunning),
             ("http_threads", httpThreads), ("max_body_bytes", maxBodyBytes), ("max_upload_bytes", maxUploadBytes),
+            ("max_line_bytes", maxLineBytes),
             ("connection_limit", connectionLimit), ("per_ip_connection_limit", perIpConnectionLimit),
             ("idle_timeout_s", idleTimeoutS), ("pool_min", poolMin), ("pool_max", poolMax),
             ("pool_timeout_ms", poolTimeoutMs), ("log_level", logLevel), ("log_buffer_lines", logBufferLines), ("access_log", accessLog),

@@ -148,10 +148,17 @@ struct CSVReaderTests {
             "0.30000000000000004", "1.7976931348623157e308", "12345678901234567890123", "000001.50",
             "4.9e-324", ".5", "5.",
         ]
-        let body = texts.enumerated().map { i, t in "\(i + 1),\(t),\(t),\(t),\(t),1\n" }.joined()
+        // Prices must be > 0, so -0.0 is read as a volume; the rest in every column.
+        let body = texts.enumerated().map { i, t in
+            let p = t == "-0.0" ? "1" : t
+            return "\(i + 1),\(p),\(p),\(p),\(p),\(t)\n"
+        }.joined()
         let s = try OHLCVCSVReader.read(path: try dir.file("n.csv", header + body))
-        #expect(s.open == texts.map { Double($0.hasPrefix(".") ? "0" + $0 : $0.hasSuffix(".") ? $0 + "0" : $0)! })
-        #expect(s.open[3].sign == .minus)
+        let expected = texts.map { Double($0.hasPrefix(".") ? "0" + $0 : $0.hasSuffix(".") ? $0 + "0" : $0)! }
+        #expect(s.volume == expected)
+        #expect(s.open == expected.map { $0 == 0 ? 1 : $0 })
+        #expect(s.close == s.open)
+        #expect(s.volume[3].sign == .minus)
     }
 
     @Test func validationErrorsNameTheLine() throws {
@@ -167,6 +174,11 @@ struct CSVReaderTests {
             ("2024-01-01T00:01:00Z,1,2,1.2,1.5,10\n", .lowAboveBody, "low 1.2 > min(open, close) 1.0"),
             ("2024-01-01T00:01:00Z,1,1.4,0.5,1.5,10\n", .highBelowBody, "high 1.4 < max(open, close) 1.5"),
             ("2024-01-01T00:01:00Z,1,2,0.5,1.5,-1\n", .negativeVolume, "negative volume -1.0"),
+            ("2024-01-01T00:01:00Z,0,2,0,1.5,1\n", .nonPositivePrice, "open 0.0 is not a positive price"),
+            ("2024-01-01T00:01:00Z,-0.0,2,0.5,1.5,1\n", .nonPositivePrice, "open -0.0 is not a positive price"),
+            ("2024-01-01T00:01:00Z,1,2,-0.5,1.5,1\n", .nonPositivePrice, "low -0.5 is not a positive price"),
+            ("2024-01-01T00:01:00Z,-1,-0.5,-3.25,-1,1\n", .nonPositivePrice, "open -1.0 is not a positive price"),
+            ("2024-01-01T00:01:00Z,1,2,0.5,0,1\n", .nonPositivePrice, "close 0.0 is not a positive price"),
             ("2024-01-01T00:01:00Z,1,2,0.5,1.5\n", .fieldCount, "expected 6 fields, found 5"),
             ("2024-01-01T00:01:00Z,1,2,0.5,1.5,1,9\n", .fieldCount, "expected 6 fields, found 7"),
         ]
@@ -190,7 +202,7 @@ struct CSVReaderTests {
         let dir = try TempDir()
         var text = header
         let n = 1000
-        for i in 0..<n { text += "\(1_700_000_000 + i * 60),\(i).5,\(i + 1),\(i),\(i).25,\(i)\n" }
+        for i in 0..<n { text += "\(1_700_000_000 + i * 60),\(i).5,\(i + 1),\(i).125,\(i).25,\(i)\n" }
         let path = try dir.file("big.csv", text)
         let whole = try OHLCVCSVReader.read(path: path)
         #expect(whole.count == n)

@@ -10,7 +10,7 @@ final class ServerProcess {
     let process = Process()
     let port: Int
 
-    init(databaseURL: String, dataDir: String, port: Int, units: Int = 200) throws {
+    init(databaseURL: String, dataDir: String, port: Int, units: Int = 200, environment: [String: String] = [:]) throws {
         self.port = port
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         var dir = binary
@@ -22,7 +22,7 @@ final class ServerProcess {
         process.environment = ProcessInfo.processInfo.environment.merging([
             "DATABASE_URL": databaseURL, "SF_TEST_PORT": "\(port)", "SF_TEST_DATA_DIR": dataDir,
             "SF_TEST_LEASE_SECONDS": "2", "SF_TEST_UNITS": "\(units)",
-        ]) { $1 }
+        ]) { $1 }.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(20)

@@ -136,11 +136,12 @@ struct StageTests {
         #expect(error.contains("high"), "\(error)")
         #expect(try Self.artifacts(t, id).isEmpty)
 
-        // A missing file is named too.
-        let id2 = try t.create(Self.body(paths: ["samples/EURUSD_1m.csv", "samples/nope.csv", "samples/USDJPY_1m.csv"]))
-        let done2 = try t.waitFor(id2, timeout: 60, Self.finished)
-        #expect(done2["status"] as? String == "failed")
-        #expect((done2["error"] as? String ?? "").contains("samples/nope.csv: no such file"), "\(done2)")
+        // A missing file is refused when the experiment is created, naming it.
+        let missing = try t.request(
+            "POST", "/v1/experiments", body: Self.body(paths: ["samples/EURUSD_1m.csv", "samples/nope.csv", "samples/USDJPY_1m.csv"]))
+        #expect(missing.status == 400, "\(missing.text)")
+        #expect(missing.json["field"] as? String == "datasets[1].path", "\(missing.text)")
+        #expect((missing.json["detail"] as? String ?? "").contains("samples/nope.csv' does not exist"), "\(missing.text)")
     }
 
     @Test func pauseAndResumeMidLoad() throws {

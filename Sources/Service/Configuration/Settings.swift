@@ -15,6 +15,7 @@ public struct Settings: Sendable, Equatable {
     public var httpThreads = ProcessInfo.processInfo.activeProcessorCount
     public var maxBodyBytes = 1 << 20
     public var maxUploadBytes: Int64 = 2 << 30
+    public var maxLineBytes = 64 << 10
     public var connectionLimit = 1024
     public var perIPConnectionLimit = 256
     public var idleTimeoutSeconds = 60
@@ -83,8 +84,11 @@ public struct Settings: Sendable, Equatable {
         key("max_body_bytes", env: "SIGNALFORGE_MAX_BODY_BYTES", "largest JSON request body", "1048576") { s, v in
             s.maxBodyBytes = try int(v, "max_body_bytes", 1024...(1 << 30))
         },
-        key("max_upload_bytes", env: "SIGNALFORGE_MAX_UPLOAD_BYTES", "largest dataset upload", "2147483648") { s, v in
+        key("max_upload_bytes", env: "SIGNALFORGE_MAX_UPLOAD_BYTES", "largest dataset upload, counted decompressed", "2147483648") { s, v in
             s.maxUploadBytes = Int64(try int(v, "max_upload_bytes", 1024...Int(Int64.max)))
+        },
+        key("max_line_bytes", env: "SIGNALFORGE_MAX_LINE_BYTES", "longest line of an uploaded dataset", "65536") { s, v in
+            s.maxLineBytes = try int(v, "max_line_bytes", 256...(64 << 20))
         },
         key("connection_limit", env: "SIGNALFORGE_CONNECTION_LIMIT", "most open HTTP connections", "1024") { s, v in
             s.connectionLimit = try int(v, "connection_limit", 1...1_000_000)

@@ -1,4 +1,5 @@
 public import Foundation
+import MarketData
 
 /// A validated `POST /v1/experiments` body, with every default filled in.
 public struct ExperimentRequest: Sendable, Equatable {
@@ -240,5 +241,26 @@ public struct ExperimentRequest: Sendable, Equatable {
         ]
         if !notify.isEmpty { members.append(("notify", .array(notify.map(\.publicJSON)))) }
         return .object(members)
+    }
+}
+
+extension ExperimentRequest {
+    /// Opens every dataset `path` beneath the data root, as the load stage
+    /// will (``DataRoot``), so a file that is missing, a directory, not a
+    /// regular file, unreadable, or reached through a symbolic link out of
+    /// the root is refused when the experiment is created rather than when it
+    /// runs. The file is closed again at once; the load stage opens it anew
+    /// the same way (and fails the experiment if it has changed meanwhile).
+    /// - Parameter root: the data root.
+    /// - Throws: `APIError` 400 naming `datasets[i].path` and the reason.
+    func checkPaths(in root: DataRoot) throws(APIError) {
+        for (i, dataset) in datasets.enumerated() {
+            guard let path = dataset.path else { continue }
+            do { _ = try root.open(path) } catch {
+                throw APIError(
+                    400, "datasets[\(i)].path: '\(path)' \(error.reason)", field: "datasets[\(i)].path",
+                    extra: [("reason", error.code.rawValue)])
+            }
+        }
     }
 }

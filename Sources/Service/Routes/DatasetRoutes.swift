@@ -13,25 +13,33 @@ import Glibc
 /// `/v1/datasets`: upload an OHLCV CSV (plain or gzip), list, read and delete.
 ///
 /// An upload streams to `<dataDir>/datasets/.incoming/<id>.part` while it is
-/// hashed; once complete, every row is validated (``OHLCVCSVReader``, plus
-/// alignment of each timestamp to the declared timeframe, and the bars' own
-/// timeframe inferred and checked against it), and only then is
-/// the file renamed to `<dataDir>/datasets/<id>.csv` (or `.csv.gz`) and its
-/// row inserted. A rejected, aborted or oversized upload leaves nothing behind.
+/// hashed and metered: a gzip body is inflated as it arrives (into a small
+/// fixed buffer, never kept) so that the upload limit counts the bytes the
+/// CSV holds, not the compressed bytes sent, and every line is measured
+/// against the line limit; the first excess ends the upload at once, so
+/// memory and CPU stay flat whatever the body expands to. Once complete,
+/// every row is validated (``OHLCVCSVReader``, plus alignment of each
+/// timestamp to the declared timeframe, and the bars' own timeframe inferred
+/// and checked against it), and only then is the file renamed to
+/// `<dataDir>/datasets/<id>.csv` (or `.csv.gz`) and its row inserted. A
+/// rejected, aborted or oversized upload leaves nothing behind.
 struct DatasetRoutes {
     let store: DatasetStore
     /// The data root; datasets live in `<dataDir>/datasets/`.
     let dataDir: String
-    /// The largest accepted upload in bytes (as sent, so compressed for gzip).
+    /// The largest accepted upload in bytes, counted decompressed (what the CSV holds).
     let maxUploadBytes: Int64
+    /// The longest accepted line in bytes (line end excluded).
+    let maxLineBytes: Int
     let logger: Logger
 
-    init(pool: PostgresPool, dataDir: String, maxUploadBytes: Int64, logger: Logger) {
+    init(pool: PostgresPool, dataDir: String, maxUploadBytes: Int64, maxLineBytes: Int = 64 << 10, logger: Logger) {
         store = DatasetStore(pool: pool)
         var root = dataDir.isEmpty ? "." : dataDir
         while root.count > 1, root.hasSuffix("/") { root.removeLast() }
         self.dataDir = root
         self.maxUploadBytes = maxUploadBytes
+        self.maxLineBytes = maxLineBytes
         self.logger = logger
     }
 
@@ -73,6 +81,11 @@ struct DatasetRoutes {
                 415, "send the file itself as the body (curl --data-binary @file.csv), not a multipart form",
                 field: "Content-Type")
         }
+        if let charset = Self.charset(req.headers["Content-Type"]), !["utf-8", "utf8", "us-ascii", "ascii"].contains(charset) {
+            throw APIError(
+                415, "Content-Type: charset '\(charset)' is not supported: send the CSV as UTF-8 (or US-ASCII)",
+                field: "Content-Type", extra: [("allowed", "utf-8, us-ascii")])
+        }
         try FileManager.default.createDirectory(atPath: incomingDirectory, withIntermediateDirectories: true)
         let id = UUID()
         let temp = incomingDirectory + "/" + id.uuidString.lowercased() + ".part"
@@ -86,12 +99,25 @@ struct DatasetRoutes {
             id: id, symbol: symbol, timeframe: timeframe, declaredGzip: declaredGzip, fd: fd, tempPath: temp, routes: self)
     }
 
+    /// The `charset` parameter of a `Content-Type`, lowercased and unquoted; nil when absent.
+    static func charset(_ contentType: String?) -> String? {
+        guard let contentType else { return nil }
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let pair = parameter.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == "charset" else { continue }
+            var value = pair[1].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            return value.lowercased()
+        }
+        return nil
+    }
+
     /// Validates the complete temporary file, publishes it and inserts its row.
     /// On any failure the caller removes the temporary file.
     func publish(
         id: UUID, symbol: String, timeframe: Timeframe, tempPath: String, size: Int64, sha256: String, isGzip: Bool
     ) throws -> Response {
-        let summary = try Self.validate(path: tempPath, timeframe: timeframe, isGzip: isGzip)
+        let summary = try Self.validate(path: tempPath, timeframe: timeframe, isGzip: isGzip, maxLineBytes: maxLineBytes)
         let relative = "datasets/" + id.uuidString.lowercased() + (isGzip ? ".csv.gz" : ".csv")
         let final = dataDir + "/" + relative
         guard rename(tempPath, final) == 0 else {
@@ -135,9 +161,12 @@ struct DatasetRoutes {
     /// open time of a bar: a multiple of the bar length since the epoch, or a
     /// Monday 00:00 UTC for `1w`). Gaps are allowed.
     /// - Throws: `DatasetRejection` (422) for a bad file.
-    static func validate(path: String, timeframe: Timeframe, isGzip: Bool) throws -> Summary {
+    static func validate(
+        path: String, timeframe: Timeframe, isGzip: Bool, maxLineBytes: Int = OHLCVCSVReader.defaultMaxRecordBytes
+    ) throws -> Summary {
         do {
-            let reader = try OHLCVCSVReader(path: path, fileName: "body", timeframe: timeframe, bufferSize: 1 << 20)
+            let reader = try OHLCVCSVReader(
+                path: path, fileName: "body", timeframe: timeframe, bufferSize: 1 << 20, maxRecordBytes: maxLineBytes)
             var inference = TimeframeInference()
             var rows: Int64 = 0
             var first = Int64.min
@@ -315,9 +344,10 @@ struct DatasetRejection: Error, HTTPResponseError, CustomStringConvertible {
     }
 }
 
-/// The body sink of one upload: appends to the temporary file and hashes;
-/// `finish` validates and publishes; `abort` (too large, client gone, or a
-/// failure) removes the temporary file.
+/// The body sink of one upload: appends to the temporary file, hashes and
+/// meters (``UploadMeter``, through a ``GzipInflater`` for gzip); `finish`
+/// validates and publishes; `abort` (too large, client gone, or a failure)
+/// removes the temporary file.
 final class DatasetUpload: BodySink {
     private struct State {
         var fd: Int32
@@ -326,6 +356,11 @@ final class DatasetUpload: BodySink {
         /// The first bytes, to recognize gzip by its magic number.
         var head: [UInt8] = []
         var ended = false
+        var meter: UploadMeter
+        /// Set once the first two bytes said gzip.
+        var inflater: Inflater?
+        /// Whether the first two bytes have been seen (and metered since).
+        var decided = false
     }
 
     let id: UUID
@@ -343,15 +378,17 @@ final class DatasetUpload: BodySink {
         self.declaredGzip = declaredGzip
         self.tempPath = tempPath
         self.routes = routes
-        state = Mutex(State(fd: fd))
+        state = Mutex(State(fd: fd, meter: UploadMeter(maxBytes: routes.maxUploadBytes, maxLineBytes: routes.maxLineBytes)))
     }
 
     deinit { abort() }
 
     func write(_ chunk: UnsafeRawBufferPointer) throws {
-        let failure: Int32? = state.withLock { s in
+        let failure: Int32? = try state.withLock { s throws -> Int32? in
             guard !s.ended else { return EBADF }
+            let headBefore = s.head.count
             if s.head.count < 2 { s.head.append(contentsOf: chunk.prefix(2 - s.head.count)) }
+            try Self.meter(chunk, headFromEarlierChunks: headBefore, &s)
             s.hasher.update(chunk)
             s.size += Int64(chunk.count)
             var offset = 0
@@ -372,9 +409,51 @@ final class DatasetUpload: BodySink {
         }
     }
 
+    /// Counts `chunk` (decompressed, once the first two bytes have said
+    /// whether it is gzip) against the limits.
+    /// - Throws: ``UploadTooLarge`` (413), ``DatasetRejection`` (422: a line too long, damaged gzip).
+    private static func meter(_ chunk: UnsafeRawBufferPointer, headFromEarlierChunks earlier: Int, _ s: inout State) throws {
+        if !s.decided {
+            guard s.head.count == 2 else { return }  // the first byte alone: wait for the second
+            s.decided = true
+            if s.head == [0x1F, 0x8B] { s.inflater = Inflater(try GzipInflater()) }
+            // The byte of the head that came in an earlier chunk is metered now.
+            if earlier > 0 {
+                let head = s.head
+                try head.prefix(earlier).withUnsafeBytes { try feed($0, &s) }
+            }
+        }
+        try feed(chunk, &s)
+    }
+
+    private static func feed(_ bytes: UnsafeRawBufferPointer, _ s: inout State) throws {
+        guard let inflater = s.inflater else {
+            try s.meter.count(bytes)
+            return
+        }
+        do {
+            try inflater.inflater.inflate(bytes) { try s.meter.count($0) }
+        } catch let e as MarketDataError {
+            throw DatasetRejection(line: 0, reason: e.reason)
+        }
+    }
+
+    /// The upload's inflater. It is only ever used inside `state`'s lock
+    /// (one server thread at a time), which is what makes sharing it sound.
+    private final class Inflater: @unchecked Sendable {
+        let inflater: GzipInflater
+        init(_ inflater: GzipInflater) { self.inflater = inflater }
+    }
+
     func finish() throws -> Response {
-        let closed = state.withLock { s -> (size: Int64, sha256: String, gzip: Bool, ok: Bool)? in
+        let closed = try state.withLock { s throws -> (size: Int64, sha256: String, gzip: Bool, ok: Bool)? in
             guard !s.ended else { return nil }
+            if !s.decided {
+                // A body of fewer than two bytes.
+                s.decided = true
+                let head = s.head
+                try head.withUnsafeBytes { try s.meter.count($0) }
+            }
             s.ended = true
             let synced = fsync(s.fd) == 0
             let closed = close(s.fd) == 0
@@ -408,6 +487,89 @@ final class DatasetUpload: BodySink {
         }
         // After `finish` the file was published or already removed.
         if wasOpen { unlink(tempPath) }
+    }
+}
+
+/// Meters an upload's content (decompressed) as it streams in: the total
+/// bytes against the upload limit and each line against the line limit,
+/// counting lines as ``OHLCVCSVReader`` does (LF, CR or CRLF), so an error can
+/// name the line. It keeps nothing but counters.
+struct UploadMeter {
+    let maxBytes: Int64
+    let maxLineBytes: Int
+    /// Bytes counted so far.
+    private(set) var bytes: Int64 = 0
+    /// The 1-based line of the next byte.
+    private(set) var line = 1
+    private var lineLength = 0
+    private var previousWasCR = false
+
+    init(maxBytes: Int64, maxLineBytes: Int) {
+        self.maxBytes = maxBytes
+        self.maxLineBytes = maxLineBytes
+    }
+
+    /// Counts `chunk`.
+    /// - Throws: ``UploadTooLarge`` past `maxBytes`; ``DatasetRejection``
+    ///   (422) for a line longer than `maxLineBytes`, naming it.
+    mutating func count(_ chunk: UnsafeRawBufferPointer) throws {
+        guard let base = chunk.baseAddress, chunk.count > 0 else { return }
+        let room = maxBytes - bytes
+        let n = Int(min(Int64(chunk.count), max(room, 0)))
+        try scan(UnsafeRawBufferPointer(start: base, count: n))
+        bytes += Int64(n)
+        if n < chunk.count { throw UploadTooLarge(limit: maxBytes, line: line) }
+    }
+
+    /// Line ends found with `memchr` (so the cost per byte is C's, even in a
+    /// debug build), each position looked up once.
+    private mutating func scan(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress else { return }
+        let n = bytes.count
+        func next(_ c: Int32, from i: Int) -> Int {
+            guard i < n, let hit = memchr(base + i, c, n - i) else { return n }
+            return base.distance(to: UnsafeRawPointer(hit))
+        }
+        var p = 0
+        var lf = next(10, from: 0)
+        var cr = next(13, from: 0)
+        while p < n {
+            let stop = min(lf, cr)
+            if stop > p {
+                lineLength += stop - p
+                previousWasCR = false
+            }
+            if lineLength > maxLineBytes {
+                throw DatasetRejection(line: line, reason: "the line is longer than the limit of \(maxLineBytes) bytes")
+            }
+            if stop == n { break }
+            let isLF = stop == lf
+            // LF right after CR ends the same line (CRLF).
+            if !(isLF && previousWasCR && stop == p) { line += 1 }
+            previousWasCR = !isLF
+            lineLength = 0
+            p = stop + 1
+            if isLF { lf = next(10, from: p) } else { cr = next(13, from: p) }
+        }
+    }
+}
+
+/// 413: the upload holds more than the limit once decompressed. Names the
+/// line reached and the limit; the connection is closed (the rest of the
+/// body is not read into anything).
+struct UploadTooLarge: Error, HTTPResponseError {
+    var limit: Int64
+    var line: Int
+
+    var response: Response {
+        let problem = ProblemDetails(
+            status: 413,
+            detail: "the upload holds more than the limit of \(limit) bytes (counted decompressed), passed at line \(line)")
+        var json = problem.json
+        json.removeLast()
+        json += ",\"field\":\"body\",\"limit\":\(limit),\"line\":\(line)}"
+        return Response(
+            status: 413, headers: ["Content-Type": "application/problem+json", "Connection": "close"], body: Array(json.utf8))
     }
 }
 

@@ -1,8 +1,10 @@
 import Foundation
 import Hashing
+import MarketData
 import MicroHTTP
 import Pipeline
 import PostgresClient
+import Stages
 import Store
 
 /// `/v1/experiments`: create, list and read experiments.
@@ -45,6 +47,13 @@ struct ExperimentRoutes {
                 let field = text.hasPrefix("config.") ? text.prefix { $0 != ":" }.description : "config.\(name)"
                 throw APIError(400, text, field: field)
             }
+        }
+        // The files a load stage reads are checked now (when this engine's
+        // load stage is the one that reads them: test stages read nothing).
+        if experiment.stages.contains("load"), engine.registry.stage("load") is LoadStage,
+            let root = engine.configuration.environment?.dataRoot
+        {
+            try experiment.checkPaths(in: DataRoot(path: root.path))
         }
         let id = UUID()
         let (requested, serverWide) = (experiment.notify, webhooks)
@@ -136,7 +145,9 @@ struct ExperimentRoutes {
         while b64.count % 4 != 0 { b64 += "=" }
         guard let data = Data(base64Encoded: b64), let text = String(data: data, encoding: .utf8) else { return nil }
         let parts = text.split(separator: "/")
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
+        guard parts.count == 2, let micros = Int64(parts[0]), APITime.range.contains(micros),
+            let id = UUID(uuidString: String(parts[1]))
+        else { return nil }
         return ListCursor(micros: micros, id: id)
     }
 }
@@ -167,16 +178,45 @@ func uuidParameter(_ req: Request, _ name: String) throws(APIError) -> UUID {
     return id
 }
 
-/// A query parameter that is an RFC 3339 time or microseconds since the epoch; nil when absent.
+/// The instants a query parameter or a list cursor may hold: RFC 3339's
+/// years, 0001-01-01T00:00:00Z … 9999-12-31T23:59:59.999999Z, in µs since
+/// the epoch. PostgreSQL's `timestamptz` holds every one of them, so a value
+/// outside is refused as the client's 400 before it reaches the database
+/// (where it would be SQLSTATE 22008, a 500).
+enum APITime {
+    static let minMicros: Int64 = -62_135_596_800_000_000
+    static let maxMicros: Int64 = 253_402_300_799_999_999
+    static let range = minMicros...maxMicros
+}
+
+/// A time query parameter: RFC 3339 or µs since the epoch, within ``APITime/range``.
+/// - Returns: µs since the epoch, or nil when the parameter is absent or empty.
+/// - Throws: `APIError` 400 naming `name` (unparseable or out of range).
 func timeQuery(_ req: Request, _ name: String) throws(APIError) -> Int64? {
     guard let raw = req.query[name], !raw.isEmpty else { return nil }
-    if let n = Int64(raw) { return n }
+    let outOfRange = APIError.invalid(
+        name, "'\(raw)' is outside 0001-01-01T00:00:00Z … 9999-12-31T23:59:59.999999Z (\(APITime.minMicros) … \(APITime.maxMicros) µs)")
+    if raw.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "-" || $0 == "+") }), raw.contains(where: \.isNumber) {
+        guard let n = Int64(raw), APITime.range.contains(n) else { throw outOfRange }
+        return n
+    }
+    // RFC 3339's year has exactly four digits (0001 … 9999, as checked here; the
+    // formatter would read more).
+    let year = raw.utf8.prefix(5)
+    guard year.count == 5, year.prefix(4).allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), year.last == UInt8(ascii: "-") else {
+        throw APIError.invalid(name, "'\(raw)' is not an RFC 3339 time (2026-01-02T03:04:05Z) or microseconds since the epoch")
+    }
+    guard !raw.hasPrefix("0000") else { throw outOfRange }
     let fractional = ISO8601DateFormatter()
     fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
     guard let d = fractional.date(from: raw) ?? ISO8601DateFormatter().date(from: raw) else {
         throw APIError.invalid(name, "'\(raw)' is not an RFC 3339 time (2026-01-02T03:04:05Z) or microseconds since the epoch")
     }
-    return Int64((d.timeIntervalSince1970 * 1_000_000).rounded())
+    // Years 0001 … 9999 are all well inside PostgreSQL's range (whatever
+    // calendar the formatter uses before 1582).
+    let micros = (d.timeIntervalSince1970 * 1_000_000).rounded()
+    guard micros.isFinite, abs(micros) < 1e18 else { throw outOfRange }
+    return Int64(micros)
 }
 
 func intQuery(_ req: Request, _ name: String, default value: Int, range: ClosedRange<Int>) throws(APIError) -> Int {
