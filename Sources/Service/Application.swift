@@ -77,10 +77,13 @@ public final class Application: Sendable {
         let samplerBox = Mutex<EngineSampler?>(nil)
         var engineConfig = Engine.Configuration()
         engineConfig.memory = memory
+        let metrics = self.metrics
         engineConfig.afterFinish = { id, tree in
             let sampler = samplerBox.withLock { $0 }
             sampler?.writeProgress(id, tree)
             sampler?.finalSample(id, tree)
+            let outcome = tree.snapshot().status
+            metrics.recordOutcome(outcome == .completed ? "succeeded" : outcome == .failed ? "failed" : "stopped")
         }
         engineConfig.maxRunning = settings.maxRunning
         engineConfig.dataDirectory = URL(fileURLWithPath: settings.dataDir)
@@ -95,8 +98,10 @@ public final class Application: Sendable {
                 l.logLevel = .info
                 return l
             })
-        let sampler = EngineSampler(pool: pool, engine: engine, memory: memory, logger: logger)
+        let sampler = EngineSampler(
+            pool: pool, engine: engine, memory: memory, logger: logger, metricsInterval: .milliseconds(settings.metricsIntervalMs))
         self.sampler = sampler
+        let system = SystemStatus(pool: pool, engine: engine, sampler: sampler, logWriter: logWriter, dataDir: settings.dataDir)
         samplerBox.withLock { $0 = sampler }
 
         var router = Router()
@@ -120,7 +125,9 @@ public final class Application: Sendable {
                 + counter("signalforge_sampler_samples_dropped_total", "Metric samples dropped after a very long outage", sampler.droppedSamples.load(ordering: .relaxed))
                 + counter("signalforge_experiment_read_queries_total", "Batched experiment reads sent to PostgreSQL", reader.statistics.batches)
                 + counter("signalforge_experiment_reads_total", "Experiment reads answered by the batcher", reader.statistics.served)
+                + metrics.renderOutcomes() + system.prometheus()
         }).register(&router)
+        SystemRoutes(status: system).register(&router)
         ExperimentRoutes(store: store, engine: engine, reader: reader).register(&router)
         ControlRoutes(engine: engine, store: store, pool: pool).register(&router)
         LogRoutes(store: store, hub: followHub).register(&router)
@@ -144,7 +151,6 @@ public final class Application: Sendable {
         let table = router.freeze()
         routes = table.routes
         let authenticator = Authenticator(tokens: tokens)
-        let metrics = self.metrics
         server = HTTPServer(
             configuration: http, routes: table, logger: logger,
             preflight: { request, route in authenticator.check(request, route) },

@@ -18,7 +18,8 @@ public import Pipeline
 /// `features_<tf>.csv`, `features_<tf>.csv.gz` or `features_<tf>.parquet`,
 /// with `timestamp` (bar open time, UTC) then `<symbol>_<column>` in
 /// lowercase. Rows are written in batches of ``batchRows`` with a checkpoint
-/// before each (progress in rows, one step per file); each file is written
+/// before each (progress in rows, one step per file, one substep per batch:
+/// `batch_1`, `batch_2`, …); each file is written
 /// under a `.partial` name and renamed when complete, then recorded with the
 /// environment (name, format, absolute path, size, rows; no SHA-256).
 ///
@@ -139,16 +140,19 @@ public struct ExportStage: Stage {
         _ context: StageContext, step: String
     ) throws {
         let columns = ExportColumn.columns(of: table)
+        var batches = ChunkProgress(
+            context.progress, step: step, prefix: "batch", expectedRows: Int64(table.count), chunkRows: batchRows)
         try Self.writeFile(columns.map(\.spec), format: format, compression: compression, to: url) { append in
             var start = 0
             repeat {
                 try context.checkpoint()
                 let end = min(table.count, start + batchRows)
                 try append(start == 0 && end == table.count ? columns : columns.map { $0.slice(start..<end) })
-                context.progress.advance(step, by: Int64(end - start))
+                batches.record(end - start)
                 start = end
             } while start < table.count
         }
+        batches.finish()
     }
 
     /// Writes a file of `format` under a `.partial` name — `fill` hands the

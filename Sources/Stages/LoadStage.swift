@@ -8,8 +8,8 @@ public import Pipeline
 /// A dataset named by `dataset_id` is the uploaded file the environment knows;
 /// one named by `path` is that file under the data root. Files are read in
 /// chunks of ``chunkRows`` rows, validated as they are read (``OHLCVCSVReader``),
-/// with progress in rows (one step per symbol, weighted by file size) and a
-/// checkpoint before every chunk. The first bad row fails the stage with
+/// with progress in rows (one step per symbol, weighted by file size, and one
+/// substep per chunk: `chunk_1`, `chunk_2`, …) and a checkpoint before every chunk. The first bad row fails the stage with
 /// `file:line: reason`.
 ///
 /// Each series is stored as `series.<SYMBOL>` (``ArtifactKey/series(_:)``) with
@@ -74,9 +74,11 @@ public struct LoadStage: Stage {
             let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
             files.append((d.symbol, url, display, size, Self.estimateRows(url, size: size)))
         }
+        // One step per file, one substep per chunk of rows (a gzip file's rows
+        // are guessed from its size until it has been read).
         let steps = files.map { f in
             context.progress.child(
-                of: node, f.symbol, total: f.estimate, weight: Double(max(f.size, 1)))
+                of: node, f.symbol, total: f.estimate ?? max(1, f.size * 4 / 60), weight: Double(max(f.size, 1)))
         }
         // Bars in memory cost 8 bytes per column; a gzip file's rows are
         // guessed at 4x its size over ~60 bytes per line.
@@ -97,6 +99,8 @@ public struct LoadStage: Stage {
         for (f, step) in zip(files, steps) {
             try context.checkpoint()
             context.progress.start(step)
+            var chunks = ChunkProgress(
+                context.progress, step: step, prefix: "chunk", expectedRows: f.estimate, chunkRows: chunkRows)
             let started = ContinuousClock.now
             let reader = try OHLCVCSVReader(path: f.url.path, fileName: f.display, symbol: f.symbol)
             if streaming {
@@ -108,8 +112,9 @@ public struct LoadStage: Stage {
                     guard let chunk = try reader.next(maxRows: size) else { break }
                     inference.feed(chunk.timestamps)
                     rows += chunk.count
-                    context.progress.advance(step, by: Int64(chunk.count))
+                    chunks.record(chunk.count)
                 }
+                chunks.finish()
                 guard rows > 0 else { throw StageError("\(f.display): the file has no rows") }
                 let dataset = StreamedDataset(
                     symbol: f.symbol, url: f.url, display: f.display, rows: rows, timeframe: inference.result,
@@ -133,8 +138,9 @@ public struct LoadStage: Stage {
                 try context.checkpoint()
                 guard let chunk = try reader.next(maxRows: chunkRows) else { break }
                 series.append(contentsOf: chunk)
-                context.progress.advance(step, by: Int64(chunk.count))
+                chunks.record(chunk.count)
             }
+            chunks.finish()
             guard !series.isEmpty else { throw StageError("\(f.display): the file has no rows") }
             series.timeframe = Self.inferTimeframe(series.timestamps)
             context.progress.setTotal(step, Int64(series.count))

@@ -7,8 +7,17 @@ import Synchronization
 /// One thread that, for the experiments running here, writes progress trees
 /// to `pipeline_progress` (at most every 250 ms each, only when they changed,
 /// and once more at the end), samples resources into `pipeline_metrics`
-/// (every 2 s: RSS, CPU %, rows/s of the current stage), and watches the
-/// memory budget (80 % and 90 % are `memory_warning` / `memory_critical` events).
+/// (every `metricsInterval`, default 2 s: RSS, CPU %, rows/s), watches the
+/// memory budget (80 % and 90 % are `memory_warning` / `memory_critical`
+/// events), and probes PostgreSQL every 5 s (``databaseUp``).
+///
+/// Rows/s is throughput over the last sampling interval: the rows (or bars)
+/// every stage counted in its progress since the experiment's previous
+/// sample, per second. When none completed in that interval (one long
+/// indivisible call), it is the running stage's average since it started.
+/// A sample that falls before the running stage has counted any row waits
+/// for its first rows, at most one more interval (then rows/s is empty: the
+/// stage is stalled).
 final class EngineSampler: Sendable {
     let pool: PostgresPool
     let engine: Engine
@@ -17,6 +26,10 @@ final class EngineSampler: Sendable {
     let progressInterval: Duration
     let metricsInterval: Duration
     private let versions = Mutex<[UUID: Int]>([:])
+    /// Rows counted by each experiment's stages at its previous sample.
+    private let windows = Mutex<[UUID: (rows: Int64, at: ContinuousClock.Instant)]>([:])
+    /// 1 when the last probe of PostgreSQL answered, 0 when it did not, -1 before the first.
+    let databaseUp = Atomic<Int>(-1)
     private let stopping = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
     private let exited = DispatchSemaphore(value: 0)
@@ -50,8 +63,15 @@ final class EngineSampler: Sendable {
         var lastMetrics = ContinuousClock.now
         var lastCPU = MemoryMonitor.processCPUSeconds()
         var lastWall = ContinuousClock.now
+        var lastProbe: ContinuousClock.Instant?
+        // Samples put off until the running stage counts its first rows, since when.
+        var postponed: [UUID: ContinuousClock.Instant] = [:]
         while !stopping.load(ordering: .acquiring) {
-            Thread.sleep(forTimeInterval: Self.seconds(progressInterval))
+            Thread.sleep(forTimeInterval: Self.seconds(min(progressInterval, metricsInterval)))
+            if lastProbe.map({ $0.duration(to: .now) >= .seconds(5) }) ?? true {
+                probeDatabase()
+                lastProbe = .now
+            }
             flushPending()
             let running = engine.runningProgress
             for (id, tree) in running where versions.withLock({ $0[id] }) != tree.version {
@@ -79,10 +99,21 @@ final class EngineSampler: Sendable {
                 lastCPU = cpu
                 lastWall = .now
                 lastMetrics = .now
-                for (id, tree) in running { writeMetrics(id, tree, rss: rss, cpuPercent: cpuPercent) }
+                for (id, tree) in running where !writeMetrics(id, tree, rss: rss, cpuPercent: cpuPercent, mayWait: true) {
+                    postponed[id] = postponed[id] ?? .now
+                }
+            } else if !postponed.isEmpty {
+                let cpuPercent = lastCPUPercent.withLock { $0 }
+                for (id, tree) in running {
+                    guard let since = postponed[id] else { continue }
+                    let mayWait = since.duration(to: .now) < metricsInterval
+                    if writeMetrics(id, tree, rss: rss, cpuPercent: cpuPercent, mayWait: mayWait) { postponed[id] = nil }
+                }
             }
             let live = Set(running.map(\.0))
             versions.withLock { v in v = v.filter { live.contains($0.key) } }
+            windows.withLock { w in w = w.filter { live.contains($0.key) } }
+            postponed = postponed.filter { live.contains($0.key) }
         }
         exited.signal()
     }
@@ -168,7 +199,15 @@ final class EngineSampler: Sendable {
     /// One resource sample when an experiment ends, so that even a run shorter
     /// than the sampling interval has one.
     func finalSample(_ id: UUID, _ tree: ProgressTree) {
-        writeMetrics(id, tree, rss: MemoryMonitor.processRSS(), cpuPercent: lastCPUPercent.withLock { $0 })
+        writeMetrics(id, tree, rss: MemoryMonitor.processRSS(), cpuPercent: lastCPUPercent.withLock { $0 }, mayWait: false)
+    }
+
+    /// Asks PostgreSQL `SELECT 1` through the pool and records the answer in ``databaseUp``.
+    private func probeDatabase() {
+        let alive = (try? pool.withConnection { $0.ping() }) ?? false
+        let before = databaseUp.exchange(alive ? 1 : 0, ordering: .relaxed)
+        if before == 1, !alive { logger.warning("database probe: PostgreSQL does not answer") }
+        if before == 0, alive { logger.notice("database probe: PostgreSQL answers again") }
     }
 
     private func flushPendingLocked() {
@@ -199,15 +238,29 @@ final class EngineSampler: Sendable {
         }
     }
 
-    private func writeMetrics(_ id: UUID, _ tree: ProgressTree, rss: Int64, cpuPercent: Double) {
+    /// Takes one resource sample of the experiment (see the type's notes on rows/s).
+    /// - Parameter mayWait: whether to put the sample off while the running
+    ///   stage has counted no rows yet and none moved since the last sample.
+    /// - Returns: false when the sample was put off.
+    @discardableResult
+    private func writeMetrics(_ id: UUID, _ tree: ProgressTree, rss: Int64, cpuPercent: Double, mayWait: Bool) -> Bool {
         let snap = tree.snapshot()
         let stage = snap.children.first { $0.status == .running }
+        let rows = snap.children.reduce(Int64(0)) { $0 + $1.unitsDone }
+        let now = ContinuousClock.now
         var rate: Double?
         if let stage {
-            // Rows/s: the fastest-moving running step of the current stage (its units are rows).
-            rate = ([stage] + stage.children).filter { $0.status == .running }.compactMap(\.rate).max()
+            if let last = windows.withLock({ $0[id] }), rows > last.rows {
+                rate = Double(rows - last.rows) / max(1e-6, Self.seconds(last.at.duration(to: now)))
+            } else if let average = stage.rate, average > 0 {
+                rate = average
+            } else if mayWait {
+                return false
+            }
         }
+        windows.withLock { $0[id] = (rows, now) }
         enqueue(.metric(id: id, at: Date(), stage: stage?.name, rss: rss, cpu: cpuPercent, rate: rate))
+        return true
     }
 
     private func event(_ id: UUID, _ kind: String, _ details: [String: String]) {
