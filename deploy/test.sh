@@ -37,9 +37,20 @@ echo "==> PostgreSQL for the tests: $DATABASE_URL" >&2
 
 # The tests start their own extra clusters (restarts, outages); they find the
 # server binaries the same way this script does.
+# `--filter X` / `--skip X` choose tests: they go to `swift test` only; any
+# other argument goes to both commands.
+build_args=()
+test_args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --filter|--skip) test_args+=("$1" "${2:-}"); shift 2 || shift ;;
+        --filter=*|--skip=*) test_args+=("$1"); shift ;;
+        *) build_args+=("$1"); test_args+=("$1"); shift ;;
+    esac
+done
 status=0
-swift build --build-tests "$@" || status=$?
+swift build --build-tests ${build_args[@]+"${build_args[@]}"} || status=$?
 if [ "$status" -eq 0 ]; then
-    swift test --skip-build "$@" || status=$?
+    swift test --skip-build ${test_args[@]+"${test_args[@]}"} || status=$?
 fi
 exit "$status"
