@@ -33,11 +33,14 @@ public final class ProgressTree: Sendable {
         public var rate: Double?
         public var etaSeconds: Double?
         public var children: [Snapshot]
+        /// Seconds since the node started (to its end when it ended); nil before it starts.
+        public var elapsedSeconds: Double?
 
         public init(
             path: String, kind: Kind, name: String, status: Status, unitsDone: Int64, unitsTotal: Int64?, percent: Double,
-            rate: Double?, etaSeconds: Double?, children: [Snapshot]
+            rate: Double?, etaSeconds: Double?, children: [Snapshot], elapsedSeconds: Double? = nil
         ) {
+            self.elapsedSeconds = elapsedSeconds
             self.path = path
             self.kind = kind
             self.name = name
@@ -257,15 +260,18 @@ public final class ProgressTree: Sendable {
         let units = done(s, i)
         var rate: Double?
         var eta: Double?
+        var elapsedSeconds: Double?
         if let started = n.startedAt {
             let elapsed = max(1e-9, (n.finishedAt ?? now) - started)
+            elapsedSeconds = elapsed
             if units > 0 { rate = Double(units) / elapsed }
             if n.status == .running, p > 0, p < 100 { eta = elapsed * (100 - p) / p }
         }
         return Snapshot(
             path: path, kind: n.kind, name: n.name, status: n.status, unitsDone: units, unitsTotal: total(s, i),
             percent: p, rate: rate, etaSeconds: eta,
-            children: n.children.map { snapshot(s, $0, path: path + "/" + s.nodes[$0].name, now: now) })
+            children: n.children.map { snapshot(s, $0, path: path + "/" + s.nodes[$0].name, now: now) },
+            elapsedSeconds: elapsedSeconds)
     }
 
     /// Seconds on CLOCK_MONOTONIC.

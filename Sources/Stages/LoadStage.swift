@@ -18,12 +18,13 @@ public import Pipeline
 /// otherwise unknown (the resampler buckets such data as it is).
 public struct LoadStage: Stage {
     public let name = "load"
-    /// Rows per chunk; default 65,536 (a few milliseconds of parsing).
+    /// Rows per chunk; default 16,384 (a few milliseconds of parsing, so
+    /// pauses, progress and rows/s move often even on a busy host).
     public var chunkRows: Int
 
     /// Creates the stage.
-    /// - Parameter chunkRows: rows per chunk; default 65,536.
-    public init(chunkRows: Int = 1 << 16) {
+    /// - Parameter chunkRows: rows per chunk; default 16,384.
+    public init(chunkRows: Int = 1 << 14) {
         precondition(chunkRows > 0)
         self.chunkRows = chunkRows
     }

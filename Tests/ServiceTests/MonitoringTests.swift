@@ -9,10 +9,10 @@ import TestSupport
 /// sample, and the process/host figures in `/metrics` and `GET /v1/system`.
 struct MonitoringTests {
     /// The default experiment (every stage, default config) over data big
-    /// enough to read each file in two chunks; resources sampled every 50 ms.
+    /// enough to read each file in five chunks; resources sampled every 200 ms.
     @Test func theDefaultExperimentHasFourLevelsAndThroughputInEverySample() throws {
-        let t = try TestApp(stages: StageRegistry(SignalForgeStages.all), configure: { $0.metricsIntervalMs = 50 })
-        // 50 days of 1-minute bars: 72,000 rows a file, two 65,536-row chunks.
+        let t = try TestApp(stages: StageRegistry(SignalForgeStages.all), configure: { $0.metricsIntervalMs = 200 })
+        // 50 days of 1-minute bars: 72,000 rows a file, five 16,384-row chunks.
         try StageTests.sample(t, days: 50)
         let datasets = StageTests.symbols.map { #"{"symbol":"\#($0)","path":"samples/\#($0)_1m.csv"}"# }.joined(separator: ",")
         let id = try t.create(#"{"name":"default","datasets":[\#(datasets)],"timeframes":["15m","1h","4h"]}"#)
@@ -41,7 +41,7 @@ struct MonitoringTests {
             #expect(node["units_done"] as? Int == stageUnits, "\(stage) sums its steps")
         }
         let load = try #require(StageTests.node(tree, "pipeline/load/EURUSD"))
-        #expect((load["children"] as? [[String: Any]])?.map { $0["name"] as? String } == ["chunk_1", "chunk_2"])
+        #expect((load["children"] as? [[String: Any]])?.map { $0["name"] as? String } == (1...5).map { "chunk_\($0)" })
         #expect(load["units_done"] as? Int == 72_000)
         #expect(StageTests.node(tree, "pipeline/forecast/1h/GBPUSD")?["kind"] as? String == "substep")
         #expect(StageTests.node(tree, "pipeline/export/features_15m.parquet/batch_1")?["kind"] as? String == "substep")
@@ -56,7 +56,7 @@ struct MonitoringTests {
             after = next
         }
         let working = samples.filter { $0["stage"] is String }
-        #expect(working.count >= 20, "\(working.count) samples while stages worked")
+        #expect(working.count >= 10, "\(working.count) samples while stages worked")
         let stagesSampled = Set(working.compactMap { $0["stage"] as? String })
         #expect(stagesSampled.isSuperset(of: ["load", "forecast"]), "\(stagesSampled)")
         #expect(stagesSampled.count >= 4, "\(stagesSampled)")

@@ -15,9 +15,10 @@ import Synchronization
 /// every stage counted in its progress since the experiment's previous
 /// sample, per second. When none completed in that interval (one long
 /// indivisible call), it is the running stage's average since it started.
-/// A sample that falls before the running stage has counted any row waits
-/// for its first rows, at most one more interval (then rows/s is empty: the
-/// stage is stalled).
+/// A sample that falls in the first interval of a stage that has counted no
+/// row yet (nor moved since the previous sample) waits for its first rows,
+/// at most one more interval; a stage that counts nothing for longer has
+/// empty rows/s.
 final class EngineSampler: Sendable {
     let pool: PostgresPool
     let engine: Engine
@@ -64,8 +65,8 @@ final class EngineSampler: Sendable {
         var lastCPU = MemoryMonitor.processCPUSeconds()
         var lastWall = ContinuousClock.now
         var lastProbe: ContinuousClock.Instant?
-        // Samples put off until the running stage counts its first rows, since when.
-        var postponed: [UUID: ContinuousClock.Instant] = [:]
+        // Each experiment's sample that is due, since when (a young stage's waits for its first rows).
+        var due: [UUID: ContinuousClock.Instant] = [:]
         while !stopping.load(ordering: .acquiring) {
             Thread.sleep(forTimeInterval: Self.seconds(min(progressInterval, metricsInterval)))
             if lastProbe.map({ $0.duration(to: .now) >= .seconds(5) }) ?? true {
@@ -99,21 +100,20 @@ final class EngineSampler: Sendable {
                 lastCPU = cpu
                 lastWall = .now
                 lastMetrics = .now
-                for (id, tree) in running where !writeMetrics(id, tree, rss: rss, cpuPercent: cpuPercent, mayWait: true) {
-                    postponed[id] = postponed[id] ?? .now
-                }
-            } else if !postponed.isEmpty {
+                for (id, _) in running where due[id] == nil { due[id] = .now }
+            }
+            if !due.isEmpty {
                 let cpuPercent = lastCPUPercent.withLock { $0 }
                 for (id, tree) in running {
-                    guard let since = postponed[id] else { continue }
+                    guard let since = due[id] else { continue }
                     let mayWait = since.duration(to: .now) < metricsInterval
-                    if writeMetrics(id, tree, rss: rss, cpuPercent: cpuPercent, mayWait: mayWait) { postponed[id] = nil }
+                    if writeMetrics(id, tree, rss: rss, cpuPercent: cpuPercent, mayWait: mayWait) { due[id] = nil }
                 }
             }
             let live = Set(running.map(\.0))
             versions.withLock { v in v = v.filter { live.contains($0.key) } }
             windows.withLock { w in w = w.filter { live.contains($0.key) } }
-            postponed = postponed.filter { live.contains($0.key) }
+            due = due.filter { live.contains($0.key) }
         }
         exited.signal()
     }
@@ -240,7 +240,8 @@ final class EngineSampler: Sendable {
 
     /// Takes one resource sample of the experiment (see the type's notes on rows/s).
     /// - Parameter mayWait: whether to put the sample off while the running
-    ///   stage has counted no rows yet and none moved since the last sample.
+    ///   stage, younger than the sampling interval, has counted no rows yet
+    ///   and none moved since the last sample.
     /// - Returns: false when the sample was put off.
     @discardableResult
     private func writeMetrics(_ id: UUID, _ tree: ProgressTree, rss: Int64, cpuPercent: Double, mayWait: Bool) -> Bool {
@@ -254,7 +255,7 @@ final class EngineSampler: Sendable {
                 rate = Double(rows - last.rows) / max(1e-6, Self.seconds(last.at.duration(to: now)))
             } else if let average = stage.rate, average > 0 {
                 rate = average
-            } else if mayWait {
+            } else if mayWait, (stage.elapsedSeconds ?? 0) < Self.seconds(metricsInterval) {
                 return false
             }
         }
