@@ -11,8 +11,13 @@ cd "$(dirname "$0")/.."
 . deploy/lib/browser.sh
 
 # shellcheck disable=SC2086
-sf_apt_install "${SF_PACKAGES[@]}" $SF_PYTHON_PACKAGES
+sf_apt_install "${SF_PACKAGES[@]}" "${SF_TEST_PACKAGES[@]}" $SF_PYTHON_PACKAGES
 sf_require_swift
+
+# The Prometheus alert rules: valid, and firing as their unit tests expect.
+echo "==> promtool: deploy/prometheus/alerts.yml" >&2
+promtool check rules deploy/prometheus/alerts.yml
+(cd deploy/prometheus && promtool test rules alerts_test.yml)
 # The peers some tests compare with (pandas, pyarrow, polars, duckdb), in a
 # virtualenv the project owns (~/.cache/signalforge/venv; reused when present).
 sf_python_venv

@@ -4,6 +4,16 @@ import Synchronization
 /// An experiment's progress: pipeline → stage → step → substep, each with
 /// units done of total, a percent aggregated up the tree, a rate and an ETA.
 ///
+/// Aggregation: stages count the work their children report, so a node with
+/// children shows the sum of its children's units done (and of their totals,
+/// when every child has one) unless it was given a total of its own; its
+/// percent is its units done over that own total when it has one (a step
+/// whose substeps appear as work goes on, e.g. chunks of a file of estimated
+/// size), else the weighted mean of its children's percents. The pipeline
+/// counts stages: units done are its completed or skipped stages, the total
+/// is the number of stages. Rate is units done per second since the node
+/// started; ETA is elapsed × (100 − percent) / percent while it runs.
+///
 /// The runner's thread updates it; HTTP threads read snapshots; a writer reads
 /// `version` to persist only when something changed. Thread-safe.
 public final class ProgressTree: Sendable {
@@ -23,11 +33,14 @@ public final class ProgressTree: Sendable {
         public var rate: Double?
         public var etaSeconds: Double?
         public var children: [Snapshot]
+        /// Seconds since the node started (to its end when it ended); nil before it starts.
+        public var elapsedSeconds: Double?
 
         public init(
             path: String, kind: Kind, name: String, status: Status, unitsDone: Int64, unitsTotal: Int64?, percent: Double,
-            rate: Double?, etaSeconds: Double?, children: [Snapshot]
+            rate: Double?, etaSeconds: Double?, children: [Snapshot], elapsedSeconds: Double? = nil
         ) {
+            self.elapsedSeconds = elapsedSeconds
             self.path = path
             self.kind = kind
             self.name = name
@@ -99,6 +112,22 @@ public final class ProgressTree: Sendable {
         }
         return path
     }
+
+    /// Removes the children of `parent` that never started (pending): the
+    /// substeps planned from an estimate that the work turned out not to need.
+    public func prunePending(under parent: String) {
+        state.withLock { s in
+            guard let p = s.index[parent] else { return }
+            let drop = s.nodes[p].children.filter { s.nodes[$0].status == .pending }
+            guard !drop.isEmpty else { return }
+            for c in drop { s.index[parent + "/" + s.nodes[c].name] = nil }
+            s.nodes[p].children.removeAll { drop.contains($0) }
+            s.version += 1
+        }
+    }
+
+    /// Whether the tree has a node at `path`.
+    public func contains(_ path: String) -> Bool { state.withLock { $0.index[path] != nil } }
 
     /// Marks a node (and its ancestors) running.
     public func start(_ path: String) {
@@ -178,10 +207,42 @@ public final class ProgressTree: Sendable {
         }
     }
 
+    /// Units done: a leaf's own count; a parent's is at least the sum of its
+    /// children's; the pipeline's is its completed or skipped stages.
+    private static func done(_ s: State, _ i: Int) -> Int64 {
+        let n = s.nodes[i]
+        if n.children.isEmpty { return n.done }
+        if n.kind == .pipeline {
+            return Int64(n.children.count(where: { s.nodes[$0].status == .completed || s.nodes[$0].status == .skipped }))
+        }
+        var sum: Int64 = 0
+        for c in n.children { sum += done(s, c) }
+        return max(n.done, sum)
+    }
+
+    /// Units in all: a node's own total, else (for a parent) the sum of its
+    /// children's when each has one; the pipeline's is its number of stages.
+    private static func total(_ s: State, _ i: Int) -> Int64? {
+        let n = s.nodes[i]
+        if n.kind == .pipeline { return Int64(n.children.count) }
+        if let t = n.total { return t }
+        guard !n.children.isEmpty else { return nil }
+        var sum: Int64 = 0
+        for c in n.children {
+            guard let t = total(s, c) else { return nil }
+            sum += t
+        }
+        return sum
+    }
+
     private static func percent(_ s: State, _ i: Int) -> Double {
         let n = s.nodes[i]
         if n.status == .completed || n.status == .skipped { return 100 }
         if !n.children.isEmpty {
+            // A parent with a total of its own counts its children's units against it.
+            if n.kind != .pipeline, let total = n.total, total > 0 {
+                return min(100, Double(done(s, i)) / Double(total) * 100)
+            }
             let weights = n.children.map { s.nodes[$0].weight }
             let sum = weights.reduce(0, +)
             guard sum > 0 else { return 0 }
@@ -196,17 +257,21 @@ public final class ProgressTree: Sendable {
     private static func snapshot(_ s: State, _ i: Int, path: String, now: Double) -> Snapshot {
         let n = s.nodes[i]
         let p = percent(s, i)
+        let units = done(s, i)
         var rate: Double?
         var eta: Double?
+        var elapsedSeconds: Double?
         if let started = n.startedAt {
             let elapsed = max(1e-9, (n.finishedAt ?? now) - started)
-            if n.done > 0 { rate = Double(n.done) / elapsed }
+            elapsedSeconds = elapsed
+            if units > 0 { rate = Double(units) / elapsed }
             if n.status == .running, p > 0, p < 100 { eta = elapsed * (100 - p) / p }
         }
         return Snapshot(
-            path: path, kind: n.kind, name: n.name, status: n.status, unitsDone: n.done, unitsTotal: n.total,
+            path: path, kind: n.kind, name: n.name, status: n.status, unitsDone: units, unitsTotal: total(s, i),
             percent: p, rate: rate, etaSeconds: eta,
-            children: n.children.map { snapshot(s, $0, path: path + "/" + s.nodes[$0].name, now: now) })
+            children: n.children.map { snapshot(s, $0, path: path + "/" + s.nodes[$0].name, now: now) },
+            elapsedSeconds: elapsedSeconds)
     }
 
     /// Seconds on CLOCK_MONOTONIC.

@@ -79,10 +79,13 @@ public final class Application: Sendable {
         let samplerBox = Mutex<EngineSampler?>(nil)
         var engineConfig = Engine.Configuration()
         engineConfig.memory = memory
+        let metrics = self.metrics
         engineConfig.afterFinish = { id, tree in
             let sampler = samplerBox.withLock { $0 }
             sampler?.writeProgress(id, tree)
             sampler?.finalSample(id, tree)
+            let outcome = tree.snapshot().status
+            metrics.recordOutcome(outcome == .completed ? "succeeded" : outcome == .failed ? "failed" : "stopped")
         }
         engineConfig.maxRunning = settings.maxRunning
         engineConfig.dataDirectory = URL(fileURLWithPath: settings.dataDir)
@@ -97,8 +100,10 @@ public final class Application: Sendable {
                 l.logLevel = .info
                 return l
             })
-        let sampler = EngineSampler(pool: pool, engine: engine, memory: memory, logger: logger)
+        let sampler = EngineSampler(
+            pool: pool, engine: engine, memory: memory, logger: logger, metricsInterval: .milliseconds(settings.metricsIntervalMs))
         self.sampler = sampler
+        let system = SystemStatus(pool: pool, engine: engine, sampler: sampler, logWriter: logWriter, dataDir: settings.dataDir)
         samplerBox.withLock { $0 = sampler }
 
         var notifyConfig = NotificationDispatcher.Configuration()
@@ -135,7 +140,9 @@ public final class Application: Sendable {
                 + counter("signalforge_experiment_read_queries_total", "Batched experiment reads sent to PostgreSQL", reader.statistics.batches)
                 + counter("signalforge_experiment_reads_total", "Experiment reads answered by the batcher", reader.statistics.served)
                 + stuckDetector.metricsText + notifier.metricsText
+                + metrics.renderOutcomes() + system.prometheus()
         }).register(&router)
+        SystemRoutes(status: system).register(&router)
         ExperimentRoutes(store: store, engine: engine, reader: reader, webhooks: settings.webhooks).register(&router)
         NotificationRoutes(store: store, notifications: notifier.store).register(&router)
         ControlRoutes(engine: engine, store: store, pool: pool).register(&router)
@@ -162,7 +169,6 @@ public final class Application: Sendable {
         let table = router.freeze()
         routes = table.routes
         let authenticator = Authenticator(tokens: tokens)
-        let metrics = self.metrics
         server = HTTPServer(
             configuration: http, routes: table, logger: logger,
             preflight: { request, route in authenticator.check(request, route) },

@@ -43,7 +43,9 @@ public struct AnalysisStage: Stage {
         let signals = try FusionStage.signals(context)
         let accepted = signals.filter(\.accepted)
         let tables = try TableChain.input(for: name, context, plan)
-        let step = context.progress.child(of: context.node, "backtest", total: Int64(plan.timeframes.count * plan.symbols.count), weight: 3)
+        // Progress in bars: gathered per series, then backtested (the second half).
+        let barCount = Int64(plan.timeframes.reduce(0) { $0 + (tables[$1]?.count ?? 0) } * plan.symbols.count)
+        let step = context.progress.child(of: context.node, "backtest", total: 2 * barCount, weight: 3)
         context.progress.start(step)
         let bySeries = Dictionary(grouping: accepted) { "\($0.symbol) \($0.timeframe)" }
         var inputs: [BacktestInput] = []
@@ -61,7 +63,7 @@ public struct AnalysisStage: Stage {
                     closeTimes: tf.isCalendar ? bars.timestamps.map { tf.closeTime(ofBarOpeningAt: $0) } : nil,
                     timestamps: bars.timestamps,
                     open: bars.open, high: bars.high, low: bars.low, close: bars.close, signals: mine))
-                context.progress.advance(step, by: 1)
+                context.progress.advance(step, by: Int64(table.count))
             }
         }
         try context.checkpoint()

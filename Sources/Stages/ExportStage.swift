@@ -17,8 +17,10 @@ public import Pipeline
 /// default `csv` and `parquet`; `config.export.compression`, default `zstd`):
 /// `features_<tf>.csv`, `features_<tf>.csv.gz` or `features_<tf>.parquet`,
 /// with `timestamp` (bar open time, UTC) then `<symbol>_<column>` in
-/// lowercase. Rows are written in batches of ``batchRows`` with a checkpoint
-/// before each (progress in rows, one step per file); each file is written
+/// lowercase. Rows are written in batches of ``batchRows`` (fewer for a wide
+/// table: about 65,536 cells a batch) with a checkpoint
+/// before each (progress in rows, one step per file, one substep per batch:
+/// `batch_1`, `batch_2`, …); each file is written
 /// under a `.partial` name and renamed when complete, then recorded with the
 /// environment (name, format, absolute path, size, rows; no SHA-256).
 ///
@@ -30,6 +32,9 @@ public struct ExportStage: Stage {
     public let name = "export"
     /// Rows per batch handed to a writer; default 65,536.
     public var batchRows: Int
+    /// Cells (rows × columns) per batch at most, so that a wide table's
+    /// batches also take milliseconds (at least 256 rows a batch).
+    static let batchCells = 1 << 16
 
     /// Creates the stage.
     /// - Parameter batchRows: rows per batch; default 65,536.
@@ -139,16 +144,21 @@ public struct ExportStage: Stage {
         _ context: StageContext, step: String
     ) throws {
         let columns = ExportColumn.columns(of: table)
+        // A wide table gets shorter batches: about `batchCells` cells each.
+        let rowsPerBatch = max(256, min(batchRows, Self.batchCells / max(1, columns.count)))
+        var batches = ChunkProgress(
+            context.progress, step: step, prefix: "batch", expectedRows: Int64(table.count), chunkRows: rowsPerBatch)
         try Self.writeFile(columns.map(\.spec), format: format, compression: compression, to: url) { append in
             var start = 0
             repeat {
                 try context.checkpoint()
-                let end = min(table.count, start + batchRows)
+                let end = min(table.count, start + rowsPerBatch)
                 try append(start == 0 && end == table.count ? columns : columns.map { $0.slice(start..<end) })
-                context.progress.advance(step, by: Int64(end - start))
+                batches.record(end - start)
                 start = end
             } while start < table.count
         }
+        batches.finish()
     }
 
     /// Writes a file of `format` under a `.partial` name — `fill` hands the

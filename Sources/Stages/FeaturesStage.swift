@@ -108,19 +108,29 @@ public struct FeaturesStage: Stage {
     ) throws -> AlignedTable {
         let o = try FeaturesOptions(plan.section("features"))
         var out = table
-        for symbol in plan.symbols {
+        // Progress in rows: each symbol's share, a quarter after each group of indicators.
+        let perSymbol = Int64(table.count / max(plan.symbols.count, 1))
+        var reported: Int64 = 0
+        func report(_ k: Int, _ quarter: Int64) {
+            let done = Int64(k) * perSymbol + perSymbol * quarter / 4
+            context.progress.advance(step, by: done - reported)
+            reported = done
+        }
+        for (k, symbol) in plan.symbols.enumerated() {
             try context.checkpoint()
             let bars = try SymbolBars(symbol, in: table)
             var add: [(String, [Double])] = []
             for p in o.sma { add.append((FeatureName.sma(p), SMA.compute(bars.close, period: p))) }
             for p in o.ema { add.append((FeatureName.ema(p), EMA.compute(bars.close, period: p))) }
             add.append((FeatureName.rsi(o.rsi), RSI.compute(bars.close, period: o.rsi)))
+            report(k, 1)
             try context.checkpoint()
             let macd = MACD.compute(bars.close, fast: o.macd.fast, slow: o.macd.slow, signal: o.macd.signal)
             add += [(FeatureName.macd.macd, macd.macd), (FeatureName.macd.signal, macd.signal), (FeatureName.macd.histogram, macd.histogram)]
             let bb = BollingerBands.compute(bars.close, period: o.bollingerPeriod, devUp: o.bollingerStddev, devDown: o.bollingerStddev)
             let bbNames = FeatureName.bollinger(o.bollingerPeriod)
             add += [(bbNames.upper, bb.upper), (bbNames.middle, bb.middle), (bbNames.lower, bb.lower)]
+            report(k, 2)
             try context.checkpoint()
             add.append((FeatureName.atr(o.atr), ATR.compute(high: bars.high, low: bars.low, close: bars.close, period: o.atr)))
             let st = Stochastic.compute(
@@ -131,7 +141,7 @@ public struct FeaturesStage: Stage {
             for (name, values) in add {
                 out.columns.append(NamedColumn(name: bars.prefix + name, values: bars.scatter(values)))
             }
-            context.progress.advance(step, by: Int64(table.count / max(plan.symbols.count, 1)))
+            report(k, 4)
         }
         // Feature names are standard already; two columns that standardize
         // alike (`SMA_20` from a dataset next to `sma_20`) would be ambiguous.

@@ -115,8 +115,15 @@ public struct ForecastStage: Stage {
         var out = table
         var summaries: [ForecastSummary] = []
         let perSymbol = Int64(table.count / max(plan.symbols.count, 1))
-        for (k, symbol) in plan.symbols.enumerated() {
+        // One substep per series model (symbol); under a step shared by several
+        // timeframes (a recomputation) its name carries the timeframe too.
+        let substeps = plan.symbols.map { symbol in
+            let name = context.progress.contains(step + "/" + symbol) ? "\(tf.rawValue)_\(symbol)" : symbol
+            return context.progress.child(of: step, name, total: perSymbol, weight: Double(max(perSymbol, 1)))
+        }
+        for (symbol, substep) in zip(plan.symbols, substeps) {
             try context.checkpoint()
+            context.progress.start(substep)
             let bars = try SymbolBars(symbol, in: table)
             let features = table.columns
                 .filter { $0.name.hasPrefix(bars.prefix) && isModelFeature(String($0.name.dropFirst(bars.prefix.count))) }
@@ -126,12 +133,11 @@ public struct ForecastStage: Stage {
             config.totalTimeoutSeconds = max(0.001, left)
             config.modelTimeoutSeconds = min(config.modelTimeoutSeconds, config.totalTimeoutSeconds)
             let runner = ForecastRunner(config: config)
-            let base = Int64(k) * perSymbol
             let report = try runner.run(
                 input, models: models.map { $0(config) },
                 progress: { done, total in
                     let units = total > 0 ? Int64(Double(perSymbol) * Double(done) / Double(total)) : perSymbol
-                    context.progress.setDone(step, base + units)
+                    context.progress.setDone(substep, units)
                 },
                 checkpoint: { try context.checkpoint() })
             for failure in report.failures {
@@ -173,7 +179,7 @@ public struct ForecastStage: Stage {
             }
             out.columns.append(NamedColumn(name: bars.prefix + "forecast", values: bars.scatter(predictions)))
             out.columns.append(NamedColumn(name: bars.prefix + "forecast_confidence", values: bars.scatter(confidence)))
-            context.progress.setDone(step, base + perSymbol)
+            context.progress.finish(substep)
         }
         return (out, summaries)
     }

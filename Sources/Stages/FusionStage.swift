@@ -40,8 +40,10 @@ public struct FusionStage: Stage {
         let config = try Self.config(try JSONSerialization.data(withJSONObject: plan.section("fusion")))
         let patterns = try PatternsOptions(plan.section("patterns"))
         let tables = try TableChain.input(for: name, context, plan)
-        let total = plan.timeframes.count * plan.symbols.count
-        let step = context.progress.child(of: context.node, "inputs", total: Int64(total + 1), weight: 1)
+        // Progress in bars: gathered per series (`inputs`), then fused (`fuse`).
+        let barCount = Int64(plan.timeframes.reduce(0) { $0 + (tables[$1]?.count ?? 0) } * plan.symbols.count)
+        let step = context.progress.child(of: context.node, "inputs", total: barCount, weight: 1)
+        let fuseStep = context.progress.child(of: context.node, "fuse", total: barCount, weight: 1)
         context.progress.start(step)
         var inputs: [FusionInput] = []
         var forecastMissing = false
@@ -59,17 +61,18 @@ public struct FusionStage: Stage {
                     volume: bars.volume, sentiment: bars.sentiment,
                     predictions: predictions ?? [], confidence: bars.column("forecast_confidence", in: table) ?? [],
                     forecastName: Self.forecastModel(table, prefix: bars.prefix), patterns: PatternsStage.events(bars, patterns)))
-                context.progress.advance(step, by: 1)
+                context.progress.advance(step, by: Int64(table.count))
             }
         }
+        context.progress.finish(step)
         if forecastMissing {
             context.logger.notice("no forecast columns (the experiment did not run forecast): signals come from patterns alone")
         }
         try context.checkpoint()
+        context.progress.start(fuseStep)
         let fused: [FusedSignal]
         do { fused = try SignalFusion.fuse(inputs, config: config) } catch { throw StageError("\(error)") }
-        context.progress.advance(step, by: 1)
-        context.progress.finish(step)
+        context.progress.finish(fuseStep)
         let records = fused.map(Self.record)
         context.artifacts.set(Self.signalsKey, records)
         let bySeries = Dictionary(grouping: records) { "\($0.symbol) \($0.timeframe)" }

@@ -10,8 +10,8 @@ public import Pipeline
 /// (``DataRoot``: a symbolic link out of the root is refused, wherever it is
 /// on the way) and read from that open file. Files are read in
 /// chunks of ``chunkRows`` rows, validated as they are read (``OHLCVCSVReader``),
-/// with progress in rows (one step per symbol, weighted by file size) and a
-/// checkpoint before every chunk. The first bad row fails the stage with
+/// with progress in rows (one step per symbol, weighted by file size, and one
+/// substep per chunk: `chunk_1`, `chunk_2`, …) and a checkpoint before every chunk. The first bad row fails the stage with
 /// `file:line: reason`.
 ///
 /// Each series is stored as `series.<SYMBOL>` (``ArtifactKey/series(_:)``) with
@@ -23,12 +23,13 @@ public import Pipeline
 /// A single bar has no timeframe (the resampler buckets it as it is).
 public struct LoadStage: Stage {
     public let name = "load"
-    /// Rows per chunk; default 65,536 (a few milliseconds of parsing).
+    /// Rows per chunk; default 16,384 (a few milliseconds of parsing, so
+    /// pauses, progress and rows/s move often even on a busy host).
     public var chunkRows: Int
 
     /// Creates the stage.
-    /// - Parameter chunkRows: rows per chunk; default 65,536.
-    public init(chunkRows: Int = 1 << 16) {
+    /// - Parameter chunkRows: rows per chunk; default 16,384.
+    public init(chunkRows: Int = 1 << 14) {
         precondition(chunkRows > 0)
         self.chunkRows = chunkRows
     }
@@ -82,9 +83,11 @@ public struct LoadStage: Stage {
             }
             files.append((d.symbol, file, display, file.size, Self.estimateRows(file), recorded))
         }
+        // One step per file, one substep per chunk of rows (a gzip file's rows
+        // are guessed from its size until it has been read).
         let steps = files.map { f in
             context.progress.child(
-                of: node, f.symbol, total: f.estimate, weight: Double(max(f.size, 1)))
+                of: node, f.symbol, total: f.estimate ?? max(1, f.size * 4 / 60), weight: Double(max(f.size, 1)))
         }
         // Bars in memory cost 8 bytes per column; a gzip file's rows are
         // guessed at 4x its size over ~60 bytes per line.
@@ -105,6 +108,8 @@ public struct LoadStage: Stage {
         for (f, step) in zip(files, steps) {
             try context.checkpoint()
             context.progress.start(step)
+            var chunks = ChunkProgress(
+                context.progress, step: step, prefix: "chunk", expectedRows: f.estimate, chunkRows: chunkRows)
             let started = ContinuousClock.now
             let reader = try OHLCVCSVReader(file: f.file, fileName: f.display, symbol: f.symbol)
             if streaming {
@@ -116,8 +121,9 @@ public struct LoadStage: Stage {
                     guard let chunk = try reader.next(maxRows: size) else { break }
                     inference.feed(chunk.timestamps)
                     rows += chunk.count
-                    context.progress.advance(step, by: Int64(chunk.count))
+                    chunks.record(chunk.count)
                 }
+                chunks.finish()
                 guard rows > 0 else { throw StageError("\(f.display): the file has no rows") }
                 let dataset = StreamedDataset(
                     symbol: f.symbol, file: f.file, display: f.display, rows: rows,
@@ -142,8 +148,9 @@ public struct LoadStage: Stage {
                 try context.checkpoint()
                 guard let chunk = try reader.next(maxRows: chunkRows) else { break }
                 series.append(contentsOf: chunk)
-                context.progress.advance(step, by: Int64(chunk.count))
+                chunks.record(chunk.count)
             }
+            chunks.finish()
             guard !series.isEmpty else { throw StageError("\(f.display): the file has no rows") }
             var inference = TimeframeInference()
             inference.feed(series.timestamps)

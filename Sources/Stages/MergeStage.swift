@@ -58,6 +58,8 @@ public struct MergeStage: Stage {
             context.progress.start(step)
             guard let series = resampled[tf] else { throw StageError("no \(tf) series to merge") }
             var table = try Aligner.align(series, join: options.join, tolerance: options.toleranceMicros)
+            // Throughput: the rows aligned count as soon as they are (the joins below add columns only).
+            context.progress.advance(step, by: Int64(series.reduce(0) { $0 + $1.count }))
             if options.higherTimeframes {
                 for higher in plan.timeframes where higher > tf {
                     try context.checkpoint()

@@ -89,6 +89,8 @@ public struct PatternsStage: Stage {
         let options = try PatternsOptions(plan.section("patterns"))
         var out = table
         let candles: [CandlestickPattern] = CandlestickPattern.allCases.filter { $0 != .bearishEngulfing }
+        // Progress in rows: each symbol's share, half after the candlesticks.
+        let perSymbol = Int64(table.count / max(plan.symbols.count, 1))
         for symbol in plan.symbols {
             try context.checkpoint()
             let bars = try SymbolBars(symbol, in: table)
@@ -96,6 +98,7 @@ public struct PatternsStage: Stage {
                 let scores = Candlesticks.scores(pattern, open: bars.open, high: bars.high, low: bars.low, close: bars.close)
                 out.columns.append(NamedColumn(name: bars.prefix + pattern.featureName, values: bars.scatter(scores.map(Double.init))))
             }
+            context.progress.advance(step, by: perSymbol / 2)
             try context.checkpoint()
             var swingHigh = [Double](repeating: .nan, count: bars.count)
             var swingLow = [Double](repeating: .nan, count: bars.count)
@@ -109,7 +112,7 @@ public struct PatternsStage: Stage {
             out.columns.append(NamedColumn(name: bars.prefix + "swing_high", values: bars.scatter(swingHigh)))
             out.columns.append(NamedColumn(name: bars.prefix + "swing_low", values: bars.scatter(swingLow)))
             out.columns.append(NamedColumn(name: bars.prefix + "chart_pattern", values: bars.scatter(chart)))
-            context.progress.advance(step, by: Int64(table.count / max(plan.symbols.count, 1)))
+            context.progress.advance(step, by: perSymbol - perSymbol / 2)
         }
         return out
     }

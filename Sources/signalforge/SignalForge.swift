@@ -17,7 +17,7 @@ struct SignalForge: ParsableCommand {
             Settings come from flags, then environment variables, then an optional YAML config file \
             (--config or SIGNALFORGE_CONFIG), then defaults.
             """,
-        subcommands: [Serve.self, Migrate.self, Token.self, SampleData.self, Experiments.self]
+        subcommands: [Serve.self, Migrate.self, Token.self, SampleData.self, Experiments.self, SystemStatus.self]
     )
 }
 
@@ -36,6 +36,7 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .long, help: help("data_dir")) var dataDir: String?
     @Option(name: .long, help: help("tokens_file")) var tokensFile: String?
     @Option(name: .long, help: help("memory_budget_mb")) var memoryBudgetMb: String?
+    @Option(name: .long, help: help("metrics_interval_ms")) var metricsIntervalMs: String?
     @Option(name: .long, help: help("max_running")) var maxRunning: String?
     @Option(name: .long, help: help("http_threads")) var httpThreads: String?
     @Option(name: .long, help: help("max_body_bytes")) var maxBodyBytes: String?
@@ -62,7 +63,8 @@ struct SettingsOptions: ParsableArguments {
     func resolve() throws -> Settings {
         let given: [(String, String?)] = [
             ("address", address), ("port", port), ("database_url", databaseUrl), ("data_dir", dataDir),
-            ("tokens_file", tokensFile), ("memory_budget_mb", memoryBudgetMb), ("max_running", maxRunning),
+            ("tokens_file", tokensFile), ("memory_budget_mb", memoryBudgetMb),
+            ("metrics_interval_ms", metricsIntervalMs), ("max_running", maxRunning),
             ("http_threads", httpThreads), ("max_body_bytes", maxBodyBytes), ("max_upload_bytes", maxUploadBytes),
             ("max_line_bytes", maxLineBytes),
             ("connection_limit", connectionLimit), ("per_ip_connection_limit", perIpConnectionLimit),

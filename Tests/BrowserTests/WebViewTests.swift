@@ -202,6 +202,32 @@ struct WebViewTests {
         #expect(browser.pageErrors.isEmpty, "page errors: \(browser.pageErrors)")
     }
 
+    /// The header shows the server (`GET /v1/system`), with the details in its
+    /// title; a finished default experiment's tree has its fourth level.
+    @Test func headerShowsTheServerAndTheTreeItsSubsteps() throws {
+        let server = try WebFixture.start()
+        let id = try WebFixture.analysed.get()
+        let done = try server.waitFor(id, timeout: 50) { ["succeeded", "failed", "cancelled"].contains($0["status"] as? String ?? "") }
+        try #require(done["status"] as? String == "succeeded", "the default experiment did not succeed: \(done)")
+        let browser = try Chromium()
+        defer { browser.close() }
+        try browser.signIn(server, token: WebTokens.reader)
+        try browser.waitFor("!document.querySelector('#system').hidden", timeout: 5, what: "the server readout")
+        let text = try browser.evaluate("document.querySelector('#system').textContent") as? String ?? ""
+        #expect(text.range(of: #"^\d+ running · \d+ queued · RSS [\d.]+[kM]? MiB · disk \d+% used"#, options: .regularExpression) != nil, "\(text)")
+        let title = try browser.evaluate("document.querySelector('#system').title") as? String ?? ""
+        #expect(title.contains("instance ") && title.contains("open fds") && title.contains("database up"), "\(title)")
+
+        try browser.show("#/experiments/\(id)")
+        let substeps = "document.querySelectorAll('#progress-tree .node.k-substep')"
+        try browser.waitFor("\(substeps).length > 0", timeout: 5, what: "substeps in the tree")
+        let paths = try browser.evaluate("[...\(substeps)].map(n => n.dataset.path)") as? [String] ?? []
+        for stage in ["load", "forecast", "export"] {
+            #expect(paths.contains { $0.hasPrefix("pipeline/\(stage)/") && $0.split(separator: "/").count == 4 }, "\(stage): \(paths)")
+        }
+        #expect(browser.pageErrors.isEmpty, "page errors: \(browser.pageErrors)")
+    }
+
     /// The chart draws one candle per bar of the chosen range and one marker
     /// per accepted signal in it; hovering a marker shows the quality and its
     /// six components. Saves docs/web-experiment.png and docs/web-view.png.

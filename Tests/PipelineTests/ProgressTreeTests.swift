@@ -75,4 +75,43 @@ struct ProgressTreeTests {
         #expect(node.kind == .substep)
         #expect(node.percent == 25)
     }
+
+    /// Units, percent, rate and ETA at every level: a substep counts, its step
+    /// and stage sum it, the pipeline counts stages.
+    @Test func substepUnitsAggregateUpWithAnETAAtEveryLevel() {
+        let clock = ManualClock()
+        let tree = ProgressTree(stages: ["load", "export"], clock: clock.read)
+        tree.start("pipeline/load")
+        let file = tree.child(of: "pipeline/load", "EURUSD", total: 400)
+        let a = tree.child(of: file, "chunk_1", total: 200)
+        tree.child(of: file, "chunk_2", total: 200)
+        tree.start(a)
+        clock.advance(2)
+        tree.advance(a, by: 100)
+        var snap = tree.snapshot()
+        let load = snap.children[0]
+        let step = load.children[0]
+        let sub = step.children[0]
+        #expect((sub.kind, sub.unitsDone, sub.unitsTotal, sub.percent) == (ProgressTree.Kind.substep, 100, 200, 50))
+        #expect((step.unitsDone, step.unitsTotal, step.percent) == (100, 400, 25))
+        #expect((load.unitsDone, load.unitsTotal, load.percent) == (100, 400, 25))
+        #expect((snap.unitsDone, snap.unitsTotal, snap.percent) == (0, 2, 12.5))
+        #expect(sub.rate == 50 && step.rate == 50 && load.rate == 50)
+        #expect(sub.etaSeconds == 2 && step.etaSeconds == 6 && load.etaSeconds == 6 && snap.etaSeconds == 14)
+
+        // A step with its own total counts its substeps against it, however many appear.
+        tree.finish(a)
+        let extra = tree.child(of: file, "chunk_3", total: 50)
+        tree.advance(extra, by: 50)
+        #expect(tree.percent(file) == 62.5)
+        // Planned substeps never started go away.
+        tree.prunePending(under: file)
+        #expect(tree.snapshot().children[0].children[0].children.map(\.name) == ["chunk_1", "chunk_3"])
+        #expect(!tree.contains(file + "/chunk_2"))
+        tree.finish(file)
+        tree.finish("pipeline/load")
+        snap = tree.snapshot()
+        #expect((snap.unitsDone, snap.percent) == (1, 50))
+        #expect(snap.children[0].unitsDone == 400)
+    }
 }

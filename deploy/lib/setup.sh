@@ -18,6 +18,10 @@ sf_apt_install() {
 # The packages the product needs to build and run.
 SF_PACKAGES=(libmicrohttpd-dev libpq-dev postgresql libzstd-dev zlib1g-dev pkg-config curl ca-certificates)
 
+# What only the tests need: promtool (Debian ships it in `prometheus`; its
+# service is not started) checks deploy/prometheus/alerts.yml.
+SF_TEST_PACKAGES=(prometheus)
+
 # sf_require_swift: puts Swift 6 on PATH (from /opt/swift when not already there).
 sf_require_swift() {
     if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then

@@ -11,6 +11,7 @@ public struct Settings: Sendable, Equatable {
     public var dataDir = ".data"
     public var tokensFile: String? = nil
     public var memoryBudgetMB: Int? = nil
+    public var metricsIntervalMs = 2000
     public var maxRunning = ProcessInfo.processInfo.activeProcessorCount
     public var httpThreads = ProcessInfo.processInfo.activeProcessorCount
     public var maxBodyBytes = 1 << 20
@@ -74,6 +75,9 @@ public struct Settings: Sendable, Equatable {
         },
         key("memory_budget_mb", env: "SIGNALFORGE_MEMORY_BUDGET_MB", "memory budget of the experiments, in MiB", "half of the cgroup limit or of RAM") { s, v in
             s.memoryBudgetMB = try int(v, "memory_budget_mb", 16...(1 << 24))
+        },
+        key("metrics_interval_ms", env: "SIGNALFORGE_METRICS_INTERVAL_MS", "how often each running experiment's resources and rows/s are sampled", "2000") { s, v in
+            s.metricsIntervalMs = try int(v, "metrics_interval_ms", 10...3_600_000)
         },
         key("max_running", env: "SIGNALFORGE_MAX_RUNNING", "experiments run at once by this instance", "number of cores") { s, v in
             s.maxRunning = try int(v, "max_running", 1...1024)

@@ -7,8 +7,18 @@ import Synchronization
 /// One thread that, for the experiments running here, writes progress trees
 /// to `pipeline_progress` (at most every 250 ms each, only when they changed,
 /// and once more at the end), samples resources into `pipeline_metrics`
-/// (every 2 s: RSS, CPU %, rows/s of the current stage), and watches the
-/// memory budget (80 % and 90 % are `memory_warning` / `memory_critical` events).
+/// (every `metricsInterval`, default 2 s: RSS, CPU %, rows/s), watches the
+/// memory budget (80 % and 90 % are `memory_warning` / `memory_critical`
+/// events), and probes PostgreSQL every 5 s (``databaseUp``).
+///
+/// Rows/s is throughput over the last sampling interval: the rows (or bars)
+/// every stage counted in its progress since the experiment's previous
+/// sample, per second. When none completed in that interval (one long
+/// indivisible call), it is the running stage's average since it started.
+/// A sample that falls in the first interval of a stage that has counted no
+/// row yet (nor moved since the previous sample) waits for its first rows,
+/// at most one more interval; a stage that counts nothing for longer has
+/// empty rows/s.
 final class EngineSampler: Sendable {
     let pool: PostgresPool
     let engine: Engine
@@ -17,6 +27,10 @@ final class EngineSampler: Sendable {
     let progressInterval: Duration
     let metricsInterval: Duration
     private let versions = Mutex<[UUID: Int]>([:])
+    /// Rows counted by each experiment's stages at its previous sample.
+    private let windows = Mutex<[UUID: (rows: Int64, at: ContinuousClock.Instant)]>([:])
+    /// 1 when the last probe of PostgreSQL answered, 0 when it did not, -1 before the first.
+    let databaseUp = Atomic<Int>(-1)
     private let stopping = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
     private let exited = DispatchSemaphore(value: 0)
@@ -50,8 +64,15 @@ final class EngineSampler: Sendable {
         var lastMetrics = ContinuousClock.now
         var lastCPU = MemoryMonitor.processCPUSeconds()
         var lastWall = ContinuousClock.now
+        var lastProbe: ContinuousClock.Instant?
+        // Each experiment's sample that is due, since when (a young stage's waits for its first rows).
+        var due: [UUID: ContinuousClock.Instant] = [:]
         while !stopping.load(ordering: .acquiring) {
-            Thread.sleep(forTimeInterval: Self.seconds(progressInterval))
+            Thread.sleep(forTimeInterval: Self.seconds(min(progressInterval, metricsInterval)))
+            if lastProbe.map({ $0.duration(to: .now) >= .seconds(5) }) ?? true {
+                probeDatabase()
+                lastProbe = .now
+            }
             flushPending()
             let running = engine.runningProgress
             for (id, tree) in running where versions.withLock({ $0[id] }) != tree.version {
@@ -79,10 +100,20 @@ final class EngineSampler: Sendable {
                 lastCPU = cpu
                 lastWall = .now
                 lastMetrics = .now
-                for (id, tree) in running { writeMetrics(id, tree, rss: rss, cpuPercent: cpuPercent) }
+                for (id, _) in running where due[id] == nil { due[id] = .now }
+            }
+            if !due.isEmpty {
+                let cpuPercent = lastCPUPercent.withLock { $0 }
+                for (id, tree) in running {
+                    guard let since = due[id] else { continue }
+                    let mayWait = since.duration(to: .now) < metricsInterval
+                    if writeMetrics(id, tree, rss: rss, cpuPercent: cpuPercent, mayWait: mayWait) { due[id] = nil }
+                }
             }
             let live = Set(running.map(\.0))
             versions.withLock { v in v = v.filter { live.contains($0.key) } }
+            windows.withLock { w in w = w.filter { live.contains($0.key) } }
+            due = due.filter { live.contains($0.key) }
         }
         exited.signal()
     }
@@ -168,7 +199,15 @@ final class EngineSampler: Sendable {
     /// One resource sample when an experiment ends, so that even a run shorter
     /// than the sampling interval has one.
     func finalSample(_ id: UUID, _ tree: ProgressTree) {
-        writeMetrics(id, tree, rss: MemoryMonitor.processRSS(), cpuPercent: lastCPUPercent.withLock { $0 })
+        writeMetrics(id, tree, rss: MemoryMonitor.processRSS(), cpuPercent: lastCPUPercent.withLock { $0 }, mayWait: false)
+    }
+
+    /// Asks PostgreSQL `SELECT 1` through the pool and records the answer in ``databaseUp``.
+    private func probeDatabase() {
+        let alive = (try? pool.withConnection { $0.ping() }) ?? false
+        let before = databaseUp.exchange(alive ? 1 : 0, ordering: .relaxed)
+        if before == 1, !alive { logger.warning("database probe: PostgreSQL does not answer") }
+        if before == 0, alive { logger.notice("database probe: PostgreSQL answers again") }
     }
 
     private func flushPendingLocked() {
@@ -199,15 +238,30 @@ final class EngineSampler: Sendable {
         }
     }
 
-    private func writeMetrics(_ id: UUID, _ tree: ProgressTree, rss: Int64, cpuPercent: Double) {
+    /// Takes one resource sample of the experiment (see the type's notes on rows/s).
+    /// - Parameter mayWait: whether to put the sample off while the running
+    ///   stage, younger than the sampling interval, has counted no rows yet
+    ///   and none moved since the last sample.
+    /// - Returns: false when the sample was put off.
+    @discardableResult
+    private func writeMetrics(_ id: UUID, _ tree: ProgressTree, rss: Int64, cpuPercent: Double, mayWait: Bool) -> Bool {
         let snap = tree.snapshot()
         let stage = snap.children.first { $0.status == .running }
+        let rows = snap.children.reduce(Int64(0)) { $0 + $1.unitsDone }
+        let now = ContinuousClock.now
         var rate: Double?
         if let stage {
-            // Rows/s: the fastest-moving running step of the current stage (its units are rows).
-            rate = ([stage] + stage.children).filter { $0.status == .running }.compactMap(\.rate).max()
+            if let last = windows.withLock({ $0[id] }), rows > last.rows {
+                rate = Double(rows - last.rows) / max(1e-6, Self.seconds(last.at.duration(to: now)))
+            } else if let average = stage.rate, average > 0 {
+                rate = average
+            } else if mayWait, (stage.elapsedSeconds ?? 0) < Self.seconds(metricsInterval) {
+                return false
+            }
         }
+        windows.withLock { $0[id] = (rows, now) }
         enqueue(.metric(id: id, at: Date(), stage: stage?.name, rss: rss, cpu: cpuPercent, rate: rate))
+        return true
     }
 
     private func event(_ id: UUID, _ kind: String, _ details: [String: String]) {

@@ -62,6 +62,10 @@ final class LogWriter: Sendable {
     /// Lines that went through a spill file so far.
     var spilledCount: Int { spilled.load(ordering: .relaxed) }
 
+    /// Spill files waiting to be stored now (0 while PostgreSQL keeps up).
+    var spillFileCount: Int { spillFilesNow.load(ordering: .relaxed) }
+    private let spillFilesNow = Atomic<Int>(0)
+
     func start() {
         // Lines a previous process spilled and could not store: they go first.
         if let dir = spillDirectory,
@@ -143,7 +147,9 @@ final class LogWriter: Sendable {
 
     // MARK: spilling (touched only by the writer thread)
 
-    private nonisolated(unsafe) var spillFiles: [URL] = []
+    private nonisolated(unsafe) var spillFiles: [URL] = [] {
+        didSet { spillFilesNow.store(spillFiles.count, ordering: .relaxed) }
+    }
 
     /// Moves every line held in memory to a new spill file (oldest files first).
     private func spill(_ memory: inout [LogLine]) {

@@ -21,6 +21,25 @@ public final class ServiceMetrics: Sendable {
 
     public init() {}
 
+    /// Experiments that ended on this instance, by outcome: `succeeded`,
+    /// `failed`, or `stopped` (cancelled, or interrupted by a drain).
+    private let outcomes = Mutex<[String: Int]>(["succeeded": 0, "failed": 0, "stopped": 0])
+
+    /// Counts an experiment that ended here.
+    /// - Parameter outcome: `succeeded`, `failed` or `stopped`.
+    func recordOutcome(_ outcome: String) { outcomes.withLock { $0[outcome, default: 0] += 1 } }
+
+    /// `signalforge_experiments_finished_total{outcome}` as exposition text.
+    func renderOutcomes() -> String {
+        let counts = outcomes.withLock { $0 }
+        var s = "# HELP signalforge_experiments_finished_total Experiments that ended on this instance, by outcome\n"
+        s += "# TYPE signalforge_experiments_finished_total counter\n"
+        for (outcome, n) in counts.sorted(by: { $0.key < $1.key }) {
+            s += "signalforge_experiments_finished_total{outcome=\"\(outcome)\"} \(n)\n"
+        }
+        return s
+    }
+
     /// Records one finished request (called by the HTTP server's observer).
     public func record(_ r: AccessRecord) {
         let key = CounterKey(route: r.route, method: r.method.rawValue, status: r.status)
@@ -56,6 +75,9 @@ public final class ServiceMetrics: Sendable {
             s += "# HELP signalforge_db_pool_max_connections PostgreSQL pool size limit\n"
             s += "# TYPE signalforge_db_pool_max_connections gauge\n"
             s += "signalforge_db_pool_max_connections \(p.max)\n"
+            s += "# HELP signalforge_db_pool_waiting Checkouts waiting for a PostgreSQL connection now\n"
+            s += "# TYPE signalforge_db_pool_waiting gauge\n"
+            s += "signalforge_db_pool_waiting \(p.waiting)\n"
             s += "# HELP signalforge_db_pool_checkouts_total Connections handed out\n"
             s += "# TYPE signalforge_db_pool_checkouts_total counter\n"
             s += "signalforge_db_pool_checkouts_total \(p.checkouts)\n"

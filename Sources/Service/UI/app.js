@@ -195,6 +195,45 @@
     showScope();
   }
 
+  // The header's server readout (`GET /v1/system`), refreshed every 10 s.
+  function fmtMiB(bytes) { return window.SFChart.fmtCompact(bytes / 1048576) + ' MiB'; }
+  function fmtUptime(s) {
+    if (s < 3600) return Math.floor(s / 60) + ' min';
+    if (s < 86400) return (s / 3600).toFixed(1) + ' h';
+    return (s / 86400).toFixed(1) + ' d';
+  }
+  async function refreshSystem() {
+    const el = $('#system');
+    let s;
+    try { s = await api('GET', '/v1/system', { quiet401: true }); } catch (_) { el.hidden = true; return; }
+    const ex = s.experiments || {}, p = s.process || {}, d = s.data_dir || {}, host = s.host || {}, db = s.database || {};
+    const parts = [];
+    parts.push(ex.running === null || ex.running === undefined ? 'database down' : ex.running + ' running · ' + ex.queued + ' queued');
+    parts.push('RSS ' + fmtMiB(p.rss_bytes || 0));
+    if (d.free_bytes !== null && d.used_bytes !== null && d.used_bytes + d.free_bytes > 0) {
+      parts.push('disk ' + Math.round(d.used_bytes / (d.used_bytes + d.free_bytes) * 100) + '% used');
+    }
+    if (host.load1 !== null && host.load1 !== undefined) parts.push('load ' + host.load1.toFixed(2));
+    el.textContent = parts.join(' · ');
+    el.className = 'sys' + (db.up ? '' : ' down') + ((s.logs && s.logs.spill_files > 0) ? ' spill' : '');
+    el.title = [
+      'instance ' + s.instance + ' (version ' + s.version + '), up ' + fmtUptime(s.uptime_seconds || 0),
+      'process: RSS ' + fmtMiB(p.rss_bytes || 0) + ', CPU ' + (p.cpu_seconds || 0).toFixed(1) + ' s, ' + p.open_fds + ' open fds, ' + p.threads + ' threads',
+      'data dir ' + d.path + ': ' + fmtMiB(d.used_bytes || 0) + ' used, ' + fmtMiB(d.free_bytes || 0) + ' free',
+      'host: ' + fmtMiB(host.memory_available_bytes || 0) + ' available of ' + fmtMiB(host.memory_total_bytes || 0) +
+        ', load ' + [host.load1, host.load5, host.load15].map((v) => (v === null || v === undefined) ? '–' : v.toFixed(2)).join(' '),
+      'database ' + (db.up ? 'up' : 'DOWN') + ', pool ' + (db.pool ? db.pool.in_use + ' in use, ' + db.pool.waiting + ' waiting' : '–'),
+      'experiments: ' + ex.running + ' running, ' + ex.queued + ' queued, ' + ex.paused + ' paused (' + ex.running_here + ' here)',
+      'log spill files: ' + (s.logs ? s.logs.spill_files : '–'),
+    ].join('\n');
+    el.hidden = false;
+  }
+  let systemTimer = null;
+  function watchSystem() {
+    refreshSystem();
+    if (!systemTimer) systemTimer = setInterval(refreshSystem, 10000);
+  }
+
   function readOnly(reason) {
     session.scope = 'read';
     session.scopeReason = reason || session.scopeReason;
@@ -262,6 +301,7 @@
         }
         sessionStorage.setItem(TOKEN_KEY, token);
         await probeScope();
+        watchSystem();
         route();
       },
     }, input, h('button', { class: 'primary', type: 'submit' }, 'Open'), err);
@@ -1106,6 +1146,7 @@
       banner(e.message);
     }
     await probeScope();
+    watchSystem();
     route();
   }
 

@@ -9,7 +9,8 @@ extension Experiments {
         static let configuration = CommandConfiguration(
             abstract: "An experiment's resource samples (RSS, CPU, rows per second) as a table and sparklines.",
             discussion: """
-                The server samples every 2 s while the experiment runs. csv columns: \(columns.joined(separator: ",")). \
+                The server samples every 2 s by default (its metrics_interval_ms) while the experiment runs; \
+                rows/s is the rows its stages processed per second since the previous sample. csv columns: \(columns.joined(separator: ",")). \
                 json: an array of samples as the server sent them.
                 """)
 
@@ -34,7 +35,7 @@ extension Experiments {
         }
 
         static func table(_ items: [JSONValue], last: Int, colors: Bool = Terminal.colors) -> String {
-            guard !items.isEmpty else { return "no samples (the server records one every 2 s while the experiment runs)\n" }
+            guard !items.isEmpty else { return "no samples (the server records one every 2 s by default while the experiment runs)\n" }
             var t = TextTable(["TIME", "STAGE", "RSS", "CPU", "ROWS/S"], rightAligned: [2, 3, 4])
             for s in last > 0 ? Array(items.suffix(last)) : items {
                 t.add([

@@ -84,10 +84,23 @@ enum WatchRenderer {
         return lines.map { visibleTruncate($0, width) }
     }
 
-    private static func stepLines(_ steps: [ProgressNode], prefix: String, colors: Bool) -> [String] {
+    /// The most children drawn under one node; beyond it only the active ones
+    /// are, then a line that counts the rest (a file read in 40 chunks).
+    static let maxChildLines = 6
+
+    /// Steps (and, under an active step, its substeps) as tree lines.
+    private static func stepLines(_ all: [ProgressNode], prefix: String, colors: Bool) -> [String] {
+        var steps = all
+        var summary: String?
+        if all.count > maxChildLines {
+            let finished = all.count(where: { $0.status == "completed" || $0.status == "skipped" })
+            steps = all.filter(\.isActive)
+            if steps.isEmpty, let latest = all.last(where: { $0.status != "pending" }) { steps = [latest] }
+            summary = "… \(finished)/\(all.count) done"
+        }
         var out: [String] = []
         for (i, step) in steps.enumerated() {
-            let last = i == steps.count - 1
+            let last = i == steps.count - 1 && summary == nil
             var line = prefix + (last ? "└─ " : "├─ ") + step.name + "  " + units(step)
             if step.unitsTotal != nil { line += "  " + Format.percent(step.percent) }
             let sp = speed(step)
@@ -96,16 +109,22 @@ enum WatchRenderer {
             out.append(line)
             if step.isActive { out += stepLines(step.children, prefix: prefix + (last ? "   " : "│  "), colors: colors) }
         }
+        if let summary { out.append(prefix + "└─ " + Terminal.paint(summary, .dim, enabled: colors)) }
         return out
     }
 
-    /// One plain line: `12:00:01 running 42.0% resample 52.0% (lines 52/100, 1.2k/s, ETA 12s) | info resample: line 52`.
+    /// One plain line: `12:00:01 running 42.0% load 52.0% (EURUSD 52k/100k › chunk_1 52k/65.5k, 1.2k/s, ETA 12s) | info load: …`.
     static func plainLine(_ s: WatchSnapshot) -> String {
         var line = "\(Timestamp.nowTime()) \(s.status) \(Format.percent(s.overallPercent))"
         if let stage = s.activeStage, !["succeeded", "failed", "cancelled"].contains(s.status) {
             line += " \(stage.name) \(Format.percent(stage.percent))"
             var detail: [String] = []
-            if let step = stage.children.first(where: \.isActive) ?? stage.children.last { detail.append("\(step.name) \(units(step))") }
+            if let step = stage.children.first(where: \.isActive) ?? stage.children.last {
+                var text = "\(step.name) \(units(step))"
+                // The fourth level: the substep under way.
+                if let sub = step.children.first(where: \.isActive) { text += " › \(sub.name) \(units(sub))" }
+                detail.append(text)
+            }
             let sp = speed(stage)
             if !sp.isEmpty { detail.append(sp) }
             if !detail.isEmpty { line += " (" + detail.joined(separator: ", ") + ")" }
