@@ -35,6 +35,7 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .long, help: help("database_url")) var databaseUrl: String?
     @Option(name: .long, help: help("data_dir")) var dataDir: String?
     @Option(name: .long, help: help("tokens_file")) var tokensFile: String?
+    @Option(name: .long, help: help("tokens_poll_ms")) var tokensPollMs: String?
     @Option(name: .long, help: help("memory_budget_mb")) var memoryBudgetMb: String?
     @Option(name: .long, help: help("max_running")) var maxRunning: String?
     @Option(name: .long, help: help("http_threads")) var httpThreads: String?
@@ -53,7 +54,7 @@ struct SettingsOptions: ParsableArguments {
     func resolve() throws -> Settings {
         let given: [(String, String?)] = [
             ("address", address), ("port", port), ("database_url", databaseUrl), ("data_dir", dataDir),
-            ("tokens_file", tokensFile), ("memory_budget_mb", memoryBudgetMb), ("max_running", maxRunning),
+            ("tokens_file", tokensFile), ("tokens_poll_ms", tokensPollMs), ("memory_budget_mb", memoryBudgetMb), ("max_running", maxRunning),
             ("http_threads", httpThreads), ("max_body_bytes", maxBodyBytes), ("max_upload_bytes", maxUploadBytes),
             ("connection_limit", connectionLimit), ("per_ip_connection_limit", perIpConnectionLimit),
             ("idle_timeout_s", idleTimeoutS), ("pool_min", poolMin), ("pool_max", poolMax),
@@ -94,7 +95,7 @@ struct Serve: ParsableCommand {
         signal(SIGTERM, SIG_DFL)
         var signals = sigset_t()
         sigemptyset(&signals)
-        for s in [SIGINT, SIGTERM, SIGUSR1, SIGUSR2] { sigaddset(&signals, s) }
+        for s in [SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGHUP] { sigaddset(&signals, s) }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
 
@@ -114,6 +115,9 @@ struct Serve: ParsableCommand {
                 logger.notice("SIGUSR1: pausing every running experiment", metadata: ["count": "\(app.engine.pauseAll())"])
             } else if received == SIGUSR2 {
                 logger.notice("SIGUSR2: resuming every paused experiment", metadata: ["count": "\(app.engine.resumeAll())"])
+            } else if received == SIGHUP {
+                // Reloads the tokens file; a bad file keeps the tokens in force (logged).
+                app.reloadTokens(trigger: "SIGHUP")
             } else {
                 break
             }
