@@ -10,6 +10,8 @@ struct ExperimentRoutes {
     let store: ExperimentStore
     let engine: Engine
     let reader: ExperimentReadBatcher
+    /// Who is calling: an `Idempotency-Key` belongs to the token that used it.
+    let authenticator: Authenticator
 
     func register(_ r: inout Router) {
         r.post("/v1/experiments", scope: Scope.operate.rawValue) { req in try create(req) }
@@ -51,10 +53,11 @@ struct ExperimentRoutes {
             }
             // Same key, same request: the body as parsed (whitespace and key order do not matter).
             let hash = SHA256.hex(Array(body.canonical.utf8))
+            let owner = try authenticator.identity(req)
             let outcome = try database {
                 try store.create(
                     id: id, name: experiment.name, priority: experiment.priority, request: experiment.json.serialized,
-                    idempotencyKey: key, requestHash: hash, render: { Array(Self.render($0).utf8) })
+                    idempotencyKey: key, owner: owner, requestHash: hash, render: { Array(Self.render($0).utf8) })
             }
             switch outcome {
             case .created(let record):
