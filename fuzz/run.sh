@@ -28,9 +28,9 @@ cp -n "seeds/$name"/* "corpus/$name"/* "$work"/ 2>/dev/null || true
 export SWIFT_BACKTRACE=enable=no
 "$bin" -max_total_time="$seconds" -timeout=1 -max_len="$max_len" -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$work"
-# Minimise into a fresh folder, keep regressions (named regression-*) as they are.
+# Minimise (a set cover of the features) into a fresh folder; regression-* files stay as they are.
 fresh=$(mktemp -d)
-"$bin" -merge=1 -max_len="$max_len" "$fresh" "seeds/$name" "$work" >/dev/null 2>&1
+"$bin" -set_cover_merge=1 -max_len="$max_len" "$fresh" "seeds/$name" "$work" >/dev/null 2>&1
 find "corpus/$name" -type f ! -name 'regression-*' -delete
 cp "$fresh"/* "corpus/$name"/
 rm -rf "$fresh"
