@@ -68,6 +68,21 @@ struct TokenReloadTests {
         #expect(!logged.contains(SHA256.hex(Array(ReloadTokens.token("gamma").utf8))))
     }
 
+    /// An editor that rewrites the file in place, same size (times may not move).
+    @Test func anInPlaceRewriteOfTheSameSizeIsSeen() throws {
+        let t = try TestApp(tokens: ReloadTokens.file(["alpha"]))
+        let file = try #require(t.app.settings.tokensFile)
+        #expect(try status(t, "alpha") == 200)
+        let replacement = Data(ReloadTokens.file(["bravo"]).utf8)
+        #expect(replacement.count == (try Data(contentsOf: URL(fileURLWithPath: file))).count)
+        let handle = try #require(FileHandle(forWritingAtPath: file))
+        handle.write(replacement)
+        handle.closeFile()
+        let seen = try ReloadTokens.secondsUntil { try status(t, "bravo") == 200 }
+        #expect(seen != nil && seen! < 1, "bravo still refused after \(seen ?? -1) s")
+        #expect(try status(t, "alpha") == 401)
+    }
+
     @Test func aMalformedFileKeepsThePreviousTokens() throws {
         let t = try TestApp(tokens: ReloadTokens.file(["alpha"]))
         let file = try #require(t.app.settings.tokensFile)
