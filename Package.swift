@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "signalforge", targets: ["signalforge"]),
         .library(name: "MicroHTTP", targets: ["MicroHTTP"]),
         .library(name: "PostgresClient", targets: ["PostgresClient"]),
+        // For the fuzz package (fuzz/), which reads CSV through it.
+        .library(name: "MarketData", targets: ["MarketData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

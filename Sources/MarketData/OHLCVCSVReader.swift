@@ -277,7 +277,12 @@ public final class OHLCVCSVReader {
         while end < capacity {
             let n: Int
             if let gzip {
-                n = try gzip.read(into: buffer + end, capacity: capacity - end)
+                // Damage after bytes already read this time: hand those over
+                // first; the next read reports it (errors in stream order).
+                do { n = try gzip.read(into: buffer + end, capacity: capacity - end) } catch {
+                    if total > 0 { break }
+                    throw error
+                }
             } else {
                 n = posixRead(fd, buffer + end, capacity - end)
                 if n < 0 { throw MarketDataError(.io, file: fileName, reason: "read failed: errno \(lastErrno())") }
@@ -299,6 +304,12 @@ public final class OHLCVCSVReader {
             if i == end && !eof {
                 if i - position > maxRecordBytes { throw recordTooLong(line) }
                 if try !refill() && position == end { break }
+                continue
+            }
+            // A CR last in the buffer may be half of a CRLF: read on before
+            // counting the line end (else the LF counts as one more line).
+            if i + 1 == end && buffer[i] == 13 && !eof {
+                _ = try refill()
                 continue
             }
             if i == position {

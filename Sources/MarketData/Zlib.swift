@@ -18,6 +18,9 @@ package final class GzipReader {
     private let inputCapacity = 1 << 18
     private var inputEOF = false
     private var finished = false
+    /// Damage found: bytes produced before it go out first, the error with
+    /// the next call and every call after (errors come in stream order).
+    private var pendingError: MarketDataError?
     private let fd: Int32
 
     /// Starts inflating the gzip stream read from `fd` (not closed by this type).
@@ -43,6 +46,7 @@ package final class GzipReader {
     /// - Returns: the number of bytes written; 0 only at the end of the data.
     /// - Throws: ``MarketDataError`` with code `.compression` or `.io`.
     package func read(into dst: UnsafeMutablePointer<UInt8>, capacity: Int) throws(MarketDataError) -> Int {
+        if let pendingError { throw pendingError }
         if finished || capacity == 0 { return 0 }
         stream.pointee.next_out = dst
         stream.pointee.avail_out = UInt32(min(capacity, Int(UInt32.max)))
@@ -74,7 +78,10 @@ package final class GzipReader {
                 continue
             }
             if ret != Z_OK && ret != Z_BUF_ERROR {
-                throw MarketDataError(.compression, reason: "gzip data is damaged (inflate returned \(ret))")
+                let error = MarketDataError(.compression, reason: "gzip data is damaged (inflate returned \(ret))")
+                pendingError = error  // sticky: every later call reports it too
+                if produced > 0 { return produced }
+                throw error
             }
             if produced > 0 { return produced }
             if inputEOF && stream.pointee.avail_in == 0 {

@@ -28,7 +28,10 @@ public final class Application: Sendable {
     let stuckDetector: StuckDetector
     /// The memory budget watcher (stages see its pressure).
     public let memory: MemoryMonitor
-    public let tokens: TokenStore?
+    /// The bearer tokens in force (reloaded on SIGHUP and when the file changes).
+    public let tokenRegistry: TokenRegistry
+    /// The tokens in force now; `nil` without a tokens file.
+    public var tokens: TokenStore? { tokenRegistry.current }
     private let stopped = Atomic<Bool>(false)
     /// Every route the server answers (for the contract test and docs).
     public let routes: [Route]
@@ -49,18 +52,19 @@ public final class Application: Sendable {
         guard let url = settings.databaseURL else {
             throw StartupError("no database: set DATABASE_URL or --database-url (deploy/run.sh starts a private PostgreSQL)")
         }
-        let tokens: TokenStore?
-        if let file = settings.tokensFile {
-            do { tokens = try TokenStore.load(path: file) } catch { throw StartupError("\(error)") }
-        } else {
-            tokens = nil
-        }
-        if tokens?.entries.isEmpty ?? true, !settings.isLoopback {
+        let tokenRegistry: TokenRegistry
+        do {
+            tokenRegistry = try TokenRegistry(
+                path: settings.tokensFile, requireTokens: !settings.isLoopback,
+                pollInterval: .milliseconds(settings.tokensPollMs), logger: logger)
+        } catch { throw StartupError("\(error)") }
+        if tokenRegistry.current?.entries.isEmpty ?? true, !settings.isLoopback {
             throw StartupError(
                 "refusing to listen on \(settings.address) without tokens: anyone could reach the API. "
                     + "Create one with `signalforge token new --name NAME --scope admin` and pass --tokens-file, or bind to 127.0.0.1")
         }
-        self.tokens = tokens
+        self.tokenRegistry = tokenRegistry
+        let authenticator = Authenticator(registry: tokenRegistry)
         let config: PostgresConfiguration
         do { config = try PostgresConfiguration(url: url) } catch { throw StartupError("database URL: \(error)") }
         pool = PostgresPool(
@@ -143,7 +147,9 @@ public final class Application: Sendable {
                 + metrics.renderOutcomes() + system.prometheus()
         }).register(&router)
         SystemRoutes(status: system).register(&router)
-        ExperimentRoutes(store: store, engine: engine, reader: reader, webhooks: settings.webhooks).register(&router)
+        ExperimentRoutes(
+            store: store, engine: engine, reader: reader, authenticator: authenticator, webhooks: settings.webhooks
+        ).register(&router)
         NotificationRoutes(store: store, notifications: notifier.store).register(&router)
         ControlRoutes(engine: engine, store: store, pool: pool).register(&router)
         LogRoutes(store: store, hub: followHub).register(&router)
@@ -153,7 +159,7 @@ public final class Application: Sendable {
             .register(&router)
         ArtifactRoutes(pool: pool, dataDir: settings.dataDir).register(&router)
         SignalRoutes(store: store, signals: SignalStore(pool: pool)).register(&router)
-        WhoAmIRoutes(tokens: tokens).register(&router)
+        WhoAmIRoutes(authenticator: authenticator).register(&router)
         BarsRoutes(store: store, dataDirectory: engine.configuration.dataDirectory).register(&router)
         UIRoutes().register(&router)
 
@@ -168,7 +174,6 @@ public final class Application: Sendable {
         http.accessLog = settings.accessLog
         let table = router.freeze()
         routes = table.routes
-        let authenticator = Authenticator(tokens: tokens)
         server = HTTPServer(
             configuration: http, routes: table, logger: logger,
             preflight: { request, route in authenticator.check(request, route) },
@@ -196,6 +201,7 @@ public final class Application: Sendable {
         notifier.start()
         stuckDetector.start()
         try server.start()
+        tokenRegistry.startWatching()
         if engine.registry.isEmpty {
             logger.warning("this build registers no stages: experiments stay queued until an instance that has them claims them")
         }
@@ -206,6 +212,7 @@ public final class Application: Sendable {
     /// ones stay paused), stops the HTTP server (ending streams), closes the pool.
     public func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        tokenRegistry.stopWatching()
         engine.drain()
         stuckDetector.stop()
         notifier.stop()
@@ -218,4 +225,10 @@ public final class Application: Sendable {
     }
 
     public var port: Int { server.port }
+
+    /// Reads the tokens file again (the `serve` command calls this on SIGHUP);
+    /// an invalid file leaves the tokens in force as they are.
+    /// - Returns: whether the file's contents are now in force.
+    @discardableResult
+    public func reloadTokens(trigger: String = "SIGHUP") -> Bool { tokenRegistry.reload(trigger: trigger) }
 }

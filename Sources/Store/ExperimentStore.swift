@@ -75,30 +75,44 @@ public struct ExperimentStore: Sendable {
         case mismatch
     }
 
-    /// Creates an experiment once per `key`: a retried call with the same key
-    /// and body gets the first response back; the same key with another body
-    /// is refused. Concurrent calls with one key create one experiment.
-    /// - Parameter render: the response body to store for replays.
+    /// Creates an experiment once per (`owner`, `key`): a retried call with the
+    /// same key and body gets the first response back; the same key with
+    /// another body is refused. Concurrent calls with one key create one
+    /// experiment. Keys belong to the token that used them: another token's
+    /// identical key is another experiment. A key stored without an owner
+    /// (before keys were scoped, or by a server without tokens) is honoured
+    /// for every caller.
+    /// - Parameters:
+    ///   - owner: the name of the caller's token; `""` on a server without tokens.
+    ///   - render: the response body to store for replays.
     public func create(
-        id: UUID, name: String, priority: String, request: String, idempotencyKey key: String, requestHash: String,
-        alsoInTransaction: (PostgresConnection) throws -> Void = { _ in }, render: (ExperimentRecord) -> [UInt8]
+        id: UUID, name: String, priority: String, request: String, idempotencyKey key: String, owner: String = "",
+        requestHash: String, alsoInTransaction: (PostgresConnection) throws -> Void = { _ in },
+        render: (ExperimentRecord) -> [UInt8]
     ) throws -> IdempotentCreate {
-        try pool.withTransaction { tx in
+        func earlier(_ tx: PostgresConnection, _ owner: String) throws -> IdempotentCreate? {
+            guard
+                let row = try tx.query(
+                    "SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE token_name = \(owner) AND key = \(key)"
+                ).first
+            else { return nil }
+            guard try row.decode(0, as: String.self) == requestHash else { return .mismatch }
+            return .replay(status: try row.decode(1, as: Int.self), body: try row.decode(2, as: [UInt8].self))
+        }
+        return try pool.withTransaction { tx in
+            if !owner.isEmpty, let legacy = try earlier(tx, "") { return legacy }
             // Claim the key first; a concurrent holder makes this wait, then yield nothing.
             let claimed = try tx.query(
                 """
-                INSERT INTO idempotency_keys (key, request_hash, status_code, response_body)
-                VALUES (\(key), \(requestHash), 0, \([UInt8]()))
-                ON CONFLICT (key) DO NOTHING RETURNING key
+                INSERT INTO idempotency_keys (token_name, key, request_hash, status_code, response_body)
+                VALUES (\(owner), \(key), \(requestHash), 0, \([UInt8]()))
+                ON CONFLICT (token_name, key) DO NOTHING RETURNING key
                 """)
             if claimed.isEmpty {
-                guard
-                    let row = try tx.query(
-                        "SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE key = \(key)"
-                    ).first
-                else { throw PostgresError(code: .decoding, message: "idempotency key vanished") }
-                guard try row.decode(0, as: String.self) == requestHash else { return .mismatch }
-                return .replay(status: try row.decode(1, as: Int.self), body: try row.decode(2, as: [UInt8].self))
+                guard let outcome = try earlier(tx, owner) else {
+                    throw PostgresError(code: .decoding, message: "idempotency key vanished")
+                }
+                return outcome
             }
             let rows = try tx.query(
                 """
@@ -113,7 +127,7 @@ public struct ExperimentStore: Sendable {
             try tx.execute(
                 """
                 UPDATE idempotency_keys SET status_code = 201, response_body = \(render(record)), experiment_id = \(id)
-                WHERE key = \(key)
+                WHERE token_name = \(owner) AND key = \(key)
                 """)
             return .created(record)
         }

@@ -19,6 +19,7 @@ public enum Migrations {
         Migration(version: 2, name: "log lines: integrity per statement, one index", sql: v2),
         Migration(version: 3, name: "backtest reports", sql: v3),
         Migration(version: 4, name: "progress nodes keep their tree order", sql: v4),
+        Migration(version: 5, name: "idempotency keys belong to the token that used them", sql: v5),
         Migration(version: 6, name: "webhook notifications: subscriptions, outbox, attempts", sql: v6),
     ]
 
@@ -215,6 +216,18 @@ public enum Migrations {
     /// in pipeline order), so a stored tree reads back in that order.
     static let v4 = """
         ALTER TABLE pipeline_progress ADD COLUMN position integer NOT NULL DEFAULT 0;
+        """
+
+    /// Keys were global: another token holder could take a predictable key
+    /// (`ci-<sha>`) first. Now the primary key is (token name, key). Rows from
+    /// before get the empty name, the one a server without tokens uses; such a
+    /// row is still honoured for whoever sends its key (see
+    /// `ExperimentStore.create(…idempotencyKey:owner:…)`), so a CI retry across
+    /// the upgrade never starts a second experiment.
+    static let v5 = """
+        ALTER TABLE idempotency_keys ADD COLUMN token_name text NOT NULL DEFAULT '';
+        ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_pkey;
+        ALTER TABLE idempotency_keys ADD PRIMARY KEY (token_name, key);
         """
 
     /// Webhook notifications. A subscription belongs to one experiment (from

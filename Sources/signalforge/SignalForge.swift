@@ -35,6 +35,7 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .long, help: help("database_url")) var databaseUrl: String?
     @Option(name: .long, help: help("data_dir")) var dataDir: String?
     @Option(name: .long, help: help("tokens_file")) var tokensFile: String?
+    @Option(name: .long, help: help("tokens_poll_ms")) var tokensPollMs: String?
     @Option(name: .long, help: help("memory_budget_mb")) var memoryBudgetMb: String?
     @Option(name: .long, help: help("metrics_interval_ms")) var metricsIntervalMs: String?
     @Option(name: .long, help: help("max_running")) var maxRunning: String?
@@ -63,7 +64,7 @@ struct SettingsOptions: ParsableArguments {
     func resolve() throws -> Settings {
         let given: [(String, String?)] = [
             ("address", address), ("port", port), ("database_url", databaseUrl), ("data_dir", dataDir),
-            ("tokens_file", tokensFile), ("memory_budget_mb", memoryBudgetMb),
+            ("tokens_file", tokensFile), ("tokens_poll_ms", tokensPollMs), ("memory_budget_mb", memoryBudgetMb),
             ("metrics_interval_ms", metricsIntervalMs), ("max_running", maxRunning),
             ("http_threads", httpThreads), ("max_body_bytes", maxBodyBytes), ("max_upload_bytes", maxUploadBytes),
             ("max_line_bytes", maxLineBytes),
@@ -109,7 +110,7 @@ struct Serve: ParsableCommand {
         signal(SIGTERM, SIG_DFL)
         var signals = sigset_t()
         sigemptyset(&signals)
-        for s in [SIGINT, SIGTERM, SIGUSR1, SIGUSR2] { sigaddset(&signals, s) }
+        for s in [SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGHUP] { sigaddset(&signals, s) }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
 
@@ -129,6 +130,9 @@ struct Serve: ParsableCommand {
                 logger.notice("SIGUSR1: pausing every running experiment", metadata: ["count": "\(app.engine.pauseAll())"])
             } else if received == SIGUSR2 {
                 logger.notice("SIGUSR2: resuming every paused experiment", metadata: ["count": "\(app.engine.resumeAll())"])
+            } else if received == SIGHUP {
+                // Reloads the tokens file; a bad file keeps the tokens in force (logged).
+                app.reloadTokens(trigger: "SIGHUP")
             } else {
                 break
             }

@@ -10,6 +10,7 @@ public struct Settings: Sendable, Equatable {
     public var databaseURL: String? = nil
     public var dataDir = ".data"
     public var tokensFile: String? = nil
+    public var tokensPollMs = 200
     public var memoryBudgetMB: Int? = nil
     public var metricsIntervalMs = 2000
     public var maxRunning = ProcessInfo.processInfo.activeProcessorCount
@@ -72,6 +73,9 @@ public struct Settings: Sendable, Equatable {
         },
         key("tokens_file", env: "SIGNALFORGE_TOKENS_FILE", "bearer tokens file (NAME SCOPE SHA256HEX per line)", "none: no auth, loopback only") { s, v in
             s.tokensFile = v
+        },
+        key("tokens_poll_ms", env: "SIGNALFORGE_TOKENS_POLL_MS", "how often the tokens file is checked for changes (0 = only on SIGHUP)", "200") { s, v in
+            s.tokensPollMs = try int(v, "tokens_poll_ms", 0...60_000)
         },
         key("memory_budget_mb", env: "SIGNALFORGE_MEMORY_BUDGET_MB", "memory budget of the experiments, in MiB", "half of the cgroup limit or of RAM") { s, v in
             s.memoryBudgetMB = try int(v, "memory_budget_mb", 16...(1 << 24))

@@ -12,6 +12,8 @@ struct ExperimentRoutes {
     let store: ExperimentStore
     let engine: Engine
     let reader: ExperimentReadBatcher
+    /// Who is calling: an `Idempotency-Key` belongs to the token that used it.
+    let authenticator: Authenticator
     /// Server-wide webhooks, copied to each experiment created here.
     var webhooks: [WebhookSubscription] = []
 
@@ -67,10 +69,12 @@ struct ExperimentRoutes {
             }
             // Same key, same request: the body as parsed (whitespace and key order do not matter).
             let hash = SHA256.hex(Array(body.canonical.utf8))
+            let owner = try authenticator.identity(req)
             let outcome = try database {
                 try store.create(
                     id: id, name: experiment.name, priority: experiment.priority, request: experiment.json.serialized,
-                    idempotencyKey: key, requestHash: hash, alsoInTransaction: subscribe, render: { Array(Self.render($0).utf8) })
+                    idempotencyKey: key, owner: owner, requestHash: hash, alsoInTransaction: subscribe,
+                    render: { Array(Self.render($0).utf8) })
             }
             switch outcome {
             case .created(let record):

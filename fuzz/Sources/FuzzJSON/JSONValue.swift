@@ -1,0 +1,1 @@
+../../../Sources/Service/JSON/JSONValue.swift
