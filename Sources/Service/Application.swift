@@ -105,6 +105,7 @@ public final class Application: Sendable {
         self.reader = reader
         let engine = self.engine
         let followHub = self.followHub
+        let edgeStatistics = EdgeStatistics()
         HealthRoutes(pool: pool, metrics: metrics, extra: {
             func counter(_ name: String, _ help: String, _ v: Int, type: String = "counter") -> String {
                 "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(v)\n"
@@ -120,6 +121,7 @@ public final class Application: Sendable {
                 + counter("signalforge_sampler_samples_dropped_total", "Metric samples dropped after a very long outage", sampler.droppedSamples.load(ordering: .relaxed))
                 + counter("signalforge_experiment_read_queries_total", "Batched experiment reads sent to PostgreSQL", reader.statistics.batches)
                 + counter("signalforge_experiment_reads_total", "Experiment reads answered by the batcher", reader.statistics.served)
+                + edgeStatistics.prometheusText
         }).register(&router)
         ExperimentRoutes(store: store, engine: engine, reader: reader).register(&router)
         ControlRoutes(engine: engine, store: store, pool: pool).register(&router)
@@ -139,6 +141,8 @@ public final class Application: Sendable {
         http.connectionLimit = settings.connectionLimit
         http.perIPConnectionLimit = settings.perIPConnectionLimit
         http.idleTimeoutSeconds = settings.idleTimeoutSeconds
+        http.headerDeadlineSeconds = settings.headerDeadlineSeconds
+        http.minBodyRateBytesPerSecond = settings.minBodyRateBytesPerSecond
         http.maxBodySize = settings.maxBodyBytes
         http.accessLog = settings.accessLog
         let table = router.freeze()
@@ -148,7 +152,7 @@ public final class Application: Sendable {
         server = HTTPServer(
             configuration: http, routes: table, logger: logger,
             preflight: { request, route in authenticator.check(request, route) },
-            observer: { metrics.record($0) })
+            observer: { metrics.record($0) }, statistics: edgeStatistics)
     }
 
     /// Applies migrations (retrying while PostgreSQL starts, up to `waitForDatabase`), then listens.
