@@ -298,7 +298,7 @@ private final class EdgeLoop {
             drop(fd)  // closed before sending a request
             return
         }
-        let scan = buffer.withUnsafeBytes { RequestHead.scan(UnsafeRawBufferPointer(rebasing: $0[0..<got]), limits: edge.settings.limits) }
+        let scan = buffer.withUnsafeBytes { Self.scanPipelined(UnsafeRawBufferPointer(rebasing: $0[0..<got]), limits: edge.settings.limits) }
         switch scan {
         case .incomplete:
             if hangUp { refuse(fd, ProblemDetails(status: 400, detail: "the connection was half-closed before the request head was complete")) }
@@ -315,6 +315,28 @@ private final class EdgeLoop {
             }
             if !ok { edge.closed(tracker) }  // libmicrohttpd closed the socket
         }
+    }
+
+    /// Scans the first head and, when requests are pipelined behind it with
+    /// known lengths, every later head already received: a bad one among them
+    /// refuses the connection, so nothing after it is parsed as a request.
+    static func scanPipelined(_ bytes: UnsafeRawBufferPointer, limits: HeadLimits) -> HeadScan {
+        let first = RequestHead.scan(bytes, limits: limits)
+        guard case .complete(var length, var body) = first else { return first }
+        var offset = 0
+        while let b = body, Int64(bytes.count - offset - length) > b {
+            offset += length + Int(b)
+            switch RequestHead.scan(UnsafeRawBufferPointer(rebasing: bytes[offset...]), limits: limits) {
+            case .complete(let l, let next):
+                length = l
+                body = next
+            case .refused(let problem):
+                return .refused(problem)
+            case .incomplete:
+                return first
+            }
+        }
+        return first
     }
 
     /// Answers with one problem, half-closes, and lingers briefly so the client

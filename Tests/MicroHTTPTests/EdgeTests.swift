@@ -61,21 +61,35 @@ struct EdgeTests {
         for (name, status, second) in cases {
             let s = try RawSocket(port: server.port, timeout: 5)
             s.send(good)
+            // The first answer is read before the second request is sent, so
+            // libmicrohttpd (not the edge) parses the second head.
+            let first = RawReply(s.read(until: "hello"), end: .timeout)
+            #expect(first.messages.map(\.status) == [200], "\(name)")
             s.send(second)
             let (bytes, end) = s.readToEnd()
-            let reply = RawReply(bytes, end: end)
-            #expect(reply.messages.count == 2, "\(name)")
-            #expect(reply.messages.first?.status == 200, "\(name)")
-            guard reply.messages.count == 2 else { continue }
-            Self.expectOneProblem(reply.droppingFirst(), status, name)
+            Self.expectOneProblem(RawReply(bytes, end: end), status, name)
         }
         // An encoded separator is refused but the connection stays usable.
         let s = try RawSocket(port: server.port, timeout: 5)
-        s.send(good + "GET /items/a%2Fb HTTP/1.1\r\nHost: x\r\n\r\n" + "GET /items/a%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        s.send(good)
+        #expect(RawReply(s.read(until: "hello"), end: .timeout).messages.map(\.status) == [200])
+        s.send("GET /items/a%2Fb HTTP/1.1\r\nHost: x\r\n\r\n" + "GET /items/a%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         let (bytes, end) = s.readToEnd()
         let reply = RawReply(bytes, end: end)
-        #expect(reply.messages.map(\.status) == [200, 400, 400])
-        #expect(reply.messages.dropFirst().allSatisfy { $0.header("Content-Type") == "application/problem+json" && $0.json["field"] as? String == "path" })
+        #expect(reply.messages.map(\.status) == [400, 400])
+        #expect(reply.messages.allSatisfy { $0.header("Content-Type") == "application/problem+json" && $0.json["field"] as? String == "path" })
+    }
+
+    @Test func aBadHeadPipelinedBehindAGoodOneRefusesTheConnection() throws {
+        let server = try Self.server()
+        defer { server.stop() }
+        let good = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+        for bad in ["POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 2\r\n\r\nab", "GET /hello HTTP/2.0\r\nHost: x\r\n\r\n"] {
+            let reply = try RawReply.exchange(port: server.port, Array((good + bad).utf8), timeout: 5)
+            Self.expectOneProblem(reply, bad.contains("2.0") ? 505 : 400)
+        }
+        let fine = try RawReply.exchange(port: server.port, Array((good + good + "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").utf8), timeout: 5)
+        #expect(fine.messages.map(\.status) == [200, 200, 200])
     }
 
     @Test func pipelinedSmugglingAttemptIsOneResponse() throws {

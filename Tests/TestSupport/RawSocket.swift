@@ -63,6 +63,18 @@ public final class RawSocket {
     @discardableResult
     public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
+    /// Reads until the bytes read so far end with `marker` (or the connection ends).
+    public func read(until marker: String) -> [UInt8] {
+        let m = Array(marker.utf8)
+        var out: [UInt8] = []
+        var byte: UInt8 = 0
+        while !(out.count >= m.count && Array(out.suffix(m.count)) == m) {
+            guard recv(fd, &byte, 1, 0) == 1 else { break }
+            out.append(byte)
+        }
+        return out
+    }
+
     /// How reading ended.
     public enum End: Sendable, Equatable {
         case eof, reset, timeout
