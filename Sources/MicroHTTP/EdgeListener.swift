@@ -201,8 +201,9 @@ private final class EdgeLoop {
     let handOver: EdgeListener.HandOver
     let epoll: Int32
     var pending: [Int32: Pending] = [:]
-    /// Answered and half-closed: descriptor → (address, close-by time).
-    var lingering: [Int32: (ip: IPKey, until: Int)] = [:]
+    /// Answered and half-closed: descriptor → (counted address, close-by time);
+    /// connections refused at accept were never counted (`ip` is nil).
+    var lingering: [Int32: (ip: IPKey?, until: Int)] = [:]
     var buffer: [UInt8]
     static let listenTag = UInt64.max
 
@@ -248,7 +249,7 @@ private final class EdgeLoop {
         }
         for (fd, l) in lingering {
             close(fd)
-            edge.release(l.ip)
+            if let ip = l.ip { edge.release(ip) }
         }
         pending = [:]
         lingering = [:]
@@ -276,7 +277,16 @@ private final class EdgeLoop {
                     ? "the server has its limit of \(edge.settings.connectionLimit) connections open; retry later"
                     : "this address has its share of \(edge.settings.perIPLimit) connections open; retry later"
                 send(fd, Self.wire(ProblemDetails(status: 503, detail: detail)))
-                close(fd)
+                if lingering.count < 2 * edge.settings.connectionLimit {
+                    // Half-close and read what the client sends until it closes
+                    // (or a second passes), so it reads the 503 rather than a reset.
+                    shutdown(fd, Int32(SHUT_WR))
+                    lingering[fd] = (nil, HTTPServer.monotonicMicros() + 1_000_000)
+                    _ = sf_epoll_ctl(epoll, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue, UInt64(UInt32(bitPattern: fd)))
+                    drain(fd)
+                } else {
+                    close(fd)
+                }
                 continue
             }
             pending[fd] = Pending(address: address, length: length, ip: ip, accepted: HTTPServer.monotonicMicros())
@@ -370,7 +380,7 @@ private final class EdgeLoop {
         guard let l = lingering.removeValue(forKey: fd) else { return }
         _ = sf_epoll_ctl(epoll, EPOLL_CTL_DEL, fd, 0, 0)
         close(fd)
-        edge.release(l.ip)
+        if let ip = l.ip { edge.release(ip) }
     }
 
     private func drop(_ fd: Int32) {
