@@ -264,7 +264,10 @@ private final class EdgeLoop {
             }
             if fd < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
-                return  // EAGAIN, or out of descriptors (the backlog keeps the rest)
+                // Out of descriptors: the backlog keeps the rest; pause so the
+                // (level-triggered) listening socket does not spin this thread.
+                if errno == EMFILE || errno == ENFILE { usleep(10_000) }
+                return
             }
             let ip = Self.key(address)
             if let reason = edge.admit(ip) {

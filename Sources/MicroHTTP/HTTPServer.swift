@@ -262,7 +262,7 @@ public final class HTTPServer: Sendable {
         // The edge checked the connection's first head; later heads of a
         // kept-alive connection reach libmicrohttpd directly, so the framing
         // rules are applied again here (cheap: a pass over a few fields).
-        let v = version.flatMap { RequestHead.httpVersion(String(cString: $0)) } ?? (1, 1)
+        let v = version.flatMap { RequestHead.httpVersion(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } ?? (1, 1)
         if let problem = RequestHead.checkFraming(major: v.major, minor: v.minor, fields: request.headers.fields) {
             statistics.malformedHeads.add(1, ordering: .relaxed)
             request.route = "unmatched"

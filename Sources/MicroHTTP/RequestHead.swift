@@ -191,20 +191,19 @@ enum RequestHead {
         extensions: [("field", "path")])
 
     /// `HTTP/d.d` → (major, minor), else `nil`.
-    static func httpVersion(_ text: String) -> (major: Int, minor: Int)? {
-        var t = text
-        return t.withUTF8 { u in httpVersion(UnsafeRawBufferPointer(u), 0..<u.count) }
+    static func httpVersion(_ text: UnsafeRawBufferPointer) -> (major: Int, minor: Int)? {
+        httpVersion(text, 0..<text.count)
     }
 
     // MARK: helpers
 
     private static func httpVersion(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> (major: Int, minor: Int)? {
         guard r.count == 8 else { return nil }
-        let p = Array(b[r])
-        guard p[0] == 0x48, p[1] == 0x54, p[2] == 0x54, p[3] == 0x50, p[4] == 0x2F, p[6] == 0x2E,
-            (0x30...0x39).contains(p[5]), (0x30...0x39).contains(p[7])
+        let o = r.lowerBound
+        guard b[o] == 0x48, b[o + 1] == 0x54, b[o + 2] == 0x54, b[o + 3] == 0x50, b[o + 4] == 0x2F, b[o + 6] == 0x2E,
+            (0x30...0x39).contains(b[o + 5]), (0x30...0x39).contains(b[o + 7])
         else { return nil }
-        return (Int(p[5] - 0x30), Int(p[7] - 0x30))
+        return (Int(b[o + 5] - 0x30), Int(b[o + 7] - 0x30))
     }
 
     private static func checkTarget(_ b: UnsafeRawBufferPointer, _ target: Range<Int>, limits: HeadLimits) -> ProblemDetails? {

@@ -1,6 +1,7 @@
 import Foundation
 import Pipeline
 import Testing
+import Service
 import TestSupport
 
 /// `Last-Event-ID` (and `after`) resume a log stream only from a plain decimal
@@ -54,5 +55,26 @@ struct EdgeMetricsTests {
         #expect(metrics.contains("signalforge_http_connections_timed_out_total{phase=\"body\"} 0"))
         #expect(metrics.contains("signalforge_http_connections_refused_total{reason=\"per_ip\"} 0"))
         #expect(metrics.contains("signalforge_http_malformed_requests_total 1"))
+    }
+}
+
+struct EdgeSettingsTests {
+    @Test func deadlineRateAndPerIPShareResolve() throws {
+        let defaults = try Settings.resolve(flags: [:], environment: [:], configFile: nil)
+        #expect(defaults.headerDeadlineSeconds == 10)
+        #expect(defaults.minBodyRateBytesPerSecond == 1024)
+        #expect(defaults.perIPConnectionLimit == nil)
+        let s = try Settings.resolve(
+            flags: ["per_ip_connection_limit": "16"],
+            environment: ["SIGNALFORGE_HEADER_DEADLINE_S": "2.5", "SIGNALFORGE_MIN_BODY_RATE_BYTES_PER_S": "0"], configFile: nil)
+        #expect(s.headerDeadlineSeconds == 2.5)
+        #expect(s.minBodyRateBytesPerSecond == 0)
+        #expect(s.perIPConnectionLimit == 16)
+        #expect(throws: SettingsError.self) {
+            try Settings.resolve(flags: [:], environment: ["SIGNALFORGE_HEADER_DEADLINE_S": "soon"], configFile: nil)
+        }
+        #expect(throws: SettingsError.self) {
+            try Settings.resolve(flags: [:], environment: ["SIGNALFORGE_HEADER_DEADLINE_S": "0"], configFile: nil)
+        }
     }
 }
