@@ -381,15 +381,13 @@ private final class EdgeLoop {
 
     private func finishLinger(_ fd: Int32) {
         guard let l = lingering.removeValue(forKey: fd) else { return }
-        _ = sf_epoll_ctl(epoll, EPOLL_CTL_DEL, fd, 0, 0)
-        close(fd)
+        close(fd)  // also leaves the epoll set (never duplicated)
         if let ip = l.ip { edge.release(ip) }
     }
 
     private func drop(_ fd: Int32) {
         guard let p = pending.removeValue(forKey: fd) else { return }
-        _ = sf_epoll_ctl(epoll, EPOLL_CTL_DEL, fd, 0, 0)
-        close(fd)
+        close(fd)  // also leaves the epoll set (never duplicated)
         edge.release(p.ip)
     }
 
