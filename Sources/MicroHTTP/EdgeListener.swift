@@ -132,6 +132,9 @@ final class EdgeListener: Sendable {
         }
     }
 
+    /// Connections libmicrohttpd serves that the watchdog follows.
+    var watchedCount: Int { shared.withLock { $0.live.count } }
+
     func register(_ tracker: ConnectionTracker) {
         shared.withLock { $0.live[tracker.fd] = tracker }
     }
@@ -220,9 +223,12 @@ private final class EdgeLoop {
     func run() {
         var datas = [UInt64](repeating: 0, count: 256)
         var events = [UInt32](repeating: 0, count: 256)
-        var nextSweep = HTTPServer.monotonicMicros()
+        var lastSweep = HTTPServer.monotonicMicros()
         while edge.isRunning {
-            let n = sf_epoll_wait(epoll, &datas, &events, 256, 50)
+            // Sweep often while first heads are arriving, less often while only
+            // libmicrohttpd's connections are watched, and sleep when idle.
+            let tick: Int32 = !pending.isEmpty || !lingering.isEmpty ? 50 : edge.watchedCount > 0 ? 200 : 1000
+            let n = sf_epoll_wait(epoll, &datas, &events, 256, tick)
             if !edge.isRunning { break }
             for i in 0..<max(0, Int(n)) {
                 if datas[i] == Self.listenTag {
@@ -237,10 +243,10 @@ private final class EdgeLoop {
                 }
             }
             let now = HTTPServer.monotonicMicros()
-            if now >= nextSweep {
+            if now - lastSweep >= Int(tick) * 1000 {
                 sweep(now: now)
                 edge.sweep(now: now)
-                nextSweep = now + 50_000
+                lastSweep = now
             }
         }
         for (fd, p) in pending {

@@ -55,7 +55,11 @@ import TestSupport
                     if n > 0 { continue }
                     if n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) {
                         closed.insert(i)
-                        let lifetime = Date().timeIntervalSince(slow[i].opened)
+                        // When the server closed it, not when this (possibly
+                        // starved) thread noticed: the kernel knows how long ago
+                        // the last data (the 408 or 503 sent just before the
+                        // close) arrived.
+                        let lifetime = Date().timeIntervalSince(slow[i].opened) - Self.sinceLastData(p.fd)
                         shared.lifetimes.withLock { $0.append(lifetime) }
                     }
                     break
@@ -84,6 +88,15 @@ import TestSupport
         for (i, s) in slow.enumerated() where fds[i].revents == 0 && now.timeIntervalSince(s.opened) > allowed {
             shared.overdue.withLock { $0.append(now.timeIntervalSince(s.opened)) }
         }
+    }
+
+    /// Seconds since the socket last received data (`tcpi_last_data_recv` of `TCP_INFO`).
+    static func sinceLastData(_ fd: Int32) -> Double {
+        var info = [UInt8](repeating: 0, count: 256)
+        var length = socklen_t(info.count)
+        guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0, length >= 56 else { return 0 }
+        // struct tcp_info: 8 bytes of u8 fields, then u32s; tcpi_last_data_recv is at byte 52.
+        return Double(info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 52, as: UInt32.self) }) / 1000
     }
 
     @Test(.timeLimit(.minutes(3))) func slowClientsNeitherLockOthersOutNorOutliveTheDeadline() throws {
