@@ -247,6 +247,8 @@ public final class HTTPServer: Sendable {
             exchange.tracker?.received(size)
             return consume(UnsafeRawBufferPointer(start: uploadData, count: size), exchange: exchange)
         }
+        // The request is in: no deadline while the handler works (it may block).
+        exchange.tracker?.busy()
         return queue(finish(exchange), exchange: exchange, connection: connection)
     }
 

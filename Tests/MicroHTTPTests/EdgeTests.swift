@@ -204,6 +204,27 @@ struct EdgeTests {
         #expect(server.statistics.bodyTimeoutCount == 0)
     }
 
+    @Test func aSlowHandlerIsNotASlowBody() throws {
+        // The body deadline covers the client sending, not the handler working.
+        let server = try ServerTests.makeServer(
+            configure: {
+                $0.minBodyRateBytesPerSecond = 1000
+                $0.bodyRateGraceSeconds = 0.3
+                $0.headerDeadlineSeconds = 0.5
+            },
+            routes: { r in
+                r.get("/slow") { _ in
+                    usleep(1_200_000)
+                    return .text("done")
+                }
+            })
+        defer { server.stop() }
+        let reply = try RawReply.exchange(port: server.port, Array("GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), timeout: 5)
+        #expect(reply.messages.map(\.status) == [200])
+        #expect(server.statistics.bodyTimeoutCount == 0)
+        #expect(server.statistics.headerTimeoutCount == 0)
+    }
+
     @Test func perIPShareDefaultsToAnEighthOfTheLimit() {
         var c = ServerConfiguration()
         #expect(c.effectivePerIPConnectionLimit == 128)
