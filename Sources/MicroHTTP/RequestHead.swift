@@ -35,6 +35,14 @@ enum RequestHead {
     /// Scans the start of a connection's bytes for one request head.
     static func scan(_ b: UnsafeRawBufferPointer, limits: HeadLimits) -> HeadScan {
         let n = b.count
+        // A method must come first: bytes that cannot start one (a TLS
+        // handshake sent to the plain-HTTP port, binary noise) are refused at
+        // once instead of waiting for a line end that may never come.
+        var m = 0
+        while m < n, b[m] != 0x20 {
+            if !isTChar(b[m]) { return .refused(malformed("the request does not start with a method (TLS sent to a plain-HTTP port?)")) }
+            m += 1
+        }
         // Request line.
         guard let lineEnd = firstLF(b, from: 0, limit: min(n, limits.maxRequestLineBytes + 2)) else {
             if n > limits.maxRequestLineBytes + 1 { return .refused(uriTooLong(limits)) }
