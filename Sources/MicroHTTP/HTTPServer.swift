@@ -445,11 +445,12 @@ public final class HTTPServer: Sendable {
         return result
     }
 
-    fileprivate func completed(connection: OpaquePointer?, context: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) {
-        if let connection { Self.tracker(of: connection)?.idle(now: Self.monotonicMicros()) }
+    fileprivate func completed(context: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) {
         guard let context, let raw = context.pointee else { return }
         context.pointee = nil
         let exchange = Unmanaged<Exchange>.fromOpaque(raw).takeRetainedValue()
+        // A kept-alive connection now waits for its next head.
+        exchange.tracker?.idle(now: Self.monotonicMicros())
         exchange.tracker = nil
         // libmicrohttpd refused the head itself (a later request of a kept-alive
         // connection): no handler ran and there is nothing to record.
@@ -536,9 +537,9 @@ private let accessHandlerTrampoline: MHD_AccessHandlerCallback = {
         uploadDataSize: uploadDataSize, context: context)
 }
 
-private let completedTrampoline: MHD_RequestCompletedCallback = { cls, connection, context, _ in
+private let completedTrampoline: MHD_RequestCompletedCallback = { cls, _, context, _ in
     guard let cls else { return }
-    Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().completed(connection: connection, context: context)
+    Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().completed(context: context)
 }
 
 private let uriLogTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = {

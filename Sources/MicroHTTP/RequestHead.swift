@@ -144,12 +144,12 @@ enum RequestHead {
     static func checkFraming(major: Int, minor: Int, fields: some Sequence<(name: String, value: String)>) -> ProblemDetails? {
         var lengths: [String] = [], codings: [String] = [], hosts = 0
         for f in fields {
-            if HTTPHeaders.equalsIgnoringCase(f.name, "Content-Length") {
-                lengths.append(f.value)
-            } else if HTTPHeaders.equalsIgnoringCase(f.name, "Transfer-Encoding") {
-                codings.append(f.value)
-            } else if HTTPHeaders.equalsIgnoringCase(f.name, "Host") {
-                hosts += 1
+            // Compare lengths first: this runs for every request.
+            switch f.name.utf8.count {
+            case 14 where HTTPHeaders.equalsIgnoringCase(f.name, "Content-Length"): lengths.append(f.value)
+            case 17 where HTTPHeaders.equalsIgnoringCase(f.name, "Transfer-Encoding"): codings.append(f.value)
+            case 4 where HTTPHeaders.equalsIgnoringCase(f.name, "Host"): hosts += 1
+            default: break
             }
         }
         if lengths.count > 1 {
