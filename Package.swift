@@ -177,6 +177,7 @@ let package = Package(
         .testTarget(
             name: "MicroHTTPTests",
             dependencies: ["MicroHTTP", "TestSupport"],
+            resources: [.copy("Corpus")],
             swiftSettings: upcoming
         ),
         .testTarget(

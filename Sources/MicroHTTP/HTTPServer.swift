@@ -23,6 +23,9 @@ public struct HTTPServerError: Error, CustomStringConvertible {
 
 /// An HTTP/1.1 server on libmicrohttpd's internal epoll thread pool.
 ///
+/// Connections are accepted by the server's own edge (`EdgeListener`), which
+/// enforces the connection limits and the header deadline and checks each
+/// connection's first request head before handing it to libmicrohttpd.
 /// Handlers run on the pool's threads. Request bodies are bounded; streaming
 /// responses suspend their connection while idle. `stop()` resumes every
 /// suspended connection, lets streams drain, then stops the daemon.
@@ -31,6 +34,8 @@ public final class HTTPServer: Sendable {
     public typealias Observer = @Sendable (AccessRecord) -> Void
 
     public let configuration: ServerConfiguration
+    /// What the edge refused or cut off (for `/metrics`).
+    public let statistics: EdgeStatistics
     let routes: RouteTable
     let logger: Logger
     let preflight: Preflight?
@@ -42,6 +47,7 @@ public final class HTTPServer: Sendable {
         var streams: [ObjectIdentifier: ResponseStream] = [:]
         var pending: [ObjectIdentifier: PendingResponse] = [:]
         var stopping = false
+        var edge: EdgeListener?
     }
     private let state = Mutex(State())
 
@@ -50,11 +56,13 @@ public final class HTTPServer: Sendable {
     ///   - preflight: runs once the headers are in, before the body is read;
     ///     a non-nil response answers the request (authorization lives here).
     ///   - observer: told of every finished request (metrics live here).
+    ///   - statistics: where the edge counts refusals and timeouts (default: a new one).
     public init(
         configuration: ServerConfiguration, routes: RouteTable, logger: Logger,
-        preflight: Preflight? = nil, observer: Observer? = nil
+        preflight: Preflight? = nil, observer: Observer? = nil, statistics: EdgeStatistics = EdgeStatistics()
     ) {
         self.configuration = configuration
+        self.statistics = statistics
         self.routes = routes
         self.logger = logger
         self.preflight = preflight
@@ -89,34 +97,65 @@ public final class HTTPServer: Sendable {
         guard (0...65535).contains(configuration.port) else {
             throw HTTPServerError(description: "invalid port \(configuration.port)")
         }
-        var flags = UInt32(MHD_USE_EPOLL_INTERNAL_THREAD.rawValue) | UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue)
-        flags |= UInt32(MHD_ALLOW_SUSPEND_RESUME.rawValue) | UInt32(MHD_USE_ITC.rawValue) | UInt32(MHD_USE_TURBO.rawValue)
-        if isV6 { flags |= UInt32(MHD_USE_IPv6.rawValue) }
-        let daemon: OpaquePointer? = withUnsafePointer(to: &storage) { sp in
-            sp.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr in
-                var settings = sf_mhd_settings(
-                    flags: flags,
-                    thread_pool_size: UInt32(max(1, configuration.threads)),
-                    connection_limit: UInt32(max(1, configuration.connectionLimit)),
-                    per_ip_connection_limit: UInt32(max(0, configuration.perIPConnectionLimit)),
-                    connection_timeout_seconds: UInt32(max(0, configuration.idleTimeoutSeconds)),
-                    connection_memory_limit: max(8192, configuration.connectionMemoryLimit),
-                    listen_backlog: 511,
-                    bind_address: addr)
-                return sf_mhd_start(
-                    &settings, UInt16(configuration.port),
-                    accessHandlerTrampoline, Unmanaged.passUnretained(self).toOpaque(),
-                    completedTrampoline, Unmanaged.passUnretained(self).toOpaque())
+        let edgeSettings = EdgeListener.Settings(
+            connectionLimit: max(1, configuration.connectionLimit),
+            perIPLimit: max(0, configuration.effectivePerIPConnectionLimit),
+            headDeadline: Int(configuration.headerDeadlineSeconds * 1_000_000),
+            bodyGrace: Int(configuration.bodyRateGraceSeconds * 1_000_000),
+            minBodyRate: max(0, configuration.minBodyRateBytesPerSecond),
+            limits: configuration.headLimits)
+        let edge: EdgeListener
+        do {
+            edge = try withUnsafePointer(to: &storage) { sp in
+                try sp.withMemoryRebound(to: sockaddr.self, capacity: 1) { addr in
+                    try EdgeListener(
+                        address: addr,
+                        length: socklen_t(isV6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size),
+                        settings: edgeSettings, statistics: statistics)
+                }
             }
-        }
-        guard let daemon else {
+        } catch {
             throw HTTPServerError(
                 description: "cannot listen on \(configuration.address):\(configuration.port) (in use, or not permitted)")
         }
-        let bound = Int(sf_mhd_bound_port(daemon))
+        // The edge accepts and enforces the limits; libmicrohttpd's own limits
+        // are set beyond them (its pool splits the connection limit per thread).
+        var flags = UInt32(MHD_USE_EPOLL_INTERNAL_THREAD.rawValue) | UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue)
+        flags |= UInt32(MHD_ALLOW_SUSPEND_RESUME.rawValue) | UInt32(MHD_USE_ITC.rawValue) | UInt32(MHD_USE_TURBO.rawValue)
+        flags |= UInt32(MHD_USE_NO_LISTEN_SOCKET.rawValue)
+        if isV6 { flags |= UInt32(MHD_USE_IPv6.rawValue) }
+        let threads = max(1, configuration.threads)
+        var settings = sf_mhd_settings(
+            flags: flags,
+            thread_pool_size: UInt32(threads),
+            connection_limit: UInt32(clamping: (max(1, configuration.connectionLimit) + 64) * threads),
+            per_ip_connection_limit: 0,
+            connection_timeout_seconds: UInt32(max(0, configuration.idleTimeoutSeconds)),
+            connection_memory_limit: max(8192, configuration.connectionMemoryLimit),
+            listen_backlog: 511,
+            bind_address: nil,
+            notify_connection: notifyConnectionTrampoline,
+            notify_connection_cls: Unmanaged.passUnretained(self).toOpaque(),
+            uri_log: uriLogTrampoline,
+            uri_log_cls: Unmanaged.passUnretained(self).toOpaque())
+        let daemon = sf_mhd_start(
+            &settings, 0,
+            accessHandlerTrampoline, Unmanaged.passUnretained(self).toOpaque(),
+            completedTrampoline, Unmanaged.passUnretained(self).toOpaque())
+        guard let daemon else {
+            edge.stop()
+            throw HTTPServerError(description: "cannot start libmicrohttpd")
+        }
+        let bound = edge.port
+        let daemonBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(daemon)))
         state.withLock {
-            $0.daemon = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(daemon)))
+            $0.daemon = daemonBits
             $0.port = bound
+            $0.edge = edge
+        }
+        edge.start { fd, address, length in
+            guard let daemon = OpaquePointer(bitPattern: daemonBits) else { return false }
+            return MHD_add_connection(daemon, fd, address, length) == .YES
         }
         logger.info("listening", metadata: ["address": "\(configuration.address)", "port": "\(bound)", "threads": "\(configuration.threads)"])
     }
@@ -124,13 +163,13 @@ public final class HTTPServer: Sendable {
     /// Stops accepting, ends every open stream (resuming its connection), waits
     /// up to the grace period for them to drain, then stops the daemon. Idempotent.
     public func stop() {
-        let (daemonBits, streams, pending) = state.withLock { s -> (UInt, [ResponseStream], [PendingResponse]) in
-            if s.stopping { return (0, [], []) }
+        let (daemonBits, streams, pending, edge) = state.withLock { s -> (UInt, [ResponseStream], [PendingResponse], EdgeListener?) in
+            if s.stopping { return (0, [], [], nil) }
             s.stopping = true
-            return (s.daemon, Array(s.streams.values), Array(s.pending.values))
+            return (s.daemon, Array(s.streams.values), Array(s.pending.values), s.edge)
         }
+        edge?.stop()
         guard let daemon = OpaquePointer(bitPattern: Int(bitPattern: daemonBits)) else { return }
-        let listenFD = MHD_quiesce_daemon(daemon)
         for s in streams { s.shutdown() }
         for p in pending { p.fulfill(ProblemDetails(status: 503, detail: "the server is stopping").response) }
         let deadline = Self.monotonicMicros() + Int(configuration.shutdownGraceSeconds * 1_000_000)
@@ -138,8 +177,10 @@ public final class HTTPServer: Sendable {
             usleep(5_000)
         }
         MHD_stop_daemon(daemon)
-        if listenFD >= 0 { close(listenFD) }
-        state.withLock { $0.daemon = 0 }
+        state.withLock {
+            $0.daemon = 0
+            $0.edge = nil
+        }
         logger.info("stopped")
     }
 
@@ -148,21 +189,51 @@ public final class HTTPServer: Sendable {
 
     // MARK: per request
 
+    /// libmicrohttpd has read a request line: the raw target, before it is
+    /// unescaped, tells whether the path hides an encoded NUL or `/`.
+    fileprivate func requestLine(uri: UnsafePointer<CChar>) -> UnsafeMutableRawPointer {
+        let exchange = Exchange(start: Self.monotonicMicros())
+        let length = strlen(uri)
+        exchange.encodedSeparator = RequestHead.hasEncodedSeparator(UnsafeRawBufferPointer(start: uri, count: length))
+        return Unmanaged.passRetained(exchange).toOpaque()
+    }
+
+    fileprivate func connectionStarted(_ connection: OpaquePointer, socketContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
+        let fd = sf_mhd_connection_fd(connection)
+        guard fd >= 0, let edge = state.withLock({ $0.edge }), let tracker = edge.started(fd: fd) else { return }
+        socketContext.pointee = Unmanaged.passRetained(tracker).toOpaque()
+    }
+
+    fileprivate func connectionClosed(socketContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
+        guard let raw = socketContext.pointee else { return }
+        socketContext.pointee = nil
+        let tracker = Unmanaged<ConnectionTracker>.fromOpaque(raw).takeRetainedValue()
+        state.withLock { $0.edge }?.closed(tracker)
+    }
+
+    private static func tracker(of connection: OpaquePointer) -> ConnectionTracker? {
+        guard let raw = sf_mhd_socket_context(connection) else { return nil }
+        return Unmanaged<ConnectionTracker>.fromOpaque(raw).takeUnretainedValue()
+    }
+
     fileprivate func handle(
-        connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+        connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>, version: UnsafePointer<CChar>?,
         uploadData: UnsafePointer<CChar>?, uploadDataSize: UnsafeMutablePointer<Int>,
         context: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     ) -> MHD_Result {
-        guard let existing = context.pointee else {
-            let exchange = begin(connection: connection, url: url, method: method)
-            context.pointee = Unmanaged.passRetained(exchange).toOpaque()
+        if context.pointee == nil { context.pointee = Unmanaged.passRetained(Exchange(start: Self.monotonicMicros())).toOpaque() }
+        let exchange = Unmanaged<Exchange>.fromOpaque(context.pointee!).takeUnretainedValue()
+        if !exchange.begun {
+            exchange.begun = true
+            exchange.tracker = Self.tracker(of: connection)
+            exchange.tracker?.headComplete(now: Self.monotonicMicros())
+            begin(exchange, connection: connection, url: url, method: method, version: version)
             if let early = exchange.earlyResponse {
                 exchange.earlyResponse = nil
                 return queue(early, exchange: exchange, connection: connection)
             }
             return .YES
         }
-        let exchange = Unmanaged<Exchange>.fromOpaque(existing).takeUnretainedValue()
         if let pending = exchange.pendingResponse {
             // Woken by `fulfill` (or spuriously: then park again).
             guard let response = pending.takeOrPark(connection) else { return .YES }
@@ -173,18 +244,52 @@ public final class HTTPServer: Sendable {
         let size = uploadDataSize.pointee
         if size > 0, let uploadData {
             uploadDataSize.pointee = 0
+            exchange.tracker?.received(size)
             return consume(UnsafeRawBufferPointer(start: uploadData, count: size), exchange: exchange)
         }
+        // The request is in: no deadline while the handler works (it may block).
+        exchange.tracker?.busy()
         return queue(finish(exchange), exchange: exchange, connection: connection)
     }
 
-    private func begin(connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>) -> Exchange {
-        let exchange = Exchange(start: Self.monotonicMicros())
+    private func begin(
+        _ exchange: Exchange, connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+        version: UnsafePointer<CChar>?
+    ) {
         var request = Request(method: HTTPMethod(rawValue: String(cString: method)), path: String(cString: url))
         withUnsafeMutablePointer(to: &request.headers) { ptr in
             _ = MHD_get_connection_values_n(connection, .HEADER_KIND, headerIterator, ptr)
         }
         if let address = sf_mhd_client_address(connection) { request.remote = Self.clientAddress(address) }
+        // The edge checked the connection's first head; later heads of a
+        // kept-alive connection reach libmicrohttpd directly, so the framing
+        // rules are applied again here (cheap: a pass over a few fields).
+        let v = version.flatMap { RequestHead.httpVersion(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } ?? (1, 1)
+        if let problem = RequestHead.checkFraming(major: v.major, minor: v.minor, fields: request.headers.fields) {
+            statistics.malformedHeads.add(1, ordering: .relaxed)
+            request.route = "unmatched"
+            var r = problem.response
+            r.headers.add("Connection", "close")
+            exchange.earlyResponse = r
+            exchange.request = request
+            return
+        }
+        if exchange.encodedSeparator {
+            request.route = "unmatched"
+            exchange.pending = RequestHead.encodedSeparatorProblem.response
+        } else {
+            route(request: &request, exchange: exchange, connection: connection)
+        }
+        // A refusal decided from the head alone is sent at once when a body is
+        // on its way: reading (and discarding) it first would only waste time.
+        if let pending = exchange.pending, Self.hasBody(request.headers) {
+            exchange.pending = nil
+            exchange.earlyResponse = pending
+        }
+        exchange.request = request
+    }
+
+    private func route(request: inout Request, exchange: Exchange, connection: OpaquePointer) {
         switch routes.match(request.method, request.path) {
         case .notFound:
             request.route = "unmatched"
@@ -222,14 +327,6 @@ public final class HTTPServer: Sendable {
                 do { exchange.sink = try makeSink(request) } catch { exchange.pending = response(for: error, request) }
             }
         }
-        // A refusal decided from the head alone is sent at once when a body is
-        // on its way: reading (and discarding) it first would only waste time.
-        if let pending = exchange.pending, Self.hasBody(request.headers) {
-            exchange.pending = nil
-            exchange.earlyResponse = pending
-        }
-        exchange.request = request
-        return exchange
     }
 
     private static func hasBody(_ headers: HTTPHeaders) -> Bool {
@@ -300,6 +397,7 @@ public final class HTTPServer: Sendable {
     }
 
     private func queue(_ response: Response, exchange: Exchange, connection: OpaquePointer) -> MHD_Result {
+        exchange.tracker?.busy()
         exchange.status = response.status
         let mhdResponse: OpaquePointer?
         switch response.body {
@@ -351,6 +449,12 @@ public final class HTTPServer: Sendable {
         guard let context, let raw = context.pointee else { return }
         context.pointee = nil
         let exchange = Unmanaged<Exchange>.fromOpaque(raw).takeRetainedValue()
+        // A kept-alive connection now waits for its next head.
+        exchange.tracker?.idle(now: Self.monotonicMicros())
+        exchange.tracker = nil
+        // libmicrohttpd refused the head itself (a later request of a kept-alive
+        // connection): no handler ran and there is nothing to record.
+        guard exchange.begun else { return }
         exchange.sink?.abort()
         exchange.sink = nil
         if let stream = exchange.stream {
@@ -402,6 +506,9 @@ public final class HTTPServer: Sendable {
 /// access-handler call until the completed callback.
 final class Exchange {
     let start: Int
+    var begun = false
+    var encodedSeparator = false
+    var tracker: ConnectionTracker?
     var request = Request(method: .get, path: "")
     var route: Route?
     var pending: Response?
@@ -422,17 +529,33 @@ final class Exchange {
 // MARK: C trampolines (no Swift error crosses into C)
 
 private let accessHandlerTrampoline: MHD_AccessHandlerCallback = {
-    cls, connection, url, method, _, uploadData, uploadDataSize, context in
+    cls, connection, url, method, version, uploadData, uploadDataSize, context in
     guard let cls, let connection, let url, let method, let uploadDataSize, let context else { return .NO }
     let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
     return server.handle(
-        connection: connection, url: url, method: method, uploadData: uploadData,
+        connection: connection, url: url, method: method, version: version, uploadData: uploadData,
         uploadDataSize: uploadDataSize, context: context)
 }
 
 private let completedTrampoline: MHD_RequestCompletedCallback = { cls, _, context, _ in
     guard let cls else { return }
     Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().completed(context: context)
+}
+
+private let uriLogTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = {
+    cls, uri, _ in
+    guard let cls, let uri else { return nil }
+    return Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().requestLine(uri: uri)
+}
+
+private let notifyConnectionTrampoline: MHD_NotifyConnectionCallback = { cls, connection, socketContext, event in
+    guard let cls, let connection, let socketContext else { return }
+    let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+    if event.rawValue == 0 {  // MHD_CONNECTION_NOTIFY_STARTED
+        server.connectionStarted(connection, socketContext: socketContext)
+    } else {
+        server.connectionClosed(socketContext: socketContext)
+    }
 }
 
 private let headerIterator: MHD_KeyValueIteratorN = { cls, _, key, keySize, value, valueSize in

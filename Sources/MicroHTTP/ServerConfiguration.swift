@@ -8,8 +8,26 @@ public struct ServerConfiguration: Sendable {
     public var threads: Int = ServerConfiguration.coreCount
     /// Most connections open at once (default 1024); more are refused at accept.
     public var connectionLimit: Int = 1024
-    /// Most connections from one IP address (default 256; 0 = no limit).
-    public var perIPConnectionLimit: Int = 256
+    /// Most connections from one IP address (default `nil`: an eighth of
+    /// `connectionLimit`, so a few addresses cannot take every connection; 0 = no limit).
+    /// Connections over it (or over `connectionLimit`) get a 503 problem and are closed.
+    public var perIPConnectionLimit: Int? = nil
+    /// The per-address limit in force (see `perIPConnectionLimit`).
+    public var effectivePerIPConnectionLimit: Int { perIPConnectionLimit ?? max(1, connectionLimit / 8) }
+    /// Seconds a client has to send a complete request head (default 10), from
+    /// accepting the connection, and on a kept-alive connection from the end of
+    /// the previous response (so an idle kept-alive connection closes then too).
+    /// A connection over it is closed (a first head gets a 408) and counted in
+    /// `EdgeStatistics`.
+    public var headerDeadlineSeconds: Double = 10
+    /// Slowest a request body may arrive, in bytes per second (default 1024; 0 = no minimum):
+    /// after `bodyRateGraceSeconds`, each second must be paid for with this many bytes
+    /// received (the rule of Apache's mod_reqtimeout). Slower connections are closed.
+    public var minBodyRateBytesPerSecond: Int = 1024
+    /// Seconds a body may take before `minBodyRateBytesPerSecond` applies (default 10).
+    public var bodyRateGraceSeconds: Double = 10
+    /// Limits on the request line and head (414 and 431 beyond them).
+    public var headLimits = HeadLimits()
     /// Seconds a connection may stay idle before it is closed (default 60).
     /// Suspended streaming responses are exempt while they wait for data.
     public var idleTimeoutSeconds: Int = 60

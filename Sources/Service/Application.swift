@@ -128,6 +128,7 @@ public final class Application: Sendable {
         self.reader = reader
         let engine = self.engine
         let followHub = self.followHub
+        let edgeStatistics = EdgeStatistics()
         HealthRoutes(pool: pool, metrics: metrics, extra: {
             func counter(_ name: String, _ help: String, _ v: Int, type: String = "counter") -> String {
                 "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(v)\n"
@@ -145,6 +146,7 @@ public final class Application: Sendable {
                 + counter("signalforge_experiment_reads_total", "Experiment reads answered by the batcher", reader.statistics.served)
                 + stuckDetector.metricsText + notifier.metricsText
                 + metrics.renderOutcomes() + system.prometheus()
+                + edgeStatistics.prometheusText
         }).register(&router)
         SystemRoutes(status: system).register(&router)
         ExperimentRoutes(
@@ -170,6 +172,8 @@ public final class Application: Sendable {
         http.connectionLimit = settings.connectionLimit
         http.perIPConnectionLimit = settings.perIPConnectionLimit
         http.idleTimeoutSeconds = settings.idleTimeoutSeconds
+        http.headerDeadlineSeconds = settings.headerDeadlineSeconds
+        http.minBodyRateBytesPerSecond = settings.minBodyRateBytesPerSecond
         http.maxBodySize = settings.maxBodyBytes
         http.accessLog = settings.accessLog
         let table = router.freeze()
@@ -177,7 +181,7 @@ public final class Application: Sendable {
         server = HTTPServer(
             configuration: http, routes: table, logger: logger,
             preflight: { request, route in authenticator.check(request, route) },
-            observer: { metrics.record($0) })
+            observer: { metrics.record($0) }, statistics: edgeStatistics)
     }
 
     /// Applies migrations (retrying while PostgreSQL starts, up to `waitForDatabase`), then listens.

@@ -240,7 +240,13 @@ struct ServerTests {
         #expect(try b.request("GET", "/hello").status == 200)
         let c = try RawHTTPConnection(port: server.port, timeout: 2)
         c.sendRequest("GET", "/hello")
-        #expect(throws: (any Error).self) { try c.readResponse() }
+        let refused = try c.readResponse()
+        #expect(refused.status == 503)
+        #expect(refused.header("Content-Type") == "application/problem+json")
+        #expect(refused.header("Connection") == "close")
+        #expect((refused.json["detail"] as? String)?.contains("share of 2 connections") == true)
+        #expect(c.isClosedByPeer())
+        #expect(server.statistics.refusedPerIPCount == 1)
     }
 
     @Test func idleConnectionsAreClosed() throws {

@@ -48,7 +48,7 @@ struct UITests {
         #expect(missing.status == 404)
         #expect(missing.header("Content-Type") == "application/problem+json")
         #expect(missing.json["field"] as? String == "file")
-        #expect(try t.request("GET", "/ui/..%2Fopenapi.yaml").status == 404)
+        #expect(try t.request("GET", "/ui/..%2Fopenapi.yaml").status == 400)  // encoded '/' refused at the edge
         #expect(try t.request("POST", "/ui/").status == 405)
 
         // The API the page calls still needs the token.

@@ -19,8 +19,11 @@ public struct Settings: Sendable, Equatable {
     public var maxUploadBytes: Int64 = 2 << 30
     public var maxLineBytes = 64 << 10
     public var connectionLimit = 1024
-    public var perIPConnectionLimit = 256
+    /// `nil`: an eighth of `connectionLimit`.
+    public var perIPConnectionLimit: Int? = nil
     public var idleTimeoutSeconds = 60
+    public var headerDeadlineSeconds = 10.0
+    public var minBodyRateBytesPerSecond = 1024
     public var poolMin = 1
     public var poolMax = 16
     public var poolTimeoutMs = 5000
@@ -101,8 +104,17 @@ public struct Settings: Sendable, Equatable {
         key("connection_limit", env: "SIGNALFORGE_CONNECTION_LIMIT", "most open HTTP connections", "1024") { s, v in
             s.connectionLimit = try int(v, "connection_limit", 1...1_000_000)
         },
-        key("per_ip_connection_limit", env: "SIGNALFORGE_PER_IP_CONNECTION_LIMIT", "most connections from one IP (0 = no limit)", "256") { s, v in
+        key("per_ip_connection_limit", env: "SIGNALFORGE_PER_IP_CONNECTION_LIMIT", "most connections from one IP (0 = no limit); more get a 503", "connection_limit / 8") { s, v in
             s.perIPConnectionLimit = try int(v, "per_ip_connection_limit", 0...1_000_000)
+        },
+        key("header_deadline_s", env: "SIGNALFORGE_HEADER_DEADLINE_S", "seconds a client has to send a complete request head (also the longest idle time of a kept-alive connection)", "10") { s, v in
+            guard let d = Double(v.trimmingCharacters(in: .whitespaces)), d.isFinite, d >= 0.1, d <= 3600 else {
+                throw SettingsError("header_deadline_s: '\(v)' is not a number of seconds in 0.1…3600")
+            }
+            s.headerDeadlineSeconds = d
+        },
+        key("min_body_rate_bytes_per_s", env: "SIGNALFORGE_MIN_BODY_RATE_BYTES_PER_S", "slowest request body accepted after a 10 s grace, in bytes/s (0 = no minimum)", "1024") { s, v in
+            s.minBodyRateBytesPerSecond = try int(v, "min_body_rate_bytes_per_s", 0...(1 << 30))
         },
         key("idle_timeout_s", env: "SIGNALFORGE_IDLE_TIMEOUT_S", "seconds before an idle connection is closed", "60") { s, v in
             s.idleTimeoutSeconds = try int(v, "idle_timeout_s", 1...86_400)
