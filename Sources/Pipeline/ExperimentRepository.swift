@@ -40,6 +40,11 @@ public protocol ExperimentRepository: Sendable {
         _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?, details: [String: String]
     ) throws -> TransitionResult
 
+    /// Drain: moves a running (or pausing) `id` to interrupted and at once
+    /// back to queued, recording both events; a store that can should do it
+    /// in one transaction so no reader sees the passing `interrupted`.
+    func interruptAndRequeue(_ id: UUID, reason: String) throws -> TransitionResult
+
     /// Claims the next queued experiment (highest priority, then oldest) for
     /// `owner` under a lease, moving it to running.
     func claimNext(owner: String, leaseSeconds: Double) throws -> ClaimedExperiment?
@@ -77,4 +82,13 @@ public protocol ExperimentRepository: Sendable {
     /// States of the experiments this instance runs (control requests made
     /// on other instances arrive this way).
     func states(of ids: [UUID]) throws -> [UUID: ExperimentState]
+}
+
+extension ExperimentRepository {
+    /// Two transitions, one after the other (stores without transactions).
+    public func interruptAndRequeue(_ id: UUID, reason: String) throws -> TransitionResult {
+        let first = try transition(id, from: [.running, .pausing], to: .interrupted, event: "interrupted", error: nil, details: ["reason": reason])
+        guard case .moved = first else { return first }
+        return try transition(id, from: [.interrupted], to: .queued, event: "requeued", error: nil, details: ["reason": "drained"])
+    }
 }

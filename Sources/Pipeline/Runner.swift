@@ -79,10 +79,9 @@ final class Runner: Sendable {
                 if current == .paused {
                     try? repo.releaseLease(id)
                 } else {
-                    _ = try? repo.transition(id, from: [.running, .pausing], to: .interrupted, event: "interrupted", error: nil, details: ["reason": "server stopping"])
                     // Back in the queue at once, as after an expired lease: another
                     // instance (or this one, restarted) goes on after the last completed stage.
-                    _ = try? repo.transition(id, from: [.interrupted], to: .queued, event: "requeued", error: nil, details: ["reason": "drained"])
+                    _ = try? repo.interruptAndRequeue(id, reason: "server stopping")
                     _ = try? repo.transition(id, from: [.cancelling], to: .cancelled, event: "cancelled", error: nil, details: [:])
                 }
                 log.warning("experiment interrupted: the server is stopping")

@@ -158,6 +158,11 @@ final class LogFollowHub: Sendable {
         for experiment in experiments {
             let mine = all.filter { $0.experimentID == experiment && !$0.stream.isClosed }
             guard !mine.isEmpty else { continue }
+            // The state first, then the rows: the engine commits every line of a
+            // run before its final state (`beforeFinish`), so when the state read
+            // here is final, the rows read after it include the last line. (Rows
+            // first and state second could end a stream one line short.)
+            let status = try store.status(experiment)
             let from = mine.map { $0.lastID.load(ordering: .relaxed) }.min() ?? 0
             var cursor = from
             while true {
@@ -172,7 +177,6 @@ final class LogFollowHub: Sendable {
                 guard rows.count == 5000, let last = rows.last else { break }
                 cursor = last.id
             }
-            let status = try store.status(experiment)
             if let status, ["succeeded", "failed", "cancelled"].contains(status) {
                 for f in mine {
                     f.stream.write(Self.end(status, f.format))

@@ -33,10 +33,32 @@ struct PostgresExperimentRepository: ExperimentRepository {
     func transition(
         _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?, details: [String: String]
     ) throws -> TransitionResult {
+        try pool.withTransaction { tx in
+            try Self.move(tx, id, from: from, to: to, event: event, error: error, details: details)
+        }
+    }
+
+    /// Drain: running → interrupted → queued in one transaction (both events
+    /// recorded), so no reader ever sees the passing `interrupted` state and
+    /// takes it for the end (`watch` exits 3 on it).
+    func interruptAndRequeue(_ id: UUID, reason: String) throws -> TransitionResult {
+        try pool.withTransaction { tx in
+            let first = try Self.move(
+                tx, id, from: [.running, .pausing], to: .interrupted, event: "interrupted", error: nil, details: ["reason": reason])
+            guard case .moved = first else { return first }
+            return try Self.move(tx, id, from: [.interrupted], to: .queued, event: "requeued", error: nil, details: ["reason": "drained"])
+        }
+    }
+
+    /// One conditional state change and its event, inside `tx`.
+    private static func move(
+        _ tx: PostgresConnection, _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?,
+        details: [String: String]
+    ) throws -> TransitionResult {
         let fromList = from.map(\.rawValue).joined(separator: ",")
         let fromStage = details["from_stage"]
         let order = ExperimentStages.all.joined(separator: ",")
-        return try pool.withTransaction { tx in
+        do {
             let rows = try tx.query(
                 """
                 WITH old AS (SELECT id, status FROM experiments WHERE id = \(id) FOR UPDATE)
