@@ -2,6 +2,7 @@ import Foundation
 import Stages
 import Testing
 import TestSupport
+import Yams
 @testable import Service
 
 /// The key checker and did-you-mean on their own (no database, no server).
@@ -173,5 +174,27 @@ struct ConfigValidationTests {
         let ci = try String(contentsOfFile: #filePath.replacingOccurrences(of: "Tests/ServiceTests/ConfigValidationTests.swift", with: "deploy/ci/experiment.json"), encoding: .utf8)
         let r = try t.request("POST", "/v1/experiments", body: ci)
         #expect(r.status == 201, "\(r.text)")
+    }
+}
+
+/// The spec's `config` sections list the same keys as ``ConfigSchema``, nested objects too.
+struct ConfigSpecTests {
+    @Test func specSectionsMatchTheSchema() throws {
+        let spec = try Yams.load(yaml: try String(contentsOfFile: OpenAPIContractTests.specPath, encoding: .utf8)) as? [String: Any]
+        let schemas = try #require((spec?["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        func compare(_ spec: [String: Any], _ schema: ConfigSchema, _ path: String) {
+            #expect(spec["additionalProperties"] as? Bool == false, "\(path)")
+            let properties = spec["properties"] as? [String: Any] ?? [:]
+            #expect(Set(properties.keys) == Set(schema.members.keys), "\(path)")
+            for (key, member) in schema.members {
+                if case .object = member, let sub = properties[key] as? [String: Any] { compare(sub, member, "\(path).\(key)") }
+            }
+        }
+        for section in ExperimentRequest.configSections {
+            let name = "Config" + section.prefix(1).uppercased() + section.dropFirst()
+            let object = try #require(schemas[name] as? [String: Any], "\(name)")
+            compare(object, try #require(ConfigSchema.config.members[section]), "config.\(section)")
+        }
+        #expect(Set(ConfigSchema.config.members.keys) == Set(ExperimentRequest.configSections))
     }
 }
