@@ -74,12 +74,13 @@ enum ConfigChecker {
 
     /// The fault for an unknown key: `unknown key; did you mean model_timeout_s?`,
     /// or the known keys when none is close.
-    static func unknownKey(_ key: String, known: some Collection<String>, path: String) -> Fault {
+    /// - Parameter noun: what the key is (`section` for `config.<name>`); default `key`.
+    static func unknownKey(_ key: String, known: some Collection<String>, path: String, noun: String = "key") -> Fault {
         if let near = suggestion(for: key, among: known) {
-            return Fault(path: path, reason: "unknown key; did you mean \(near)?", suggestion: near)
+            return Fault(path: path, reason: "unknown \(noun); did you mean \(near)?", suggestion: near)
         }
         let list = known.isEmpty ? "none" : known.sorted().joined(separator: ", ")
-        return Fault(path: path, reason: "unknown key (known: \(list))")
+        return Fault(path: path, reason: "unknown \(noun) (known: \(list))")
     }
 
     /// The known key closest to `key`: within edit distance 2, or one a prefix

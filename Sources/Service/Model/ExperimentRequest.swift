@@ -204,9 +204,7 @@ public struct ExperimentRequest: Sendable, Equatable {
             throw APIError.invalid("config", "expected an object (sections: \(configSections.joined(separator: ", "))), got \(config.typeName)")
         }
         if let unknown = sections.first(where: { !configSections.contains($0.0) }) {
-            var fault = ConfigChecker.unknownKey(unknown.0, known: configSections, path: "config.\(unknown.0)")
-            fault.reason = fault.reason.replacingOccurrences(of: "unknown key", with: "unknown section")
-            throw fault.apiError
+            throw ConfigChecker.unknownKey(unknown.0, known: configSections, path: "config.\(unknown.0)", noun: "section").apiError
         }
         if let fault = ConfigChecker.check(config, against: ConfigSchema.config, path: "config") { throw fault.apiError }
         for (name, section) in sections {
