@@ -41,7 +41,7 @@ public struct MergeOptions: Sendable, Equatable {
     /// Parses `<number><unit>` with unit `us`, `ms`, `s`, `m`, `h` or `d`
     /// (a bare number is seconds), or a JSON number of seconds.
     /// - Returns: microseconds, or `nil` when it does not parse.
-    static func parseDuration(_ value: Any) -> Int64? {
+    public static func parseDuration(_ value: Any) -> Int64? {
         if let b = value as? Bool { _ = b; return nil }
         if let n = value as? Double { return n.isFinite ? Int64((n * 1e6).rounded()) : nil }
         if let n = value as? Int { return Int64(n) * 1_000_000 }

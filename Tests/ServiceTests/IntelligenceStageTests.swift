@@ -96,7 +96,7 @@ struct StageConfigValidationTests {
     @Test func aBadStageConfigIsA400NamingTheMember() throws {
         let t = try TestApp(stages: StageRegistry(SignalForgeStages.all))
         let cases: [(String, String)] = [
-            (#"{"features":{"sma":[0]}}"#, "config.features.sma"),
+            (#"{"features":{"sma":[0]}}"#, "config.features.sma[0]"),
             (#"{"features":{"smaa":[5]}}"#, "config.features.smaa"),
             (#"{"patterns":{"swing_window":0}}"#, "config.patterns.swing_window"),
             (#"{"forecast":{"ar_order":0}}"#, "config.forecast.ar_order"),

@@ -1,5 +1,6 @@
 public import Foundation
 import MarketData
+import Stages
 
 /// A validated `POST /v1/experiments` body, with every default filled in.
 public struct ExperimentRequest: Sendable, Equatable {
@@ -27,6 +28,8 @@ public struct ExperimentRequest: Sendable, Equatable {
         "resample": ["load"], "merge": ["resample"], "features": ["merge"], "patterns": ["merge"],
         "forecast": ["features"], "fusion": ["forecast", "patterns"], "export": ["merge"], "analysis": ["fusion"],
     ]
+    /// The members a request body may have.
+    static let topLevelKeys = ["name", "priority", "datasets", "timeframes", "stages", "config", "notify"]
     static let configSections = ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"]
 
     /// Validates a parsed body.
@@ -38,9 +41,8 @@ public struct ExperimentRequest: Sendable, Equatable {
         if let path = firstNULString(json, path: "") {
             throw APIError.invalid(path.isEmpty ? "body" : path, "strings may not contain U+0000")
         }
-        let known: Set = ["name", "priority", "datasets", "timeframes", "stages", "config", "notify"]
-        if let unknown = members.first(where: { !known.contains($0.0) }) {
-            throw APIError.invalid(unknown.0, "unknown member (known: \(known.sorted().joined(separator: ", ")))")
+        if let unknown = members.first(where: { !topLevelKeys.contains($0.0) }) {
+            throw ConfigChecker.unknownKey(unknown.0, known: topLevelKeys, path: unknown.0).apiError
         }
 
         var name = ""
@@ -74,7 +76,7 @@ public struct ExperimentRequest: Sendable, Equatable {
             let f = "datasets[\(i)]"
             guard case .object(let m) = item else { throw APIError.invalid(f, "must be an object, not \(item.typeName)") }
             if let unknown = m.first(where: { !["symbol", "dataset_id", "path"].contains($0.0) }) {
-                throw APIError.invalid("\(f).\(unknown.0)", "unknown member (known: symbol, dataset_id, path)")
+                throw ConfigChecker.unknownKey(unknown.0, known: ["symbol", "dataset_id", "path"], path: "\(f).\(unknown.0)").apiError
             }
             guard case .string(let symbol)? = item["symbol"] else { throw APIError.invalid("\(f).symbol", "is required and must be a string") }
             guard (1...32).contains(symbol.count), symbol.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
@@ -123,13 +125,6 @@ public struct ExperimentRequest: Sendable, Equatable {
 
         var config = JSONValue.object([])
         if let v = json["config"] {
-            guard case .object(let sections) = v else { throw APIError.invalid("config", "must be an object, not \(v.typeName)") }
-            for (section, body) in sections {
-                guard configSections.contains(section) else {
-                    throw APIError.invalid("config.\(section)", "unknown section (known: \(configSections.joined(separator: ", ")))")
-                }
-                guard case .object = body else { throw APIError.invalid("config.\(section)", "must be an object, not \(body.typeName)") }
-            }
             try validateConfig(v)
             config = v
         }
@@ -197,30 +192,28 @@ public struct ExperimentRequest: Sendable, Equatable {
         return parts.joined(separator: "/")
     }
 
-    /// Checks the documented members of the config sections; others pass
-    /// through for the stages to read.
+    /// Checks `config` whole, whichever stages the experiment runs: every
+    /// key known (an unknown one is named with a did-you-mean when a known key
+    /// is close), every value of its type and in its range (``ConfigSchema``),
+    /// then every section decoded into its stage's options type, which checks
+    /// the rules that tie members together.
+    /// - Throws: `APIError` 400 whose `field` is the member's path
+    ///   (`config.forecast.model_timeout`) and whose detail says why.
     static func validateConfig(_ config: JSONValue) throws(APIError) {
-        func number(_ section: String, _ key: String, _ range: ClosedRange<Double>) throws(APIError) {
-            guard let v = config[section]?[key] else { return }
-            guard case .number(let n) = v, range.contains(n) else {
-                throw APIError.invalid("config.\(section).\(key)", "must be a number in \(range.lowerBound)…\(range.upperBound)")
+        guard case .object(let sections) = config else {
+            throw APIError.invalid("config", "expected an object (sections: \(configSections.joined(separator: ", "))), got \(config.typeName)")
+        }
+        if let unknown = sections.first(where: { !configSections.contains($0.0) }) {
+            throw ConfigChecker.unknownKey(unknown.0, known: configSections, path: "config.\(unknown.0)", noun: "section").apiError
+        }
+        if let fault = ConfigChecker.check(config, against: ConfigSchema.config, path: "config") { throw fault.apiError }
+        for (name, section) in sections {
+            do { try ConfigSchema.decodeSection(name, json: Data(section.serialized.utf8)) } catch {
+                let text = "\(error)"
+                let field = text.hasPrefix("config.") ? String(text.prefix { $0 != ":" }) : "config.\(name)"
+                throw APIError(400, text, field: field)
             }
         }
-        func oneOf(_ section: String, _ key: String, _ allowed: [String]) throws(APIError) {
-            guard let v = config[section]?[key] else { return }
-            guard case .string(let s) = v, allowed.contains(s) else {
-                throw APIError.invalid("config.\(section).\(key)", "must be one of \(allowed.joined(separator: ", "))")
-            }
-        }
-        try oneOf("merge", "join", ["inner", "outer"])
-        try number("forecast", "horizon_bars", 1...10_000)
-        try number("forecast", "model_timeout_s", 0.001...3600)
-        try number("forecast", "total_timeout_s", 0.001...86_400)
-        try number("fusion", "quality_threshold", 0...1)
-        try oneOf("export", "compression", ["none", "zstd"])
-        try number("analysis", "spread", 0...1)
-        try number("analysis", "commission", 0...1)
-        try number("analysis", "max_holding_bars", 1...100_000)
     }
 
     /// The normalized request as stored and served (defaults filled in; no
