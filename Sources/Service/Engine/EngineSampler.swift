@@ -15,10 +15,10 @@ import Synchronization
 /// every stage counted in its progress since the experiment's previous
 /// sample, per second. When none completed in that interval (one long
 /// indivisible call), it is the running stage's average since it started.
-/// A sample of a stage that has no average yet and moved no row since the
-/// previous sample (a file still opening on a busy host) waits for its first
-/// rows, up to five intervals (at least 5 s); a stage that counts nothing
-/// for longer is stalled, and its sample has empty rows/s.
+/// A sample of a young stage that has no average yet and moved no row since
+/// the previous sample (a file still opening on a busy host) waits for its
+/// first rows, up to one more interval (at least 1 s); a stage that counts
+/// nothing for longer has empty rows/s.
 final class EngineSampler: Sendable {
     let pool: PostgresPool
     let engine: Engine
@@ -106,10 +106,10 @@ final class EngineSampler: Sendable {
                 let cpuPercent = lastCPUPercent.withLock { $0 }
                 for (id, tree) in running {
                     guard let since = due[id] else { continue }
-                    // A stage that has counted nothing yet (a file opening on a busy
-                    // host) puts its sample off, up to a few intervals; a sample taken
-                    // after that with no rows says the stage is stalled.
-                    let mayWait = since.duration(to: .now) < max(metricsInterval * 5, .seconds(5))
+                    // A young stage that has counted nothing yet (a file opening on a
+                    // busy host) puts its sample off, up to `firstRowsWait`; after that,
+                    // a sample with no rows says the stage is stalled.
+                    let mayWait = since.duration(to: .now) < Self.firstRowsWait(metricsInterval)
                     if writeMetrics(id, tree, rss: rss, cpuPercent: cpuPercent, mayWait: mayWait) { due[id] = nil }
                 }
             }
@@ -243,8 +243,9 @@ final class EngineSampler: Sendable {
 
     /// Takes one resource sample of the experiment (see the type's notes on rows/s).
     /// - Parameter mayWait: whether to put the sample off while the running
-    ///   stage has no average rate yet and no rows moved since the last sample
-    ///   (the caller allows this for up to five intervals, at least 5 s).
+    ///   stage, younger than ``firstRowsWait(_:)``, has no average rate yet
+    ///   and no rows moved since the last sample (the caller allows this for
+    ///   up to ``firstRowsWait(_:)``).
     /// - Returns: false when the sample was put off.
     @discardableResult
     private func writeMetrics(_ id: UUID, _ tree: ProgressTree, rss: Int64, cpuPercent: Double, mayWait: Bool) -> Bool {
@@ -258,7 +259,7 @@ final class EngineSampler: Sendable {
                 rate = Double(rows - last.rows) / max(1e-6, Self.seconds(last.at.duration(to: now)))
             } else if let average = stage.rate, average > 0 {
                 rate = average
-            } else if mayWait {
+            } else if mayWait, (stage.elapsedSeconds ?? 0) < Self.seconds(Self.firstRowsWait(metricsInterval)) {
                 return false
             }
         }
@@ -270,6 +271,11 @@ final class EngineSampler: Sendable {
     private func event(_ id: UUID, _ kind: String, _ details: [String: String]) {
         enqueue(.event(id: id, at: Date(), kind: kind, details: PostgresExperimentRepository.json(details, error: nil)))
     }
+
+    /// How long a young stage's sample may wait for its first rows: one
+    /// interval, at least 1 s (a short interval on a busy host is shorter than
+    /// opening a file and reading its first chunk).
+    static func firstRowsWait(_ interval: Duration) -> Duration { max(interval, .seconds(1)) }
 
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
