@@ -94,7 +94,7 @@ public struct SignalStore: Sendable {
                     w.appendField(id)
                     w.appendField(s.symbol)
                     w.appendField(s.timeframe)
-                    w.appendField(Date(timeIntervalSince1970: Double(s.timestampMicros) / 1_000_000))
+                    w.appendTimestamp(microsecondsSince1970: s.timestampMicros)
                     w.appendField(s.direction)
                     w.appendField(s.entry)
                     w.appendField(s.stop)

@@ -17,6 +17,10 @@ struct SignalRoundTripTests {
         1e23, 9_007_199_254_740_991, 1.0000000000000002, 0.9999999999999999, 1.0811781320000319,
         -123456.78901234567, .nan, .infinity, -.infinity,
     ]
+    /// Bar times (µs) far from 2001 too, where `Date`'s `Double` seconds miss the microsecond.
+    static let timestamps: [Int64] = [
+        1_700_000_000_123_457, 1_700_003_600_000_001, -2_208_988_799_999_999, 7_258_118_400_000_001, 4_102_444_800_999_999,
+    ]
     /// The subset a `quality` (CHECK 0…1) may hold.
     static let unitInterval = awkward.filter { $0 >= 0 && $0 <= 1 }
 
@@ -40,7 +44,7 @@ struct SignalRoundTripTests {
             let v = { (k: Int) in Self.awkward[(i + k) % n] }
             written.append(SignalRecord(
                 symbol: i % 2 == 0 ? "EURUSD" : "AAPL", timeframe: i % 3 == 0 ? "1h" : "15m",
-                timestampMicros: 1_700_000_000_123_457 - Int64(i) * 900_000_001 + Int64(i % 5) * 3_600_000_000,
+                timestampMicros: Self.timestamps[i % Self.timestamps.count] - Int64(i) * 900_000_001,
                 direction: i % 2 == 0 ? "long" : "short", entry: v(0), stop: v(1), target: v(2), horizonBars: i,
                 quality: Self.unitInterval[i % Self.unitInterval.count], accepted: i % 4 == 0,
                 components: (3..<9).map(v), sources: ["pattern:x\(i)", "forecast:ar"]))
