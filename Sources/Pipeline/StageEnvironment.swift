@@ -96,7 +96,9 @@ public struct SignalRecord: Sendable, Equatable {
 public protocol ResultStore: Sendable {
     /// Replaces every signal of the experiment (a re-run writes them afresh).
     func replaceSignals(_ signals: [SignalRecord], experiment: UUID) throws
-    /// The experiment's signals, in time order.
+    /// The experiment's signals exactly as ``replaceSignals(_:experiment:)``
+    /// was given them: same order (fusion's), every double bit for bit, so a
+    /// later run's `export` and `analysis` write the files an undisturbed run does.
     func signals(experiment: UUID) throws -> [SignalRecord]
     /// Stores (or replaces) the backtest report, a JSON object.
     func recordReport(_ json: String, experiment: UUID) throws

@@ -188,6 +188,9 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
         if let sslMode { parameters.append(("sslmode", sslMode.rawValue)) }
         var settings = serverSettings
         settings["TimeZone"] = "UTC"
+        // Doubles print with enough digits to read back bit for bit (shortest
+        // round-trip text from PostgreSQL 12 on, 17 significant digits before).
+        settings["extra_float_digits"] = "3"
         let options = settings.sorted { $0.key < $1.key }.map { key, value in
             "-c " + Self.escapeOption("\(key)=\(value)")
         }

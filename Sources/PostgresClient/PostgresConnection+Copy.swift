@@ -275,6 +275,14 @@ extension PostgresCopyWriter {
         PostgresTimestamp.append(value, to: &buffer)
     }
 
+    /// Appends a timestamp (for a `timestamptz` column) given in microseconds
+    /// since 1970-01-01 00:00 UTC, exactly (no `Date`, whose `Double` seconds
+    /// can miss the microsecond far from 2001).
+    public mutating func appendTimestamp(microsecondsSince1970 micros: Int64) {
+        beginField()
+        PostgresTimestamp.append(microsecondsSince1970: micros, to: &buffer)
+    }
+
     /// Appends a UUID.
     public mutating func appendField(_ value: UUID) {
         // Hex by table (uuidString goes through a formatted print).

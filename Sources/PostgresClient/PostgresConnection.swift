@@ -41,7 +41,8 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Opens a connection.
     ///
-    /// Every session starts with `TimeZone=UTC`, `client_encoding=UTF8` and the
+    /// Every session starts with `TimeZone=UTC`, `client_encoding=UTF8`,
+    /// `extra_float_digits=3` (so `float8` values read back exactly) and the
     /// configuration's `serverSettings`. Server notices (`NOTICE`, `WARNING`) go
     /// to the logger at `debug` level instead of standard error.
     ///

@@ -33,6 +33,12 @@ enum PostgresTimestamp {
             bytes.append(contentsOf: date.timeIntervalSinceReferenceDate < 0 ? Array("-infinity".utf8) : Array("infinity".utf8))
             return
         }
+        append(microsecondsSince1970: micros, to: &bytes)
+    }
+
+    /// Appends the text of the timestamp `micros` µs after 1970-01-01 00:00 UTC
+    /// (exact: no `Double` on the way).
+    static func append(microsecondsSince1970 micros: Int64, to bytes: inout [UInt8]) {
         let days = micros >= 0 ? micros / microsecondsPerDay : (micros - microsecondsPerDay + 1) / microsecondsPerDay
         var timeOfDay = micros - days * microsecondsPerDay
         var (year, month, day) = civil(fromDays: days)

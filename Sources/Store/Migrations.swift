@@ -21,6 +21,7 @@ public enum Migrations {
         Migration(version: 4, name: "progress nodes keep their tree order", sql: v4),
         Migration(version: 5, name: "idempotency keys belong to the token that used them", sql: v5),
         Migration(version: 6, name: "webhook notifications: subscriptions, outbox, attempts", sql: v6),
+        Migration(version: 7, name: "signals keep their quality components as exact float8", sql: v7),
     ]
 
     static let v1 = """
@@ -305,5 +306,22 @@ public enum Migrations {
         END $$;
         CREATE TRIGGER pipeline_events_outbox AFTER INSERT ON pipeline_events
             FOR EACH ROW EXECUTE FUNCTION sf_pipeline_events_outbox();
+        """
+
+    /// The six quality components as `float8[]` (`components` stays for the
+    /// API: a `jsonb` number is a `numeric`, which has no `-0`, `NaN` or
+    /// infinities, so a resumed run could not get the doubles back bit for bit).
+    /// Existing rows are filled from `components` (`null` → `NaN`).
+    static let v7 = """
+        ALTER TABLE signals ADD COLUMN component_values double precision[];
+        UPDATE signals SET component_values = ARRAY[
+            COALESCE((components->>'pattern_strength')::float8, 'NaN'),
+            COALESCE((components->>'mtf_agreement')::float8, 'NaN'),
+            COALESCE((components->>'regime_confidence')::float8, 'NaN'),
+            COALESCE((components->>'volume_confirmation')::float8, 'NaN'),
+            COALESCE((components->>'sentiment_alignment')::float8, 'NaN'),
+            COALESCE((components->>'correlation_safety')::float8, 'NaN')];
+        ALTER TABLE signals ALTER COLUMN component_values SET NOT NULL,
+            ADD CONSTRAINT signals_component_values_six CHECK (array_length(component_values, 1) = 6);
         """
 }

@@ -15,14 +15,19 @@ public struct StoredSignal: Sendable, Equatable {
     public var horizonBars: Int
     public var quality: Double
     public var accepted: Bool
-    /// The six components as a JSON object (text).
+    /// The six components as a JSON object (text), for the API. Numbers in
+    /// `jsonb` are `numeric`: use ``componentValues`` for the exact doubles.
     public var components: String
+    /// The six components, bit for bit as written (`float8[]`), in the order
+    /// of `components`' documented names.
+    public var componentValues: [Double]
     /// The sources as a JSON array (text).
     public var sources: String
 
     public init(
         id: Int64 = 0, symbol: String, timeframe: String, timestampMicros: Int64, direction: String, entry: Double,
-        stop: Double, target: Double, horizonBars: Int, quality: Double, accepted: Bool, components: String, sources: String
+        stop: Double, target: Double, horizonBars: Int, quality: Double, accepted: Bool, components: String,
+        componentValues: [Double] = [], sources: String
     ) {
         self.id = id
         self.symbol = symbol
@@ -36,6 +41,7 @@ public struct StoredSignal: Sendable, Equatable {
         self.quality = quality
         self.accepted = accepted
         self.components = components
+        self.componentValues = componentValues
         self.sources = sources
     }
 }
@@ -64,10 +70,15 @@ public struct SignalStore: Sendable {
 
     static let columns = """
         id, symbol, timeframe, (EXTRACT(EPOCH FROM ts) * 1000000)::bigint, direction, entry, stop, target, horizon_bars, \
-        quality, accepted, components::text, sources::text
+        quality, accepted, components::text, sources::text, component_values::text
         """
 
     /// Replaces every signal of the experiment, in one transaction (COPY).
+    ///
+    /// The rows get increasing ids in the order of `signals` (one COPY), so
+    /// ``all(experiment:)`` gives them back in that order. Doubles are sent
+    /// in their shortest round-trip text (`float8` and `float8[]`), so they
+    /// read back bit for bit.
     /// - Returns: rows written.
     @discardableResult
     public func replace(_ signals: [StoredSignal], experiment id: UUID) throws -> Int {
@@ -77,13 +88,13 @@ public struct SignalStore: Sendable {
             return try tx.copyFrom(
                 table: "signals",
                 columns: ["experiment_id", "symbol", "timeframe", "ts", "direction", "entry", "stop", "target", "horizon_bars",
-                          "quality", "accepted", "components", "sources"]
+                          "quality", "accepted", "components", "sources", "component_values"]
             ) { w in
                 for s in signals {
                     w.appendField(id)
                     w.appendField(s.symbol)
                     w.appendField(s.timeframe)
-                    w.appendField(Date(timeIntervalSince1970: Double(s.timestampMicros) / 1_000_000))
+                    w.appendTimestamp(microsecondsSince1970: s.timestampMicros)
                     w.appendField(s.direction)
                     w.appendField(s.entry)
                     w.appendField(s.stop)
@@ -93,6 +104,7 @@ public struct SignalStore: Sendable {
                     w.appendField(s.accepted)
                     w.appendField(PostgresJSON(s.components))
                     w.appendField(PostgresJSON(s.sources))
+                    w.appendField(Self.arrayLiteral(s.componentValues))
                     try w.endRow()
                 }
             }
@@ -119,10 +131,11 @@ public struct SignalStore: Sendable {
         }
     }
 
-    /// Every signal of the experiment, in time order.
+    /// Every signal of the experiment, in the order ``replace(_:experiment:)``
+    /// was given them (by id).
     public func all(experiment id: UUID) throws -> [StoredSignal] {
         try pool.withConnection { c in
-            try c.query("SELECT \(unsafeSQL: Self.columns) FROM signals WHERE experiment_id = \(id) ORDER BY ts, id").map(Self.record)
+            try c.query("SELECT \(unsafeSQL: Self.columns) FROM signals WHERE experiment_id = \(id) ORDER BY id").map(Self.record)
         }
     }
 
@@ -152,6 +165,37 @@ public struct SignalStore: Sendable {
             stop: try row.decode(6, as: Double.self), target: try row.decode(7, as: Double.self),
             horizonBars: try row.decode(8, as: Int.self), quality: try row.decode(9, as: Double.self),
             accepted: try row.decode(10, as: Bool.self), components: try row.decode(11, as: String.self),
-            sources: try row.decode(12, as: String.self))
+            componentValues: try parseArray(row.decode(13, as: String.self)), sources: try row.decode(12, as: String.self))
+    }
+
+    /// A `float8[]` literal: `{v,…}`, each value as PostgreSQL reads back the
+    /// same double (`NaN`, `Infinity`, `-Infinity`, else Swift's shortest
+    /// round-trip `description`, `-0.0` included).
+    static func arrayLiteral(_ values: [Double]) -> String {
+        "{" + values.map { $0.postgresValue.text }.joined(separator: ",") + "}"
+    }
+
+    struct MalformedArray: Error, CustomStringConvertible {
+        var text: String
+        var description: String { "signals.component_values: not a float8[] literal: \(text.prefix(80))" }
+    }
+
+    /// Parses a one-dimensional `float8[]` as PostgreSQL prints it (`{0.5,-0,NaN}`;
+    /// shortest round-trip digits since PostgreSQL 12, which Swift's parser reads
+    /// back exactly). `NULL` elements become NaN.
+    static func parseArray(_ text: String) throws -> [Double] {
+        guard text.hasPrefix("{"), text.hasSuffix("}") else { throw MalformedArray(text: text) }
+        let inner = text.dropFirst().dropLast()
+        if inner.isEmpty { return [] }
+        return try inner.split(separator: ",", omittingEmptySubsequences: false).map { item in
+            switch item {
+            case "NULL", "NaN": return .nan
+            case "Infinity": return .infinity
+            case "-Infinity": return -.infinity
+            default:
+                guard let v = Double(item), v.isFinite else { throw MalformedArray(text: text) }
+                return v
+            }
+        }
     }
 }

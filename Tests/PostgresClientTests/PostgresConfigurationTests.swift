@@ -102,6 +102,6 @@ struct PostgresConfigurationTests {
         #expect(parameters["sslmode"] == "disable")
         #expect(parameters["connect_timeout"] == "5")
         #expect(parameters["application_name"] == "signalforge")
-        #expect(parameters["options"] == "-c TimeZone=UTC -c search_path=a\\ b,c\\\\d")
+        #expect(parameters["options"] == "-c TimeZone=UTC -c extra_float_digits=3 -c search_path=a\\ b,c\\\\d")
     }
 }

@@ -62,18 +62,19 @@ extension ServiceStageEnvironment: ResultStore {
         return StoredSignal(
             symbol: s.symbol, timeframe: s.timeframe, timestampMicros: s.timestampMicros, direction: s.direction,
             entry: s.entry, stop: s.stop, target: s.target, horizonBars: s.horizonBars, quality: s.quality,
-            accepted: s.accepted, components: "{\(components)}",
+            accepted: s.accepted, components: "{\(components)}", componentValues: s.components,
             sources: "[" + s.sources.map { JSONText.quote($0) }.joined(separator: ",") + "]")
     }
 
+    /// The signal as fusion made it: the components from their exact
+    /// `float8[]` (not the `jsonb` object, whose numbers are `numeric`).
     static func record(_ s: StoredSignal) -> SignalRecord {
-        let components = (try? JSONSerialization.jsonObject(with: Data(s.components.utf8))) as? [String: Any] ?? [:]
         let sources = (try? JSONSerialization.jsonObject(with: Data(s.sources.utf8))) as? [String] ?? []
         return SignalRecord(
             symbol: s.symbol, timeframe: s.timeframe, timestampMicros: s.timestampMicros, direction: s.direction,
             entry: s.entry, stop: s.stop, target: s.target, horizonBars: s.horizonBars, quality: s.quality,
             accepted: s.accepted,
-            components: SignalRecord.componentNames.map { (components[$0] as? NSNumber)?.doubleValue ?? .nan },
+            components: s.componentValues,
             sources: sources)
     }
 }
