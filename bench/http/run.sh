@@ -168,6 +168,8 @@ bench() {
             # GET /v1/experiments/{id} with a bearer token: auth, a pooled
             # PostgreSQL read and JSON, per request.
             mkdir -p "$TMP/data"
+            # The experiment's dataset must exist when it is created (a 400 otherwise).
+            printf 'timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,1,1,1,1,0\n2024-01-01T00:01:00Z,1,1,1,1,0\n' >"$TMP/data/a.csv"
             [ -s "$TMP/tokens" ] || "$SF_BIN" token new --name bench --scope admin --file "$TMP/tokens" >"$TMP/token"
             # shellcheck disable=SC2086
             start_server "$name" "$port" env SIGNALFORGE_LOG_LEVEL="${SIGNALFORGE_LOG_LEVEL:-warning}" \
