@@ -12,6 +12,8 @@
 /* libmicrohttpd's start and info functions are variadic, which Swift cannot
  * call; these fixed-signature helpers are the only C written for the wrapper. */
 
+/* libmicrohttpd runs without a listening socket (MHD_USE_NO_LISTEN_SOCKET):
+ * the edge accepts and hands connections over with MHD_add_connection. */
 struct sf_mhd_settings {
     unsigned int flags;
     unsigned int thread_pool_size;
@@ -19,8 +21,6 @@ struct sf_mhd_settings {
     unsigned int per_ip_connection_limit;
     unsigned int connection_timeout_seconds;
     size_t connection_memory_limit;
-    unsigned int listen_backlog;
-    const struct sockaddr *bind_address; /* may be NULL: any address */
     /* Hooks (both required). */
     MHD_NotifyConnectionCallback notify_connection;
     void *notify_connection_cls;
@@ -39,9 +39,6 @@ sf_mhd_start(const struct sf_mhd_settings *s, uint16_t port,
         { MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t) s->per_ip_connection_limit, NULL },
         { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t) s->connection_timeout_seconds, NULL },
         { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t) s->connection_memory_limit, NULL },
-        { MHD_OPTION_LISTEN_BACKLOG_SIZE, (intptr_t) s->listen_backlog, NULL },
-        { MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
-        { s->bind_address ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, (void *) s->bind_address },
         { MHD_OPTION_END, 0, NULL },
     };
     return MHD_start_daemon(s->flags, port, NULL, NULL, handler, handler_cls,
@@ -52,11 +49,6 @@ sf_mhd_start(const struct sf_mhd_settings *s, uint16_t port,
                             MHD_OPTION_END);
 }
 
-static inline uint16_t sf_mhd_bound_port(struct MHD_Daemon *d)
-{
-    const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    return i ? i->port : 0;
-}
 
 static inline const struct sockaddr *sf_mhd_client_address(struct MHD_Connection *c)
 {

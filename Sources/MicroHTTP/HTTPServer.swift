@@ -132,8 +132,6 @@ public final class HTTPServer: Sendable {
             per_ip_connection_limit: 0,
             connection_timeout_seconds: UInt32(max(0, configuration.idleTimeoutSeconds)),
             connection_memory_limit: max(8192, configuration.connectionMemoryLimit),
-            listen_backlog: 511,
-            bind_address: nil,
             notify_connection: notifyConnectionTrampoline,
             notify_connection_cls: Unmanaged.passUnretained(self).toOpaque(),
             uri_log: uriLogTrampoline,
