@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Indicators
 import MarketData
 public import Pipeline
@@ -9,7 +9,7 @@ public import Pipeline
 /// (default `[50]`), `rsi` (14), `macd` (`{"fast":12,"slow":26,"signal":9}`),
 /// `bollinger` (`{"period":20,"stddev":2}`), `atr` (14), `stochastic`
 /// (`{"fast_k":14,"slow_k":3,"slow_d":3}`), `adx` (14).
-struct FeaturesOptions: Equatable {
+struct FeaturesOptions: Equatable, Sendable {
     var sma = [20]
     var ema = [50]
     var rsi = 14
@@ -93,20 +93,15 @@ public struct FeaturesStage: Stage {
     public let name = "features"
     public init() {}
 
-    public func validateConfig(_ section: Data) throws {
-        _ = try FeaturesOptions(ExperimentPlan.object(section))
-    }
-
     public func run(_ context: StageContext) throws {
-        let plan = try ExperimentPlan(request: context.request)
-        _ = try FeaturesOptions(plan.section("features"))
+        let plan = try context.plan
         try TableChain.run(name, context, plan)
     }
 
     static func enrich(
         _ context: StageContext, _ plan: ExperimentPlan, _ tf: Timeframe, _ table: AlignedTable, _ step: String
     ) throws -> AlignedTable {
-        let o = try FeaturesOptions(plan.section("features"))
+        let o = plan.options(FeaturesOptions.self)
         var out = table
         // Progress in rows: each symbol's share, a quarter after each group of indicators.
         let perSymbol = Int64(table.count / max(plan.symbols.count, 1))

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import MarketData
 import Patterns
 public import Pipeline
@@ -7,7 +7,7 @@ public import Pipeline
 /// swing high/low, default 3), `peak_tolerance` (how close two tops or
 /// bottoms must be, as a fraction, default 0.02), `max_span` (the most bars a
 /// chart pattern spans, default 100).
-struct PatternsOptions: Equatable {
+struct PatternsOptions: Equatable, Sendable {
     var swingWindow = 3
     var peakTolerance = 0.02
     var maxSpan = 100
@@ -64,13 +64,8 @@ public struct PatternsStage: Stage {
     public let name = "patterns"
     public init() {}
 
-    public func validateConfig(_ section: Data) throws {
-        _ = try PatternsOptions(ExperimentPlan.object(section))
-    }
-
     public func run(_ context: StageContext) throws {
-        let plan = try ExperimentPlan(request: context.request)
-        _ = try PatternsOptions(plan.section("patterns"))
+        let plan = try context.plan
         try TableChain.run(name, context, plan)
     }
 
@@ -86,7 +81,7 @@ public struct PatternsStage: Stage {
     static func enrich(
         _ context: StageContext, _ plan: ExperimentPlan, _ tf: Timeframe, _ table: AlignedTable, _ step: String
     ) throws -> AlignedTable {
-        let options = try PatternsOptions(plan.section("patterns"))
+        let options = plan.options(PatternsOptions.self)
         var out = table
         let candles: [CandlestickPattern] = CandlestickPattern.allCases.filter { $0 != .bearishEngulfing }
         // Progress in rows: each symbol's share, half after the candlesticks.

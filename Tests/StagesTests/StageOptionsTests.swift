@@ -56,7 +56,7 @@ struct StageOptionsTests {
         #expect(plan.symbols == ["EURUSD", "GBPUSD"])
         #expect(plan.timeframes == [.m15, .h1])
         #expect(plan.datasets[1].datasetID != nil && plan.datasets[0].path == "a.csv")
-        #expect(try MergeOptions(plan.section("merge")).join == .outer)
+        #expect(plan.options(MergeOptions.self).join == .outer)
     }
 
     /// The resample stage builds 1h from 15m: the same bars as from 1m.
