@@ -162,7 +162,7 @@ struct ConfigValidationTests {
         let t = try TestApp()
         let cases = Self.generatedFaults()
         // Every section and every member of the schema is exercised.
-        #expect(Set(cases.map { $0.path[0] }) == Set(ExperimentRequest.configSections))
+        #expect(Set(cases.map { $0.path[0] }) == Set(ExperimentRequest.configSections + ["zz_unknown"]))
         #expect(cases.count > 150)
         for (path, value) in cases {
             var config = value
@@ -173,7 +173,7 @@ struct ConfigValidationTests {
             #expect(r.json["field"] as? String == field, "\(config) → \(r.text)")
             let detail = r.json["detail"] as? String ?? ""
             #expect(detail.hasPrefix(field + ": "), "\(config) → \(r.text)")
-            let expected = path.last == "zz_unknown" ? "unknown key" : "expected "
+            let expected = path.last == "zz_unknown" ? (path.count == 1 ? "unknown section" : "unknown key") : "expected "
             #expect(detail.contains(expected), "\(config) → \(detail)")
         }
         let list = try t.request("GET", "/v1/experiments")

@@ -19,6 +19,8 @@ struct BarsRoutes {
     let dataDirectory: URL
     /// Where the bars come from (nil: no stage leaves any, every request is a 404).
     var source: ChartBars? = BuiltInStages.chartBars
+    /// The stage that leaves them, as the 404 names it.
+    var sourceStage = BuiltInStages.descriptors.first { $0.bars != nil }?.name ?? "no stage"
 
     static let defaultLimit = 1000
     static let maxLimit = 100_000
@@ -54,7 +56,7 @@ struct BarsRoutes {
         let folder = dataDirectory.appendingPathComponent("experiments/\(id.uuidString.lowercased())")
         guard let table = source?.table(folder, timeframe) else {
             let have = source?.timeframes(folder).map(\.rawValue) ?? []
-            let which = have.isEmpty ? "none yet" : "it has \(have.joined(separator: ", "))"
+            let which = have.isEmpty ? "none yet: the \(sourceStage) stage writes them" : "it has \(have.joined(separator: ", "))"
             throw APIError(404, "experiment \(req.parameter("id")) has no \(timeframe.rawValue) bars (\(which))", field: "timeframe")
         }
         let prefix = symbol.lowercased() + "_"
