@@ -14,29 +14,13 @@ struct PatternsOptions: Equatable, Sendable {
 
     init() {}
 
+    /// Reads the section; the members' ranges are those of ``schema``.
+    /// - Throws: ``StageError`` naming the member and what it must be.
     init(_ section: [String: Any]) throws(StageError) {
-        let known: Set = ["swing_window", "peak_tolerance", "max_span"]
-        if let unknown = section.keys.sorted().first(where: { !known.contains($0) }) {
-            throw StageError("config.patterns.\(unknown): unknown member (known: \(known.sorted().joined(separator: ", ")))")
-        }
-        if let v = section["swing_window"] {
-            guard let n = v as? Int, !(v is Bool), (1...50).contains(n) else {
-                throw StageError("config.patterns.swing_window: must be an integer in 1…50")
-            }
-            swingWindow = n
-        }
-        if let v = section["peak_tolerance"] {
-            guard let d = v as? Double, !(v is Bool), d > 0, d < 1 else {
-                throw StageError("config.patterns.peak_tolerance: must be a number in (0, 1)")
-            }
-            peakTolerance = d
-        }
-        if let v = section["max_span"] {
-            guard let n = v as? Int, !(v is Bool), (10...10_000).contains(n) else {
-                throw StageError("config.patterns.max_span: must be an integer in 10…10000")
-            }
-            maxSpan = n
-        }
+        try Self.refuseUnknownKeys(section)
+        if let v = section["swing_window"] { swingWindow = try Self.integer(v, at: ["swing_window"]) }
+        if let v = section["peak_tolerance"] { peakTolerance = try Self.number(v, at: ["peak_tolerance"]) }
+        if let v = section["max_span"] { maxSpan = try Self.integer(v, at: ["max_span"]) }
     }
 
     var detector: ChartPatternDetector {

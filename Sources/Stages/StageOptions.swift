@@ -162,3 +162,68 @@ extension AnalysisConfig: StageOptions {
         }
     }
 }
+
+extension ConfigSchema {
+    /// The schema of the member at `path` (`["macd", "fast"]`) of an object schema, or nil.
+    func member(_ path: [String]) -> ConfigSchema? {
+        var schema = self
+        for key in path {
+            guard let next = schema.members[key] else { return nil }
+            schema = next
+        }
+        return schema
+    }
+
+    /// The schema of one item of a list (itself for a single value).
+    var item: ConfigSchema {
+        switch self {
+        case .list(let item), .oneOrList(let item): item
+        default: self
+        }
+    }
+
+    /// `value` (as `JSONSerialization` reads it) as an integer this schema allows, or nil.
+    func integer(_ value: Any) -> Int? {
+        guard case .integer(let range) = self, !(value is Bool), let n = value as? Int, range.contains(n) else { return nil }
+        return n
+    }
+
+    /// `value` as a number this schema allows, or nil.
+    func number(_ value: Any) -> Double? {
+        guard case .number(let range) = self, !(value is Bool), let x = value as? Double, range.contains(x) else { return nil }
+        return x
+    }
+}
+
+extension StageOptions {
+    /// Reads an integer member (`path` below the section; a list's items too)
+    /// in the range its ``schema`` states: the one place ranges are written.
+    /// - Throws: ``StageError`` `config.<section>.<path>: expected <what the schema says>`.
+    static func integer(_ value: Any, at path: [String]) throws(StageError) -> Int {
+        let schema = Self.schema.member(path)?.item
+        guard let n = schema?.integer(value) else { throw fault(at: path, schema) }
+        return n
+    }
+
+    /// Reads a number member in the range its ``schema`` states.
+    /// - Throws: ``StageError`` `config.<section>.<path>: expected <what the schema says>`.
+    static func number(_ value: Any, at path: [String]) throws(StageError) -> Double {
+        let schema = Self.schema.member(path)
+        guard let x = schema?.number(value) else { throw fault(at: path, schema) }
+        return x
+    }
+
+    /// An unknown key of the section (or of a nested object at `path`), if any.
+    /// - Throws: ``StageError`` `config.<section>.<key>: unknown key (known: …)`.
+    static func refuseUnknownKeys(_ object: [String: Any], at path: [String] = []) throws(StageError) {
+        let known = Self.schema.member(path)?.members ?? [:]
+        if let unknown = object.keys.sorted().first(where: { known[$0] == nil }) {
+            let list = known.isEmpty ? "none" : known.keys.sorted().joined(separator: ", ")
+            throw StageError("config.\(([section] + path + [unknown]).joined(separator: ".")): unknown key (known: \(list))")
+        }
+    }
+
+    private static func fault(at path: [String], _ schema: ConfigSchema?) -> StageError {
+        StageError("config.\(([section] + path).joined(separator: ".")): expected \(schema?.expectation ?? "no such member")")
+    }
+}

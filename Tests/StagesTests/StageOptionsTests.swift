@@ -70,3 +70,26 @@ struct StageOptionsTests {
         }
     }
 }
+
+/// The options types check ranges with their own schema: no second copy of a range.
+struct OptionsRangeTests {
+    @Test func rangesComeFromTheSchema() throws {
+        #expect(throws: StageError("config.patterns.swing_window: expected an integer in 1...50")) {
+            try PatternsOptions(["swing_window": 51])
+        }
+        #expect(throws: StageError("config.patterns.peak_tolerance: expected a number in (0, 1)")) {
+            try PatternsOptions(["peak_tolerance": 1.0])
+        }
+        #expect(throws: StageError("config.features.macd.fast: expected an integer in 2...100000")) {
+            try FeaturesOptions(["macd": ["fast": 1]])
+        }
+        #expect(throws: StageError("config.features.sma: expected an integer in 1...100000")) {
+            try FeaturesOptions(["sma": [20, 0]])
+        }
+        #expect(throws: StageError("config.features.bollinger.width: unknown key (known: period, stddev)")) {
+            try FeaturesOptions(["bollinger": ["width": 2]])
+        }
+        #expect(try PatternsOptions(["swing_window": 50, "max_span": 10]).swingWindow == 50)
+        #expect(try FeaturesOptions(["sma": 5, "bollinger": ["stddev": 2.5]]).bollingerStddev == 2.5)
+    }
+}
