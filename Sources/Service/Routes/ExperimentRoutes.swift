@@ -43,7 +43,7 @@ struct ExperimentRoutes {
         }
         // The files a load stage reads are checked now (when this engine's
         // load stage is the one that reads them: test stages read nothing).
-        if experiment.stages.contains("load"), engine.registry.stage("load") is LoadStage,
+        if experiment.stages.contains(where: { engine.registry.stage($0) is LoadStage }),
             let root = engine.configuration.environment?.dataRoot
         {
             try experiment.checkPaths(in: DataRoot(path: root.path))
