@@ -261,7 +261,7 @@ public final class Engine: Sendable {
     /// completed stage or from `fromStage`.
     @discardableResult
     public func retry(_ id: UUID, fromStage: String?) throws -> ExperimentState {
-        if let fromStage, !ExperimentStages.all.contains(fromStage) { throw ControlError.unknownStage(fromStage) }
+        if let fromStage, !registry.isEmpty, registry.position(of: fromStage) == nil { throw ControlError.unknownStage(fromStage) }
         var details: [String: String] = [:]
         if let fromStage { details["from_stage"] = fromStage }
         let (next, _) = try apply(id, event: "retry", details: details) { try $0.retry() }
@@ -303,9 +303,4 @@ public final class Engine: Sendable {
         wake()
         if state.withLock({ $0.schedulerRunning }) { _ = schedulerExited.wait(timeout: .now() + 5) }
     }
-}
-
-/// The stage names of DESIGN.md, in their default order.
-public enum ExperimentStages {
-    public static let all = ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"]
 }

@@ -26,7 +26,6 @@ final class Runner: Sendable {
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         progress.start("pipeline")
         log.info("experiment started", metadata: ["stages": "\(experiment.stages.joined(separator: ","))"])
-        let configs = Self.stageConfigs(experiment.request)
         do {
             for (index, name) in experiment.stages.enumerated() {
                 try gate.checkpoint()
@@ -36,7 +35,7 @@ final class Runner: Sendable {
                 }
                 let stageLog = engine.makeLogger(id, name)
                 let context = StageContext(
-                    experimentID: id, stage: name, config: configs[name] ?? Data("{}".utf8), request: experiment.request,
+                    experimentID: id, stage: name, request: experiment.request,
                     logger: stageLog, progress: progress, artifacts: artifacts, directory: directory, gate: gate,
                     environment: engine.configuration.environment, memory: engine.configuration.memory,
                     recordEvent: { [self] kind, details in
@@ -119,18 +118,6 @@ final class Runner: Sendable {
         if to == .succeeded { progress.finish("pipeline") }
         engine.configuration.beforeFinish?()
         try persist { _ = try engine.repository.transition(experiment.id, from: from, to: to, event: event, error: error, details: [:]) }
-    }
-
-    /// The `config` sections of the request, as JSON per stage name.
-    static func stageConfigs(_ request: Data) -> [String: Data] {
-        guard let object = try? JSONSerialization.jsonObject(with: request) as? [String: Any],
-            let config = object["config"] as? [String: Any]
-        else { return [:] }
-        var out: [String: Data] = [:]
-        for (k, v) in config {
-            if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys]) { out[k] = d }
-        }
-        return out
     }
 }
 

@@ -23,28 +23,25 @@ public protocol Stage: Sendable {
     ///   again, and the log says so. The default (a stage with no outputs) is true.
     func restore(_ context: StageContext) throws -> Bool
 
-    /// Checks the stage's `config` section (a JSON object) before an
-    /// experiment is accepted, so a bad member is a 400 at `POST` time rather
-    /// than a failure minutes later. Throw an error whose description starts
-    /// with `config.<stage>.<member>: ` and says why. The default accepts anything.
-    func validateConfig(_ section: Data) throws
+    /// The stages that must run before this one in an experiment (by name).
+    /// The default is none.
+    var prerequisites: [String] { get }
 }
 
 extension Stage {
     public func restore(_ context: StageContext) throws -> Bool { true }
-    public func validateConfig(_ section: Data) throws {}
+    public var prerequisites: [String] { [] }
 }
 
-/// What a stage gets: the experiment's configuration, the artifacts earlier
+/// What a stage gets: the experiment's request (the stages module decodes it
+/// once per run into a typed plan, kept in `artifacts`), the artifacts earlier
 /// stages produced, a logger bound to the experiment and stage, its progress
 /// node, and the checkpoint.
 public final class StageContext: @unchecked Sendable {
     // Used by one runner thread at a time; the artifacts box is locked.
     public let experimentID: UUID
     public let stage: String
-    /// The stage's section of the experiment's `config`, as JSON (`{}` when absent).
-    public let config: Data
-    /// The whole normalized request, as JSON.
+    /// The whole normalized request, as JSON, as stored.
     public let request: Data
     public let logger: Logger
     public let progress: ProgressTree
@@ -64,7 +61,7 @@ public final class StageContext: @unchecked Sendable {
     let recordEvent: (@Sendable (_ kind: String, _ details: [String: String]) throws -> Void)?
 
     init(
-        experimentID: UUID, stage: String, config: Data, request: Data, logger: Logger, progress: ProgressTree,
+        experimentID: UUID, stage: String, request: Data, logger: Logger, progress: ProgressTree,
         artifacts: Artifacts, directory: URL, gate: PauseGate, environment: (any StageEnvironment)? = nil,
         memory: MemoryMonitor? = nil,
         recordEvent: (@Sendable (_ kind: String, _ details: [String: String]) throws -> Void)? = nil
@@ -74,7 +71,6 @@ public final class StageContext: @unchecked Sendable {
         self.memory = memory
         self.experimentID = experimentID
         self.stage = stage
-        self.config = config
         self.request = request
         self.logger = logger
         self.progress = progress
@@ -117,9 +113,6 @@ public final class StageContext: @unchecked Sendable {
     public func readCheckpoint(_ name: String) -> [UInt8]? {
         (try? Data(contentsOf: checkpointDirectory.appendingPathComponent(name))).map { [UInt8]($0) }
     }
-
-    /// Decodes this stage's config section.
-    public func config<T: Decodable>(as type: T.Type) throws -> T { try JSONDecoder().decode(T.self, from: config) }
 }
 
 /// Typed values handed from stage to stage, by name.
@@ -137,19 +130,33 @@ public final class Artifacts: Sendable {
     public var names: [String] { values.withLock { Array($0.keys).sorted() } }
 }
 
-/// The stages a build knows, by name.
+/// The stages a build knows, in pipeline order: what the engine runs, and
+/// the names, order and prerequisites that requests are checked against.
+/// The engine knows stages only through this (it names none itself).
 public struct StageRegistry: Sendable {
     private var stages: [String: any Stage] = [:]
+    /// The stage names in pipeline order (the order they were registered in).
+    public private(set) var names: [String] = []
 
+    /// - Parameter stages: the stages in pipeline order; a later stage of the
+    ///   same name replaces an earlier one in its place.
     public init(_ stages: [any Stage] = []) {
-        for s in stages { self.stages[s.name] = s }
+        for s in stages { register(s) }
     }
 
-    public mutating func register(_ stage: any Stage) { stages[stage.name] = stage }
+    /// Adds `stage` at the end of the order (or replaces the stage of its name in place).
+    public mutating func register(_ stage: any Stage) {
+        if stages[stage.name] == nil { names.append(stage.name) }
+        stages[stage.name] = stage
+    }
 
     public func stage(_ name: String) -> (any Stage)? { stages[name] }
 
-    public var names: [String] { stages.keys.sorted() }
+    /// The position of `name` in the pipeline order, or nil when unknown.
+    public func position(of name: String) -> Int? { names.firstIndex(of: name) }
+
+    /// The stages `name` needs to have run before it (empty when unknown).
+    public func prerequisites(of name: String) -> [String] { stages[name]?.prerequisites ?? [] }
 
     public var isEmpty: Bool { stages.isEmpty }
 }

@@ -1,5 +1,5 @@
 public import Forecasting
-public import Foundation
+import Foundation
 import Synchronization
 import Logging
 import MarketData
@@ -49,13 +49,9 @@ public struct ForecastStage: Stage {
     /// A stage that runs `models(config)` instead of the configured models.
     public init(models: @escaping @Sendable (ForecastConfig) -> [any ForecastModel]) { self.models = models }
 
-    public func validateConfig(_ section: Data) throws {
-        do { _ = try ForecastConfig.decode(json: section) } catch { throw StageError("config.\(error)") }
-    }
-
     public func run(_ context: StageContext) throws {
-        let plan = try ExperimentPlan(request: context.request)
-        let config = try Self.config(plan)
+        let plan = try context.plan
+        let config = plan.options(ForecastConfig.self)
         let deadline = ContinuousClock.now + .seconds(config.totalTimeoutSeconds)
         let models = self.models
         let summaries = Mutex<[ForecastSummary]>([])
@@ -86,16 +82,11 @@ public struct ForecastStage: Stage {
         return (try? JSONDecoder().decode([ForecastSummary].self, from: data)) ?? []
     }
 
-    static func config(_ plan: ExperimentPlan) throws -> ForecastConfig {
-        let section = (try? JSONSerialization.data(withJSONObject: plan.section("forecast"))) ?? Data("{}".utf8)
-        do { return try ForecastConfig.decode(json: section) } catch { throw StageError("config.\(error)") }
-    }
-
     /// The default enrichment (used when a later run recomputes the table).
     static func enrich(
         _ context: StageContext, _ plan: ExperimentPlan, _ tf: Timeframe, _ table: AlignedTable, _ step: String
     ) throws -> AlignedTable {
-        let config = try Self.config(plan)
+        let config = plan.options(ForecastConfig.self)
         return try forecast(
             context, plan, tf, table, step, config: config, deadline: .now + .seconds(config.totalTimeoutSeconds), models: nil
         ).0

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Logging
 import MarketData
 import Patterns
@@ -20,25 +20,10 @@ public struct FusionStage: Stage {
 
     static let signalsKey = "fusion.signals"
 
-    public func validateConfig(_ section: Data) throws {
-        _ = try Self.config(section)
-    }
-
-    static func config(_ section: Data) throws -> FusionConfig {
-        let config: FusionConfig
-        do { config = try JSONDecoder().decode(FusionConfig.self, from: section) } catch let e as FusionError {
-            throw StageError("config.\(e)")
-        } catch {
-            throw StageError("config.fusion: \(error)")
-        }
-        do { try config.validate() } catch { throw StageError("config.\(error)") }
-        return config
-    }
-
     public func run(_ context: StageContext) throws {
-        let plan = try ExperimentPlan(request: context.request)
-        let config = try Self.config(try JSONSerialization.data(withJSONObject: plan.section("fusion")))
-        let patterns = try PatternsOptions(plan.section("patterns"))
+        let plan = try context.plan
+        let config = plan.options(FusionConfig.self)
+        let patterns = plan.options(PatternsOptions.self)
         let tables = try TableChain.input(for: name, context, plan)
         // Progress in bars: gathered per series (`inputs`), then fused (`fuse`).
         let barCount = Int64(plan.timeframes.reduce(0) { $0 + (tables[$1]?.count ?? 0) } * plan.symbols.count)

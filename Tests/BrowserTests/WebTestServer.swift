@@ -67,7 +67,7 @@ final class ScriptedLoadStage: Stage, Sendable {
     }
 
     func restore(_ context: StageContext) throws -> Bool { try real.restore(context) }
-    func validateConfig(_ section: Data) throws { try real.validateConfig(section) }
+    var prerequisites: [String] { real.prerequisites }
 }
 
 /// A real SignalForge service on a loopback port, over a fresh database, with

@@ -1,6 +1,7 @@
 import Foundation
 import Pipeline
 import PostgresClient
+import Stages
 
 /// The engine's storage over PostgreSQL: every state change is a conditional
 /// UPDATE of the `experiments` row plus a `pipeline_events` row, in one
@@ -57,7 +58,7 @@ struct PostgresExperimentRepository: ExperimentRepository {
     ) throws -> TransitionResult {
         let fromList = from.map(\.rawValue).joined(separator: ",")
         let fromStage = details["from_stage"]
-        let order = ExperimentStages.all.joined(separator: ",")
+        let order = BuiltInStages.names.joined(separator: ",")
         do {
             let rows = try tx.query(
                 """
@@ -122,7 +123,7 @@ struct PostgresExperimentRepository: ExperimentRepository {
             let stages = (try? JSONSerialization.jsonObject(with: Data(request.utf8)) as? [String: Any])?["stages"] as? [String]
             let done = try row.decode(3, as: String.self)
             return ClaimedExperiment(
-                id: id, name: try row.decode(1, as: String.self), stages: stages ?? ExperimentStages.all,
+                id: id, name: try row.decode(1, as: String.self), stages: stages ?? BuiltInStages.names,
                 completedStages: done.isEmpty ? [] : done.split(separator: ",").map(String.init), request: Data(request.utf8))
         }
     }

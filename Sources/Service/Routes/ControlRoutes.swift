@@ -2,6 +2,7 @@ import Foundation
 import MicroHTTP
 import Pipeline
 import PostgresClient
+import Stages
 import Store
 
 /// Pause, resume, cancel and retry; the progress tree; lifecycle events.
@@ -25,10 +26,10 @@ struct ControlRoutes {
                     throw APIError.invalid(unknown.0, "unknown member (known: from_stage)")
                 }
                 if let v = body["from_stage"] {
-                    guard case .string(let s) = v, ExperimentStages.all.contains(s) else {
+                    guard case .string(let s) = v, BuiltInStages.names.contains(s) else {
                         throw APIError(
-                            400, "from_stage: must be one of \(ExperimentStages.all.joined(separator: ", "))", field: "from_stage",
-                            extra: [("allowed", ExperimentStages.all.joined(separator: ", "))])
+                            400, "from_stage: must be one of \(BuiltInStages.names.joined(separator: ", "))", field: "from_stage",
+                            extra: [("allowed", BuiltInStages.names.joined(separator: ", "))])
                     }
                     fromStage = s
                 }
