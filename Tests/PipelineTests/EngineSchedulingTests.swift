@@ -44,7 +44,7 @@ struct EngineSchedulingTests {
         c.pollSeconds = 0.02
         c.dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sf-engine-\(UUID().uuidString)")
         c.owner = "test"
-        let e = Engine(configuration: c, repository: repo, registry: StageRegistry(stages), logger: Logger(label: "engine-test"))
+        let e = Engine(configuration: c, repository: repo, registry: StageRegistry(stages), logger: Logger(label: "engine-test", factory: { _ in SwiftLogNoOpLogHandler() }))
         e.start()
         return e
     }

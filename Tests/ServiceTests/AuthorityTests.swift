@@ -38,13 +38,23 @@ struct AuthorityTests {
     @Test func everyAnswerCarriesAllowedActions() throws {
         let t = try TestApp(tokens: TestTokens.file, stages: StageRegistry([ChunkedStage(name: "load", units: 2000)]))
         let auth = TestTokens.operatorToken
+        func waitFor(_ id: String, _ status: String) throws -> [String: Any] {
+            let deadline = Date().addingTimeInterval(10)
+            var last: [String: Any] = [:]
+            while Date() < deadline {
+                last = try t.request("GET", "/v1/experiments/\(id)", token: auth).json
+                if last["status"] as? String == status { break }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            return last
+        }
         let created = try t.request("POST", "/v1/experiments", token: auth, body: body("actions", stages: ["load"]))
         #expect(created.status == 201)
         let id = try #require(created.json["id"] as? String)
         #expect(["queued", "running"].contains(created.json["status"] as? String))
         #expect(created.json["allowed_actions"] as? [String] == (created.json["status"] as? String == "queued" ? ["cancel"] : ["pause", "cancel"]))
 
-        let running = try t.waitFor(id) { $0["status"] as? String == "running" }
+        let running = try waitFor(id, "running")
         #expect(running["allowed_actions"] as? [String] == ["pause", "cancel"])
         let list = try t.request("GET", "/v1/experiments", token: auth).json["items"] as? [[String: Any]] ?? []
         #expect(list.first { $0["id"] as? String == id }?["allowed_actions"] as? [String] == ["pause", "cancel"])
@@ -52,7 +62,7 @@ struct AuthorityTests {
         let pause = try t.request("POST", "/v1/experiments/\(id)/pause", token: auth)
         #expect(pause.status == 202)
         #expect(pause.json["allowed_actions"] as? [String] == ["resume", "cancel"])
-        let paused = try t.waitFor(id) { $0["status"] as? String == "paused" }
+        let paused = try waitFor(id, "paused")
         #expect(paused["allowed_actions"] as? [String] == ["resume", "cancel"])
 
         // Anything else is a 409 that says what the state allows.
@@ -64,7 +74,7 @@ struct AuthorityTests {
         #expect(retry.status == 409)
 
         #expect(try t.request("POST", "/v1/experiments/\(id)/cancel", token: auth).status == 202)
-        let cancelled = try t.waitFor(id) { $0["status"] as? String == "cancelled" }
+        let cancelled = try waitFor(id, "cancelled")
         #expect(cancelled["allowed_actions"] as? [String] == ["retry"])
         let none = try t.request("POST", "/v1/experiments/\(id)/cancel", token: auth)
         #expect(none.status == 409)
