@@ -319,11 +319,10 @@ public final class Engine: Sendable {
     /// runner stops at a checkpoint.
     @discardableResult
     public func cancel(_ id: UUID, cause: ControlCause = .api(token: "")) throws -> ExperimentState {
+        let held = state.withLock { $0.runners[id] != nil }
         let move = try perform(id, .cancel, details: cause.details)
-        // A cancel of work no runner holds completes at once (see `carryOut`).
-        if move.action == .stopRunner, state.withLock({ $0.runners[id] == nil }), let now = try repository.state(of: id) {
-            return now
-        }
+        // A cancel of work no local runner holds may complete at once (see `carryOut`).
+        if move.action == .stopRunner, !held, let now = try repository.state(of: id) { return now }
         return move.to
     }
 
