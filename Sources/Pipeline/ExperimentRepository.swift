@@ -43,7 +43,8 @@ public protocol ExperimentRepository: Sendable {
     /// Drain: moves a running (or pausing) `id` to interrupted and at once
     /// back to queued, recording both events; a store that can should do it
     /// in one transaction so no reader sees the passing `interrupted`.
-    func interruptAndRequeue(_ id: UUID, reason: String) throws -> TransitionResult
+    /// `details` go into the `interrupted` event's details (with `reason`).
+    func interruptAndRequeue(_ id: UUID, reason: String, details: [String: String]) throws -> TransitionResult
 
     /// Claims the next queued experiment (highest priority, then oldest) for
     /// `owner` under a lease, moving it to running.
@@ -86,9 +87,12 @@ public protocol ExperimentRepository: Sendable {
 
 extension ExperimentRepository {
     /// Two transitions, one after the other (stores without transactions).
-    public func interruptAndRequeue(_ id: UUID, reason: String) throws -> TransitionResult {
-        let first = try transition(id, from: [.running, .pausing], to: .interrupted, event: "interrupted", error: nil, details: ["reason": reason])
+    public func interruptAndRequeue(_ id: UUID, reason: String, details: [String: String]) throws -> TransitionResult {
+        let (interrupt, requeue) = Lifecycle.interruptAndRequeue
+        let first = try transition(
+            id, from: interrupt.from, to: interrupt.to, event: interrupt.record, error: nil,
+            details: details.merging(["reason": reason]) { _, r in r })
         guard case .moved = first else { return first }
-        return try transition(id, from: [.interrupted], to: .queued, event: "requeued", error: nil, details: ["reason": "drained"])
+        return try transition(id, from: requeue.from, to: requeue.to, event: requeue.record, error: nil, details: ["reason": "drained"])
     }
 }

@@ -55,6 +55,7 @@ final class Runner: Sendable {
                 progress.start(node)
                 stageLog.info("stage started")
                 let started = ContinuousClock.now
+                let pausedBefore = engine.pausedTime(of: id)
                 do {
                     try stage.run(context)
                 } catch let e as StageCancelled {
@@ -63,36 +64,29 @@ final class Runner: Sendable {
                     throw StageFailure(stage: name, message: "\(error)")
                 }
                 progress.finish(node)
-                let elapsed = started.duration(to: .now)
+                // Time parked by a pause is not the stage's work.
+                let elapsed = started.duration(to: .now) - (engine.pausedTime(of: id) - pausedBefore)
                 let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
                 stageLog.info("stage completed", metadata: ["duration_ms": "\(Int(ms))"])
                 let percent = Double(index + 1) / Double(experiment.stages.count) * 100
                 try persist { try repo.stageCompleted(id, stage: name, durationMs: ms, percent: percent) }
             }
             log.info("experiment succeeded")
-            try finish(.succeeded, from: [.running, .pausing], event: "succeeded", error: nil)
+            try finish(.succeed, error: nil)
         } catch is StageCancelled {
             if interrupting.load(ordering: .acquiring) {
                 // Draining: paused work stays paused; running work is interrupted.
-                let current = (try? repo.state(of: id)) ?? nil
-                if current == .paused {
-                    try? repo.releaseLease(id)
-                } else {
-                    // Back in the queue at once, as after an expired lease: another
-                    // instance (or this one, restarted) goes on after the last completed stage.
-                    _ = try? repo.interruptAndRequeue(id, reason: "server stopping")
-                    _ = try? repo.transition(id, from: [.cancelling], to: .cancelled, event: "cancelled", error: nil, details: [:])
-                }
+                engine.drained(id)
                 log.warning("experiment interrupted: the server is stopping")
             } else {
                 log.info("experiment cancelled")
-                try? finish(.cancelled, from: [.cancelling], event: "cancelled", error: nil)
+                try? finish(.stopped, error: nil)
             }
         } catch {
             let message = (error as? StageFailure)?.description ?? "\(error)"
             progress.finish("pipeline", .failed)
             log.error("experiment failed", metadata: ["error": "\(message)"])
-            try? finish(.failed, from: [.running, .pausing, .cancelling], event: "failed", error: message)
+            try? finish(.fail, error: message)
         }
         engine.configuration.afterFinish?(id, progress)
         engine.runnerFinished(id)
@@ -114,10 +108,10 @@ final class Runner: Sendable {
 
     /// Records the final state, after every log line emitted so far is stored
     /// (so a live follower gets them all before the end event).
-    private func finish(_ to: ExperimentState, from: [ExperimentState], event: String, error: String?) throws {
-        if to == .succeeded { progress.finish("pipeline") }
+    private func finish(_ event: Lifecycle.Event, error: String?) throws {
+        if event == .succeed { progress.finish("pipeline") }
         engine.configuration.beforeFinish?()
-        try persist { _ = try engine.repository.transition(experiment.id, from: from, to: to, event: event, error: error, details: [:]) }
+        try persist { try engine.finish(experiment.id, event, error: error) }
     }
 }
 

@@ -153,7 +153,7 @@ public final class Application: Sendable {
             store: store, engine: engine, reader: reader, authenticator: authenticator, webhooks: settings.webhooks
         ).register(&router)
         NotificationRoutes(store: store, notifications: notifier.store).register(&router)
-        ControlRoutes(engine: engine, store: store, pool: pool).register(&router)
+        ControlRoutes(engine: engine, store: store, pool: pool, authenticator: authenticator).register(&router)
         LogRoutes(store: store, hub: followHub).register(&router)
         DatasetRoutes(
             pool: pool, dataDir: settings.dataDir, maxUploadBytes: settings.maxUploadBytes, maxLineBytes: settings.maxLineBytes,

@@ -42,12 +42,15 @@ struct PostgresExperimentRepository: ExperimentRepository {
     /// Drain: running → interrupted → queued in one transaction (both events
     /// recorded), so no reader ever sees the passing `interrupted` state and
     /// takes it for the end (`watch` exits 3 on it).
-    func interruptAndRequeue(_ id: UUID, reason: String) throws -> TransitionResult {
-        try pool.withTransaction { tx in
+    func interruptAndRequeue(_ id: UUID, reason: String, details: [String: String]) throws -> TransitionResult {
+        let (interrupt, requeue) = Lifecycle.interruptAndRequeue
+        return try pool.withTransaction { tx in
             let first = try Self.move(
-                tx, id, from: [.running, .pausing], to: .interrupted, event: "interrupted", error: nil, details: ["reason": reason])
+                tx, id, from: interrupt.from, to: interrupt.to, event: interrupt.record, error: nil,
+                details: details.merging(["reason": reason]) { _, r in r })
             guard case .moved = first else { return first }
-            return try Self.move(tx, id, from: [.interrupted], to: .queued, event: "requeued", error: nil, details: ["reason": "drained"])
+            return try Self.move(
+                tx, id, from: requeue.from, to: requeue.to, event: requeue.record, error: nil, details: ["reason": "drained"])
         }
     }
 

@@ -10,12 +10,19 @@ struct ControlRoutes {
     let engine: Engine
     let store: ExperimentStore
     let pool: PostgresPool
+    let authenticator: Authenticator
 
     func register(_ r: inout Router) {
         let operate = Scope.operate.rawValue
-        r.post("/v1/experiments/{id}/pause", scope: operate) { req in try control(req) { try engine.pause($0) } }
-        r.post("/v1/experiments/{id}/resume", scope: operate) { req in try control(req) { try engine.resume($0) } }
-        r.post("/v1/experiments/{id}/cancel", scope: operate) { req in try control(req) { try engine.cancel($0) } }
+        r.post("/v1/experiments/{id}/pause", scope: operate) { req in
+            try control(req) { id, cause in try engine.pause(id, cause: cause) }
+        }
+        r.post("/v1/experiments/{id}/resume", scope: operate) { req in
+            try control(req) { id, cause in try engine.resume(id, cause: cause) }
+        }
+        r.post("/v1/experiments/{id}/cancel", scope: operate) { req in
+            try control(req) { id, cause in try engine.cancel(id, cause: cause) }
+        }
         r.post("/v1/experiments/{id}/retry", scope: operate) { req in
             var fromStage: String?
             if !req.body.isEmpty {
@@ -34,26 +41,32 @@ struct ControlRoutes {
                     fromStage = s
                 }
             }
-            return try control(req) { try engine.retry($0, fromStage: fromStage) }
+            return try control(req) { id, cause in try engine.retry(id, fromStage: fromStage, cause: cause) }
         }
         r.get("/v1/experiments/{id}/progress", scope: Scope.read.rawValue) { req in try progress(req) }
         r.get("/v1/experiments/{id}/events", scope: Scope.read.rawValue) { req in try events(req) }
         r.get("/v1/experiments/{id}/metrics", scope: Scope.read.rawValue) { req in try metrics(req) }
     }
 
-    /// Runs a control request: 202 with the experiment, 404, or 409 naming the current state.
+    /// Runs a control request: 202 with the experiment, 404, or 409 naming the
+    /// current state and what it allows (`allowed`, as `allowed_actions` has it).
     /// The body's `status` is the state the request produced (the scheduler
-    /// may already have moved on, e.g. claimed a requeued experiment).
-    private func control(_ req: Request, _ action: (UUID) throws -> ExperimentState) throws -> Response {
+    /// may already have moved on, e.g. claimed a requeued experiment). The
+    /// events it records name the token that asked (`cause: api`).
+    private func control(_ req: Request, _ action: (UUID, ControlCause) throws -> ExperimentState) throws -> Response {
         let id = try uuidParameter(req, "id")
+        let cause = ControlCause.api(token: try authenticator.identity(req))
         let produced: ExperimentState
         do {
-            produced = try database { try action(id) }
+            produced = try database { try action(id, cause) }
         } catch let e as Engine.ControlError {
             switch e {
             case .notFound: throw APIError.notFound("experiment \(req.parameter("id"))")
             case .illegal(let t):
-                throw APIError(409, t.description, extra: [("current_state", t.state.rawValue)])
+                let allowed = Lifecycle.allowedActions(in: t.state)
+                throw APIError(
+                    409, t.description,
+                    extra: [("current_state", t.state.rawValue), ("allowed", allowed.isEmpty ? "none" : allowed.joined(separator: ", "))])
             case .unknownStage(let s): throw APIError.invalid("from_stage", "unknown stage '\(s)'")
             }
         }

@@ -126,8 +126,14 @@ struct ExperimentRoutes {
             {"id":"\(e.id.uuidString.lowercased())","name":\(JSONText.quote(e.name)),"status":"\(e.status)",\
             "priority":"\(e.priority)","stage":\(e.stage.map(JSONText.quote) ?? "null"),"percent":\(e.percent),\
             "created_at":\(date(e.createdAt)),"started_at":\(date(e.startedAt)),"finished_at":\(date(e.finishedAt)),\
-            "error":\(e.error.map(JSONText.quote) ?? "null"),"request":\(e.request)}
+            "error":\(e.error.map(JSONText.quote) ?? "null"),"allowed_actions":\(allowedActions(e.status)),"request":\(e.request)}
             """
+    }
+
+    /// The control requests the experiment's state allows, as `Lifecycle` decides: `["pause","cancel"]`.
+    static func allowedActions(_ status: String) -> String {
+        let names = ExperimentState(rawValue: status).map(Lifecycle.allowedActions(in:)) ?? []
+        return "[" + names.map { "\"\($0)\"" }.joined(separator: ",") + "]"
     }
 
     static func encodeCursor(_ e: ExperimentRecord) -> String {
