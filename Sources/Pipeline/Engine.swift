@@ -305,7 +305,7 @@ public final class Engine: Sendable {
     }
 }
 
-/// The stage names of DESIGN.md, in their default order.
+/// The stage names (docs/architecture.md, "Stages"), in their default order.
 public enum ExperimentStages {
     public static let all = ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"]
 }
