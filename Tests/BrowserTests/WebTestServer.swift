@@ -14,10 +14,12 @@ import TestSupport
 enum WebTokens {
     static let reader = "sf_web_reader_token"
     static let operatorToken = "sf_web_operator_token"
+    static let admin = "sf_web_admin_token"
     static var file: String {
         """
         web-reader read \(SHA256.hex(Array(reader.utf8)))
         web-ops operate \(SHA256.hex(Array(operatorToken.utf8)))
+        web-admin admin \(SHA256.hex(Array(admin.utf8)))
         """
     }
 }

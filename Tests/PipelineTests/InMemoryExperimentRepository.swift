@@ -6,6 +6,9 @@ import Synchronization
 /// control. It keeps the same promises as the PostgreSQL repository: every
 /// state change is conditional on the expected states and recorded as an event.
 final class InMemoryExperimentRepository: ExperimentRepository {
+    /// The built-in stage order (Pipeline names no stages; this fake only needs an order for `from_stage`).
+    static let stageOrder = ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"]
+
     struct Event: Sendable, Equatable {
         var id: UUID
         var kind: String
@@ -76,8 +79,8 @@ final class InMemoryExperimentRepository: ExperimentRepository {
             row.leaseOwner = nil
             row.leaseExpires = nil
         }
-        if let stage = details["from_stage"], let i = ExperimentStages.all.firstIndex(of: stage) {
-            row.completed.removeAll { (ExperimentStages.all.firstIndex(of: $0) ?? 0) >= i }
+        if let stage = details["from_stage"], let i = Self.stageOrder.firstIndex(of: stage) {
+            row.completed.removeAll { (Self.stageOrder.firstIndex(of: $0) ?? 0) >= i }
         }
         s.rows[id] = row
         var d = details
