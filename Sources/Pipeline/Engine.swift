@@ -330,7 +330,7 @@ public final class Engine: Sendable {
     /// completed stage or from `fromStage`.
     @discardableResult
     public func retry(_ id: UUID, fromStage: String?, cause: ControlCause = .api(token: "")) throws -> ExperimentState {
-        if let fromStage, !registry.isEmpty, registry.position(of: fromStage) == nil { throw ControlError.unknownStage(fromStage) }
+        if let fromStage, registry.position(of: fromStage) == nil { throw ControlError.unknownStage(fromStage) }
         var details = cause.details
         if let fromStage { details["from_stage"] = fromStage }
         return try perform(id, .retry, details: details).to
