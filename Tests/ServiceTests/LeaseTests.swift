@@ -121,8 +121,8 @@ struct StoreWritingStage: Stage {
     @Test func aFiveSecondOutageMidStageIsWaitedOut() throws {
         let pg = try TemporaryPostgres()
         defer { pg.destroy() }
-        let t = try TestApp(databaseURL: pg.url, stages: StageRegistry([StoreWritingStage(name: "fusion")]))
-        let id = try t.create(body("outage", stages: ["fusion"]))
+        let t = try TestApp(databaseURL: pg.url, stages: StageRegistry([StoreWritingStage(name: "load")]))
+        let id = try t.create(body("outage", stages: ["load"]))
         let uuid = try #require(UUID(uuidString: id))
         // Well into the stage: some ticks stored.
         let deadline = Date().addingTimeInterval(20)
@@ -264,5 +264,78 @@ struct StoreWritingStage: Stage {
             "SELECT max(ts) > (SELECT max(ts) FROM pipeline_events WHERE experiment_id = \(uuid)) FROM pipeline_logs WHERE experiment_id = \(uuid)"
         ).first!.decode(0, as: Bool?.self)
         #expect(lastLogAt == false, "log lines stored after the end")
+    }
+
+    /// The owner stalls (SIGSTOP) for longer than the lease: the other
+    /// instance recovers the experiment (a new generation) and finishes it.
+    /// When the stale owner wakes, its writes are refused and it stops: one
+    /// "experiment succeeded", each stage completed once, nothing after the end.
+    @Test func aStalledOwnerIsFencedOutWhenItWakes() throws {
+        let pg = try TemporaryPostgres()
+        defer { pg.destroy() }
+        let dataDir = NSTemporaryDirectory() + "sf-stall-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        let servers = [
+            try ServerProcess(databaseURL: pg.url, dataDir: dataDir, port: ServerProcess.freePort(), units: 150),
+            try ServerProcess(databaseURL: pg.url, dataDir: dataDir, port: ServerProcess.freePort(), units: 150),
+        ]
+        let created = try servers[0].request("POST", "/v1/experiments", body: body("stall", stages: ["load", "resample", "merge"]))
+        let id = try #require(created.json["id"] as? String)
+        let uuid = try #require(UUID(uuidString: id))
+        let conn = try LeaseTests.connect(pg.url)
+        defer { conn.close() }
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let logs = try servers[0].request("GET", "/v1/experiments/\(id)/logs?stage=resample&limit=5000").json["items"] as? [[String: Any]] ?? []
+            if logs.contains(where: { $0["message"] as? String == "line 20" }) { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let owner = try #require(
+            try conn.query("SELECT details->>'owner' FROM pipeline_events WHERE experiment_id = \(uuid) AND kind = 'started'").first?
+                .decode(0, as: String.self))
+        let ownerPID = try #require(Int32(owner.split(separator: ":")[1]))
+        let stalled = try #require(servers.first { $0.process.processIdentifier == ownerPID })
+        let other = try #require(servers.first { $0.process.processIdentifier != ownerPID })
+        kill(ownerPID, SIGSTOP)
+        // The other instance takes it over once the 2 s lease expired.
+        let takeover = Date().addingTimeInterval(20)
+        while Date() < takeover {
+            let claims = try conn.query("SELECT count(*) FROM pipeline_events WHERE experiment_id = \(uuid) AND kind = 'started'").first!
+                .decode(0, as: Int64.self)
+            if claims == 2 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        kill(ownerPID, SIGCONT)
+        var status = ""
+        let end = Date().addingTimeInterval(60)
+        while Date() < end {
+            status = (try? other.request("GET", "/v1/experiments/\(id)").json["status"] as? String) ?? ""
+            if status == "succeeded" || status == "failed" { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(status == "succeeded")
+        Thread.sleep(forTimeInterval: 3)
+        _ = stalled
+        let events = try conn.query(
+            """
+            SELECT kind, coalesce(details->>'owner', ''), coalesce(details->>'generation', ''), coalesce(from_status, ''), coalesce(stage, '')
+            FROM pipeline_events WHERE experiment_id = \(uuid) ORDER BY id
+            """
+        ).map { row in try (0..<5).map { i in try row.decode(i, as: String.self) } }
+        let lifecycle = events.filter { ["started", "interrupted", "requeued", "succeeded", "failed"].contains($0[0]) }
+        #expect(lifecycle.map { $0[0] } == ["started", "interrupted", "requeued", "started", "succeeded"], "\(lifecycle)")
+        #expect(lifecycle.first?[1] == owner && lifecycle.count > 3 && lifecycle[3][1] != owner)
+        #expect(lifecycle.count > 3 && Int(lifecycle[3][2]) ?? 0 > Int(lifecycle[0][2]) ?? 0, "the takeover has a newer generation")
+        #expect(lifecycle.count > 1 && lifecycle[1][3] == "running")
+        for stage in ["load", "resample", "merge"] {
+            #expect(events.filter { $0[0] == "stage_completed" && $0[4] == stage }.count == 1, "\(stage): \(events)")
+        }
+        #expect(events.last?[0] == "succeeded", "an event after the end: \(events.suffix(3))")
+        let succeededLines = try conn.query(
+            "SELECT count(*) FROM pipeline_logs WHERE experiment_id = \(uuid) AND message = 'experiment succeeded'"
+        ).first!.decode(0, as: Int64.self)
+        #expect(succeededLines == 1)
+        #expect(try conn.query("SELECT status FROM experiments WHERE id = \(uuid)").first?.decode(0, as: String.self) == "succeeded")
     }
 }
