@@ -338,4 +338,34 @@ struct StoreWritingStage: Stage {
         #expect(succeededLines == 1)
         #expect(try conn.query("SELECT status FROM experiments WHERE id = \(uuid)").first?.decode(0, as: String.self) == "succeeded")
     }
+
+    /// Progress written by several threads at once (the sampler's and a
+    /// runner's at its end) no longer races into `23505 unique_violation`:
+    /// every write succeeds and the stored tree is whole.
+    @Test func concurrentProgressWritesDoNotCollide() throws {
+        let t = try TestApp(stages: StageRegistry([ChunkedStage(name: "load", units: 2000, chunkSeconds: 0.002)]))
+        let id = try t.create(body("progress", stages: ["load"]))
+        let uuid = try #require(UUID(uuidString: id))
+        try t.waitFor(id) { $0["status"] as? String == "running" }
+        let tree = try #require(t.app.engine.progress(of: uuid))
+        let threads = 4
+        let done = DispatchSemaphore(value: 0)
+        let sampler = t.app.sampler
+        for _ in 0..<threads {
+            Thread {
+                for _ in 0..<25 {
+                    sampler.writeProgress(uuid, tree)
+                }
+                done.signal()
+            }.start()
+        }
+        for _ in 0..<threads { done.wait() }
+        let failures = t.logs.all.filter { $0.message.contains("progress write failed") }
+        #expect(failures.isEmpty, "\(failures.map(\.metadata))")
+        let rows = try ExperimentStore(pool: t.app.pool).progress(uuid)
+        #expect(rows.first?.path == "pipeline")
+        #expect(Set(rows.map(\.path)).count == rows.count)
+        #expect(rows.contains { $0.path == "pipeline/load" })
+        _ = try t.request("POST", "/v1/experiments/\(id)/cancel")
+    }
 }
