@@ -229,7 +229,7 @@ public final class Engine: Sendable {
             guard let runner = state.withLock({ $0.runners[id] }), let s = states[id] else { continue }
             switch (s, runner.gate.request) {
             case (.pausing, .run): requestPark(runner)
-            case (.running, .pause): runner.gate.resume()
+            case (.running, .pause) where !runner.isHeld: runner.gate.resume()
             case (.cancelling, .run), (.cancelling, .pause): runner.gate.cancel()
             default: break
             }

@@ -56,6 +56,9 @@ final class Runner: Sendable {
         }
     }
 
+    /// Whether the runner is held because its lease went unrenewed.
+    var isHeld: Bool { lease.withLock { $0.heldSince != nil } }
+
     /// The renewal found the experiment taken over: stop at the next
     /// checkpoint and write nothing more.
     func leaseLost() {
@@ -72,7 +75,8 @@ final class Runner: Sendable {
         let step = lease.withLock { l -> Step in
             if l.finishing { return .none }
             if let since = l.heldSince { return since.duration(to: now) >= outageWait ? .stop : .none }
-            guard l.renewedAt.duration(to: now) >= stale else { return .none }
+            // A runner parked by a pause is still already: only a running one is held.
+            guard l.renewedAt.duration(to: now) >= stale, gate.request == .run else { return .none }
             l.heldSince = now
             return .hold
         }
