@@ -13,8 +13,14 @@ public final class Engine: Sendable {
     public struct Configuration: Sendable {
         /// Experiments run at once by this instance (default: cores).
         public var maxRunning = ProcessInfo.processInfo.activeProcessorCount
-        /// Lease length; renewed every third of it (default 15 s).
+        /// Lease length (default 15 s). A thread of its own renews the leases
+        /// every quarter of it; a runner whose lease went unrenewed for half of
+        /// it holds at its next checkpoint until the store answers again.
         public var leaseSeconds = 15.0
+        /// How long a runner waits out an unreachable store (retrying its
+        /// writes, or held at a checkpoint) before its run is interrupted and
+        /// requeued (default 600 s).
+        public var outageWaitSeconds = 600.0
         /// How often the scheduler looks for work when not woken (default 0.5 s).
         public var pollSeconds = 0.5
         /// Where experiments keep checkpoints and files (`<dataDir>/experiments/<id>`).
@@ -57,6 +63,9 @@ public final class Engine: Sendable {
 
     private struct State {
         var runners: [UUID: Runner] = [:]
+        /// Runs that stopped without recording their end (store away, lease
+        /// lost): given back (`abandon`) once the store answers, if still ours.
+        var orphans: [UUID: (fence: Fence, reason: String)] = [:]
         var draining = false
         var stopped = false
         var schedulerRunning = false
@@ -70,6 +79,7 @@ public final class Engine: Sendable {
     private let state = Mutex(State())
     private let wakeScheduler = DispatchSemaphore(value: 0)
     private let schedulerExited = DispatchSemaphore(value: 0)
+    private let leaseThreadsExited = DispatchSemaphore(value: 0)
 
     /// - Parameter makeLogger: a logger for an experiment (and stage), whose
     ///   lines reach the experiment's log (default: `logger` with metadata).
@@ -102,29 +112,22 @@ public final class Engine: Sendable {
         let thread = Thread { [self] in schedulerLoop() }
         thread.name = "scheduler"
         thread.start()
+        let leases = Thread { [self] in leaseLoop() }
+        leases.name = "leases"
+        leases.start()
+        let watchdog = Thread { [self] in watchdogLoop() }
+        watchdog.name = "lease-watchdog"
+        watchdog.start()
     }
 
     /// Looks for work now (after an experiment was created or requeued).
     public func wake() { wakeScheduler.signal() }
 
     private func schedulerLoop() {
-        var lastRenew = Date.distantPast
-        var lastRecover = Date.distantPast
         while !state.withLock({ $0.stopped }) {
             let draining = state.withLock { $0.draining }
             do {
-                if Date().timeIntervalSince(lastRecover) >= configuration.leaseSeconds / 3 {
-                    lastRecover = Date()
-                    let requeued = try repository.recoverExpiredLeases(except: configuration.owner)
-                    if !requeued.isEmpty {
-                        logger.warning("recovered experiments whose server stopped", metadata: ["count": "\(requeued.count)"])
-                    }
-                }
                 let ids = state.withLock { Array($0.runners.keys) }
-                if Date().timeIntervalSince(lastRenew) >= configuration.leaseSeconds / 3, !ids.isEmpty {
-                    lastRenew = Date()
-                    try repository.renewLeases(owner: configuration.owner, ids: ids, leaseSeconds: configuration.leaseSeconds)
-                }
                 if !ids.isEmpty { try syncControl(ids) }
                 if !draining, !registry.isEmpty {
                     while state.withLock({ $0.slotsInUse < configuration.maxRunning && !$0.draining }),
@@ -141,6 +144,90 @@ public final class Engine: Sendable {
         schedulerExited.signal()
     }
 
+    // MARK: leases
+
+    /// Renews this instance's leases every quarter lease, on its own thread
+    /// (a slow claim or control sync never delays a renewal); then, and only
+    /// then, recovers other instances' expired leases and gives back the
+    /// runs that stopped while the store was away.
+    private func leaseLoop() {
+        let interval = configuration.leaseSeconds / 4
+        var lastAttempt = ContinuousClock.now - .seconds(3600)
+        var failing = false
+        while !state.withLock({ $0.stopped }) {
+            if lastAttempt.duration(to: .now) >= .seconds(interval) {
+                lastAttempt = .now
+                do {
+                    try renewAndRecover()
+                    if failing { logger.notice("leases renewed again") }
+                    failing = false
+                } catch {
+                    if !failing { logger.warning("lease renewal failed; retrying", metadata: ["error": "\(error)"]) }
+                    failing = true
+                }
+            }
+            Thread.sleep(forTimeInterval: min(0.05, interval))
+        }
+        leaseThreadsExited.signal()
+    }
+
+    private func renewAndRecover() throws {
+        let (runners, orphans) = state.withLock { (Array($0.runners.values), $0.orphans) }
+        var generations: [UUID: Int64] = [:]
+        for r in runners { generations[r.experiment.id] = r.fence.generation }
+        for (id, o) in orphans { generations[id] = o.fence.generation }
+        let sent = ContinuousClock.now
+        let renewed = try repository.renewLeases(
+            owner: configuration.owner, generations: generations, leaseSeconds: configuration.leaseSeconds)
+        for r in runners {
+            if renewed.contains(r.experiment.id) { r.leaseRenewed(at: sent) } else { r.leaseLost() }
+        }
+        for (id, o) in orphans {
+            guard renewed.contains(id) else {
+                logger.notice("a stopped run was taken over meanwhile", metadata: ["experiment_id": "\(id)"])
+                _ = state.withLock { $0.orphans.removeValue(forKey: id) }
+                continue
+            }
+            do {
+                let now = try repository.abandon(id, reason: o.reason, fence: o.fence, details: [:])
+                logger.warning(
+                    "experiment given back after its run stopped",
+                    metadata: ["experiment_id": "\(id)", "reason": "\(o.reason)", "state": "\(now.map(\.rawValue) ?? "gone")"])
+                _ = state.withLock { $0.orphans.removeValue(forKey: id) }
+                wake()
+            } catch where repository.isFenced(error) {
+                _ = state.withLock { $0.orphans.removeValue(forKey: id) }
+            }
+        }
+        let requeued = try repository.recoverExpiredLeases()
+        if !requeued.isEmpty {
+            logger.warning("recovered experiments whose lease expired", metadata: ["count": "\(requeued.count)"])
+            wake()
+        }
+    }
+
+    /// Holds a runner whose lease went unrenewed for half its length at its
+    /// next checkpoint (before the lease can expire and another instance take
+    /// it over), and stops it once held longer than the outage bound.
+    private func watchdogLoop() {
+        let stale = Duration.milliseconds(Int64(configuration.leaseSeconds * 500))
+        let bound = Duration.milliseconds(Int64(configuration.outageWaitSeconds * 1000))
+        while !state.withLock({ $0.stopped }) {
+            for r in state.withLock({ Array($0.runners.values) }) { r.watch(stale: stale, outageWait: bound) }
+            Thread.sleep(forTimeInterval: min(0.05, configuration.leaseSeconds / 20))
+        }
+        leaseThreadsExited.signal()
+    }
+
+    /// A run stopped without recording its end: the lease thread gives it
+    /// back once the store answers (unless another instance took it over).
+    func orphaned(_ id: UUID, fence: Fence, reason: String) {
+        state.withLock { $0.orphans[id] = (fence, reason) }
+    }
+
+    /// The fence of an experiment running here, if any.
+    public func fence(of id: UUID) -> Fence? { state.withLock { $0.runners[id]?.fence } }
+
     /// Applies control requests that other instances wrote to the database.
     private func syncControl(_ ids: [UUID]) throws {
         let states = try repository.states(of: ids)
@@ -148,7 +235,7 @@ public final class Engine: Sendable {
             guard let runner = state.withLock({ $0.runners[id] }), let s = states[id] else { continue }
             switch (s, runner.gate.request) {
             case (.pausing, .run): carryOut(.parkAtNextCheckpoint, for: id, details: [:])
-            case (.running, .pause): carryOut(.wakeRunner, for: id, details: [:])
+            case (.running, .pause) where !runner.isHeld: carryOut(.wakeRunner, for: id, details: [:])
             case (.cancelling, .run), (.cancelling, .pause): carryOut(.stopRunner, for: id, details: [:])
             default: break
             }
@@ -197,8 +284,9 @@ public final class Engine: Sendable {
     /// - Returns: the move made.
     /// - Throws: `ControlError.notFound`, `ControlError.illegal`, or the store's error.
     @discardableResult
-    func perform(_ id: UUID, _ event: Lifecycle.Event, error: String? = nil, details: [String: String] = [:]) throws
-        -> Lifecycle.Move
+    func perform(
+        _ id: UUID, _ event: Lifecycle.Event, error: String? = nil, details: [String: String] = [:], fence: Fence? = nil
+    ) throws -> Lifecycle.Move
     {
         var known: ExperimentState?
         for _ in 0..<4 {
@@ -213,7 +301,13 @@ public final class Engine: Sendable {
                 known = current
                 continue
             }
-            switch try repository.transition(id, from: candidates, to: move.to, event: move.record, error: error, details: details) {
+            let result =
+                if let fence {
+                    try repository.transition(id, from: candidates, to: move.to, event: move.record, error: error, details: details, fence: fence)
+                } else {
+                    try repository.transition(id, from: candidates, to: move.to, event: move.record, error: error, details: details)
+                }
+            switch result {
             case .moved:
                 carryOut(move.action, for: id, details: details)
                 return move
@@ -292,7 +386,7 @@ public final class Engine: Sendable {
         runner.gate.requestPause { [self] in
             runner.progress.setRunning(to: .paused)
             do {
-                try perform(id, .parked, details: details)
+                try perform(id, .parked, details: details, fence: runner.fence)
             } catch {
                 logger.error("could not record the pause", metadata: ["experiment_id": "\(id)", "error": "\(error)"])
             }
@@ -338,11 +432,11 @@ public final class Engine: Sendable {
 
     /// The runner finished its stages (or failed): records the outcome. A
     /// cancel that arrived after the last checkpoint wins over success.
-    func finish(_ id: UUID, _ event: Lifecycle.Event, error: String?) throws {
+    func finish(_ id: UUID, _ event: Lifecycle.Event, error: String?, fence: Fence) throws {
         do {
-            try perform(id, event, error: error)
+            try perform(id, event, error: error, fence: fence)
         } catch ControlError.illegal(let e) where e.state == .cancelling && event == .succeed {
-            try perform(id, .stopped)
+            try perform(id, .stopped, fence: fence)
         } catch ControlError.illegal(let e) {
             // Already moved on (e.g. recovered elsewhere): nothing of ours to record.
             logger.warning("final state not recorded", metadata: ["experiment_id": "\(id)", "reason": "\(e)"])
@@ -351,19 +445,16 @@ public final class Engine: Sendable {
 
     /// The runner stopped because this server drains: running work is
     /// interrupted and requeued at once; paused work stays paused (its lease
-    /// released); a pending cancel completes.
-    func drained(_ id: UUID) {
+    /// released); a pending cancel completes — all only while `fence` still
+    /// holds the experiment (`ExperimentRepository.abandon`).
+    func drained(_ id: UUID, fence: Fence) {
         unpark(id)
-        let current = (try? repository.state(of: id)) ?? nil
-        switch current {
-        case .paused?:
-            try? repository.releaseLease(id)
-        case .cancelling?:
-            _ = try? perform(id, .interrupt, details: ControlCause.drain.details)
-        default:
-            // Back in the queue at once, as after an expired lease: another
-            // instance (or this one, restarted) goes on after the last completed stage.
-            _ = try? repository.interruptAndRequeue(id, reason: "server stopping", details: ControlCause.drain.details)
+        do {
+            _ = try repository.abandon(id, reason: "server stopping", fence: fence, details: ControlCause.drain.details)
+        } catch {
+            if !repository.isFenced(error) {
+                logger.warning("could not record the interruption", metadata: ["experiment_id": "\(id)", "error": "\(error)"])
+            }
         }
     }
 
@@ -399,6 +490,10 @@ public final class Engine: Sendable {
         while ContinuousClock.now < deadline, !state.withLock({ $0.runners.isEmpty }) { Thread.sleep(forTimeInterval: 0.01) }
         state.withLock { $0.stopped = true }
         wake()
-        if state.withLock({ $0.schedulerRunning }) { _ = schedulerExited.wait(timeout: .now() + 5) }
+        if state.withLock({ $0.schedulerRunning }) {
+            _ = schedulerExited.wait(timeout: .now() + 5)
+            _ = leaseThreadsExited.wait(timeout: .now() + 5)
+            _ = leaseThreadsExited.wait(timeout: .now() + 5)
+        }
     }
 }

@@ -59,13 +59,21 @@ public final class StageContext: @unchecked Sendable {
     let memory: MemoryMonitor?
     let gate: PauseGate
     let recordEvent: (@Sendable (_ kind: String, _ details: [String: String]) throws -> Void)?
+    let runStore: RunStore?
+
+    /// Time the run has spent so far waiting for an unreachable store (or
+    /// held because its lease could not be renewed): not the stage's own
+    /// time, so timeouts leave it out (take the difference across a span).
+    public var suspendedTime: Duration { runStore?.suspendedTime ?? .zero }
 
     init(
         experimentID: UUID, stage: String, request: Data, logger: Logger, progress: ProgressTree,
         artifacts: Artifacts, directory: URL, gate: PauseGate, environment: (any StageEnvironment)? = nil,
         memory: MemoryMonitor? = nil,
-        recordEvent: (@Sendable (_ kind: String, _ details: [String: String]) throws -> Void)? = nil
+        recordEvent: (@Sendable (_ kind: String, _ details: [String: String]) throws -> Void)? = nil,
+        runStore: RunStore? = nil
     ) {
+        self.runStore = runStore
         self.recordEvent = recordEvent
         self.environment = environment
         self.memory = memory

@@ -92,6 +92,7 @@ public final class Application: Sendable {
             metrics.recordOutcome(outcome == .completed ? "succeeded" : outcome == .failed ? "failed" : "stopped")
         }
         engineConfig.maxRunning = settings.maxRunning
+        engineConfig.outageWaitSeconds = Double(settings.outageWaitSeconds)
         engineConfig.dataDirectory = URL(fileURLWithPath: settings.dataDir)
         engineConfig.beforeFinish = { logWriter.waitUntilWritten(logBus.publishedCount, timeout: .seconds(120)) }
         engineConfig.environment = ServiceStageEnvironment(

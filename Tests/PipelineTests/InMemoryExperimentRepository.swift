@@ -29,7 +29,11 @@ final class InMemoryExperimentRepository: ExperimentRepository {
         var leaseExpires: Date?
         var error: String?
         var order: Int
+        var generation: Int64 = 0
     }
+
+    /// A write refused because the writer's fence is stale.
+    struct Fenced: Error {}
 
     private struct Store {
         var rows: [UUID: Row] = [:]
@@ -64,6 +68,45 @@ final class InMemoryExperimentRepository: ExperimentRepository {
         _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?, details: [String: String]
     ) throws -> TransitionResult {
         store.withLock { s in Self.move(&s, id, from: from, to: to, event: event, error: error, details: details) }
+    }
+
+    func transition(
+        _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?, details: [String: String],
+        fence: Fence
+    ) throws -> TransitionResult {
+        try store.withLock { s in
+            try Self.require(s, id, fence)
+            return Self.move(&s, id, from: from, to: to, event: event, error: error, details: details)
+        }
+    }
+
+    private static func require(_ s: Store, _ id: UUID, _ fence: Fence) throws {
+        guard let row = s.rows[id], row.generation == fence.generation, row.leaseOwner == nil || row.leaseOwner == fence.owner else {
+            throw Fenced()
+        }
+    }
+
+    func abandon(_ id: UUID, reason: String, fence: Fence, details: [String: String]) throws -> ExperimentState? {
+        try store.withLock { s in
+            try Self.require(s, id, fence)
+            guard let current = s.rows[id]?.status else { return nil }
+            switch current {
+            case .running, .pausing:
+                _ = Self.move(&s, id, from: [current], to: .interrupted, event: "interrupted", error: nil,
+                              details: details.merging(["reason": reason]) { _, r in r })
+                _ = Self.move(&s, id, from: [.interrupted], to: .queued, event: "requeued", error: nil, details: ["reason": reason])
+                return .queued
+            case .paused:
+                s.rows[id]?.leaseOwner = nil
+                s.rows[id]?.leaseExpires = nil
+                return .paused
+            case .cancelling:
+                _ = Self.move(&s, id, from: [.cancelling], to: .cancelled, event: "cancelled", error: nil, details: ["reason": reason])
+                return .cancelled
+            default:
+                return current
+            }
+        }
     }
 
     private static func move(
@@ -106,38 +149,61 @@ final class InMemoryExperimentRepository: ExperimentRepository {
             row.status = .running
             row.leaseOwner = owner
             row.leaseExpires = Date().addingTimeInterval(leaseSeconds)
+            row.generation += 1
             s.rows[row.id] = row
             s.events.append(Event(id: row.id, kind: "started", from: .queued, to: .running, details: ["owner": owner]))
-            return ClaimedExperiment(id: row.id, name: row.name, stages: row.stages, completedStages: row.completed, request: Data("{}".utf8))
+            return ClaimedExperiment(
+                id: row.id, name: row.name, stages: row.stages, completedStages: row.completed, request: Data("{}".utf8),
+                generation: row.generation)
         }
     }
 
-    func renewLeases(owner: String, ids: [UUID], leaseSeconds: Double) throws {
+    func renewLeases(owner: String, generations: [UUID: Int64], leaseSeconds: Double) throws -> Set<UUID> {
         store.withLock { s in
-            for id in ids where s.rows[id]?.leaseOwner == owner { s.rows[id]?.leaseExpires = Date().addingTimeInterval(leaseSeconds) }
+            var renewed: Set<UUID> = []
+            for (id, generation) in generations where s.rows[id]?.generation == generation {
+                guard let row = s.rows[id], row.leaseOwner == owner || row.leaseOwner == nil else { continue }
+                if row.leaseOwner == nil, ![.running, .pausing, .paused, .cancelling].contains(row.status) { continue }
+                s.rows[id]?.leaseOwner = owner
+                s.rows[id]?.leaseExpires = Date().addingTimeInterval(leaseSeconds)
+                renewed.insert(id)
+            }
+            return renewed
         }
     }
 
-    func recoverExpiredLeases(except owner: String) throws -> [UUID] { [] }
+    func recoverExpiredLeases() throws -> [UUID] { [] }
 
-    func stageStarted(_ id: UUID, stage: String) throws {
-        store.withLock { $0.events.append(Event(id: id, kind: "stage_started", stage: stage, details: [:])) }
+    func stageStarted(_ id: UUID, stage: String, fence: Fence, key: String) throws {
+        try store.withLock { s in
+            try Self.require(s, id, fence)
+            s.events.append(Event(id: id, kind: "stage_started", stage: stage, details: [:]))
+        }
     }
 
-    func stageCompleted(_ id: UUID, stage: String, durationMs: Double, percent: Double) throws {
-        store.withLock { s in
+    func stageCompleted(_ id: UUID, stage: String, durationMs: Double, percent: Double, fence: Fence, key: String) throws {
+        try store.withLock { s in
+            try Self.require(s, id, fence)
             if s.rows[id]?.completed.contains(stage) == false { s.rows[id]?.completed.append(stage) }
             s.events.append(Event(id: id, kind: "stage_completed", stage: stage, durationMs: durationMs, details: [:]))
         }
     }
 
-    func stageSkipped(_ id: UUID, stage: String, reason: String) throws {
-        store.withLock { $0.events.append(Event(id: id, kind: "stage_skipped", stage: stage, details: ["reason": reason])) }
+    func stageSkipped(_ id: UUID, stage: String, reason: String, fence: Fence, key: String) throws {
+        try store.withLock { s in
+            try Self.require(s, id, fence)
+            s.events.append(Event(id: id, kind: "stage_skipped", stage: stage, details: ["reason": reason]))
+        }
     }
 
-    func recordEvent(_ id: UUID, kind: String, stage: String?, details: [String: String]) throws {
-        store.withLock { $0.events.append(Event(id: id, kind: kind, stage: stage, details: details)) }
+    func recordEvent(_ id: UUID, kind: String, stage: String?, details: [String: String], fence: Fence, key: String) throws {
+        try store.withLock { s in
+            try Self.require(s, id, fence)
+            s.events.append(Event(id: id, kind: kind, stage: stage, details: details))
+        }
     }
+
+    func isFenced(_ error: any Error) -> Bool { error is Fenced }
 
     func isTransient(_ error: any Error) -> Bool { false }
 
