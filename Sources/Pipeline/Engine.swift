@@ -301,13 +301,9 @@ public final class Engine: Sendable {
                 known = current
                 continue
             }
-            let result =
-                if let fence {
-                    try repository.transition(id, from: candidates, to: move.to, event: move.record, error: error, details: details, fence: fence)
-                } else {
-                    try repository.transition(id, from: candidates, to: move.to, event: move.record, error: error, details: details)
-                }
-            switch result {
+            switch try repository.transition(
+                id, from: candidates, to: move.to, event: move.record, error: error, details: details, fence: fence)
+            {
             case .moved:
                 carryOut(move.action, for: id, details: details)
                 return move

@@ -115,6 +115,16 @@ public protocol ExperimentRepository: Sendable {
 }
 
 extension ExperimentRepository {
+    /// A state change made by a runner (fenced by its claim) when `fence` is
+    /// given, or by a client's control request (unfenced) when it is nil.
+    public func transition(
+        _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?, details: [String: String],
+        fence: Fence?
+    ) throws -> TransitionResult {
+        guard let fence else { return try transition(id, from: from, to: to, event: event, error: error, details: details) }
+        return try transition(id, from: from, to: to, event: event, error: error, details: details, fence: fence)
+    }
+
     /// Two transitions, one after the other (stores without transactions).
     public func interruptAndRequeue(_ id: UUID, reason: String, details: [String: String]) throws -> TransitionResult {
         let (interrupt, requeue) = Lifecycle.interruptAndRequeue
