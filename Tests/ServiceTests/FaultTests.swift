@@ -15,7 +15,7 @@ struct FaultTests {
     static let stages = ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"]
     static let symbols = ["EURUSD", "GBPUSD", "USDJPY"]
     /// Days of 1m bars per symbol (env `SF_FAULT_DAYS`); enough that the targeted stages last about a second in a debug build.
-    static let days = Int(ProcessInfo.processInfo.environment["SF_FAULT_DAYS"] ?? "") ?? 45
+    static let days = Int(ProcessInfo.processInfo.environment["SF_FAULT_DAYS"] ?? "") ?? 30
     static let body: String = {
         let datasets = symbols.map { #"{"symbol":"\#($0)","path":"samples/\#($0)_1m.csv"}"# }.joined(separator: ",")
         let list = stages.map { "\"\($0)\"" }.joined(separator: ",")
@@ -52,7 +52,7 @@ struct FaultTests {
         let error = try run.error(id) ?? ""
         #expect(status == "succeeded", "\(error)")
         try run.expectSingleRunner(id)
-        try run.expectSameFiles(id, as: expected)
+        if status == "succeeded" { try run.expectSameFiles(id, as: expected) }
     }
 
     /// PostgreSQL stopped for 5 s during fusion: the run waits it out and
@@ -70,15 +70,15 @@ struct FaultTests {
         let error = try run.error(id) ?? ""
         #expect(status == "succeeded", "\(error)")
         try run.expectSingleRunner(id)
+        guard status == "succeeded" else { return }
         try run.expectSameFiles(id, as: expected)
         let got = try run.outcome(id)
-        #expect(got.signals == expected.signals, "stored signals differ from an undisturbed run's")
-        #expect(got.events == expected.events, "events differ from an undisturbed run's")
-        #expect(got.progress == expected.progress, "stored progress differs from an undisturbed run's")
+        #expect(got.signals == expected.signals, "stored signals differ from an undisturbed run's: \(FaultRun.difference(got.signals, expected.signals))")
+        #expect(got.events == expected.events, "events differ from an undisturbed run's: \(FaultRun.difference(got.events, expected.events))")
+        #expect(got.progress == expected.progress, "stored progress differs from an undisturbed run's: \(FaultRun.difference(got.progress, expected.progress))")
         #expect(got.report == expected.report, "the stored report differs from an undisturbed run's")
-        for (key, count) in expected.logs.sorted(by: { $0.key < $1.key }) {
-            #expect(got.logs[key, default: 0] == count, "log line \(key): stored \(got.logs[key, default: 0]) times, \(count) in an undisturbed run")
-        }
+        let logs = expected.logs.keys.sorted().filter { got.logs[$0, default: 0] != expected.logs[$0] }
+        #expect(logs.isEmpty, "log lines stored a different number of times than in an undisturbed run: \(logs.prefix(10).map { "\($0) ×\(got.logs[$0, default: 0]) (\(expected.logs[$0]!))" })")
     }
 
     /// SIGTERM during export: the instance exits within 2 s leaving the
@@ -91,7 +91,8 @@ struct FaultTests {
         try run.waitForStage(id, "export")
         let exit = run.instances[0].terminate(timeout: 30)
         #expect(exit != nil && exit! <= 2, "SIGTERM to exit: \(exit.map { "\($0) s" } ?? "still running after 30 s")")
-        #expect(try run.status(id) == "interrupted")
+        let afterSignal = try run.status(id)
+        #expect(afterSignal == "interrupted", "after SIGTERM the experiment is \(afterSignal)")
         let completed = try run.completedStages(id)
         try run.startInstance()
         let status = try run.waitFinal(id)
@@ -103,7 +104,7 @@ struct FaultTests {
         }
         #expect(starts["export", default: 0] == 2, "export was not run again after SIGTERM: \(starts)")
         try run.expectSingleRunner(id)
-        try run.expectSameFiles(id, as: expected)
+        if status == "succeeded" { try run.expectSameFiles(id, as: expected) }
     }
 
     /// Three instances, the postmaster (and its children) killed -9 during
@@ -141,6 +142,13 @@ final class FaultRun {
         var report: String
         /// "stage|message" (digit runs as N) → how many stored.
         var logs: [String: Int]
+    }
+
+    /// Where two line lists first differ, briefly (no full dump).
+    static func difference(_ got: [String], _ expected: [String]) -> String {
+        let index = (0..<min(got.count, expected.count)).first { got[$0] != expected[$0] } ?? min(got.count, expected.count)
+        let line = { (xs: [String]) in index < xs.count ? String(xs[index].prefix(160)) : "(none)" }
+        return "\(got.count) lines vs \(expected.count); line \(index): \(line(got)) vs \(line(expected))"
     }
 
     let pg: TemporaryPostgres
