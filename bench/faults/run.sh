@@ -384,8 +384,8 @@ run_scenario() {
                 || problems+=("completed stage $s ran again")
         done
     fi
-    case "$kind" in
-    pg5 | pg60)
+    case "$kind/$st" in
+    pg5/succeeded | pg60/succeeded)
         [ "$(stored_signals "$id")" = "$base_signals" ] || problems+=("signals differ ($(stored_signals "$id") vs $base_signals)")
         [ "$(stored_events "$id")" = "$base_events" ] || problems+=("events differ")
         [ "$(stored_progress "$id")" = "$base_progress" ] || problems+=("progress differs")
