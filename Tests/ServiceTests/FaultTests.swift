@@ -81,8 +81,8 @@ struct FaultTests {
         #expect(logs.isEmpty, "log lines stored a different number of times than in an undisturbed run: \(logs.prefix(10).map { "\($0) ×\(got.logs[$0, default: 0]) (\(expected.logs[$0]!))" })")
     }
 
-    /// SIGTERM during export: the instance exits within 2 s leaving the
-    /// experiment `interrupted`; the next instance resumes it after its last
+    /// SIGTERM during export: the instance exits within 2 s, the experiment
+    /// `interrupted` (cause `drain`) and requeued; the next instance resumes it after its last
     /// completed stage and it ends `succeeded` with the undisturbed files.
     @Test func sigtermDuringExportExitsWithinTwoSecondsAndResumes() throws {
         let expected = try Self.baseline.get()
@@ -91,8 +91,13 @@ struct FaultTests {
         try run.waitForStage(id, "export")
         let exit = run.instances[0].terminate(timeout: 30)
         #expect(exit != nil && exit! <= 2, "SIGTERM to exit: \(exit.map { "\($0) s" } ?? "still running after 30 s")")
+        // Interrupted, and at once back in the queue (one transaction) so any
+        // instance resumes it: the last two events say so, the status is queued.
         let afterSignal = try run.status(id)
-        #expect(afterSignal == "interrupted", "after SIGTERM the experiment is \(afterSignal)")
+        #expect(afterSignal == "queued", "after SIGTERM the experiment is \(afterSignal)")
+        let last = try run.strings(
+            "SELECT kind || ':' || coalesce(details->>'cause', '') FROM pipeline_events WHERE experiment_id = \(UUID(uuidString: id)!) ORDER BY id DESC LIMIT 2")
+        #expect(last == ["requeued:", "interrupted:drain"], "the events after SIGTERM: \(last)")
         let completed = try run.completedStages(id)
         try run.startInstance()
         let status = try run.waitFinal(id)

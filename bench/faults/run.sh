@@ -8,7 +8,7 @@
 #   pg5/pg60 PostgreSQL stopped (`pg_ctl stop -m fast`) for 5 s / 60 s, then started
 #   tri-pg60 three instances + PostgreSQL stopped for 60 s
 #   tri-pm   three instances + the postmaster (and its children) killed -9, restarted after 10 s
-#   sigterm  SIGTERM to the only instance: exit within 2 s, `interrupted`; a new
+#   sigterm  SIGTERM to the only instance: exit within 2 s, `interrupted` (cause drain) and requeued; a new
 #            instance resumes after the last completed stage and ends `succeeded`
 #
 # Checks after each scenario (against one undisturbed run of the same request
@@ -350,7 +350,11 @@ run_scenario() {
         timing="exit ${exit_s} s"
         awk -v e="$exit_s" 'BEGIN { exit !(e <= 2.0) }' || problems+=("exit took ${exit_s} s (> 2 s)")
         st=$(status_of "$id")
-        [ "$st" = interrupted ] || problems+=("after SIGTERM: $st, not interrupted")
+        # Interrupted and requeued in one transaction (any instance resumes it).
+        [ "$st" = queued ] || problems+=("after SIGTERM: $st, not queued")
+        local last2
+        last2=$(sql "SELECT string_agg(k, ',' ORDER BY id DESC) FROM (SELECT id, kind || ':' || coalesce(details->>'cause', '') AS k FROM pipeline_events WHERE experiment_id = '$id' ORDER BY id DESC LIMIT 2) t")
+        [ "$last2" = "requeued:,interrupted:drain" ] || problems+=("events after SIGTERM: $last2, not interrupted (drain) then requeued")
         local before
         before=$(sql "SELECT array_to_string(completed_stages, ',') FROM experiments WHERE id = '$id'")
         start_instance 1 || { report "$name" FAIL "the second instance did not start"; stop_all; return; }
