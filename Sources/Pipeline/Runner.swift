@@ -56,6 +56,7 @@ final class Runner: Sendable {
                 progress.start(node)
                 stageLog.info("stage started")
                 let started = ContinuousClock.now
+                let suspendedBefore = gate.suspendedTime
                 do {
                     try stage.run(context)
                 } catch let e as StageCancelled {
@@ -64,7 +65,8 @@ final class Runner: Sendable {
                     throw StageFailure(stage: name, message: "\(error)")
                 }
                 progress.finish(node)
-                let elapsed = started.duration(to: .now)
+                // Paused (and otherwise suspended) time is not the stage's.
+                let elapsed = started.duration(to: .now) - (gate.suspendedTime - suspendedBefore)
                 let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
                 stageLog.info("stage completed", metadata: ["duration_ms": "\(Int(ms))"])
                 let percent = Double(index + 1) / Double(experiment.stages.count) * 100

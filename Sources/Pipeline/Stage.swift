@@ -99,6 +99,20 @@ public final class StageContext: @unchecked Sendable {
     /// - Throws: `StageCancelled` once the experiment is cancelled.
     public func checkpoint() throws(StageCancelled) { try gate.checkpoint() }
 
+    /// Enrolls a thread the stage starts (e.g. a forecast model's) as one more
+    /// worker of the experiment's pause gate: the experiment reads `paused`
+    /// only once it, too, is parked at its checkpoint. Call `leave()` when the
+    /// thread's work ends.
+    public func joinWorker() -> PauseGate.Worker { gate.join() }
+
+    /// The experiment's paused (and otherwise suspended) time so far in this
+    /// run: leave its growth out of timeouts and durations.
+    public var suspendedTime: Duration { gate.suspendedTime }
+
+    /// Runs a wait that is not work (e.g. for an unreachable PostgreSQL) with
+    /// its time counted as suspended (see ``PauseGate/suspend(_:)``).
+    public func suspend<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T { try gate.suspend(body) }
+
     /// Where this stage's checkpoint files live (`<experiment>/checkpoints/<stage>`).
     public var checkpointDirectory: URL { directory.appendingPathComponent("checkpoints/\(stage)") }
 
