@@ -46,12 +46,15 @@ public final class ForecastContext: Sendable {
         if job.stop.load(ordering: .relaxed) {
             throw ForecastError(.cancelled, "stopped by the runner")
         }
-        gate?.pass()
         if let worker {
+            // Enrolled with the engine's gate: park there (never on the run
+            // gate too, or a pause would wait for a thread held off the gate).
             do { try worker.checkpoint() } catch {
                 job.stop.store(true, ordering: .relaxed)
                 throw ForecastError(.cancelled, "cancelled")
             }
+        } else {
+            gate?.pass()
         }
         if job.stop.load(ordering: .relaxed) {
             throw ForecastError(.cancelled, "stopped by the runner")
