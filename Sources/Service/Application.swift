@@ -91,6 +91,7 @@ public final class Application: Sendable {
             let outcome = tree.snapshot().status
             metrics.recordOutcome(outcome == .completed ? "succeeded" : outcome == .failed ? "failed" : "stopped")
         }
+        engineConfig.beforePaused = { id, tree in samplerBox.withLock { $0 }?.writeProgress(id, tree) }
         engineConfig.maxRunning = settings.maxRunning
         engineConfig.dataDirectory = URL(fileURLWithPath: settings.dataDir)
         engineConfig.beforeFinish = { logWriter.waitUntilWritten(logBus.publishedCount, timeout: .seconds(120)) }
