@@ -37,6 +37,10 @@ public final class Engine: Sendable {
         /// Called on the runner's thread after the final state is recorded
         /// (the service stores the final progress tree there).
         public var afterFinish: (@Sendable (UUID, ProgressTree) -> Void)?
+        /// Called on the last worker's thread once every worker of an
+        /// experiment has parked, before `paused` is recorded (the service
+        /// stores the frozen progress tree and `percent` there).
+        public var beforePaused: (@Sendable (UUID, ProgressTree) -> Void)?
         public init() {}
     }
 
@@ -381,6 +385,7 @@ public final class Engine: Sendable {
         let id = runner.experiment.id
         runner.gate.requestPause { [self] in
             runner.progress.setRunning(to: .paused)
+            configuration.beforePaused?(id, runner.progress)
             do {
                 try perform(id, .parked, details: details, fence: runner.fence)
             } catch {

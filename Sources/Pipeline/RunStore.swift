@@ -49,7 +49,6 @@ public final class RunStore: Sendable {
     let isTransient: @Sendable (any Error) -> Bool
     let isFenced: @Sendable (any Error) -> Bool
     let logger: Logger
-    private let suspendedNanos = Atomic<Int64>(0)
     private let stopReason = Mutex<RunStop?>(nil)
 
     public init(
@@ -65,17 +64,12 @@ public final class RunStore: Sendable {
         self.isFenced = isFenced
     }
 
-    /// Total time this run spent waiting for the store (or held at a
-    /// checkpoint because its lease could not be renewed).
-    public var suspendedTime: Duration { .nanoseconds(suspendedNanos.load(ordering: .relaxed)) }
+    /// Total time this run spent suspended: waiting for the store, held at a
+    /// checkpoint because its lease could not be renewed, or paused (the gate's count).
+    public var suspendedTime: Duration { gate.suspendedTime }
 
     /// Why the run must stop without writing further, once a write found out.
     public var stopped: RunStop? { stopReason.withLock { $0 } }
-
-    func addSuspended(_ d: Duration) {
-        let (s, a) = d.components
-        suspendedNanos.add(s * 1_000_000_000 + a / 1_000_000_000, ordering: .relaxed)
-    }
 
     func stop(_ reason: RunStop) {
         stopReason.withLock { if $0 == nil { $0 = reason } }
@@ -115,10 +109,8 @@ public final class RunStore: Sendable {
                     stop(reason)
                     throw reason
                 }
-                let start = ContinuousClock.now
                 try gate.checkpoint()
-                Thread.sleep(forTimeInterval: delay)
-                addSuspended(start.duration(to: .now))
+                gate.suspend { Thread.sleep(forTimeInterval: delay) }
                 delay = min(delay * 2, 1)
             }
         }

@@ -49,8 +49,7 @@ final class Runner: Sendable {
             defer { l.heldSince = nil }
             return l.heldSince
         }
-        if let held {
-            store.addSuspended(held.duration(to: .now))
+        if held != nil {
             engine.logger.notice("lease renewed: runner goes on", metadata: ["experiment_id": "\(experiment.id)"])
             if gate.request == .pause { gate.resume() }
         }
@@ -134,7 +133,7 @@ final class Runner: Sendable {
                 progress.start(node)
                 stageLog.info("stage started")
                 let started = ContinuousClock.now
-                let pausedBefore = engine.pausedTime(of: id)
+                let suspendedBefore = gate.suspendedTime
                 do {
                     try stage.run(context)
                 } catch let e as StageCancelled {
@@ -145,8 +144,8 @@ final class Runner: Sendable {
                     throw StageFailure(stage: name, message: "\(error)")
                 }
                 progress.finish(node)
-                // Time parked by a pause is not the stage's work.
-                let elapsed = started.duration(to: .now) - (engine.pausedTime(of: id) - pausedBefore)
+                // Paused (and otherwise suspended: held, waiting for PostgreSQL) time is not the stage's.
+                let elapsed = started.duration(to: .now) - (gate.suspendedTime - suspendedBefore)
                 let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
                 stageLog.info("stage completed", metadata: ["duration_ms": "\(Int(ms))"])
                 let percent = Double(index + 1) / Double(experiment.stages.count) * 100

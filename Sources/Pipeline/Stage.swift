@@ -61,10 +61,6 @@ public final class StageContext: @unchecked Sendable {
     let recordEvent: (@Sendable (_ kind: String, _ details: [String: String]) throws -> Void)?
     let runStore: RunStore?
 
-    /// Time the run has spent so far waiting for an unreachable store (or
-    /// held because its lease could not be renewed): not the stage's own
-    /// time, so timeouts leave it out (take the difference across a span).
-    public var suspendedTime: Duration { runStore?.suspendedTime ?? .zero }
 
     init(
         experimentID: UUID, stage: String, request: Data, logger: Logger, progress: ProgressTree,
@@ -103,6 +99,20 @@ public final class StageContext: @unchecked Sendable {
     /// - Throws: `StageCancelled` once the experiment is cancelled.
     public func checkpoint() throws(StageCancelled) { try gate.checkpoint() }
 
+    /// Enrolls a thread the stage starts (e.g. a forecast model's) as one more
+    /// worker of the experiment's pause gate: the experiment reads `paused`
+    /// only once it, too, is parked at its checkpoint. Call `leave()` when the
+    /// thread's work ends.
+    public func joinWorker() -> PauseGate.Worker { gate.join() }
+
+    /// The experiment's paused (and otherwise suspended) time so far in this
+    /// run: leave its growth out of timeouts and durations.
+    public var suspendedTime: Duration { gate.suspendedTime }
+
+    /// Runs a wait that is not work (e.g. for an unreachable PostgreSQL) with
+    /// its time counted as suspended (see ``PauseGate/suspend(_:)``).
+    public func suspend<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T { try gate.suspend(body) }
+
     /// Where this stage's checkpoint files live (`<experiment>/checkpoints/<stage>`).
     public var checkpointDirectory: URL { directory.appendingPathComponent("checkpoints/\(stage)") }
 
@@ -110,7 +120,7 @@ public final class StageContext: @unchecked Sendable {
     public func writeCheckpoint(_ name: String, _ bytes: [UInt8]) throws {
         let dir = checkpointDirectory
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".\(name).tmp")
+        let tmp = dir.appendingPathComponent(".\(name).\(uniqueTemporarySuffix()).tmp")
         try Data(bytes).write(to: tmp)
         guard rename(tmp.path, dir.appendingPathComponent(name).path) == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: dir.appendingPathComponent(name).path])
@@ -167,4 +177,12 @@ public struct StageRegistry: Sendable {
     public func prerequisites(of name: String) -> [String] { stages[name]?.prerequisites ?? [] }
 
     public var isEmpty: Bool { stages.isEmpty }
+}
+
+/// A suffix no other writer uses (process id and a random number), for the
+/// temporary file a writer renames into place: two runners of one experiment
+/// (a stale one fenced out a moment later) never write, remove or rename each
+/// other's temporary files; whichever renames last leaves a complete file.
+public func uniqueTemporarySuffix() -> String {
+    "\(getpid()).\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
 }

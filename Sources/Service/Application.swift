@@ -91,6 +91,7 @@ public final class Application: Sendable {
             let outcome = tree.snapshot().status
             metrics.recordOutcome(outcome == .completed ? "succeeded" : outcome == .failed ? "failed" : "stopped")
         }
+        engineConfig.beforePaused = { id, tree in samplerBox.withLock { $0 }?.writeProgress(id, tree) }
         engineConfig.maxRunning = settings.maxRunning
         engineConfig.outageWaitSeconds = Double(settings.outageWaitSeconds)
         engineConfig.dataDirectory = URL(fileURLWithPath: settings.dataDir)

@@ -52,7 +52,18 @@ public struct AnalysisStage: Stage {
         }
         try context.checkpoint()
         let report: BacktestReport
-        do { report = try Backtest.run(inputs, config: config) } catch { throw StageError("\(error)") }
+        var cancelled = false
+        do {
+            report = try Backtest.run(inputs, config: config) { () throws(AnalysisError) in
+                do { try context.checkpoint() } catch {
+                    cancelled = true
+                    throw AnalysisError(.invalidInput, field: "analysis", reason: "cancelled")
+                }
+            }
+        } catch {
+            if cancelled { throw StageCancelled() }
+            throw StageError("\(error)")
+        }
         context.progress.finish(step)
         for r in report.results {
             context.logger.info(

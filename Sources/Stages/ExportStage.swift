@@ -164,7 +164,7 @@ public struct ExportStage: Stage {
         _ specs: [ColumnSpec], format: ExportOptions.Format, compression: ParquetCompression, to url: URL,
         _ fill: (_ append: ([ExportColumn]) throws -> Void) throws -> Void
     ) throws {
-        let partial = url.path + ".partial"
+        let partial = url.path + ".\(uniqueTemporarySuffix()).partial"
         let append: ([ExportColumn]) throws -> Void
         let close: () throws -> Void
         switch format {

@@ -52,7 +52,8 @@ public struct ForecastStage: Stage {
     public func run(_ context: StageContext) throws {
         let plan = try context.plan
         let config = plan.options(ForecastConfig.self)
-        let deadline = ContinuousClock.now + .seconds(config.totalTimeoutSeconds)
+        // On the active clock (wall time minus paused/suspended time).
+        let deadline = ContinuousClock.now - context.suspendedTime + .seconds(config.totalTimeoutSeconds)
         let models = self.models
         let summaries = Mutex<[ForecastSummary]>([])
         try TableChain.run(name, context, plan) { context, plan, tf, table, step in
@@ -88,7 +89,8 @@ public struct ForecastStage: Stage {
     ) throws -> AlignedTable {
         let config = plan.options(ForecastConfig.self)
         return try forecast(
-            context, plan, tf, table, step, config: config, deadline: .now + .seconds(config.totalTimeoutSeconds), models: nil
+            context, plan, tf, table, step, config: config,
+            deadline: .now - context.suspendedTime + .seconds(config.totalTimeoutSeconds), models: nil
         ).0
     }
 
@@ -120,7 +122,7 @@ public struct ForecastStage: Stage {
                 .filter { $0.name.hasPrefix(bars.prefix) && isModelFeature(String($0.name.dropFirst(bars.prefix.count))) }
                 .map { bars.gather($0.values) }
             let input = try ForecastInput(close: bars.close, features: features)
-            let left = ContinuousClock.now.duration(to: deadline).seconds
+            let left = (ContinuousClock.now - context.suspendedTime).duration(to: deadline).seconds
             config.totalTimeoutSeconds = max(0.001, left)
             config.modelTimeoutSeconds = min(config.modelTimeoutSeconds, config.totalTimeoutSeconds)
             let runner = ForecastRunner(config: config)
@@ -130,7 +132,12 @@ public struct ForecastStage: Stage {
                     let units = total > 0 ? Int64(Double(perSymbol) * Double(done) / Double(total)) : perSymbol
                     context.progress.setDone(substep, units)
                 },
-                checkpoint: { try context.checkpoint() })
+                checkpoint: { try context.checkpoint() },
+                worker: {
+                    let w = context.joinWorker()
+                    return ModelWorker(checkpoint: { try w.checkpoint() }, leave: { w.leave() })
+                },
+                suspendedTime: { context.suspendedTime })
             for failure in report.failures {
                 try context.event("forecast_model_left_out", ["symbol": symbol, "timeframe": tf.rawValue, "model": failure.name, "reason": failure.reason])
                 context.logger.warning(

@@ -56,7 +56,18 @@ public struct FusionStage: Stage {
         try context.checkpoint()
         context.progress.start(fuseStep)
         let fused: [FusedSignal]
-        do { fused = try SignalFusion.fuse(inputs, config: config) } catch { throw StageError("\(error)") }
+        var cancelled = false
+        do {
+            fused = try SignalFusion.fuse(inputs, config: config) { () throws(FusionError) in
+                do { try context.checkpoint() } catch {
+                    cancelled = true
+                    throw FusionError(.invalidInput, field: "fusion", reason: "cancelled")
+                }
+            }
+        } catch {
+            if cancelled { throw StageCancelled() }
+            throw StageError("\(error)")
+        }
         context.progress.finish(fuseStep)
         let records = fused.map(Self.record)
         context.artifacts.set(Self.signalsKey, records)
