@@ -31,6 +31,12 @@ public final class Engine: Sendable {
         /// Called on the runner's thread after the final state is recorded
         /// (the service stores the final progress tree there).
         public var afterFinish: (@Sendable (UUID, ProgressTree) -> Void)?
+        /// Admission (the memory budget): asked on the scheduler thread before
+        /// each claim while this instance already runs the experiments given;
+        /// false leaves the next queued experiment queued until the next look
+        /// for work. Not asked when nothing runs here: one experiment alone
+        /// always starts. nil (the default) admits everything.
+        public var admit: (@Sendable (_ running: [UUID]) -> Bool)?
         public init() {}
     }
 
@@ -121,7 +127,7 @@ public final class Engine: Sendable {
                 }
                 if !ids.isEmpty { try syncControl(ids) }
                 if !draining, !registry.isEmpty {
-                    while state.withLock({ $0.runners.count < configuration.maxRunning && !$0.draining }),
+                    while state.withLock({ $0.runners.count < configuration.maxRunning && !$0.draining }), admitsNext(),
                         let claimed = try repository.claimNext(owner: configuration.owner, leaseSeconds: configuration.leaseSeconds)
                     {
                         launch(claimed)
@@ -133,6 +139,12 @@ public final class Engine: Sendable {
             _ = wakeScheduler.wait(timeout: .now() + configuration.pollSeconds)
         }
         schedulerExited.signal()
+    }
+
+    /// Whether the next queued experiment may be claimed now (see `Configuration.admit`).
+    private func admitsNext() -> Bool {
+        let running = state.withLock { Array($0.runners.keys) }
+        return running.isEmpty || (configuration.admit?(running) ?? true)
     }
 
     /// Applies control requests that other instances wrote to the database.

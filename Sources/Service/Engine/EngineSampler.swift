@@ -67,6 +67,11 @@ final class EngineSampler: Sendable {
         var lastProbe: ContinuousClock.Instant?
         // Each experiment's sample that is due, since when (a young stage's waits for its first rows).
         var due: [UUID: ContinuousClock.Instant] = [:]
+        // The pressure each running experiment last saw (its events fire on crossings from there).
+        var seen: [UUID: MemoryPressure] = [:]
+        var lastRunning = 0
+        // When to trim once more after the last run ended.
+        var idleTrimDue: ContinuousClock.Instant?
         while !stopping.load(ordering: .acquiring) {
             Thread.sleep(forTimeInterval: Self.seconds(min(progressInterval, metricsInterval)))
             if lastProbe.map({ $0.duration(to: .now) >= .seconds(5) }) ?? true {
@@ -79,19 +84,32 @@ final class EngineSampler: Sendable {
                 writeProgress(id, tree)
             }
             let (pressure, previous, rss) = memory.sample()
-            // Every threshold crossed upwards is an event for each running experiment.
-            var crossed: [String] = []
-            if previous < .shrink, pressure >= .shrink { crossed.append("memory_warning") }
-            if previous < .spill, pressure >= .spill { crossed.append("memory_critical") }
-            for kind in crossed {
-                for (id, _) in running {
+            // Every threshold an experiment's run crosses upwards is an event for
+            // it, including one it starts above (its first sample).
+            for (id, _) in running {
+                let before = seen[id] ?? .normal
+                var crossed: [String] = []
+                if before < .shrink, pressure >= .shrink { crossed.append("memory_warning") }
+                if before < .spill, pressure >= .spill { crossed.append("memory_critical") }
+                for kind in crossed {
                     event(id, kind, ["rss_bytes": "\(rss)", "budget_bytes": "\(memory.budgetBytes)", "pressure": "\(pressure)"])
                 }
-                logger.warning("memory pressure", metadata: ["event": "\(kind)", "rss_bytes": "\(rss)", "budget_bytes": "\(memory.budgetBytes)"])
+                seen[id] = pressure
+            }
+            if pressure > previous {
+                logger.warning("memory pressure", metadata: ["pressure": "\(pressure)", "rss_bytes": "\(rss)", "budget_bytes": "\(memory.budgetBytes)"])
             }
             if pressure < previous {
                 logger.notice("memory pressure eased", metadata: ["pressure": "\(pressure)", "rss_bytes": "\(rss)"])
             }
+            // Memory back: when a run has ended (its runner and artifacts are
+            // gone), and once more when idle, freed heap goes back to the kernel.
+            if running.count < lastRunning || (running.isEmpty && idleTrimDue.map { $0 <= .now } ?? false) {
+                MemoryMonitor.releaseFreeMemory()
+                idleTrimDue = running.isEmpty && idleTrimDue == nil ? .now + .seconds(2) : nil
+            }
+            if !running.isEmpty { idleTrimDue = nil }
+            lastRunning = running.count
             if lastMetrics.duration(to: .now) >= metricsInterval {
                 let cpu = MemoryMonitor.processCPUSeconds()
                 let wall = Self.seconds(lastWall.duration(to: .now))
@@ -117,6 +135,7 @@ final class EngineSampler: Sendable {
             versions.withLock { v in v = v.filter { live.contains($0.key) } }
             windows.withLock { w in w = w.filter { live.contains($0.key) } }
             due = due.filter { live.contains($0.key) }
+            seen = seen.filter { live.contains($0.key) }
         }
         exited.signal()
     }
