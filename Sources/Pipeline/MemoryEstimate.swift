@@ -46,11 +46,9 @@ public struct MemoryEstimate: Sendable, Equatable {
         // load (and resample, which reads what load holds): every bar in memory, or chunks when streaming.
         let loaded = rows.reduce(0, +) * Self.bytesPerLoadedBar
         streams = loaded > budgetBytes / 2
-        var peak = Self.overheadBytes
-        if has.contains("load") || has.contains("resample") {
-            // The bars, and the parser's buffers while a file is read (a quarter more).
-            peak += streams ? Self.streamingBytes : loaded + loaded / 4
-        }
+        // The bars, and the parser's buffers while a file is read (a quarter
+        // more); resample lets them go, so they never live beside the tables.
+        let loading = has.contains("load") || has.contains("resample") ? (streams ? Self.streamingBytes : loaded + loaded / 4) : 0
         // The merged tables, one per timeframe, and what the later stages add to them.
         let longest = rows.max() ?? 0
         var perRowColumns: Int64 = 6  // OHLCV + extra per symbol
@@ -63,11 +61,12 @@ public struct MemoryEstimate: Sendable, Equatable {
             tables += tfRows * symbols * perRowColumns * 8
         }
         // Two generations of each table live at once (a stage's input and its
-        // output); forecast, fusion and export add about one more.
+        // output); forecast/fusion (their series and candidates) add about one
+        // more, export (its column batches and encoders) another.
         var copies: Int64 = 2
-        if has.contains("forecast") || has.contains("fusion") || has.contains("export") { copies += 1 }
-        peak += tables * copies
-        peakBytes = peak
+        if has.contains("forecast") || has.contains("fusion") { copies += 1 }
+        if has.contains("export") { copies += 1 }
+        peakBytes = Self.overheadBytes + max(loading, tables * copies)
     }
 
     /// Estimates from the normalized request JSON (`datasets`, `timeframes`, `stages`).

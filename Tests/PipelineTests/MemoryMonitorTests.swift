@@ -41,9 +41,15 @@ struct MemoryEstimateTests {
             stages: ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"],
             budgetBytes: 256 << 20)
         #expect(!e.streams)
-        // The bars alone: 3 × 525,600 × 56 bytes, plus a quarter for the parser.
-        #expect(e.peakBytes > 3 * 525_600 * 56)
+        // Measured (debug build, docs/memory.md): 180 MB over start-up at its
+        // peak (fusion, export). The estimate is above that, under 256 MB.
+        #expect(e.peakBytes > 180 << 20)
         #expect(e.peakBytes < 256 << 20)
+        // Without the later stages, the loaded bars are the peak: 3 × 525,600 × 56 bytes, plus a quarter.
+        let load = MemoryEstimate(
+            datasets: Array(repeating: .init(bytes: Self.year), count: 3), timeframeSeconds: [900], stages: ["load"],
+            budgetBytes: 256 << 20)
+        #expect(load.peakBytes == MemoryEstimate.overheadBytes + 3 * 525_600 * 56 * 5 / 4)
     }
 
     @Test func growsWithDataAndStagesAndStreamsOverHalfTheBudget() {
@@ -51,11 +57,14 @@ struct MemoryEstimateTests {
         let one = MemoryEstimate(datasets: [.init(bytes: Self.year)], timeframeSeconds: [3600], stages: stages, budgetBytes: 1 << 30)
         let two = MemoryEstimate(datasets: [.init(bytes: 2 * Self.year)], timeframeSeconds: [3600], stages: stages, budgetBytes: 1 << 30)
         #expect(two.peakBytes > one.peakBytes)
+        // Past loading (a resumed run), the tables decide: more columns, finer timeframes, more.
+        let tables = ["merge", "export"]
+        let plain = MemoryEstimate(datasets: [.init(bytes: Self.year)], timeframeSeconds: [3600], stages: tables, budgetBytes: 1 << 30)
         let more = MemoryEstimate(
-            datasets: [.init(bytes: Self.year)], timeframeSeconds: [3600], stages: stages + ["features", "patterns"], budgetBytes: 1 << 30)
-        #expect(more.peakBytes > one.peakBytes)
-        let finer = MemoryEstimate(datasets: [.init(bytes: Self.year)], timeframeSeconds: [900], stages: stages, budgetBytes: 1 << 30)
-        #expect(finer.peakBytes > one.peakBytes)
+            datasets: [.init(bytes: Self.year)], timeframeSeconds: [3600], stages: tables + ["features", "patterns"], budgetBytes: 1 << 30)
+        #expect(more.peakBytes > plain.peakBytes)
+        let finer = MemoryEstimate(datasets: [.init(bytes: Self.year)], timeframeSeconds: [900], stages: tables, budgetBytes: 1 << 30)
+        #expect(finer.peakBytes > plain.peakBytes)
         // 10M bars (~560 MB in memory) under 256 MB: load streams, and the estimate stays below the bars' size.
         let big = MemoryEstimate(
             datasets: [.init(bytes: 10_000_800 * MemoryEstimate.bytesPerLine)], timeframeSeconds: [3600, 14_400, 86_400], stages: stages,
