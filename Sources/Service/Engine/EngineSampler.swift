@@ -9,7 +9,10 @@ import Synchronization
 /// and once more at the end), samples resources into `pipeline_metrics`
 /// (every `metricsInterval`, default 2 s: RSS, CPU %, rows/s), watches the
 /// memory budget (80 % and 90 % are `memory_warning` / `memory_critical`
-/// events), and probes PostgreSQL every 5 s (``databaseUp``).
+/// events of each running experiment as it crosses them, including one that
+/// starts under pressure), gives freed heap back to the OS when runs end
+/// (`malloc_trim`, again 2 s after the last), and probes PostgreSQL every 5 s
+/// (``databaseUp``).
 ///
 /// Rows/s is throughput over the last sampling interval: the rows (or bars)
 /// every stage counted in its progress since the experiment's previous
