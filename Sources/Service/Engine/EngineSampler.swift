@@ -11,7 +11,7 @@ import Synchronization
 /// memory budget (80 % and 90 % are `memory_warning` / `memory_critical`
 /// events of each running experiment as it crosses them, including one that
 /// starts under pressure), gives freed heap back to the OS when runs end
-/// (`malloc_trim`, again 2 s after the last), and probes PostgreSQL every 5 s
+/// (`malloc_trim`, and again 1 s later), and probes PostgreSQL every 5 s
 /// (``databaseUp``).
 ///
 /// Rows/s is throughput over the last sampling interval: the rows (or bars)
@@ -72,9 +72,9 @@ final class EngineSampler: Sendable {
         var due: [UUID: ContinuousClock.Instant] = [:]
         // The pressure each running experiment last saw (its events fire on crossings from there).
         var seen: [UUID: MemoryPressure] = [:]
-        var lastRunning = 0
-        // When to trim once more after the last run ended.
-        var idleTrimDue: ContinuousClock.Instant?
+        var lastIDs: Set<UUID> = []
+        // When to trim once more after a run ended.
+        var trimDue: ContinuousClock.Instant?
         while !stopping.load(ordering: .acquiring) {
             Thread.sleep(forTimeInterval: Self.seconds(min(progressInterval, metricsInterval)))
             if lastProbe.map({ $0.duration(to: .now) >= .seconds(5) }) ?? true {
@@ -105,14 +105,19 @@ final class EngineSampler: Sendable {
             if pressure < previous {
                 logger.notice("memory pressure eased", metadata: ["pressure": "\(pressure)", "rss_bytes": "\(rss)"])
             }
-            // Memory back: when a run has ended (its runner and artifacts are
-            // gone), and once more when idle, freed heap goes back to the kernel.
-            if running.count < lastRunning || (running.isEmpty && idleTrimDue.map { $0 <= .now } ?? false) {
+            // Memory back: when a run has ended (even if another started in the
+            // same tick: its freed heap may sit in an arena the next run's thread
+            // does not use), and once more 1 s later (its thread has exited),
+            // freed heap goes back to the kernel.
+            let ids = Set(running.map(\.0))
+            if !lastIDs.subtracting(ids).isEmpty {
                 MemoryMonitor.releaseFreeMemory()
-                idleTrimDue = running.isEmpty && idleTrimDue == nil ? .now + .seconds(2) : nil
+                trimDue = .now + .seconds(1)
+            } else if let due = trimDue, due <= .now {
+                MemoryMonitor.releaseFreeMemory()
+                trimDue = nil
             }
-            if !running.isEmpty { idleTrimDue = nil }
-            lastRunning = running.count
+            lastIDs = ids
             if lastMetrics.duration(to: .now) >= metricsInterval {
                 let cpu = MemoryMonitor.processCPUSeconds()
                 let wall = Self.seconds(lastWall.duration(to: .now))
