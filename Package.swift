@@ -43,7 +43,7 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
-        // openat2(2), which Glibc does not wrap (no library to link).
+        // openat2(2), which Glibc does not wrap, and glibc's malloc_trim/mallopt (no library to link).
         .systemLibrary(name: "CLinux"),
         .systemLibrary(
             name: "CLibPQ",
@@ -85,7 +85,7 @@ let package = Package(
         // The experiment engine: lifecycle, stage runner, progress, events.
         .target(
             name: "Pipeline",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLinux", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming
         ),
 

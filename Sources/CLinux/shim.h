@@ -1,5 +1,6 @@
 #ifndef SIGNALFORGE_CLINUX_SHIM_H
 #define SIGNALFORGE_CLINUX_SHIM_H
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
@@ -31,5 +32,12 @@ static const uint64_t sf_resolve_beneath = RESOLVE_BENEATH;
 static const uint64_t sf_resolve_no_magiclinks = RESOLVE_NO_MAGICLINKS;
 /* O_PATH needs _GNU_SOURCE, which Swift's Glibc module is not built with. */
 static const int sf_o_path = 010000000;
+
+/* glibc's allocator controls (<malloc.h>, declared here rather than included
+ * so that its types do not clash with the Glibc module's): give freed heap
+ * memory back to the kernel, and cap the number of malloc arenas. */
+int malloc_trim(size_t pad);
+int mallopt(int param, int value);
+static const int sf_m_arena_max = -8;   /* M_ARENA_MAX */
 
 #endif

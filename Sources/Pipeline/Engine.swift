@@ -41,6 +41,12 @@ public final class Engine: Sendable {
         /// experiment has parked, before `paused` is recorded (the service
         /// stores the frozen progress tree and `percent` there).
         public var beforePaused: (@Sendable (UUID, ProgressTree) -> Void)?
+        /// Admission (the memory budget): asked on the scheduler thread before
+        /// each claim while this instance already runs the experiments given;
+        /// false leaves the next queued experiment queued until the next look
+        /// for work. Not asked when nothing runs here: one experiment alone
+        /// always starts. nil (the default) admits everything.
+        public var admit: (@Sendable (_ running: [UUID]) -> Bool)?
         public init() {}
     }
 
@@ -134,7 +140,7 @@ public final class Engine: Sendable {
                 let ids = state.withLock { Array($0.runners.keys) }
                 if !ids.isEmpty { try syncControl(ids) }
                 if !draining, !registry.isEmpty {
-                    while state.withLock({ $0.slotsInUse < configuration.maxRunning && !$0.draining }),
+                    while state.withLock({ $0.slotsInUse < configuration.maxRunning && !$0.draining }), admitsNext(),
                         let claimed = try repository.claimNext(owner: configuration.owner, leaseSeconds: configuration.leaseSeconds)
                     {
                         launch(claimed)
@@ -231,6 +237,12 @@ public final class Engine: Sendable {
 
     /// The fence of an experiment running here, if any.
     public func fence(of id: UUID) -> Fence? { state.withLock { $0.runners[id]?.fence } }
+
+    /// Whether the next queued experiment may be claimed now (see `Configuration.admit`).
+    private func admitsNext() -> Bool {
+        let running = state.withLock { Array($0.runners.keys) }
+        return running.isEmpty || (configuration.admit?(running) ?? true)
+    }
 
     /// Applies control requests that other instances wrote to the database.
     private func syncControl(_ ids: [UUID]) throws {

@@ -77,17 +77,24 @@ public final class Application: Sendable {
             spillDirectory: URL(fileURLWithPath: settings.dataDir).appendingPathComponent("spill"))
         self.logWriter = logWriter
         followHub = LogFollowHub(pool: pool, configuration: config, logger: logger)
+        MemoryMonitor.limitMallocArenas()
         let memory = MemoryMonitor(
             budgetBytes: settings.memoryBudgetMB.map { Int64($0) << 20 } ?? MemoryMonitor.defaultBudget())
         self.memory = memory
         let samplerBox = Mutex<EngineSampler?>(nil)
         var engineConfig = Engine.Configuration()
         engineConfig.memory = memory
+        let stageEnvironment = ServiceStageEnvironment(
+            dataRoot: URL(fileURLWithPath: settings.dataDir).standardizedFileURL.absoluteURL, pool: pool)
+        engineConfig.environment = stageEnvironment
+        let admission = MemoryAdmission(pool: pool, memory: memory, environment: stageEnvironment, logger: logger)
+        engineConfig.admit = { admission.admit(running: $0) }
         let metrics = self.metrics
         engineConfig.afterFinish = { id, tree in
             let sampler = samplerBox.withLock { $0 }
             sampler?.writeProgress(id, tree)
             sampler?.finalSample(id, tree)
+            admission.forget(id)
             let outcome = tree.snapshot().status
             metrics.recordOutcome(outcome == .completed ? "succeeded" : outcome == .failed ? "failed" : "stopped")
         }
@@ -96,8 +103,6 @@ public final class Application: Sendable {
         engineConfig.outageWaitSeconds = Double(settings.outageWaitSeconds)
         engineConfig.dataDirectory = URL(fileURLWithPath: settings.dataDir)
         engineConfig.beforeFinish = { logWriter.waitUntilWritten(logBus.publishedCount, timeout: .seconds(120)) }
-        engineConfig.environment = ServiceStageEnvironment(
-            dataRoot: URL(fileURLWithPath: settings.dataDir).standardizedFileURL.absoluteURL, pool: pool)
         configureEngine(&engineConfig)
         engine = Engine(
             configuration: engineConfig, repository: PostgresExperimentRepository(pool: pool), registry: stages, logger: logger,

@@ -148,7 +148,9 @@ public struct ExportStage: Stage {
             var start = 0
             repeat {
                 try context.checkpoint()
-                let end = min(table.count, start + rowsPerBatch)
+                // Under memory pressure (80 % of the budget) the batches are a quarter as long.
+                let batch = context.memoryPressure >= .shrink ? max(256, rowsPerBatch / 4) : rowsPerBatch
+                let end = min(table.count, start + batch)
                 try append(start == 0 && end == table.count ? columns : columns.map { $0.slice(start..<end) })
                 batches.record(end - start)
                 start = end

@@ -35,6 +35,10 @@ public struct ResampleStage: Stage {
         for (tf, list) in result {
             for s in list { context.artifacts.set(ArtifactKey.series(s.symbol, tf.rawValue), s) }
         }
+        // The loaded bars (the largest values of a run) are not read after
+        // this: later stages take the resampled series. Let them go now rather
+        // than at the end of the run.
+        for symbol in plan.symbols { context.artifacts.remove(ArtifactKey.series(symbol)) }
     }
 
     /// Resamples every series to every timeframe of `plan`, reporting progress under `node`.

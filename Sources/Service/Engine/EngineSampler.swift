@@ -10,7 +10,10 @@ import Synchronization
 /// and once more at the end), samples resources into `pipeline_metrics`
 /// (every `metricsInterval`, default 2 s: RSS, CPU %, rows/s), watches the
 /// memory budget (80 % and 90 % are `memory_warning` / `memory_critical`
-/// events), and probes PostgreSQL every 5 s (``databaseUp``).
+/// events of each running experiment as it crosses them, including one that
+/// starts under pressure), gives freed heap back to the OS when runs end
+/// (`malloc_trim`, and again 1 s later), and probes PostgreSQL every 5 s
+/// (``databaseUp``).
 ///
 /// Rows/s is throughput over the last sampling interval: the rows (or bars)
 /// every stage counted in its progress since the experiment's previous
@@ -68,6 +71,11 @@ final class EngineSampler: Sendable {
         var lastProbe: ContinuousClock.Instant?
         // Each experiment's sample that is due, since when (a young stage's waits for its first rows).
         var due: [UUID: ContinuousClock.Instant] = [:]
+        // The pressure each running experiment last saw (its events fire on crossings from there).
+        var seen: [UUID: MemoryPressure] = [:]
+        var lastIDs: Set<UUID> = []
+        // When to trim once more after a run ended.
+        var trimDue: ContinuousClock.Instant?
         while !stopping.load(ordering: .acquiring) {
             Thread.sleep(forTimeInterval: Self.seconds(min(progressInterval, metricsInterval)))
             if lastProbe.map({ $0.duration(to: .now) >= .seconds(5) }) ?? true {
@@ -80,19 +88,37 @@ final class EngineSampler: Sendable {
                 writeProgress(id, tree)
             }
             let (pressure, previous, rss) = memory.sample()
-            // Every threshold crossed upwards is an event for each running experiment.
-            var crossed: [String] = []
-            if previous < .shrink, pressure >= .shrink { crossed.append("memory_warning") }
-            if previous < .spill, pressure >= .spill { crossed.append("memory_critical") }
-            for kind in crossed {
-                for (id, _) in running {
+            // Every threshold an experiment's run crosses upwards is an event for
+            // it, including one it starts above (its first sample).
+            for (id, _) in running {
+                let before = seen[id] ?? .normal
+                var crossed: [String] = []
+                if before < .shrink, pressure >= .shrink { crossed.append("memory_warning") }
+                if before < .spill, pressure >= .spill { crossed.append("memory_critical") }
+                for kind in crossed {
                     event(id, kind, ["rss_bytes": "\(rss)", "budget_bytes": "\(memory.budgetBytes)", "pressure": "\(pressure)"])
                 }
-                logger.warning("memory pressure", metadata: ["event": "\(kind)", "rss_bytes": "\(rss)", "budget_bytes": "\(memory.budgetBytes)"])
+                seen[id] = pressure
+            }
+            if pressure > previous {
+                logger.warning("memory pressure", metadata: ["pressure": "\(pressure)", "rss_bytes": "\(rss)", "budget_bytes": "\(memory.budgetBytes)"])
             }
             if pressure < previous {
                 logger.notice("memory pressure eased", metadata: ["pressure": "\(pressure)", "rss_bytes": "\(rss)"])
             }
+            // Memory back: when a run has ended (even if another started in the
+            // same tick: its freed heap may sit in an arena the next run's thread
+            // does not use), and once more 1 s later (its thread has exited),
+            // freed heap goes back to the kernel.
+            let ids = Set(running.map(\.0))
+            if !lastIDs.subtracting(ids).isEmpty {
+                MemoryMonitor.releaseFreeMemory()
+                trimDue = .now + .seconds(1)
+            } else if let due = trimDue, due <= .now {
+                MemoryMonitor.releaseFreeMemory()
+                trimDue = nil
+            }
+            lastIDs = ids
             if lastMetrics.duration(to: .now) >= metricsInterval {
                 let cpu = MemoryMonitor.processCPUSeconds()
                 let wall = Self.seconds(lastWall.duration(to: .now))
@@ -118,6 +144,7 @@ final class EngineSampler: Sendable {
             versions.withLock { v in v = v.filter { live.contains($0.key) } }
             windows.withLock { w in w = w.filter { live.contains($0.key) } }
             due = due.filter { live.contains($0.key) }
+            seen = seen.filter { live.contains($0.key) }
         }
         exited.signal()
     }
