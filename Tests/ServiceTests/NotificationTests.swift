@@ -377,7 +377,9 @@ func signatureIsValid(_ d: WebhookReceiver.Delivery, secret: String) -> Bool {
         let port = try localFreePort()
         let t = try TestApp(stages: StageRegistry([ChunkedStage(name: "load", units: 2)])) { s in
             s.notifyBackoffBaseMs = 200
-            s.notifyGiveUpSeconds = 1
+            // Long enough for a retry after the first refused attempt even on
+            // a loaded machine (1 s saw a single attempt under load 20).
+            s.notifyGiveUpSeconds = 4
         }
         let notify = #"[{"url":"https://127.0.0.1:\#(port)/hook","events":["succeeded"]}]"#
         let id = try t.create(notifyBody("unreachable", stages: ["load"], notify: notify))
