@@ -343,7 +343,8 @@ struct StoreWritingStage: Stage {
     /// runner's at its end) no longer races into `23505 unique_violation`:
     /// every write succeeds and the stored tree is whole.
     @Test func concurrentProgressWritesDoNotCollide() throws {
-        let t = try TestApp(stages: StageRegistry([ChunkedStage(name: "load", units: 2000, chunkSeconds: 0.002)]))
+        // Long enough (~40 s, cancelled at the end) to still be running when a loaded machine looks.
+        let t = try TestApp(stages: StageRegistry([ChunkedStage(name: "load", units: 20000, chunkSeconds: 0.002)]))
         let id = try t.create(body("progress", stages: ["load"]))
         let uuid = try #require(UUID(uuidString: id))
         try t.waitFor(id) { $0["status"] as? String == "running" }
