@@ -29,6 +29,8 @@ public indirect enum ConfigSchema: Sendable, Equatable {
     case either(ConfigSchema, ConfigSchema)
     /// An object with exactly these optional members.
     case object([String: ConfigSchema])
+    /// An object with members of any name, each matching the schema (`analysis.costs`).
+    case map(ConfigSchema)
 
     /// A range of finite numbers, each end open, closed or absent.
     public struct NumberRange: Sendable, Equatable, CustomStringConvertible {
@@ -93,6 +95,7 @@ public indirect enum ConfigSchema: Sendable, Equatable {
         case .oneOrList(let item): return "\(item.expectation), or a non-empty array of them"
         case .either(let a, let b): return "\(a.expectation), or \(b.expectation)"
         case .object(let m): return "an object (members: \(m.keys.sorted().joined(separator: ", ")))"
+        case .map(let item): return "an object whose members are each \(item.expectation)"
         }
     }
 }
@@ -152,6 +155,9 @@ extension ConfigSchema {
             "volume_window": positive,
             "volatility_lookback": positive,
             "correlation_window": .integer(3...Int.max),
+            "min_history": positive,
+            "refit_every": positive,
+            "calibration_l2": .number(.atLeast(0)),
         ]),
         "export": .object([
             "formats": .list(.choice(ExportOptions.Format.allCases.map(\.rawValue), ignoringCase: true)),
@@ -166,6 +172,16 @@ extension ConfigSchema {
             "sizing": .choice(AnalysisConfig.Sizing.allCases.map(\.rawValue)),
             "risk_fraction": .number(NumberRange(lower: 0, lowerIncluded: false, upper: 1)),
             "units": .number(.above(0)),
+            "costs": .map(.object([
+                "spread_bps": .number(.closed(0, 10_000)),
+                "commission_bps": .number(.closed(0, 10_000)),
+                "slippage_atr": .number(.closed(0, 10_000)),
+            ])),
+            "alpha": .number(NumberRange(lower: 0, lowerIncluded: false, upper: 1, upperIncluded: false)),
+            "min_trades": positive,
+            "random_runs": .integer(1_000...100_000),
+            "random_seed": .integer(0...Int.max),
+            "trials": positive,
         ]),
     ])
 }

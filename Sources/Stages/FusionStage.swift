@@ -1,4 +1,5 @@
 public import Foundation
+import Analysis
 import Logging
 import MarketData
 import Patterns
@@ -39,6 +40,7 @@ public struct FusionStage: Stage {
         let plan = try ExperimentPlan(request: context.request)
         let config = try Self.config(try JSONSerialization.data(withJSONObject: plan.section("fusion")))
         let patterns = try PatternsOptions(plan.section("patterns"))
+        let analysis = try AnalysisStage.config(try JSONSerialization.data(withJSONObject: plan.section("analysis")))
         let tables = try TableChain.input(for: name, context, plan)
         // Progress in bars: gathered per series (`inputs`), then fused (`fuse`).
         let barCount = Int64(plan.timeframes.reduce(0) { $0 + (tables[$1]?.count ?? 0) } * plan.symbols.count)
@@ -60,7 +62,8 @@ public struct FusionStage: Stage {
                     timestamps: bars.timestamps, open: bars.open, high: bars.high, low: bars.low, close: bars.close,
                     volume: bars.volume, sentiment: bars.sentiment,
                     predictions: predictions ?? [], confidence: bars.column("forecast_confidence", in: table) ?? [],
-                    forecastName: Self.forecastModel(table, prefix: bars.prefix), patterns: PatternsStage.events(bars, patterns)))
+                    forecastName: Self.forecastModel(table, prefix: bars.prefix), patterns: PatternsStage.events(bars, patterns),
+                    costs: Self.costs(analysis, symbol: symbol)))
                 context.progress.advance(step, by: Int64(table.count))
             }
         }
@@ -71,7 +74,11 @@ public struct FusionStage: Stage {
         try context.checkpoint()
         context.progress.start(fuseStep)
         let fused: [FusedSignal]
-        do { fused = try SignalFusion.fuse(inputs, config: config) } catch { throw StageError("\(error)") }
+        do {
+            fused = try SignalFusion.fuse(inputs, config: config, checkpoint: context.checkpoint)
+        } catch let error as FusionError {
+            throw StageError("\(error)")
+        }
         context.progress.finish(fuseStep)
         let records = fused.map(Self.record)
         context.artifacts.set(Self.signalsKey, records)
@@ -83,6 +90,7 @@ public struct FusionStage: Stage {
                     "signals fused", metadata: [
                         "symbol": "\(symbol)", "timeframe": "\(tf)", "candidates": "\(mine.count)",
                         "accepted": "\(mine.filter(\.accepted).count)",
+                        "resolved": "\(mine.filter { $0.outcome != "open" }.count)",
                         "threshold": "\(config.qualityThreshold)",
                     ])
             }
@@ -115,6 +123,15 @@ public struct FusionStage: Stage {
         return s
     }
 
+    /// The round-trip costs of `symbol` for the outcome labels: the absolute
+    /// `analysis.spread` and `commission`, plus its `analysis.costs` model.
+    static func costs(_ config: AnalysisConfig, symbol: String) -> TradingCosts {
+        let model = config.costs.model(for: symbol)
+        return TradingCosts(
+            fixed: config.spread, proportional: 2 * config.commission + model.proportionalRoundTrip,
+            atrMultiple: model.atrRoundTrip)
+    }
+
     static func record(_ s: FusedSignal) -> SignalRecord {
         SignalRecord(
             symbol: s.symbol, timeframe: s.timeframe, timestampMicros: s.timestamp, direction: s.direction.rawValue,
@@ -124,6 +141,7 @@ public struct FusionStage: Stage {
                 s.components.patternStrength, s.components.mtfAgreement, s.components.regimeConfidence,
                 s.components.volumeConfirmation, s.components.sentimentAlignment, s.components.correlationSafety,
             ],
-            sources: s.sources)
+            sources: s.sources, qualityPrior: s.qualityPrior, outcome: s.outcome.exit.rawValue, outcomeR: s.outcome.r,
+            resolvedAtMicros: s.outcome.resolvedAt)
     }
 }

@@ -22,6 +22,7 @@ public enum Migrations {
         Migration(version: 5, name: "idempotency keys belong to the token that used them", sql: v5),
         Migration(version: 6, name: "webhook notifications: subscriptions, outbox, attempts", sql: v6),
         Migration(version: 7, name: "signals keep their quality components as exact float8", sql: v7),
+        Migration(version: 9, name: "signals carry their prior quality and triple-barrier outcome", sql: v9),
     ]
 
     static let v1 = """
@@ -323,5 +324,20 @@ public enum Migrations {
             COALESCE((components->>'correlation_safety')::float8, 'NaN')];
         ALTER TABLE signals ALTER COLUMN component_values SET NOT NULL,
             ADD CONSTRAINT signals_component_values_six CHECK (array_length(component_values, 1) = 6);
+        """
+
+    /// Issue 13: `quality_prior` (the component formula; `quality` becomes
+    /// the calibrated probability) and the outcome label. Rows written before
+    /// keep their quality as the prior and read as `open`.
+    static let v9 = """
+        ALTER TABLE signals
+            ADD COLUMN quality_prior double precision,
+            ADD COLUMN outcome text NOT NULL DEFAULT 'open'
+                CHECK (outcome IN ('target', 'stop', 'horizon', 'open')),
+            ADD COLUMN outcome_r double precision,
+            ADD COLUMN resolved_at timestamptz;
+        UPDATE signals SET quality_prior = quality;
+        ALTER TABLE signals ALTER COLUMN quality_prior SET NOT NULL;
+        CREATE INDEX signals_outcome_idx ON signals (experiment_id, outcome, id);
         """
 }
