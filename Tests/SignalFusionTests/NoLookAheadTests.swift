@@ -24,7 +24,13 @@ struct NoLookAheadTests {
             let truncated = try SignalFusion.fuse(MarketFixture.inputs(base, cutoff: cut), config: config)
             // Outcomes are compared as known at the cut: resolved by then, else open.
             let expected = full.filter { $0.timestamp + duration[$0.timeframe]! <= cut }.map { $0.known(at: cut) }
-            #expect(truncated == expected, "cut at \(cut)")
+            // The calibrated quality may differ in its last bit (the fits' sums); everything else exactly.
+            #expect(truncated.count == expected.count, "cut at \(cut)")
+            var aligned = truncated
+            for i in aligned.indices where i < expected.count && abs(aligned[i].quality - expected[i].quality) < 1e-12 {
+                aligned[i].quality = expected[i].quality
+            }
+            #expect(aligned == expected, "cut at \(cut)")
             compared += expected.count
             calibrated += expected.filter { !$0.sources.contains("flag:calibration_warmup") }.count
             resolved += expected.filter { $0.outcome.exit != .open }.count
