@@ -1050,6 +1050,26 @@
         stat('Max drawdown', s.max_drawdown === null || s.max_drawdown === undefined ? '–' : num(s.max_drawdown * 100, 1) + ' %', 'neg'),
         stat('Return', s.total_return === null || s.total_return === undefined ? '–' : num(s.total_return * 100, 2) + ' %', cls(s.total_return)),
         stat('Exposure', s.exposure === null || s.exposure === undefined ? '–' : num(s.exposure * 100, 1) + ' %')));
+      const ev = r.evaluation && r.evaluation.overall;
+      if (ev) {
+        // Issue 13: the verdict, accepted vs rejected, the random-entry baseline, calibration bins.
+        const acc = ev.accepted || {}, rej = ev.rejected || {}, rnd = (ev.baselines || {}).random_entries || {};
+        E.report.appendChild(h('p', { class: ev.verdict === 'edge' ? 'pos' : 'muted' }, 'Evaluation: ' + ev.verdict + ' — ' + ev.reason));
+        E.report.appendChild(h('dl', { class: 'stats' },
+          stat('Accepted mean R', num(acc.mean_r, 2), cls(acc.mean_r), (acc.count ?? 0) + ' resolved'),
+          stat('Rejected mean R', num(rej.mean_r, 2), cls(rej.mean_r), (rej.count ?? 0) + ' resolved'),
+          stat('p (random entries)', num(rnd.p_value, 3), '', (rnd.runs ?? 0) + ' runs'),
+          stat('Deflated Sharpe', num(ev.deflated_sharpe, 2))));
+        const bins = (ev.calibration || {}).bins || [];
+        if (bins.length) {
+          E.report.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'grid' },
+            h('thead', null, h('tr', null, h('th', null, 'Quality'), h('th', { class: 'num' }, 'Count'), h('th', { class: 'num' }, 'Predicted'),
+              h('th', { class: 'num' }, 'Realized'), h('th', { class: 'num' }, 'Mean R'))),
+            h('tbody', null, bins.map((x) => h('tr', null, h('td', null, num(x.lower, 1) + '–' + num(x.upper, 1)),
+              h('td', { class: 'num' }, String(x.count)), h('td', { class: 'num' }, num(x.predicted, 3)),
+              h('td', { class: 'num' }, num(x.realized, 3)), h('td', { class: 'num ' + cls(x.mean_r) }, num(x.mean_r, 2))))))));
+        }
+      }
       const results = b.results || [];
       if (results.length) {
         E.report.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'grid' },
