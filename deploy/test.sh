@@ -60,6 +60,14 @@ selected=no
 for a in ${test_args[@]+"${test_args[@]}"}; do
     case "$a" in --filter | --skip | --filter=* | --skip=*) selected=yes ;; esac
 done
+# Style: the Swift sources against .swift-format (scripts/lint.sh), on a whole
+# run (not with --filter/--skip). A finding fails the run, after the tests
+# (they run anyway). SF_LINT=0 skips the check.
+lint_status=0
+if [ "$selected" = no ] && [ "${SF_LINT:-1}" != 0 ]; then
+    echo "==> swift-format lint --strict (scripts/lint.sh)" >&2
+    scripts/lint.sh || lint_status=$?
+fi
 status=0
 swift build --build-tests ${build_args[@]+"${build_args[@]}"} || status=$?
 if [ "$status" -eq 0 ]; then
@@ -70,5 +78,9 @@ if [ "$status" -eq 0 ]; then
         echo "==> alone: $isolated" >&2
         swift test --skip-build --filter "$isolated" ${test_args[@]+"${test_args[@]}"} || status=$?
     fi
+fi
+if [ "$lint_status" -ne 0 ]; then
+    echo "==> scripts/lint.sh found style findings (scripts/format.sh fixes most)" >&2
+    [ "$status" -ne 0 ] || status=$lint_status
 fi
 exit "$status"

@@ -58,11 +58,20 @@ public enum Backtest {
     ///   - inputs: the inputs, each backtested on its own.
     ///   - config: shared by all; validated first. Default ``AnalysisConfig/init()``.
     /// - Returns: the results in input order, the combined curve and summary.
+    ///   - checkpoint: called before each input's backtest, so a caller can
+    ///     pause or stop the run; what it throws ends `run`, as is. Default: nothing.
     /// - Throws: ``AnalysisError`` for an invalid config or input, naming the field.
-    public static func run(_ inputs: [BacktestInput], config: AnalysisConfig = AnalysisConfig()) throws(AnalysisError) -> BacktestReport {
+    public static func run(
+        _ inputs: [BacktestInput], config: AnalysisConfig = AnalysisConfig(),
+        checkpoint: () throws(AnalysisError) -> Void = {}
+    ) throws(AnalysisError) -> BacktestReport {
         try config.validate()
         var runs: [(result: BacktestResult, inPosition: [Bool])] = []
-        for input in inputs { runs.append(try simulate(input, config: config)) }
+        for input in inputs {
+            try checkpoint()
+            runs.append(try simulate(input, config: config))
+        }
+        try checkpoint()
         return combine(inputs, runs, config: config)
     }
 

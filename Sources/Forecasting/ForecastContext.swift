@@ -11,6 +11,7 @@ public final class ForecastContext: Sendable {
     public let config: ForecastConfig
     let job: ModelJob
     let gate: RunGate?
+    let worker: ModelWorker?
 
     /// A stand-alone context, e.g. to run a model directly.
     /// - Parameter config: the configuration. Default ``ForecastConfig/init()``.
@@ -18,12 +19,14 @@ public final class ForecastContext: Sendable {
         self.config = config
         self.job = ModelJob()
         self.gate = nil
+        self.worker = nil
     }
 
-    init(config: ForecastConfig, job: ModelJob, gate: RunGate) {
+    init(config: ForecastConfig, job: ModelJob, gate: RunGate, worker: ModelWorker? = nil) {
         self.config = config
         self.job = job
         self.gate = gate
+        self.worker = worker
     }
 
     /// True once the model should stop (its timeout passed, the run was
@@ -40,10 +43,36 @@ public final class ForecastContext: Sendable {
     /// - Throws: ``ForecastError`` with code `.cancelled`.
     public func checkpoint(completed: Int) throws(ForecastError) {
         job.completed.store(completed, ordering: .relaxed)
-        gate?.pass()
         if job.stop.load(ordering: .relaxed) {
             throw ForecastError(.cancelled, "stopped by the runner")
         }
+        if let worker {
+            // Enrolled with the engine's gate: park there (never on the run
+            // gate too, or a pause would wait for a thread held off the gate).
+            do { try worker.checkpoint() } catch {
+                job.stop.store(true, ordering: .relaxed)
+                throw ForecastError(.cancelled, "cancelled")
+            }
+        } else {
+            gate?.pass()
+        }
+        if job.stop.load(ordering: .relaxed) {
+            throw ForecastError(.cancelled, "stopped by the runner")
+        }
+    }
+}
+
+/// How a model's thread checks in with the engine's pause gate (the engine's
+/// worker enrollment: see ``ForecastRunner/run(_:models:progress:checkpoint:worker:suspendedTime:)``).
+/// `checkpoint` parks the thread while the experiment is paused and throws
+/// once it is cancelled; `leave` withdraws the thread when its model ends.
+public struct ModelWorker: Sendable {
+    public var checkpoint: @Sendable () throws -> Void
+    public var leave: @Sendable () -> Void
+
+    public init(checkpoint: @escaping @Sendable () throws -> Void, leave: @escaping @Sendable () -> Void) {
+        self.checkpoint = checkpoint
+        self.leave = leave
     }
 }
 

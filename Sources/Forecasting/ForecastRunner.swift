@@ -18,11 +18,16 @@ import Synchronization
 ///   is released. The runner never joins it: a model that never checks in is
 ///   abandoned (its thread runs on until `forecast` returns, and its result is
 ///   dropped), so `run` returns within a tick (20 ms) of the total timeout.
-/// - Pause and cancel: the engine's `checkpoint` is called only on the
-///   caller's thread (every tick). While it is inside, the models are held at
-///   their next checkpoint, so a paused experiment parks the whole run; time
-///   spent inside `checkpoint` does not count toward either timeout. If it
-///   throws (cancelled), every model is told to stop and `run` rethrows.
+/// - Pause and cancel: the engine's `checkpoint` is called on the caller's
+///   thread (every tick). While it is inside, the models are held at their
+///   next checkpoint. With `worker` (the engine's pause gate), every model
+///   thread is enrolled as a worker of its own and parks at its next
+///   checkpoint too, so the gate reports parked only once no model computes.
+///   Paused time counts toward neither timeout: with `suspendedTime` (the
+///   gate's clock of parked and otherwise suspended time, e.g. waiting for
+///   PostgreSQL) the timeouts run on wall time minus it; without, minus the
+///   time spent inside `checkpoint`. If `checkpoint` throws (cancelled),
+///   every model is told to stop and `run` rethrows.
 /// - Logging: the runner has no logger; the caller logs
 ///   ``ForecastReport/failures``.
 public struct ForecastRunner: Sendable {
@@ -62,6 +67,11 @@ public struct ForecastRunner: Sendable {
     ///     counted); last with done == total. Default: nothing.
     ///   - checkpoint: the engine's checkpoint, called on the caller's thread
     ///     every tick (20 ms): it may park (pause) or throw (cancel). Default: nothing.
+    ///   - worker: enrolls one model thread with the engine's pause gate; called
+    ///     on the caller's thread once per model before its thread starts.
+    ///     Default (nil): models are held only while `checkpoint` runs.
+    ///   - suspendedTime: the engine's suspended time so far (monotonic);
+    ///     its growth during the run is left out of the timeouts.
     /// - Returns: the successful models in order, then the ensemble when at
     ///   least two succeeded; the failures in order.
     /// - Throws: ``ForecastError`` (`.invalidConfig`) when `config` is invalid
@@ -70,7 +80,9 @@ public struct ForecastRunner: Sendable {
         _ input: ForecastInput,
         models: [any ForecastModel]? = nil,
         progress: (_ done: Int, _ total: Int) -> Void = { _, _ in },
-        checkpoint: () throws -> Void = {}
+        checkpoint: () throws -> Void = {},
+        worker: (() -> ModelWorker)? = nil,
+        suspendedTime: (() -> Duration)? = nil
     ) throws -> ForecastReport {
         try config.validate()
         let models = models ?? Self.models(for: config)
@@ -91,10 +103,18 @@ public struct ForecastRunner: Sendable {
         let gate = RunGate()
         let finished = DispatchSemaphore(value: 0)
         let slots = models.map { Slot(name: $0.name) }
+        let suspendedAtStart = suspendedTime?() ?? .zero
+        var workers: [ModelWorker] = []
+        // Model threads still enrolled when `run` returns (abandoned after a
+        // timeout, or cancelled) withdraw so they never hold a pause.
+        defer { for w in workers { w.leave() } }
         for (model, slot) in zip(models, slots) {
-            let context = ForecastContext(config: config, job: slot.job, gate: gate)
+            let enrolled = worker?()
+            if let enrolled { workers.append(enrolled) }
+            let context = ForecastContext(config: config, job: slot.job, gate: gate, worker: enrolled)
             let thread = Thread { [input, realized] in
                 slot.finish(Self.execute(model, input: input, context: context, realized: realized))
+                enrolled?.leave()
                 finished.signal()
             }
             thread.name = "forecast-\(model.name)"
@@ -120,7 +140,8 @@ public struct ForecastRunner: Sendable {
             }
             gate.open()
             parked += clock.now - entered
-            let elapsed = clock.now - start - parked
+            let suspended = suspendedTime.map { $0() - suspendedAtStart } ?? parked
+            let elapsed = clock.now - start - suspended
 
             var running = 0
             for slot in slots where slot.isRunning {

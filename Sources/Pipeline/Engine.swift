@@ -13,8 +13,14 @@ public final class Engine: Sendable {
     public struct Configuration: Sendable {
         /// Experiments run at once by this instance (default: cores).
         public var maxRunning = ProcessInfo.processInfo.activeProcessorCount
-        /// Lease length; renewed every third of it (default 15 s).
+        /// Lease length (default 15 s). A thread of its own renews the leases
+        /// every quarter of it; a runner whose lease went unrenewed for half of
+        /// it holds at its next checkpoint until the store answers again.
         public var leaseSeconds = 15.0
+        /// How long a runner waits out an unreachable store (retrying its
+        /// writes, or held at a checkpoint) before its run is interrupted and
+        /// requeued (default 600 s).
+        public var outageWaitSeconds = 600.0
         /// How often the scheduler looks for work when not woken (default 0.5 s).
         public var pollSeconds = 0.5
         /// Where experiments keep checkpoints and files (`<dataDir>/experiments/<id>`).
@@ -31,6 +37,10 @@ public final class Engine: Sendable {
         /// Called on the runner's thread after the final state is recorded
         /// (the service stores the final progress tree there).
         public var afterFinish: (@Sendable (UUID, ProgressTree) -> Void)?
+        /// Called on the last worker's thread once every worker of an
+        /// experiment has parked, before `paused` is recorded (the service
+        /// stores the frozen progress tree and `percent` there).
+        public var beforePaused: (@Sendable (UUID, ProgressTree) -> Void)?
         public init() {}
     }
 
@@ -57,13 +67,23 @@ public final class Engine: Sendable {
 
     private struct State {
         var runners: [UUID: Runner] = [:]
+        /// Runs that stopped without recording their end (store away, lease
+        /// lost): given back (`abandon`) once the store answers, if still ours.
+        var orphans: [UUID: (fence: Fence, reason: String)] = [:]
         var draining = false
         var stopped = false
         var schedulerRunning = false
+        /// Runners parked by a pause, since when: they hold no `maxRunning` slot.
+        var parkedSince: [UUID: ContinuousClock.Instant] = [:]
+        /// Time each runner spent parked before its current park.
+        var pausedTotal: [UUID: Duration] = [:]
+        /// Runners that count toward `maxRunning` (parked ones do not).
+        var slotsInUse: Int { runners.count - parkedSince.count }
     }
     private let state = Mutex(State())
     private let wakeScheduler = DispatchSemaphore(value: 0)
     private let schedulerExited = DispatchSemaphore(value: 0)
+    private let leaseThreadsExited = DispatchSemaphore(value: 0)
 
     /// - Parameter makeLogger: a logger for an experiment (and stage), whose
     ///   lines reach the experiment's log (default: `logger` with metadata).
@@ -96,32 +116,25 @@ public final class Engine: Sendable {
         let thread = Thread { [self] in schedulerLoop() }
         thread.name = "scheduler"
         thread.start()
+        let leases = Thread { [self] in leaseLoop() }
+        leases.name = "leases"
+        leases.start()
+        let watchdog = Thread { [self] in watchdogLoop() }
+        watchdog.name = "lease-watchdog"
+        watchdog.start()
     }
 
     /// Looks for work now (after an experiment was created or requeued).
     public func wake() { wakeScheduler.signal() }
 
     private func schedulerLoop() {
-        var lastRenew = Date.distantPast
-        var lastRecover = Date.distantPast
         while !state.withLock({ $0.stopped }) {
             let draining = state.withLock { $0.draining }
             do {
-                if Date().timeIntervalSince(lastRecover) >= configuration.leaseSeconds / 3 {
-                    lastRecover = Date()
-                    let requeued = try repository.recoverExpiredLeases(except: configuration.owner)
-                    if !requeued.isEmpty {
-                        logger.warning("recovered experiments whose server stopped", metadata: ["count": "\(requeued.count)"])
-                    }
-                }
                 let ids = state.withLock { Array($0.runners.keys) }
-                if Date().timeIntervalSince(lastRenew) >= configuration.leaseSeconds / 3, !ids.isEmpty {
-                    lastRenew = Date()
-                    try repository.renewLeases(owner: configuration.owner, ids: ids, leaseSeconds: configuration.leaseSeconds)
-                }
                 if !ids.isEmpty { try syncControl(ids) }
                 if !draining, !registry.isEmpty {
-                    while state.withLock({ $0.runners.count < configuration.maxRunning && !$0.draining }),
+                    while state.withLock({ $0.slotsInUse < configuration.maxRunning && !$0.draining }),
                         let claimed = try repository.claimNext(owner: configuration.owner, leaseSeconds: configuration.leaseSeconds)
                     {
                         launch(claimed)
@@ -135,15 +148,99 @@ public final class Engine: Sendable {
         schedulerExited.signal()
     }
 
+    // MARK: leases
+
+    /// Renews this instance's leases every quarter lease, on its own thread
+    /// (a slow claim or control sync never delays a renewal); then, and only
+    /// then, recovers other instances' expired leases and gives back the
+    /// runs that stopped while the store was away.
+    private func leaseLoop() {
+        let interval = configuration.leaseSeconds / 4
+        var lastAttempt = ContinuousClock.now - .seconds(3600)
+        var failing = false
+        while !state.withLock({ $0.stopped }) {
+            if lastAttempt.duration(to: .now) >= .seconds(interval) {
+                lastAttempt = .now
+                do {
+                    try renewAndRecover()
+                    if failing { logger.notice("leases renewed again") }
+                    failing = false
+                } catch {
+                    if !failing { logger.warning("lease renewal failed; retrying", metadata: ["error": "\(error)"]) }
+                    failing = true
+                }
+            }
+            Thread.sleep(forTimeInterval: min(0.05, interval))
+        }
+        leaseThreadsExited.signal()
+    }
+
+    private func renewAndRecover() throws {
+        let (runners, orphans) = state.withLock { (Array($0.runners.values), $0.orphans) }
+        var generations: [UUID: Int64] = [:]
+        for r in runners { generations[r.experiment.id] = r.fence.generation }
+        for (id, o) in orphans { generations[id] = o.fence.generation }
+        let sent = ContinuousClock.now
+        let renewed = try repository.renewLeases(
+            owner: configuration.owner, generations: generations, leaseSeconds: configuration.leaseSeconds)
+        for r in runners {
+            if renewed.contains(r.experiment.id) { r.leaseRenewed(at: sent) } else { r.leaseLost() }
+        }
+        for (id, o) in orphans {
+            guard renewed.contains(id) else {
+                logger.notice("a stopped run was taken over meanwhile", metadata: ["experiment_id": "\(id)"])
+                _ = state.withLock { $0.orphans.removeValue(forKey: id) }
+                continue
+            }
+            do {
+                let now = try repository.abandon(id, reason: o.reason, fence: o.fence, details: [:])
+                logger.warning(
+                    "experiment given back after its run stopped",
+                    metadata: ["experiment_id": "\(id)", "reason": "\(o.reason)", "state": "\(now.map(\.rawValue) ?? "gone")"])
+                _ = state.withLock { $0.orphans.removeValue(forKey: id) }
+                wake()
+            } catch where repository.isFenced(error) {
+                _ = state.withLock { $0.orphans.removeValue(forKey: id) }
+            }
+        }
+        let requeued = try repository.recoverExpiredLeases()
+        if !requeued.isEmpty {
+            logger.warning("recovered experiments whose lease expired", metadata: ["count": "\(requeued.count)"])
+            wake()
+        }
+    }
+
+    /// Holds a runner whose lease went unrenewed for half its length at its
+    /// next checkpoint (before the lease can expire and another instance take
+    /// it over), and stops it once held longer than the outage bound.
+    private func watchdogLoop() {
+        let stale = Duration.milliseconds(Int64(configuration.leaseSeconds * 500))
+        let bound = Duration.milliseconds(Int64(configuration.outageWaitSeconds * 1000))
+        while !state.withLock({ $0.stopped }) {
+            for r in state.withLock({ Array($0.runners.values) }) { r.watch(stale: stale, outageWait: bound) }
+            Thread.sleep(forTimeInterval: min(0.05, configuration.leaseSeconds / 20))
+        }
+        leaseThreadsExited.signal()
+    }
+
+    /// A run stopped without recording its end: the lease thread gives it
+    /// back once the store answers (unless another instance took it over).
+    func orphaned(_ id: UUID, fence: Fence, reason: String) {
+        state.withLock { $0.orphans[id] = (fence, reason) }
+    }
+
+    /// The fence of an experiment running here, if any.
+    public func fence(of id: UUID) -> Fence? { state.withLock { $0.runners[id]?.fence } }
+
     /// Applies control requests that other instances wrote to the database.
     private func syncControl(_ ids: [UUID]) throws {
         let states = try repository.states(of: ids)
         for id in ids {
             guard let runner = state.withLock({ $0.runners[id] }), let s = states[id] else { continue }
             switch (s, runner.gate.request) {
-            case (.pausing, .run): requestPark(runner)
-            case (.running, .pause): runner.gate.resume()
-            case (.cancelling, .run), (.cancelling, .pause): runner.gate.cancel()
+            case (.pausing, .run): carryOut(.parkAtNextCheckpoint, for: id, details: [:])
+            case (.running, .pause) where !runner.isHeld: carryOut(.wakeRunner, for: id, details: [:])
+            case (.cancelling, .run), (.cancelling, .pause): carryOut(.stopRunner, for: id, details: [:])
             default: break
             }
         }
@@ -158,7 +255,11 @@ public final class Engine: Sendable {
     }
 
     func runnerFinished(_ id: UUID) {
-        _ = state.withLock { $0.runners.removeValue(forKey: id) }
+        state.withLock { s in
+            s.runners.removeValue(forKey: id)
+            s.parkedSince.removeValue(forKey: id)
+            s.pausedTotal.removeValue(forKey: id)
+        }
         wake()
     }
 
@@ -179,39 +280,114 @@ public final class Engine: Sendable {
 
     // MARK: control
 
-    /// Reads the current state and applies `event` through `Lifecycle`,
-    /// conditionally on that state; retries once if another request raced.
-    private func apply(
-        _ id: UUID, event: String, details: [String: String] = [:], _ step: (inout Lifecycle) throws -> Lifecycle.Action
-    ) throws -> (ExperimentState, Lifecycle.Action) {
-        for _ in 0..<3 {
-            guard let current = try repository.state(of: id) else { throw ControlError.notFound }
-            var machine = Lifecycle(current)
-            let action: Lifecycle.Action
-            do { action = try step(&machine) } catch let e as Lifecycle.IllegalTransition { throw ControlError.illegal(e) }
-            switch try repository.transition(id, from: [current], to: machine.state, event: event, error: nil, details: details) {
-            case .moved: return (machine.state, action)
-            case .conflict(nil): throw ControlError.notFound
-            case .conflict: continue
+    /// The one place a state change is made. `Lifecycle` picks the move from
+    /// the state the row holds; the repository applies it conditionally on
+    /// that state (`Lifecycle.sources(of:)` when every source makes the same
+    /// move, else the state just read), retrying when another request raced;
+    /// then the move's action is carried out here.
+    /// - Returns: the move made.
+    /// - Throws: `ControlError.notFound`, `ControlError.illegal`, or the store's error.
+    @discardableResult
+    func perform(
+        _ id: UUID, _ event: Lifecycle.Event, error: String? = nil, details: [String: String] = [:], fence: Fence? = nil
+    ) throws -> Lifecycle.Move
+    {
+        var known: ExperimentState?
+        for _ in 0..<4 {
+            let candidates = known.map { [$0] } ?? Lifecycle.sources(of: event).sorted { $0.rawValue < $1.rawValue }
+            let moves = Set(candidates.compactMap { Lifecycle.move(from: $0, on: event) })
+            guard let move = moves.first else {
+                throw ControlError.illegal(.init(state: known ?? .queued, event: event.verb))
+            }
+            if moves.count > 1 {
+                // The move depends on the state: read it, then update conditionally on it.
+                guard let current = try repository.state(of: id) else { throw ControlError.notFound }
+                known = current
+                continue
+            }
+            switch try repository.transition(
+                id, from: candidates, to: move.to, event: move.record, error: error, details: details, fence: fence)
+            {
+            case .moved:
+                carryOut(move.action, for: id, details: details)
+                return move
+            case .conflict(nil):
+                throw ControlError.notFound
+            case .conflict(let current?):
+                guard Lifecycle.move(from: current, on: event) != nil else {
+                    throw ControlError.illegal(.init(state: current, event: event.verb))
+                }
+                known = current
             }
         }
-        throw ControlError.illegal(Lifecycle.IllegalTransition(state: try repository.state(of: id) ?? .queued, event: event))
+        throw ControlError.illegal(.init(state: try repository.state(of: id) ?? .queued, event: event.verb))
+    }
+
+    /// Carries out what `Lifecycle` asked for after a move.
+    private func carryOut(_ action: Lifecycle.Action, for id: UUID, details: [String: String]) {
+        let runner = state.withLock { $0.runners[id] }
+        switch action {
+        case .startRunner, .releaseRunner, .none:
+            // The scheduler launches what it claims; a finishing runner removes itself.
+            break
+        case .parkAtNextCheckpoint:
+            if let runner { requestPark(runner, details: details) }
+        case .releaseSlot:
+            // A parked runner costs no CPU: its slot goes to queued work.
+            state.withLock { s in
+                if s.runners[id] != nil, s.parkedSince[id] == nil { s.parkedSince[id] = .now }
+            }
+            wake()
+        case .wakeRunner, .cancelPendingPause:
+            guard let runner else { return }
+            unpark(id)
+            runner.progress.setRunning(to: .running)
+            runner.gate.resume()
+        case .stopRunner:
+            if let runner {
+                unpark(id)
+                runner.gate.cancel()
+            } else if (try? repository.hasLiveLease(id)) == false {
+                // No runner anywhere (a paused experiment left by a restart): stopped already.
+                do { try perform(id, .stopped, details: details) } catch {
+                    logger.error("could not record the cancel", metadata: ["experiment_id": "\(id)", "error": "\(error)"])
+                }
+            }
+        case .wakeScheduler:
+            wake()
+        }
+    }
+
+    /// The runner of `id` left its park: its paused time stops counting and it holds a slot again.
+    private func unpark(_ id: UUID) {
+        state.withLock { s in
+            guard let since = s.parkedSince.removeValue(forKey: id) else { return }
+            s.pausedTotal[id, default: .zero] += since.duration(to: .now)
+        }
+    }
+
+    /// How long the runner of `id` has been parked in all (so far, in this process):
+    /// the runner subtracts it from stage durations.
+    func pausedTime(of id: UUID) -> Duration {
+        state.withLock { s in
+            s.pausedTotal[id, default: .zero] + (s.parkedSince[id].map { $0.duration(to: .now) } ?? .zero)
+        }
     }
 
     /// Pauses a running experiment: `pausing` now, `paused` once its runner parks.
+    /// - Parameter cause: who asked (recorded in the events' details).
     @discardableResult
-    public func pause(_ id: UUID) throws -> ExperimentState {
-        let (next, _) = try apply(id, event: "pause_requested") { try $0.pause() }
-        if let runner = state.withLock({ $0.runners[id] }) { requestPark(runner) }
-        return next
+    public func pause(_ id: UUID, cause: ControlCause = .api(token: "")) throws -> ExperimentState {
+        try perform(id, .pause, details: cause.details).to
     }
 
-    private func requestPark(_ runner: Runner) {
+    private func requestPark(_ runner: Runner, details: [String: String]) {
         let id = runner.experiment.id
         runner.gate.requestPause { [self] in
             runner.progress.setRunning(to: .paused)
+            configuration.beforePaused?(id, runner.progress)
             do {
-                _ = try repository.transition(id, from: [.pausing], to: .paused, event: "paused", error: nil, details: [:])
+                try perform(id, .parked, details: details, fence: runner.fence)
             } catch {
                 logger.error("could not record the pause", metadata: ["experiment_id": "\(id)", "error": "\(error)"])
             }
@@ -220,66 +396,80 @@ public final class Engine: Sendable {
 
     /// Resumes a paused experiment in place (or requeues it when no runner
     /// holds it, e.g. after a restart), or takes back a pending pause.
+    ///
+    /// A resumed runner takes its slot back at once, even when queued work
+    /// took the free slots meanwhile: `max_running` may be exceeded until the
+    /// next experiment ends (the scheduler claims nothing new until then).
     @discardableResult
-    public func resume(_ id: UUID) throws -> ExperimentState {
+    public func resume(_ id: UUID, cause: ControlCause = .api(token: "")) throws -> ExperimentState {
         let local = state.withLock { $0.runners[id] }
-        guard let current = try repository.state(of: id) else { throw ControlError.notFound }
-        if current == .paused, local == nil, try !repository.hasLiveLease(id) {
+        if local == nil, try repository.state(of: id) == .paused, try !repository.hasLiveLease(id) {
             // Orphaned by a restart: continue after the last completed stage.
-            switch try repository.transition(id, from: [.paused], to: .queued, event: "resumed", error: nil, details: ["requeued": "true"]) {
-            case .moved:
-                wake()
-                return .queued
-            case .conflict(let s): throw ControlError.illegal(.init(state: s ?? .queued, event: "resume"))
-            }
+            return try perform(id, .requeue, details: cause.details.merging(["requeued": "true"]) { a, _ in a }).to
         }
-        let (next, _) = try apply(id, event: "resumed") { try $0.resume() }
-        if let local {
-            local.progress.setRunning(to: .running)
-            local.gate.resume()
-        }
-        return next
+        return try perform(id, .resume, details: cause.details).to
     }
 
     /// Cancels: at once when nothing runs it, else `cancelling` until its
     /// runner stops at a checkpoint.
     @discardableResult
-    public func cancel(_ id: UUID) throws -> ExperimentState {
-        let local = state.withLock { $0.runners[id] }
-        if local == nil, let current = try repository.state(of: id), current == .paused, try !repository.hasLiveLease(id) {
-            switch try repository.transition(id, from: [.paused], to: .cancelled, event: "cancelled", error: nil, details: [:]) {
-            case .moved: return .cancelled
-            case .conflict(let s): throw ControlError.illegal(.init(state: s ?? .queued, event: "cancel"))
-            }
-        }
-        let (next, _) = try apply(id, event: "cancel_requested") { try $0.cancel() }
-        local?.gate.cancel()
-        return next
+    public func cancel(_ id: UUID, cause: ControlCause = .api(token: "")) throws -> ExperimentState {
+        let held = state.withLock { $0.runners[id] != nil }
+        let move = try perform(id, .cancel, details: cause.details)
+        // A cancel of work no local runner holds may complete at once (see `carryOut`).
+        if move.action == .stopRunner, !held, let now = try repository.state(of: id) { return now }
+        return move.to
     }
 
     /// Requeues a failed, cancelled or interrupted experiment, after its last
     /// completed stage or from `fromStage`.
     @discardableResult
-    public func retry(_ id: UUID, fromStage: String?) throws -> ExperimentState {
-        if let fromStage, !ExperimentStages.all.contains(fromStage) { throw ControlError.unknownStage(fromStage) }
-        var details: [String: String] = [:]
+    public func retry(_ id: UUID, fromStage: String?, cause: ControlCause = .api(token: "")) throws -> ExperimentState {
+        if let fromStage, registry.position(of: fromStage) == nil { throw ControlError.unknownStage(fromStage) }
+        var details = cause.details
         if let fromStage { details["from_stage"] = fromStage }
-        let (next, _) = try apply(id, event: "retry", details: details) { try $0.retry() }
-        wake()
-        return next
+        return try perform(id, .retry, details: details).to
+    }
+
+    /// The runner finished its stages (or failed): records the outcome. A
+    /// cancel that arrived after the last checkpoint wins over success.
+    func finish(_ id: UUID, _ event: Lifecycle.Event, error: String?, fence: Fence) throws {
+        do {
+            try perform(id, event, error: error, fence: fence)
+        } catch ControlError.illegal(let e) where e.state == .cancelling && event == .succeed {
+            try perform(id, .stopped, fence: fence)
+        } catch ControlError.illegal(let e) {
+            // Already moved on (e.g. recovered elsewhere): nothing of ours to record.
+            logger.warning("final state not recorded", metadata: ["experiment_id": "\(id)", "reason": "\(e)"])
+        }
+    }
+
+    /// The runner stopped because this server drains: running work is
+    /// interrupted and requeued at once; paused work stays paused (its lease
+    /// released); a pending cancel completes — all only while `fence` still
+    /// holds the experiment (`ExperimentRepository.abandon`).
+    func drained(_ id: UUID, fence: Fence) {
+        unpark(id)
+        do {
+            _ = try repository.abandon(id, reason: "server stopping", fence: fence, details: ControlCause.drain.details)
+        } catch {
+            if !repository.isFenced(error) {
+                logger.warning("could not record the interruption", metadata: ["experiment_id": "\(id)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Pauses every experiment running on this instance (SIGUSR1).
     /// - Returns: how many were asked to pause.
     @discardableResult
-    public func pauseAll() -> Int {
-        runningIDs.reduce(0) { n, id in (try? pause(id)) != nil ? n + 1 : n }
+    public func pauseAll(cause: ControlCause = .signal("SIGUSR1")) -> Int {
+        runningIDs.reduce(0) { n, id in (try? pause(id, cause: cause)) != nil ? n + 1 : n }
     }
 
     /// Resumes every paused experiment held by this instance (SIGUSR2).
     @discardableResult
-    public func resumeAll() -> Int {
-        runningIDs.reduce(0) { n, id in (try? resume(id)) != nil ? n + 1 : n }
+    public func resumeAll(cause: ControlCause = .signal("SIGUSR2")) -> Int {
+        runningIDs.reduce(0) { n, id in (try? resume(id, cause: cause)) != nil ? n + 1 : n }
     }
 
     // MARK: draining
@@ -301,11 +491,10 @@ public final class Engine: Sendable {
         while ContinuousClock.now < deadline, !state.withLock({ $0.runners.isEmpty }) { Thread.sleep(forTimeInterval: 0.01) }
         state.withLock { $0.stopped = true }
         wake()
-        if state.withLock({ $0.schedulerRunning }) { _ = schedulerExited.wait(timeout: .now() + 5) }
+        if state.withLock({ $0.schedulerRunning }) {
+            _ = schedulerExited.wait(timeout: .now() + 5)
+            _ = leaseThreadsExited.wait(timeout: .now() + 5)
+            _ = leaseThreadsExited.wait(timeout: .now() + 5)
+        }
     }
-}
-
-/// The stage names of DESIGN.md, in their default order.
-public enum ExperimentStages {
-    public static let all = ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"]
 }

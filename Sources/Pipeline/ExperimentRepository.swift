@@ -10,13 +10,16 @@ public struct ClaimedExperiment: Sendable, Equatable {
     public var completedStages: [String]
     /// The normalized request JSON.
     public var request: Data
+    /// The generation this claim gave the experiment (see ``Fence``).
+    public var generation: Int64
 
-    public init(id: UUID, name: String, stages: [String], completedStages: [String], request: Data) {
+    public init(id: UUID, name: String, stages: [String], completedStages: [String], request: Data, generation: Int64 = 0) {
         self.id = id
         self.name = name
         self.stages = stages
         self.completedStages = completedStages
         self.request = request
+        self.generation = generation
     }
 }
 
@@ -40,37 +43,64 @@ public protocol ExperimentRepository: Sendable {
         _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?, details: [String: String]
     ) throws -> TransitionResult
 
+    /// A runner's state change: as above, and only while `fence` still holds
+    /// the experiment (its owner holds the lease, its generation is current).
+    /// - Throws: an error ``isFenced(_:)`` recognizes when it does not.
+    func transition(
+        _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?, details: [String: String],
+        fence: Fence
+    ) throws -> TransitionResult
+
     /// Drain: moves a running (or pausing) `id` to interrupted and at once
     /// back to queued, recording both events; a store that can should do it
     /// in one transaction so no reader sees the passing `interrupted`.
-    func interruptAndRequeue(_ id: UUID, reason: String) throws -> TransitionResult
+    /// `details` go into the `interrupted` event's details (with `reason`).
+    func interruptAndRequeue(_ id: UUID, reason: String, details: [String: String]) throws -> TransitionResult
+
+    /// A runner stopped without finishing (drain, outage, lost lease) and
+    /// gives the experiment back, if `fence` still holds it: running or
+    /// pausing → `interrupted` (from the real previous state) → `queued`;
+    /// paused stays paused without a lease; cancelling → cancelled.
+    /// `details` go into the `interrupted` event's details (with `reason`).
+    /// - Returns: the state it left the experiment in.
+    /// - Throws: an error ``isFenced(_:)`` recognizes when `fence` no longer holds it.
+    func abandon(_ id: UUID, reason: String, fence: Fence, details: [String: String]) throws -> ExperimentState?
 
     /// Claims the next queued experiment (highest priority, then oldest) for
-    /// `owner` under a lease, moving it to running.
+    /// `owner` under a lease, moving it to running and bumping its generation.
     func claimNext(owner: String, leaseSeconds: Double) throws -> ClaimedExperiment?
 
-    /// Extends the leases of the experiments `owner` is running.
-    func renewLeases(owner: String, ids: [UUID], leaseSeconds: Double) throws
+    /// Extends the leases `owner` holds, each only while its generation is
+    /// the one given (a lease that expired but that nobody took over is
+    /// renewed too: the runner never stopped holding it).
+    /// - Returns: the ids renewed; the others were taken over.
+    func renewLeases(owner: String, generations: [UUID: Int64], leaseSeconds: Double) throws -> Set<UUID>
 
-    /// Experiments whose lease expired (their server died): running ones
-    /// become interrupted then queued again; paused ones stay paused, leaseless.
-    /// Leases held by `owner` (this instance) are left alone: its runners are
-    /// alive, they only could not renew while the store was away.
+    /// Experiments whose lease expired (their server died, or could not renew
+    /// in time): running ones become interrupted then queued again; paused
+    /// ones stay paused, leaseless; cancelling ones end cancelled. Each
+    /// bumps the generation, fencing the old runner out. The engine calls it
+    /// only right after it renewed its own leases.
     /// Returns the ids requeued.
-    func recoverExpiredLeases(except owner: String) throws -> [UUID]
+    func recoverExpiredLeases() throws -> [UUID]
 
     /// A stage started / completed / was skipped (event rows; completion is
-    /// added to `completed_stages`, and `stage` and `percent` are updated).
-    func stageStarted(_ id: UUID, stage: String) throws
-    func stageCompleted(_ id: UUID, stage: String, durationMs: Double, percent: Double) throws
-    func stageSkipped(_ id: UUID, stage: String, reason: String) throws
+    /// added to `completed_stages`, and `stage` and `percent` are updated),
+    /// only while `fence` holds the experiment; `key` names the write so a
+    /// retry after an ambiguous failure stores one event.
+    func stageStarted(_ id: UUID, stage: String, fence: Fence, key: String) throws
+    func stageCompleted(_ id: UUID, stage: String, durationMs: Double, percent: Double, fence: Fence, key: String) throws
+    func stageSkipped(_ id: UUID, stage: String, reason: String, fence: Fence, key: String) throws
 
-    /// Records a notable moment (checkpoint restored, recompute, …).
-    func recordEvent(_ id: UUID, kind: String, stage: String?, details: [String: String]) throws
+    /// Records a notable moment (checkpoint restored, recompute, …) of a run.
+    func recordEvent(_ id: UUID, kind: String, stage: String?, details: [String: String], fence: Fence, key: String) throws
 
     /// Whether `error` means the store is unreachable for now (retry later)
     /// rather than that the request itself is wrong.
     func isTransient(_ error: any Error) -> Bool
+
+    /// Whether `error` is a write refused because the writer's fence is stale.
+    func isFenced(_ error: any Error) -> Bool
 
     /// Whether a live instance holds the experiment (its lease has not expired).
     /// A paused experiment keeps its lease while its runner is parked.
@@ -85,10 +115,23 @@ public protocol ExperimentRepository: Sendable {
 }
 
 extension ExperimentRepository {
+    /// A state change made by a runner (fenced by its claim) when `fence` is
+    /// given, or by a client's control request (unfenced) when it is nil.
+    public func transition(
+        _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?, details: [String: String],
+        fence: Fence?
+    ) throws -> TransitionResult {
+        guard let fence else { return try transition(id, from: from, to: to, event: event, error: error, details: details) }
+        return try transition(id, from: from, to: to, event: event, error: error, details: details, fence: fence)
+    }
+
     /// Two transitions, one after the other (stores without transactions).
-    public func interruptAndRequeue(_ id: UUID, reason: String) throws -> TransitionResult {
-        let first = try transition(id, from: [.running, .pausing], to: .interrupted, event: "interrupted", error: nil, details: ["reason": reason])
+    public func interruptAndRequeue(_ id: UUID, reason: String, details: [String: String]) throws -> TransitionResult {
+        let (interrupt, requeue) = Lifecycle.interruptAndRequeue
+        let first = try transition(
+            id, from: interrupt.from, to: interrupt.to, event: interrupt.record, error: nil,
+            details: details.merging(["reason": reason]) { _, r in r })
         guard case .moved = first else { return first }
-        return try transition(id, from: [.interrupted], to: .queued, event: "requeued", error: nil, details: ["reason": "drained"])
+        return try transition(id, from: requeue.from, to: requeue.to, event: requeue.record, error: nil, details: ["reason": "drained"])
     }
 }

@@ -1,4 +1,4 @@
-/// The states of an experiment (DESIGN.md, "Experiment lifecycle"); the
+/// The states of an experiment (docs/architecture.md, "Experiment lifecycle"); the
 /// `experiments.status` column holds the raw value.
 public enum ExperimentState: String, Sendable, CaseIterable, Codable {
     case queued, running, pausing, paused, cancelling, succeeded, failed, cancelled, interrupted

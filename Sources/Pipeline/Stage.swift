@@ -23,28 +23,25 @@ public protocol Stage: Sendable {
     ///   again, and the log says so. The default (a stage with no outputs) is true.
     func restore(_ context: StageContext) throws -> Bool
 
-    /// Checks the stage's `config` section (a JSON object) before an
-    /// experiment is accepted, so a bad member is a 400 at `POST` time rather
-    /// than a failure minutes later. Throw an error whose description starts
-    /// with `config.<stage>.<member>: ` and says why. The default accepts anything.
-    func validateConfig(_ section: Data) throws
+    /// The stages that must run before this one in an experiment (by name).
+    /// The default is none.
+    var prerequisites: [String] { get }
 }
 
 extension Stage {
     public func restore(_ context: StageContext) throws -> Bool { true }
-    public func validateConfig(_ section: Data) throws {}
+    public var prerequisites: [String] { [] }
 }
 
-/// What a stage gets: the experiment's configuration, the artifacts earlier
+/// What a stage gets: the experiment's request (the stages module decodes it
+/// once per run into a typed plan, kept in `artifacts`), the artifacts earlier
 /// stages produced, a logger bound to the experiment and stage, its progress
 /// node, and the checkpoint.
 public final class StageContext: @unchecked Sendable {
     // Used by one runner thread at a time; the artifacts box is locked.
     public let experimentID: UUID
     public let stage: String
-    /// The stage's section of the experiment's `config`, as JSON (`{}` when absent).
-    public let config: Data
-    /// The whole normalized request, as JSON.
+    /// The whole normalized request, as JSON, as stored.
     public let request: Data
     public let logger: Logger
     public let progress: ProgressTree
@@ -62,19 +59,22 @@ public final class StageContext: @unchecked Sendable {
     let memory: MemoryMonitor?
     let gate: PauseGate
     let recordEvent: (@Sendable (_ kind: String, _ details: [String: String]) throws -> Void)?
+    let runStore: RunStore?
+
 
     init(
-        experimentID: UUID, stage: String, config: Data, request: Data, logger: Logger, progress: ProgressTree,
+        experimentID: UUID, stage: String, request: Data, logger: Logger, progress: ProgressTree,
         artifacts: Artifacts, directory: URL, gate: PauseGate, environment: (any StageEnvironment)? = nil,
         memory: MemoryMonitor? = nil,
-        recordEvent: (@Sendable (_ kind: String, _ details: [String: String]) throws -> Void)? = nil
+        recordEvent: (@Sendable (_ kind: String, _ details: [String: String]) throws -> Void)? = nil,
+        runStore: RunStore? = nil
     ) {
+        self.runStore = runStore
         self.recordEvent = recordEvent
         self.environment = environment
         self.memory = memory
         self.experimentID = experimentID
         self.stage = stage
-        self.config = config
         self.request = request
         self.logger = logger
         self.progress = progress
@@ -99,6 +99,20 @@ public final class StageContext: @unchecked Sendable {
     /// - Throws: `StageCancelled` once the experiment is cancelled.
     public func checkpoint() throws(StageCancelled) { try gate.checkpoint() }
 
+    /// Enrolls a thread the stage starts (e.g. a forecast model's) as one more
+    /// worker of the experiment's pause gate: the experiment reads `paused`
+    /// only once it, too, is parked at its checkpoint. Call `leave()` when the
+    /// thread's work ends.
+    public func joinWorker() -> PauseGate.Worker { gate.join() }
+
+    /// The experiment's paused (and otherwise suspended) time so far in this
+    /// run: leave its growth out of timeouts and durations.
+    public var suspendedTime: Duration { gate.suspendedTime }
+
+    /// Runs a wait that is not work (e.g. for an unreachable PostgreSQL) with
+    /// its time counted as suspended (see ``PauseGate/suspend(_:)``).
+    public func suspend<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T { try gate.suspend(body) }
+
     /// Where this stage's checkpoint files live (`<experiment>/checkpoints/<stage>`).
     public var checkpointDirectory: URL { directory.appendingPathComponent("checkpoints/\(stage)") }
 
@@ -106,7 +120,7 @@ public final class StageContext: @unchecked Sendable {
     public func writeCheckpoint(_ name: String, _ bytes: [UInt8]) throws {
         let dir = checkpointDirectory
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".\(name).tmp")
+        let tmp = dir.appendingPathComponent(".\(name).\(uniqueTemporarySuffix()).tmp")
         try Data(bytes).write(to: tmp)
         guard rename(tmp.path, dir.appendingPathComponent(name).path) == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: dir.appendingPathComponent(name).path])
@@ -117,9 +131,6 @@ public final class StageContext: @unchecked Sendable {
     public func readCheckpoint(_ name: String) -> [UInt8]? {
         (try? Data(contentsOf: checkpointDirectory.appendingPathComponent(name))).map { [UInt8]($0) }
     }
-
-    /// Decodes this stage's config section.
-    public func config<T: Decodable>(as type: T.Type) throws -> T { try JSONDecoder().decode(T.self, from: config) }
 }
 
 /// Typed values handed from stage to stage, by name.
@@ -137,19 +148,41 @@ public final class Artifacts: Sendable {
     public var names: [String] { values.withLock { Array($0.keys).sorted() } }
 }
 
-/// The stages a build knows, by name.
+/// The stages a build knows, in pipeline order: what the engine runs, and
+/// the names, order and prerequisites that requests are checked against.
+/// The engine knows stages only through this (it names none itself).
 public struct StageRegistry: Sendable {
     private var stages: [String: any Stage] = [:]
+    /// The stage names in pipeline order (the order they were registered in).
+    public private(set) var names: [String] = []
 
+    /// - Parameter stages: the stages in pipeline order; a later stage of the
+    ///   same name replaces an earlier one in its place.
     public init(_ stages: [any Stage] = []) {
-        for s in stages { self.stages[s.name] = s }
+        for s in stages { register(s) }
     }
 
-    public mutating func register(_ stage: any Stage) { stages[stage.name] = stage }
+    /// Adds `stage` at the end of the order (or replaces the stage of its name in place).
+    public mutating func register(_ stage: any Stage) {
+        if stages[stage.name] == nil { names.append(stage.name) }
+        stages[stage.name] = stage
+    }
 
     public func stage(_ name: String) -> (any Stage)? { stages[name] }
 
-    public var names: [String] { stages.keys.sorted() }
+    /// The position of `name` in the pipeline order, or nil when unknown.
+    public func position(of name: String) -> Int? { names.firstIndex(of: name) }
+
+    /// The stages `name` needs to have run before it (empty when unknown).
+    public func prerequisites(of name: String) -> [String] { stages[name]?.prerequisites ?? [] }
 
     public var isEmpty: Bool { stages.isEmpty }
+}
+
+/// A suffix no other writer uses (process id and a random number), for the
+/// temporary file a writer renames into place: two runners of one experiment
+/// (a stale one fenced out a moment later) never write, remove or rename each
+/// other's temporary files; whichever renames last leaves a complete file.
+public func uniqueTemporarySuffix() -> String {
+    "\(getpid()).\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
 }

@@ -17,11 +17,18 @@ public protocol StageEnvironment: Sendable {
     /// Records (or replaces) an artifact of the experiment: a file under its
     /// directory that `GET /v1/experiments/{id}/artifacts/{name}` serves.
     func recordArtifact(_ artifact: ArtifactInfo, experiment: UUID) throws
+
+    /// The environment one run's stages see: its store calls go through
+    /// `store` (waiting out outages, refused once the run is fenced out).
+    func bound(to store: RunStore) -> any StageEnvironment
 }
 
 extension StageEnvironment {
     /// Default: nil (no record of uploads' timeframes).
     public func datasetTimeframe(id: UUID) -> String? { nil }
+
+    /// Default: the same environment (one without a store).
+    public func bound(to store: RunStore) -> any StageEnvironment { self }
 }
 
 /// A file an experiment produced.

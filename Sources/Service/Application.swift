@@ -91,7 +91,9 @@ public final class Application: Sendable {
             let outcome = tree.snapshot().status
             metrics.recordOutcome(outcome == .completed ? "succeeded" : outcome == .failed ? "failed" : "stopped")
         }
+        engineConfig.beforePaused = { id, tree in samplerBox.withLock { $0 }?.writeProgress(id, tree) }
         engineConfig.maxRunning = settings.maxRunning
+        engineConfig.outageWaitSeconds = Double(settings.outageWaitSeconds)
         engineConfig.dataDirectory = URL(fileURLWithPath: settings.dataDir)
         engineConfig.beforeFinish = { logWriter.waitUntilWritten(logBus.publishedCount, timeout: .seconds(120)) }
         engineConfig.environment = ServiceStageEnvironment(
@@ -153,7 +155,7 @@ public final class Application: Sendable {
             store: store, engine: engine, reader: reader, authenticator: authenticator, webhooks: settings.webhooks
         ).register(&router)
         NotificationRoutes(store: store, notifications: notifier.store).register(&router)
-        ControlRoutes(engine: engine, store: store, pool: pool).register(&router)
+        ControlRoutes(engine: engine, store: store, pool: pool, authenticator: authenticator).register(&router)
         LogRoutes(store: store, hub: followHub).register(&router)
         DatasetRoutes(
             pool: pool, dataDir: settings.dataDir, maxUploadBytes: settings.maxUploadBytes, maxLineBytes: settings.maxLineBytes,

@@ -27,7 +27,9 @@ struct CalibrationWalk {
         features.append(contentsOf: [x.0, x.1, x.2, x.3, x.4, x.5, x.6, x.7])
     }
 
-    func run(_ signals: inout [FusedSignal], config: FusionConfig, checkpoint: () throws -> Void) throws {
+    func run(
+        _ signals: inout [FusedSignal], config: FusionConfig, checkpoint: () throws(FusionError) -> Void
+    ) throws(FusionError) {
         let n = signals.count
         let p = QualityModel.featureCount
         let known = knownAt
@@ -44,9 +46,15 @@ struct CalibrationWalk {
         var fitted = false
         var lastFit = 0
         var next = 0
-        try features.withUnsafeBufferPointer { f in
+        var stopped: FusionError?
+        features.withUnsafeBufferPointer { f in
             for (visited, i) in order.enumerated() {
-                if visited & 4095 == 4095 { try checkpoint() }
+                if visited & 4095 == 4095 {
+                    do throws(FusionError) { try checkpoint() } catch {
+                        stopped = error
+                        return
+                    }
+                }
                 while next < resolved.count && resolvedTime[resolved[next]] <= known[i] {
                     let j = resolved[next]
                     x.append(contentsOf: f[j * p ..< (j + 1) * p])
@@ -67,5 +75,6 @@ struct CalibrationWalk {
                 signals[i].accepted = signals[i].quality >= config.qualityThreshold
             }
         }
+        if let stopped { throw stopped }
     }
 }

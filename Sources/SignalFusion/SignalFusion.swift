@@ -82,12 +82,15 @@ public enum SignalFusion {
     ///   - config: the settings; validated first. Default ``FusionConfig/init()``.
     /// - Returns: every candidate as a signal, accepted or not, in input order
     ///   and, within an input, in bar order.
+    ///   - checkpoint: called between chunks of work (every series, every few
+    ///     hundred candidates, every few thousand signals of the calibration
+    ///     walk), so a caller can pause or stop the fusion; what it throws ends
+    ///     `fuse`, as is. Default: nothing.
     /// - Throws: ``FusionError`` for an invalid config or input, naming the field.
-    ///   - checkpoint: called between series and every few thousand signals of
-    ///     the calibration walk (a pause or cancel point); what it throws is rethrown.
     public static func fuse(
-        _ inputs: [FusionInput], config: FusionConfig = FusionConfig(), checkpoint: () throws -> Void = {}
-    ) throws -> [FusedSignal] {
+        _ inputs: [FusionInput], config: FusionConfig = FusionConfig(),
+        checkpoint: () throws(FusionError) -> Void = {}
+    ) throws(FusionError) -> [FusedSignal] {
         try config.validate()
         for (i, input) in inputs.enumerated() {
             try input.validate()
@@ -95,16 +98,20 @@ public enum SignalFusion {
                 throw FusionError(.invalidInput, field: input.field, reason: "appears more than once")
             }
         }
-        var states = inputs.map { SeriesState($0, config: config) }
-        markCorrelations(inputs, &states, window: config.correlationWindow)
+        var states: [SeriesState] = []
+        states.reserveCapacity(inputs.count)
+        for input in inputs {
+            try checkpoint()
+            states.append(SeriesState(input, config: config))
+        }
+        try markCorrelations(inputs, &states, window: config.correlationWindow, checkpoint: checkpoint)
 
         let total = states.reduce(0) { $0 + $1.candidates.count }
         var signals: [FusedSignal] = []
         signals.reserveCapacity(total)
         var walk = CalibrationWalk(capacity: total)
         for i in inputs.indices {
-            try checkpoint()
-            appendSignals(of: i, inputs, states, config: config, to: &signals, &walk)
+            try appendSignals(of: i, inputs, states, config: config, to: &signals, &walk, checkpoint: checkpoint)
         }
         try walk.run(&signals, config: config, checkpoint: checkpoint)
         return signals
@@ -112,14 +119,19 @@ public enum SignalFusion {
 
     /// Fills `worstCorrelation` of every candidate from the concurrent
     /// candidates of other symbols on the same timeframe.
-    static func markCorrelations(_ inputs: [FusionInput], _ states: inout [SeriesState], window: Int) {
+    static func markCorrelations(
+        _ inputs: [FusionInput], _ states: inout [SeriesState], window: Int,
+        checkpoint: () throws(FusionError) -> Void = {}
+    ) throws(FusionError) {
         for a in inputs.indices {
             var candidates = states[a].candidates
             let returnsA = states[a].returns
             let tsA = inputs[a].timestamps
             for b in inputs.indices where b != a
                 && inputs[b].timeframe == inputs[a].timeframe && inputs[b].symbol != inputs[a].symbol {
+                try checkpoint()
                 let map = RollingCorrelation.matchIndex(tsA, inputs[b].timestamps)
+                var stopped: FusionError?
                 let others = states[b].candidates
                 let tsB = inputs[b].timestamps
                 returnsA.withUnsafeBufferPointer { ra in
@@ -127,6 +139,12 @@ public enum SignalFusion {
                         map.withUnsafeBufferPointer { m in
                             var j = 0
                             for c in candidates.indices {
+                                if c & 255 == 255 {
+                                    do throws(FusionError) { try checkpoint() } catch {
+                                        stopped = error
+                                        return
+                                    }
+                                }
                                 let t = candidates[c].bar
                                 while j < others.count && tsB[others[j].bar] < tsA[t] { j += 1 }
                                 guard j < others.count, tsB[others[j].bar] == tsA[t] else { continue }
@@ -138,6 +156,7 @@ public enum SignalFusion {
                         }
                     }
                 }
+                if let stopped { throw stopped }
             }
             states[a].candidates = candidates
         }
@@ -147,8 +166,9 @@ public enum SignalFusion {
     /// their signals.
     static func appendSignals(
         of i: Int, _ inputs: [FusionInput], _ states: [SeriesState],
-        config: FusionConfig, to signals: inout [FusedSignal], _ walk: inout CalibrationWalk
-    ) {
+        config: FusionConfig, to signals: inout [FusedSignal], _ walk: inout CalibrationWalk,
+        checkpoint: () throws(FusionError) -> Void = {}
+    ) throws(FusionError) {
         let input = inputs[i]
         let state = states[i]
         // The symbol's other timeframes, with a pointer to their last closed bar.
@@ -159,7 +179,8 @@ public enum SignalFusion {
         let lookback = config.volatilityLookback
         let forecastSource = "forecast:" + input.forecastName
 
-        for candidate in state.candidates {
+        for (n, candidate) in state.candidates.enumerated() {
+            if n & 255 == 255 { try checkpoint() }
             let t = candidate.bar
             let d = candidate.direction
             var sources: [String] = []

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Analysis
 import Export
 import Indicators
@@ -23,27 +23,11 @@ public struct AnalysisStage: Stage {
     public let name = "analysis"
     public init() {}
 
-    public func validateConfig(_ section: Data) throws {
-        _ = try Self.config(section)
-    }
-
-    static func config(_ section: Data) throws -> AnalysisConfig {
-        let config: AnalysisConfig
-        do { config = try JSONDecoder().decode(AnalysisConfig.self, from: section) } catch let e as AnalysisError {
-            throw StageError("config.\(e)")
-        } catch {
-            throw StageError("config.analysis: \(error)")
-        }
-        do { try config.validate() } catch { throw StageError("config.\(error)") }
-        return config
-    }
-
     public func run(_ context: StageContext) throws {
-        let plan = try ExperimentPlan(request: context.request)
-        let sectionData = try JSONSerialization.data(withJSONObject: plan.section("analysis"))
-        let config = try Self.config(sectionData)
-        let export = try ExportOptions(plan.section("export"))
-        let fusion = try FusionStage.config(try JSONSerialization.data(withJSONObject: plan.section("fusion")))
+        let plan = try context.plan
+        let config = plan.options(AnalysisConfig.self)
+        let export = plan.options(ExportOptions.self)
+        let fusion = plan.options(FusionConfig.self)
         let signals = try FusionStage.signals(context)
         let accepted = signals.filter(\.accepted)
         let tables = try TableChain.input(for: name, context, plan)
@@ -95,7 +79,18 @@ public struct AnalysisStage: Stage {
         }
         try context.checkpoint()
         let report: BacktestReport
-        do { report = try Backtest.run(inputs, config: config) } catch { throw StageError("\(error)") }
+        var cancelled = false
+        do {
+            report = try Backtest.run(inputs, config: config) { () throws(AnalysisError) in
+                do { try context.checkpoint() } catch {
+                    cancelled = true
+                    throw AnalysisError(.invalidInput, field: "analysis", reason: "cancelled")
+                }
+            }
+        } catch {
+            if cancelled { throw StageCancelled() }
+            throw StageError("\(error)")
+        }
         context.progress.finish(step)
         for r in report.results {
             context.logger.info(

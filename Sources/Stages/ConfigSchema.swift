@@ -1,15 +1,11 @@
-import Analysis
-public import Foundation
-import Pipeline
-import Forecasting
-import MarketData
-import SignalFusion
+import Foundation
 
 /// What a `config` member may hold: its JSON type and range. Pure data, read
 /// by the request checker at `POST /v1/experiments` so that an unknown key, a
 /// value of the wrong type or one out of range is refused with its path
-/// before any stage runs (the options types then decode the section and check
-/// the rules that tie members together, such as `window ≥ min_train`).
+/// before any stage runs. Each section's schema is its options type's
+/// (``StageOptions/schema``); the options types then decode the section and
+/// check the rules that tie members together, such as `window ≥ min_train`.
 public indirect enum ConfigSchema: Sendable, Equatable {
     /// An integer within `range` (a JSON number with no fractional part).
     case integer(ClosedRange<Int>)
@@ -101,107 +97,9 @@ public indirect enum ConfigSchema: Sendable, Equatable {
 }
 
 extension ConfigSchema {
-    private static let period = ConfigSchema.integer(1...100_000)
-    private static let period2 = ConfigSchema.integer(2...100_000)
-    private static let positive = ConfigSchema.integer(1...Int.max)
-
-    /// The `config` object: one member per stage, in pipeline order, each the
-    /// schema of the section its options type reads (`MergeOptions`,
-    /// `FeaturesOptions`, `PatternsOptions`, `ForecastConfig`, `FusionConfig`,
-    /// `ExportOptions`, `AnalysisConfig`; `load` and `resample` take none).
-    public static let config: ConfigSchema = .object([
-        "load": .object([:]),
-        "resample": .object([:]),
-        "merge": .object([
-            "join": .choice(JoinKind.allCases.map(\.rawValue)),
-            "tolerance": .duration,
-            "higher_timeframes": .boolean,
-        ]),
-        "features": .object([
-            "sma": .oneOrList(period), "ema": .oneOrList(period),
-            "rsi": period2, "atr": period, "adx": period2,
-            "macd": .object(["fast": period2, "slow": period2, "signal": period]),
-            "bollinger": .object(["period": period2, "stddev": .number(NumberRange(lower: 0, lowerIncluded: false, upper: 10))]),
-            "stochastic": .object(["fast_k": period, "slow_k": period, "slow_d": period]),
-        ]),
-        "patterns": .object([
-            "swing_window": .integer(1...50),
-            "peak_tolerance": .number(NumberRange(lower: 0, lowerIncluded: false, upper: 1, upperIncluded: false)),
-            "max_span": .integer(10...10_000),
-        ]),
-        "forecast": .object([
-            "models": .list(.choice(ForecastConfig.modelNames)),
-            "horizon_bars": .integer(1...10_000),
-            "model_timeout_s": .number(.closed(0.001, 3600)),
-            "total_timeout_s": .number(.closed(0.001, 86_400)),
-            "refit_every": positive,
-            "window": .either(.choice(["expanding"]), .integer(2...Int.max)),
-            "min_train": .integer(2...Int.max),
-            "ar_order": .integer(1...50),
-            "ridge_lambda": .number(.atLeast(0)),
-            "drift_span": positive,
-        ]),
-        "fusion": .object([
-            "quality_threshold": .number(.closed(0, 1)),
-            "weights": .object(Dictionary(uniqueKeysWithValues: QualityComponent.allCases.map { ($0.rawValue, .number(.atLeast(0))) })),
-            "stop_atr_multiplier": .number(.above(0)),
-            "target_atr_multiplier": .number(.above(0)),
-            "horizon_bars": positive,
-            "min_forecast_magnitude": .number(.atLeast(0)),
-            "min_forecast_confidence": .number(.closed(0, 1)),
-            "atr_period": positive,
-            "adx_period": .integer(2...Int.max),
-            "trend_period": positive,
-            "volume_window": positive,
-            "volatility_lookback": positive,
-            "correlation_window": .integer(3...Int.max),
-            "min_history": positive,
-            "refit_every": positive,
-            "calibration_l2": .number(.atLeast(0)),
-        ]),
-        "export": .object([
-            "formats": .list(.choice(ExportOptions.Format.allCases.map(\.rawValue), ignoringCase: true)),
-            "gzip": .boolean,
-            "compression": .choice(["none", "zstd"]),
-        ]),
-        "analysis": .object([
-            "spread": .number(.closed(0, 1)),
-            "commission": .number(NumberRange(lower: 0, upper: 1, upperIncluded: false)),
-            "max_holding_bars": .integer(1...100_000),
-            "initial_equity": .number(.above(0)),
-            "sizing": .choice(AnalysisConfig.Sizing.allCases.map(\.rawValue)),
-            "risk_fraction": .number(NumberRange(lower: 0, lowerIncluded: false, upper: 1)),
-            "units": .number(.above(0)),
-            "costs": .map(.object([
-                "spread_bps": .number(.closed(0, 10_000)),
-                "commission_bps": .number(.closed(0, 10_000)),
-                "slippage_atr": .number(.closed(0, 10_000)),
-            ])),
-            "alpha": .number(NumberRange(lower: 0, lowerIncluded: false, upper: 1, upperIncluded: false)),
-            "min_trades": positive,
-            "random_runs": .integer(1_000...100_000),
-            "random_seed": .integer(0...Int.max),
-            "trials": positive,
-        ]),
-    ])
-}
-
-extension ConfigSchema {
-    /// The built-in stages whose options types read a `config` section.
-    private static let readers: [String: any Stage] = [
-        "merge": MergeStage(), "features": FeaturesStage(), "patterns": PatternsStage(), "forecast": ForecastStage(),
-        "fusion": FusionStage(), "export": ExportStage(), "analysis": AnalysisStage(),
-    ]
-
-    /// Decodes one `config` section into its stage's options type
-    /// (``MergeOptions``, `ForecastConfig`, …), whether or not the experiment
-    /// runs that stage, so the rules the schema cannot state (`window ≥
-    /// min_train`, fusion weights not all zero, …) are checked at `POST` time.
-    /// - Parameters:
-    ///   - section: the section's name (`forecast`); a section no built-in stage reads is accepted.
-    ///   - json: the section, a JSON object.
-    /// - Throws: the options type's error, its description `config.<section>.<member>: <reason>`.
-    public static func decodeSection(_ section: String, json: Data) throws {
-        try readers[section]?.validateConfig(json)
-    }
+    /// The `config` object: one member per built-in stage, in pipeline order,
+    /// each the ``StageOptions/schema`` of that stage's options type (see
+    /// ``BuiltInStages``). The ranges are stated there, once.
+    public static let config: ConfigSchema = .object(
+        Dictionary(uniqueKeysWithValues: BuiltInStages.descriptors.map { ($0.name, $0.options.schema) }))
 }

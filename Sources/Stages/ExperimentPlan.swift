@@ -1,9 +1,18 @@
-import Foundation
-import MarketData
+public import Foundation
+public import MarketData
+public import Pipeline
 
-/// What the market-data stages read from the experiment's normalized request:
-/// the datasets, the timeframes and the `config` sections.
-struct ExperimentPlan {
+/// An experiment's request, decoded once into typed values: the datasets,
+/// the stages, the timeframes and every built-in stage's options — each
+/// `config` section decoded into its ``StageOptions`` type whether or not the
+/// experiment runs that stage.
+///
+/// `POST /v1/experiments` builds it (after the request checker has checked
+/// every member against the options types' schemas), so a request that
+/// cannot become a plan is a 400; a runner builds it again from the stored,
+/// normalized request once per run (``StageContext/plan``), and every stage
+/// reads its options from it.
+public struct ExperimentPlan: Sendable {
     /// One dataset of the request.
     public struct Dataset: Sendable, Equatable {
         public var symbol: String
@@ -16,11 +25,12 @@ struct ExperimentPlan {
     public var stages: [String]
     /// The requested timeframes, finest first.
     public var timeframes: [Timeframe]
-    /// `config.<section>` as JSON objects (empty when absent).
-    var config: [String: [String: Any]]
+    /// Every built-in stage's options, by section name.
+    private var options: [String: any StageOptions]
 
-    /// Parses the normalized request JSON.
-    /// - Throws: ``StageError`` when it has no datasets or an unknown timeframe.
+    /// Parses the normalized request JSON and decodes every `config` section.
+    /// - Throws: ``StageError`` when it has no datasets, an unknown timeframe,
+    ///   or a section its options type refuses (`config.<section>.<member>: <reason>`).
     public init(request: Data) throws(StageError) {
         guard let object = (try? JSONSerialization.jsonObject(with: request)) as? [String: Any] else {
             throw StageError("the experiment's request is not a JSON object")
@@ -37,22 +47,58 @@ struct ExperimentPlan {
             do { timeframes.append(try Timeframe(parsing: name)) } catch { throw StageError("\(error)") }
         }
         self.datasets = datasets
-        self.stages = object["stages"] as? [String]
-            ?? ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"]
+        self.stages = object["stages"] as? [String] ?? BuiltInStages.names
         self.timeframes = Array(Set(timeframes)).sorted()
-        var config: [String: [String: Any]] = [:]
-        for (k, v) in object["config"] as? [String: Any] ?? [:] { config[k] = v as? [String: Any] ?? [:] }
-        self.config = config
+        let config = object["config"] ?? [String: Any]()
+        guard let sections = config as? [String: Any] else { throw StageError("config: expected an object") }
+        if let unknown = sections.keys.sorted().first(where: { BuiltInStages.descriptor($0) == nil }) {
+            throw StageError("config.\(unknown): unknown section")
+        }
+        self.options = try Self.decodeOptions(sections)
+    }
+
+    /// Decodes each built-in stage's section (`{}` when absent) into its options type.
+    private static func decodeOptions(_ sections: [String: Any]) throws(StageError) -> [String: any StageOptions] {
+        var out: [String: any StageOptions] = [:]
+        for descriptor in BuiltInStages.descriptors {
+            let type = descriptor.options
+            guard let value = sections[type.section] else {
+                out[type.section] = type.init()
+                continue
+            }
+            guard value is [String: Any], let json = try? JSONSerialization.data(withJSONObject: value) else {
+                throw StageError("config.\(type.section): expected an object")
+            }
+            out[type.section] = try type.init(configSection: json)
+        }
+        return out
     }
 
     /// The symbols, in request order.
     public var symbols: [String] { datasets.map(\.symbol) }
 
-    /// A config section given as JSON (not an object: empty).
-    static func object(_ section: Data) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: section)) as? [String: Any] ?? [:]
+    /// A stage's options, as decoded from its section (the defaults when absent).
+    public func options<T: StageOptions>(_ type: T.Type = T.self) -> T {
+        options[T.section] as? T ?? T()
+    }
+}
+
+extension StageContext {
+    /// The artifact under which a run keeps its decoded plan.
+    static let planArtifact = "experiment.plan"
+
+    /// The experiment's plan, decoded from its stored request once per run
+    /// (kept in `artifacts` for the stages after the first).
+    /// - Throws: ``StageError`` when the stored request does not decode.
+    public var plan: ExperimentPlan {
+        get throws(StageError) {
+            if let plan = artifacts.get(Self.planArtifact, as: ExperimentPlan.self) { return plan }
+            let plan = try ExperimentPlan(request: request)
+            artifacts.set(Self.planArtifact, plan)
+            return plan
+        }
     }
 
-    /// One config section (empty when absent).
-    func section(_ name: String) -> [String: Any] { config[name] ?? [:] }
+    /// A stage's typed options from the experiment's plan: `context.options(MergeOptions.self)`.
+    public func options<T: StageOptions>(_ type: T.Type) throws(StageError) -> T { try plan.options(type) }
 }

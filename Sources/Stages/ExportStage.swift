@@ -4,7 +4,7 @@ internal import Glibc
 internal import Darwin
 #endif
 import Export
-public import Foundation
+import Foundation
 import Logging
 import MarketData
 public import Pipeline
@@ -43,13 +43,9 @@ public struct ExportStage: Stage {
         self.batchRows = batchRows
     }
 
-    public func validateConfig(_ section: Data) throws {
-        _ = try ExportOptions(ExperimentPlan.object(section))
-    }
-
     public func run(_ context: StageContext) throws {
-        let plan = try ExperimentPlan(request: context.request)
-        let options = try ExportOptions(plan.section("export"))
+        let plan = try context.plan
+        let options = plan.options(ExportOptions.self)
         // The last table the experiment built: merged, plus features, patterns and forecasts when it ran them.
         let tables = try TableChain.input(for: name, context, plan)
         try FileManager.default.createDirectory(at: context.directory, withIntermediateDirectories: true)
@@ -172,7 +168,7 @@ public struct ExportStage: Stage {
         _ specs: [ColumnSpec], format: ExportOptions.Format, compression: ParquetCompression, to url: URL,
         _ fill: (_ append: ([ExportColumn]) throws -> Void) throws -> Void
     ) throws {
-        let partial = url.path + ".partial"
+        let partial = url.path + ".\(uniqueTemporarySuffix()).partial"
         let append: ([ExportColumn]) throws -> Void
         let close: () throws -> Void
         switch format {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Indicators
 import MarketData
 public import Pipeline
@@ -9,7 +9,7 @@ public import Pipeline
 /// (default `[50]`), `rsi` (14), `macd` (`{"fast":12,"slow":26,"signal":9}`),
 /// `bollinger` (`{"period":20,"stddev":2}`), `atr` (14), `stochastic`
 /// (`{"fast_k":14,"slow_k":3,"slow_d":3}`), `adx` (14).
-struct FeaturesOptions: Equatable {
+struct FeaturesOptions: Equatable, Sendable {
     var sma = [20]
     var ema = [50]
     var rsi = 14
@@ -27,55 +27,43 @@ struct FeaturesOptions: Equatable {
 
     init() {}
 
+    /// Reads the section; the members' ranges are those of ``schema``.
     /// - Throws: ``StageError`` naming the member and the reason.
     init(_ section: [String: Any]) throws(StageError) {
-        func period(_ v: Any, _ field: String, min: Int = 1) throws(StageError) -> Int {
-            guard let n = v as? Int, !(v is Bool), (min...100_000).contains(n) else {
-                throw StageError("config.features.\(field): must be an integer in \(min)…100000")
-            }
-            return n
-        }
         func periods(_ key: String) throws(StageError) -> [Int]? {
             guard let v = section[key] else { return nil }
             let list = (v as? [Any]) ?? [v]
             guard !list.isEmpty else { throw StageError("config.features.\(key): give at least one period") }
             var out: [Int] = []
-            for x in list { out.append(try period(x, key)) }
+            for x in list { out.append(try Self.integer(x, at: [key])) }
             guard Set(out).count == out.count else { throw StageError("config.features.\(key): a period appears twice") }
             return out
         }
         func object(_ key: String) throws(StageError) -> [String: Any]? {
             guard let v = section[key] else { return nil }
             guard let o = v as? [String: Any] else { throw StageError("config.features.\(key): must be an object") }
+            try Self.refuseUnknownKeys(o, at: [key])
             return o
         }
-        let known: Set = ["sma", "ema", "rsi", "macd", "bollinger", "atr", "stochastic", "adx"]
-        if let unknown = section.keys.sorted().first(where: { !known.contains($0) }) {
-            throw StageError("config.features.\(unknown): unknown member (known: \(known.sorted().joined(separator: ", ")))")
-        }
+        try Self.refuseUnknownKeys(section)
         if let p = try periods("sma") { sma = p }
         if let p = try periods("ema") { ema = p }
-        if let v = section["rsi"] { rsi = try period(v, "rsi", min: 2) }
-        if let v = section["atr"] { atr = try period(v, "atr") }
-        if let v = section["adx"] { adx = try period(v, "adx", min: 2) }
+        if let v = section["rsi"] { rsi = try Self.integer(v, at: ["rsi"]) }
+        if let v = section["atr"] { atr = try Self.integer(v, at: ["atr"]) }
+        if let v = section["adx"] { adx = try Self.integer(v, at: ["adx"]) }
         if let o = try object("macd") {
-            if let v = o["fast"] { macd.fast = try period(v, "macd.fast", min: 2) }
-            if let v = o["slow"] { macd.slow = try period(v, "macd.slow", min: 2) }
-            if let v = o["signal"] { macd.signal = try period(v, "macd.signal") }
+            if let v = o["fast"] { macd.fast = try Self.integer(v, at: ["macd", "fast"]) }
+            if let v = o["slow"] { macd.slow = try Self.integer(v, at: ["macd", "slow"]) }
+            if let v = o["signal"] { macd.signal = try Self.integer(v, at: ["macd", "signal"]) }
         }
         if let o = try object("bollinger") {
-            if let v = o["period"] { bollingerPeriod = try period(v, "bollinger.period", min: 2) }
-            if let v = o["stddev"] {
-                guard let d = v as? Double, !(v is Bool), d > 0, d <= 10 else {
-                    throw StageError("config.features.bollinger.stddev: must be a number in (0, 10]")
-                }
-                bollingerStddev = d
-            }
+            if let v = o["period"] { bollingerPeriod = try Self.integer(v, at: ["bollinger", "period"]) }
+            if let v = o["stddev"] { bollingerStddev = try Self.number(v, at: ["bollinger", "stddev"]) }
         }
         if let o = try object("stochastic") {
-            if let v = o["fast_k"] { stochastic.fastK = try period(v, "stochastic.fast_k") }
-            if let v = o["slow_k"] { stochastic.slowK = try period(v, "stochastic.slow_k") }
-            if let v = o["slow_d"] { stochastic.slowD = try period(v, "stochastic.slow_d") }
+            if let v = o["fast_k"] { stochastic.fastK = try Self.integer(v, at: ["stochastic", "fast_k"]) }
+            if let v = o["slow_k"] { stochastic.slowK = try Self.integer(v, at: ["stochastic", "slow_k"]) }
+            if let v = o["slow_d"] { stochastic.slowD = try Self.integer(v, at: ["stochastic", "slow_d"]) }
         }
     }
 }
@@ -93,20 +81,15 @@ public struct FeaturesStage: Stage {
     public let name = "features"
     public init() {}
 
-    public func validateConfig(_ section: Data) throws {
-        _ = try FeaturesOptions(ExperimentPlan.object(section))
-    }
-
     public func run(_ context: StageContext) throws {
-        let plan = try ExperimentPlan(request: context.request)
-        _ = try FeaturesOptions(plan.section("features"))
+        let plan = try context.plan
         try TableChain.run(name, context, plan)
     }
 
     static func enrich(
         _ context: StageContext, _ plan: ExperimentPlan, _ tf: Timeframe, _ table: AlignedTable, _ step: String
     ) throws -> AlignedTable {
-        let o = try FeaturesOptions(plan.section("features"))
+        let o = plan.options(FeaturesOptions.self)
         var out = table
         // Progress in rows: each symbol's share, a quarter after each group of indicators.
         let perSymbol = Int64(table.count / max(plan.symbols.count, 1))

@@ -1,5 +1,5 @@
 public import Forecasting
-public import Foundation
+import Foundation
 import Synchronization
 import Logging
 import MarketData
@@ -49,14 +49,11 @@ public struct ForecastStage: Stage {
     /// A stage that runs `models(config)` instead of the configured models.
     public init(models: @escaping @Sendable (ForecastConfig) -> [any ForecastModel]) { self.models = models }
 
-    public func validateConfig(_ section: Data) throws {
-        do { _ = try ForecastConfig.decode(json: section) } catch { throw StageError("config.\(error)") }
-    }
-
     public func run(_ context: StageContext) throws {
-        let plan = try ExperimentPlan(request: context.request)
-        let config = try Self.config(plan)
-        let deadline = ContinuousClock.now + .seconds(config.totalTimeoutSeconds)
+        let plan = try context.plan
+        let config = plan.options(ForecastConfig.self)
+        // On the active clock (wall time minus paused/suspended time).
+        let deadline = ContinuousClock.now - context.suspendedTime + .seconds(config.totalTimeoutSeconds)
         let models = self.models
         let summaries = Mutex<[ForecastSummary]>([])
         try TableChain.run(name, context, plan) { context, plan, tf, table, step in
@@ -86,18 +83,14 @@ public struct ForecastStage: Stage {
         return (try? JSONDecoder().decode([ForecastSummary].self, from: data)) ?? []
     }
 
-    static func config(_ plan: ExperimentPlan) throws -> ForecastConfig {
-        let section = (try? JSONSerialization.data(withJSONObject: plan.section("forecast"))) ?? Data("{}".utf8)
-        do { return try ForecastConfig.decode(json: section) } catch { throw StageError("config.\(error)") }
-    }
-
     /// The default enrichment (used when a later run recomputes the table).
     static func enrich(
         _ context: StageContext, _ plan: ExperimentPlan, _ tf: Timeframe, _ table: AlignedTable, _ step: String
     ) throws -> AlignedTable {
-        let config = try Self.config(plan)
+        let config = plan.options(ForecastConfig.self)
         return try forecast(
-            context, plan, tf, table, step, config: config, deadline: .now + .seconds(config.totalTimeoutSeconds), models: nil
+            context, plan, tf, table, step, config: config,
+            deadline: .now - context.suspendedTime + .seconds(config.totalTimeoutSeconds), models: nil
         ).0
     }
 
@@ -129,7 +122,7 @@ public struct ForecastStage: Stage {
                 .filter { $0.name.hasPrefix(bars.prefix) && isModelFeature(String($0.name.dropFirst(bars.prefix.count))) }
                 .map { bars.gather($0.values) }
             let input = try ForecastInput(close: bars.close, features: features)
-            let left = ContinuousClock.now.duration(to: deadline).seconds
+            let left = (ContinuousClock.now - context.suspendedTime).duration(to: deadline).seconds
             config.totalTimeoutSeconds = max(0.001, left)
             config.modelTimeoutSeconds = min(config.modelTimeoutSeconds, config.totalTimeoutSeconds)
             let runner = ForecastRunner(config: config)
@@ -139,7 +132,12 @@ public struct ForecastStage: Stage {
                     let units = total > 0 ? Int64(Double(perSymbol) * Double(done) / Double(total)) : perSymbol
                     context.progress.setDone(substep, units)
                 },
-                checkpoint: { try context.checkpoint() })
+                checkpoint: { try context.checkpoint() },
+                worker: {
+                    let w = context.joinWorker()
+                    return ModelWorker(checkpoint: { try w.checkpoint() }, leave: { w.leave() })
+                },
+                suspendedTime: { context.suspendedTime })
             for failure in report.failures {
                 try context.event("forecast_model_left_out", ["symbol": symbol, "timeframe": tf.rawValue, "model": failure.name, "reason": failure.reason])
                 context.logger.warning(

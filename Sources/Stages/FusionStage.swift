@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Analysis
 import Logging
 import MarketData
@@ -21,26 +21,11 @@ public struct FusionStage: Stage {
 
     static let signalsKey = "fusion.signals"
 
-    public func validateConfig(_ section: Data) throws {
-        _ = try Self.config(section)
-    }
-
-    static func config(_ section: Data) throws -> FusionConfig {
-        let config: FusionConfig
-        do { config = try JSONDecoder().decode(FusionConfig.self, from: section) } catch let e as FusionError {
-            throw StageError("config.\(e)")
-        } catch {
-            throw StageError("config.fusion: \(error)")
-        }
-        do { try config.validate() } catch { throw StageError("config.\(error)") }
-        return config
-    }
-
     public func run(_ context: StageContext) throws {
-        let plan = try ExperimentPlan(request: context.request)
-        let config = try Self.config(try JSONSerialization.data(withJSONObject: plan.section("fusion")))
-        let patterns = try PatternsOptions(plan.section("patterns"))
-        let analysis = try AnalysisStage.config(try JSONSerialization.data(withJSONObject: plan.section("analysis")))
+        let plan = try context.plan
+        let config = plan.options(FusionConfig.self)
+        let patterns = plan.options(PatternsOptions.self)
+        let analysis = plan.options(AnalysisConfig.self)
         let tables = try TableChain.input(for: name, context, plan)
         // Progress in bars: gathered per series (`inputs`), then fused (`fuse`).
         let barCount = Int64(plan.timeframes.reduce(0) { $0 + (tables[$1]?.count ?? 0) } * plan.symbols.count)
@@ -74,9 +59,16 @@ public struct FusionStage: Stage {
         try context.checkpoint()
         context.progress.start(fuseStep)
         let fused: [FusedSignal]
+        var cancelled = false
         do {
-            fused = try SignalFusion.fuse(inputs, config: config, checkpoint: context.checkpoint)
-        } catch let error as FusionError {
+            fused = try SignalFusion.fuse(inputs, config: config) { () throws(FusionError) in
+                do { try context.checkpoint() } catch {
+                    cancelled = true
+                    throw FusionError(.invalidInput, field: "fusion", reason: "cancelled")
+                }
+            }
+        } catch {
+            if cancelled { throw StageCancelled() }
             throw StageError("\(error)")
         }
         context.progress.finish(fuseStep)

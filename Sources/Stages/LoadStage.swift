@@ -35,7 +35,7 @@ public struct LoadStage: Stage {
     }
 
     public func run(_ context: StageContext) throws {
-        let plan = try ExperimentPlan(request: context.request)
+        let plan = try context.plan
         let inputs = try Self.loadAll(context, plan, under: context.node, chunkRows: chunkRows)
         StageInputs.store(inputs, in: context)
         if let base = inputs.compactMap(\.timeframe).max() { context.artifacts.set(ArtifactKey.baseTimeframe, base) }

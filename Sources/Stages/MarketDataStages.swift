@@ -6,13 +6,8 @@ public enum MarketDataStages {
     public static var all: [any Stage] { [LoadStage(), ResampleStage(), MergeStage(), ExportStage()] }
 }
 
-/// Every stage of the default experiment, in pipeline order.
+/// Every stage of the default experiment, in pipeline order (``BuiltInStages``).
 public enum SignalForgeStages {
     /// `load` → `resample` → `merge` → `features` → `patterns` → `forecast` → `fusion` → `export` → `analysis`.
-    public static var all: [any Stage] {
-        [
-            LoadStage(), ResampleStage(), MergeStage(), FeaturesStage(), PatternsStage(), ForecastStage(), FusionStage(),
-            ExportStage(), AnalysisStage(),
-        ]
-    }
+    public static var all: [any Stage] { BuiltInStages.all }
 }

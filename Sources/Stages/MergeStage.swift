@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Logging
 import MarketData
 public import Pipeline
@@ -20,13 +20,9 @@ public struct MergeStage: Stage {
 
     public init() {}
 
-    public func validateConfig(_ section: Data) throws {
-        _ = try MergeOptions(ExperimentPlan.object(section))
-    }
-
     public func run(_ context: StageContext) throws {
-        let plan = try ExperimentPlan(request: context.request)
-        let options = try MergeOptions(plan.section("merge"))
+        let plan = try context.plan
+        let options = plan.options(MergeOptions.self)
         let resampled = try StageInputs.resampled(context, plan)
         let tables = try Self.mergeAll(context, plan, options, resampled, under: context.node)
         for (tf, table) in tables {

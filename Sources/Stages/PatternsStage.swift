@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import MarketData
 import Patterns
 public import Pipeline
@@ -7,36 +7,20 @@ public import Pipeline
 /// swing high/low, default 3), `peak_tolerance` (how close two tops or
 /// bottoms must be, as a fraction, default 0.02), `max_span` (the most bars a
 /// chart pattern spans, default 100).
-struct PatternsOptions: Equatable {
+struct PatternsOptions: Equatable, Sendable {
     var swingWindow = 3
     var peakTolerance = 0.02
     var maxSpan = 100
 
     init() {}
 
+    /// Reads the section; the members' ranges are those of ``schema``.
+    /// - Throws: ``StageError`` naming the member and what it must be.
     init(_ section: [String: Any]) throws(StageError) {
-        let known: Set = ["swing_window", "peak_tolerance", "max_span"]
-        if let unknown = section.keys.sorted().first(where: { !known.contains($0) }) {
-            throw StageError("config.patterns.\(unknown): unknown member (known: \(known.sorted().joined(separator: ", ")))")
-        }
-        if let v = section["swing_window"] {
-            guard let n = v as? Int, !(v is Bool), (1...50).contains(n) else {
-                throw StageError("config.patterns.swing_window: must be an integer in 1…50")
-            }
-            swingWindow = n
-        }
-        if let v = section["peak_tolerance"] {
-            guard let d = v as? Double, !(v is Bool), d > 0, d < 1 else {
-                throw StageError("config.patterns.peak_tolerance: must be a number in (0, 1)")
-            }
-            peakTolerance = d
-        }
-        if let v = section["max_span"] {
-            guard let n = v as? Int, !(v is Bool), (10...10_000).contains(n) else {
-                throw StageError("config.patterns.max_span: must be an integer in 10…10000")
-            }
-            maxSpan = n
-        }
+        try Self.refuseUnknownKeys(section)
+        if let v = section["swing_window"] { swingWindow = try Self.integer(v, at: ["swing_window"]) }
+        if let v = section["peak_tolerance"] { peakTolerance = try Self.number(v, at: ["peak_tolerance"]) }
+        if let v = section["max_span"] { maxSpan = try Self.integer(v, at: ["max_span"]) }
     }
 
     var detector: ChartPatternDetector {
@@ -64,13 +48,8 @@ public struct PatternsStage: Stage {
     public let name = "patterns"
     public init() {}
 
-    public func validateConfig(_ section: Data) throws {
-        _ = try PatternsOptions(ExperimentPlan.object(section))
-    }
-
     public func run(_ context: StageContext) throws {
-        let plan = try ExperimentPlan(request: context.request)
-        _ = try PatternsOptions(plan.section("patterns"))
+        let plan = try context.plan
         try TableChain.run(name, context, plan)
     }
 
@@ -86,7 +65,7 @@ public struct PatternsStage: Stage {
     static func enrich(
         _ context: StageContext, _ plan: ExperimentPlan, _ tf: Timeframe, _ table: AlignedTable, _ step: String
     ) throws -> AlignedTable {
-        let options = try PatternsOptions(plan.section("patterns"))
+        let options = plan.options(PatternsOptions.self)
         var out = table
         let candles: [CandlestickPattern] = CandlestickPattern.allCases.filter { $0 != .bearishEngulfing }
         // Progress in rows: each symbol's share, half after the candlesticks.

@@ -29,7 +29,7 @@ public struct ResampleStage: Stage {
     }
 
     public func run(_ context: StageContext) throws {
-        let plan = try ExperimentPlan(request: context.request)
+        let plan = try context.plan
         let base = try StageInputs.baseInputs(context, plan)
         let result = try Self.resampleAll(context, plan, base, under: context.node, chunkRows: chunkRows)
         for (tf, list) in result {

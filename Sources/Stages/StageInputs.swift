@@ -74,7 +74,7 @@ enum StageInputs {
         }
         if !missing { return out }
         context.logger.info("a merged table is neither in memory nor checkpointed: merging again")
-        let options = try MergeOptions(plan.section("merge"))
+        let options = plan.options(MergeOptions.self)
         let resampled = try resampled(context, plan)
         let node = context.progress.child(of: context.node, "recover_merge", weight: 1)
         let tables = try MergeStage.mergeAll(context, plan, options, resampled, under: node)
@@ -85,6 +85,11 @@ enum StageInputs {
 
     /// `checkpoints/merged_<tf>.sftable` in the experiment's folder.
     static func checkpointURL(_ context: StageContext, merged tf: Timeframe) -> URL {
-        context.directory.appendingPathComponent("checkpoints/merged_\(tf.rawValue).sftable")
+        mergedCheckpointURL(context.directory, tf)
+    }
+
+    /// `checkpoints/merged_<tf>.sftable` in `directory`, an experiment's folder.
+    static func mergedCheckpointURL(_ directory: URL, _ tf: Timeframe) -> URL {
+        directory.appendingPathComponent("checkpoints/merged_\(tf.rawValue).sftable")
     }
 }

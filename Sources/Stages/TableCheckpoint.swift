@@ -5,6 +5,7 @@ internal import Darwin
 #endif
 public import Foundation
 public import MarketData
+import Pipeline
 
 /// A merged table saved between stages: a raw little-endian column dump that
 /// reads back in one pass, written to a temporary name and renamed into place.
@@ -23,7 +24,7 @@ public enum TableCheckpoint {
         var header = try JSONSerialization.data(
             withJSONObject: ["rows": table.count, "columns": table.columns.map(\.name)] as [String: Any])
         while header.count % 8 != 0 { header.append(0x20) }
-        let temporary = url.appendingPathExtension("tmp")
+        let temporary = url.appendingPathExtension("\(uniqueTemporarySuffix()).tmp")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])
         }

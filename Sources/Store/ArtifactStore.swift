@@ -17,11 +17,30 @@ public struct ArtifactRecord: Sendable, Equatable {
     public var createdAt: Date
 }
 
-/// Reads `artifacts` (stages write them through their environment).
+/// Reads `artifacts`, and records them for the stages' environment.
 public struct ArtifactStore: Sendable {
     let pool: PostgresPool
 
     public init(pool: PostgresPool) { self.pool = pool }
+
+    /// Records (or replaces) an artifact row; refused (``StaleGeneration``)
+    /// when `generation` is given and the experiment moved on.
+    public func record(
+        experiment id: UUID, name: String, format: String, path: String, sizeBytes: Int64, sha256: String?, rows: Int64?,
+        generation: Int64? = nil
+    ) throws {
+        try pool.withTransaction { tx in
+            if let generation { try ExperimentStore.requireGeneration(tx, id, generation: generation) }
+            try tx.execute(
+                """
+                INSERT INTO artifacts (experiment_id, name, format, path, size_bytes, sha256, row_count)
+                VALUES (\(id), \(name), \(format), \(path), \(sizeBytes), \(sha256), \(rows))
+                ON CONFLICT (experiment_id, name) DO UPDATE SET format = EXCLUDED.format, path = EXCLUDED.path,
+                    size_bytes = EXCLUDED.size_bytes, sha256 = EXCLUDED.sha256, row_count = EXCLUDED.row_count,
+                    created_at = now()
+                """)
+        }
+    }
 
     static let columns = "experiment_id, name, format, path, size_bytes, sha256, row_count, created_at"
 

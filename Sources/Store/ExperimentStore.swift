@@ -356,3 +356,34 @@ extension ExperimentStore {
         }
     }
 }
+
+/// A runner's write refused because the experiment moved on: another claim
+/// (or the recovery of an expired lease) bumped its generation, or its lease
+/// is now another instance's.
+public struct StaleGeneration: Error, Equatable, CustomStringConvertible {
+    public var experimentID: UUID
+    public var generation: Int64
+    public init(experimentID: UUID, generation: Int64) {
+        self.experimentID = experimentID
+        self.generation = generation
+    }
+    public var description: String {
+        "experiment \(experimentID.uuidString.lowercased()): generation \(generation) was superseded; write refused"
+    }
+}
+
+extension ExperimentStore {
+    /// Inside `tx`: locks the experiment's row (`FOR NO KEY UPDATE`, so a
+    /// concurrent claim or recovery waits for this transaction) and throws
+    /// ``StaleGeneration`` unless it still has `generation` (and, when given,
+    /// `owner` holds its lease). Every runner write starts with this.
+    public static func requireGeneration(_ tx: PostgresConnection, _ id: UUID, generation: Int64, owner: String? = nil) throws {
+        let rows = try tx.query(
+            """
+            SELECT 1 FROM experiments
+            WHERE id = \(id) AND generation = \(generation) AND (\(owner)::text IS NULL OR lease_owner = \(owner)::text)
+            FOR NO KEY UPDATE
+            """)
+        if rows.first == nil { throw StaleGeneration(experimentID: id, generation: generation) }
+    }
+}

@@ -22,6 +22,7 @@ public enum Migrations {
         Migration(version: 5, name: "idempotency keys belong to the token that used them", sql: v5),
         Migration(version: 6, name: "webhook notifications: subscriptions, outbox, attempts", sql: v6),
         Migration(version: 7, name: "signals keep their quality components as exact float8", sql: v7),
+        Migration(version: 8, name: "fencing generations; idempotent event and log writes", sql: v8),
         Migration(version: 9, name: "signals carry their prior quality and triple-barrier outcome", sql: v9),
     ]
 
@@ -324,6 +325,20 @@ public enum Migrations {
             COALESCE((components->>'correlation_safety')::float8, 'NaN')];
         ALTER TABLE signals ALTER COLUMN component_values SET NOT NULL,
             ADD CONSTRAINT signals_component_values_six CHECK (array_length(component_values, 1) = 6);
+        """
+
+    /// Fencing and idempotent writes of runners. `generation` is bumped on
+    /// every claim and every recovery of an expired lease; a runner's writes
+    /// carry the generation it claimed, and a row that moved on refuses them.
+    /// `write_key` / `line_key` name one logical write, so an insert retried
+    /// after an ambiguous failure (the commit was sent, the answer lost) is
+    /// not stored twice.
+    static let v8 = """
+        ALTER TABLE experiments ADD COLUMN generation bigint NOT NULL DEFAULT 0;
+        ALTER TABLE pipeline_events ADD COLUMN write_key text;
+        CREATE UNIQUE INDEX pipeline_events_write_key_idx ON pipeline_events (write_key) WHERE write_key IS NOT NULL;
+        ALTER TABLE pipeline_logs ADD COLUMN line_key text;
+        CREATE UNIQUE INDEX pipeline_logs_line_key_idx ON pipeline_logs (line_key) WHERE line_key IS NOT NULL;
         """
 
     /// Issue 13: `quality_prior` (the component formula; `quality` becomes

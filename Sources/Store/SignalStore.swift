@@ -94,10 +94,13 @@ public struct SignalStore: Sendable {
     /// ``all(experiment:)`` gives them back in that order. Doubles are sent
     /// in their shortest round-trip text (`float8` and `float8[]`), so they
     /// read back bit for bit.
+    /// - Parameter generation: the writing runner's generation: the write is
+    ///   refused (``StaleGeneration``) when the experiment moved on.
     /// - Returns: rows written.
     @discardableResult
-    public func replace(_ signals: [StoredSignal], experiment id: UUID) throws -> Int {
+    public func replace(_ signals: [StoredSignal], experiment id: UUID, generation: Int64? = nil) throws -> Int {
         try pool.withTransaction { tx in
+            if let generation { try ExperimentStore.requireGeneration(tx, id, generation: generation) }
             try tx.execute("DELETE FROM signals WHERE experiment_id = \(id)")
             if signals.isEmpty { return 0 }
             return try tx.copyFrom(
@@ -160,9 +163,11 @@ public struct SignalStore: Sendable {
         }
     }
 
-    /// Stores (or replaces) the experiment's backtest report.
-    public func putReport(_ json: String, experiment id: UUID) throws {
-        try pool.withConnection { c in
+    /// Stores (or replaces) the experiment's backtest report (refused, like
+    /// ``replace(_:experiment:generation:)``, when `generation` is stale).
+    public func putReport(_ json: String, experiment id: UUID, generation: Int64? = nil) throws {
+        try pool.withTransaction { c in
+            if let generation { try ExperimentStore.requireGeneration(c, id, generation: generation) }
             try c.execute(
                 """
                 INSERT INTO reports (experiment_id, body) VALUES (\(id), \(PostgresJSON(json)))

@@ -56,6 +56,7 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .long, help: help("webhook_events")) var webhookEvents: String?
     // No --webhook-secret: a flag shows in `ps`; the secret comes from the environment or the config file.
     @Option(name: .long, help: help("stuck_after_s")) var stuckAfterS: String?
+    @Option(name: .long, help: help("outage_wait_s")) var outageWaitS: String?
     @Option(name: .long, help: help("notify_backoff_base_ms")) var notifyBackoffBaseMs: String?
     @Option(name: .long, help: help("notify_give_up_s")) var notifyGiveUpS: String?
     @Option(name: .long, help: help("notify_timeout_ms")) var notifyTimeoutMs: String?
@@ -71,7 +72,7 @@ struct SettingsOptions: ParsableArguments {
             ("connection_limit", connectionLimit), ("per_ip_connection_limit", perIpConnectionLimit),
             ("idle_timeout_s", idleTimeoutS), ("pool_min", poolMin), ("pool_max", poolMax),
             ("pool_timeout_ms", poolTimeoutMs), ("log_level", logLevel), ("log_buffer_lines", logBufferLines), ("access_log", accessLog),
-            ("webhook_url", webhookUrl), ("webhook_events", webhookEvents), ("stuck_after_s", stuckAfterS),
+            ("webhook_url", webhookUrl), ("webhook_events", webhookEvents), ("stuck_after_s", stuckAfterS), ("outage_wait_s", outageWaitS),
             ("notify_backoff_base_ms", notifyBackoffBaseMs), ("notify_give_up_s", notifyGiveUpS),
             ("notify_timeout_ms", notifyTimeoutMs), ("notify_workers", notifyWorkers),
         ]

@@ -14,10 +14,12 @@ import TestSupport
 enum WebTokens {
     static let reader = "sf_web_reader_token"
     static let operatorToken = "sf_web_operator_token"
+    static let admin = "sf_web_admin_token"
     static var file: String {
         """
         web-reader read \(SHA256.hex(Array(reader.utf8)))
         web-ops operate \(SHA256.hex(Array(operatorToken.utf8)))
+        web-admin admin \(SHA256.hex(Array(admin.utf8)))
         """
     }
 }
@@ -67,7 +69,7 @@ final class ScriptedLoadStage: Stage, Sendable {
     }
 
     func restore(_ context: StageContext) throws -> Bool { try real.restore(context) }
-    func validateConfig(_ section: Data) throws { try real.validateConfig(section) }
+    var prerequisites: [String] { real.prerequisites }
 }
 
 /// A real SignalForge service on a loopback port, over a fresh database, with

@@ -202,6 +202,126 @@ struct WebViewTests {
         #expect(browser.pageErrors.isEmpty, "page errors: \(browser.pageErrors)")
     }
 
+    /// The experiment page shows only the buttons the experiment allows: the
+    /// resource's `allowed_actions` when the server sends it (the old rules
+    /// otherwise); pin/unpin and delete only when the resource has `pinned`,
+    /// delete for an admin token only, after a confirmation.
+    @Test func controlsFollowAllowedActions() throws {
+        let server = try WebFixture.start()
+        let id = try server.create(name: "scripted-allowed", stages: ["load"], timeframes: ["1h"])
+        guard let uuid = UUID(uuidString: id) else { throw Chromium.Failure(description: "bad id \(id)") }
+        defer { server.load.release(uuid) }
+        let browser = try Chromium()
+        defer { browser.close() }
+        try browser.signIn(server, token: WebTokens.admin)
+        #expect(try browser.evaluate("document.querySelector('#scope').textContent") as? String == "admin token")
+        try browser.show("#/experiments/\(id)")
+
+        let controls = ["pause", "resume", "cancel", "retry"]
+        let shown = "[...document.querySelectorAll('#controls button')].filter(b => !b.hidden).map(b => b.dataset.action).join()"
+        /// The buttons the page should show for the resource as it is now.
+        func expected(_ e: [String: Any], fallback: [String]) -> [String] {
+            let listed = e["allowed_actions"] as? [String]
+            var allowed = listed.map { a in controls.filter { a.contains($0) } } ?? fallback
+            guard let pinned = e["pinned"] as? Bool else { return allowed }
+            let history = ["pin", "unpin", "delete"]
+            if let listed, listed.contains(where: history.contains) {
+                allowed += history.filter { listed.contains($0) }
+            } else {
+                allowed += [pinned ? "unpin" : "pin", "delete"]
+            }
+            return allowed
+        }
+        for (state, fallback, act) in [
+            ("running", ["pause", "cancel"], { try server.request("POST", "/v1/experiments/\(id)/pause").status == 202 }),
+            ("paused", ["resume", "cancel"], { try server.request("POST", "/v1/experiments/\(id)/resume").status == 202 }),
+        ] as [(String, [String], () throws -> Bool)] {
+            let e = try server.waitFor(id, timeout: 5) { $0["status"] as? String == state }
+            try #require(e["status"] as? String == state, "\(e)")
+            let want = expected(e, fallback: fallback)
+            try browser.waitFor(
+                "document.querySelector('#status').dataset.status === '\(state)' && \(shown) === '\(want.joined(separator: ","))'",
+                timeout: 5, what: "the buttons \(want) while \(state)")
+            for b in controls where !want.contains(b) {
+                #expect(try browser.evaluate("document.querySelector('#btn-\(b)').disabled") as? Bool == true, "\(b) while \(state)")
+            }
+            #expect(try act())
+        }
+        server.load.release(uuid)
+        let done = try server.waitFor(id, timeout: 10) { $0["status"] as? String == "succeeded" }
+        try #require(done["status"] as? String == "succeeded", "\(done)")
+        let final = expected(done, fallback: [])
+        try browser.waitFor(
+            "document.querySelector('#status').dataset.status === 'succeeded' && \(shown) === '\(final.joined(separator: ","))'",
+            timeout: 5, what: "the buttons \(final) after success")
+
+        // The decision itself, for shapes the server may send (before and after allowed_actions and pins).
+        let decide = """
+            import('/ui/lifecycle.js').then(m => [
+              { status: 'running' }, { status: 'paused' }, { status: 'failed' }, { status: 'succeeded' },
+              { status: 'running', allowed_actions: ['cancel'] }, { status: 'failed', allowed_actions: [] },
+              { status: 'succeeded', pinned: false }, { status: 'succeeded', pinned: true, allowed_actions: [] },
+              { status: 'running', allowed_actions: ['pause', 'cancel', 'delete'], pinned: false },
+            ].map(e => [...m.allowedActions(e)].sort().join()))
+            """
+        #expect(
+            try browser.evaluate(decide) as? [String] == [
+                "cancel,pause", "cancel,resume", "retry", "", "cancel", "", "delete,pin", "delete,unpin", "cancel,delete,pause",
+            ])
+
+        if done["pinned"] is Bool {
+            // Pin and unpin (HISTORY's routes), then delete: the dialog first; keeping it changes nothing.
+            try browser.evaluate("document.querySelector('#btn-pin').click(); true")
+            try browser.waitFor("!document.querySelector('#btn-unpin').hidden && !document.querySelector('#exp-pinned').hidden",
+                timeout: 5, what: "Unpin after pinning")
+            #expect(try server.experiment(id)["pinned"] as? Bool == true)
+            try browser.evaluate("document.querySelector('#btn-unpin').click(); true")
+            try browser.waitFor("!document.querySelector('#btn-pin').hidden", timeout: 5, what: "Pin after unpinning")
+            #expect(try server.experiment(id)["pinned"] as? Bool == false)
+
+            try browser.evaluate("document.querySelector('#btn-delete').click(); true")
+            try browser.waitFor("document.querySelector('#delete-dialog[open]')", timeout: 3, what: "the confirmation")
+            try browser.evaluate("document.querySelector('#delete-dialog [data-choice=\"cancel\"]').click(); true")
+            try browser.waitFor("!document.querySelector('#delete-dialog')", timeout: 3, what: "the dialog to close")
+            #expect(try server.request("GET", "/v1/experiments/\(id)").status == 200)
+            try browser.evaluate("document.querySelector('#btn-delete').click(); true")
+            try browser.waitFor("document.querySelector('#delete-dialog[open]')", timeout: 3, what: "the confirmation again")
+            try browser.evaluate("document.querySelector('#delete-dialog [data-choice=\"ok\"]').click(); true")
+            try browser.waitFor(
+                "location.hash === '#/' && document.querySelector('#experiments')", timeout: 10, what: "the list after deleting")
+            // Gone (a delete may finish just after it answers): 404 within 10 s.
+            let deadline = Date().addingTimeInterval(10)
+            var gone = try server.request("GET", "/v1/experiments/\(id)").status
+            while gone != 404 && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+                gone = try server.request("GET", "/v1/experiments/\(id)").status
+            }
+            #expect(gone == 404)
+            try browser.waitFor(
+                "!document.querySelector('#experiments tr[data-id=\"\(id)\"]')", timeout: 3, what: "the row to go")
+
+            // An operate token sees no delete button at all.
+            let other = try server.create(name: "scripted-operate", stages: ["load"], timeframes: ["1h"])
+            if let u = UUID(uuidString: other) { server.load.release(u) }
+            try server.waitFor(other, timeout: 10) { $0["status"] as? String == "succeeded" }
+            let operate = try Chromium()
+            defer { operate.close() }
+            try operate.signIn(server, token: WebTokens.operatorToken)
+            try operate.show("#/experiments/\(other)")
+            try operate.waitFor(
+                "document.querySelector('#status[data-status=\"succeeded\"]') && !document.querySelector('#btn-pin').hidden",
+                timeout: 5, what: "the finished experiment with its Pin button")
+            #expect(try operate.evaluate("document.querySelector('#btn-delete').hidden") as? Bool == true)
+            #expect(operate.pageErrors.isEmpty, "page errors: \(operate.pageErrors)")
+        } else {
+            // A server without pins: no pin, unpin or delete button.
+            for b in ["pin", "unpin", "delete"] {
+                #expect(try browser.evaluate("document.querySelector('#btn-\(b)').hidden") as? Bool == true, "\(b) shown without pins")
+            }
+        }
+        #expect(browser.pageErrors.isEmpty, "page errors: \(browser.pageErrors)")
+    }
+
     /// The header shows the server (`GET /v1/system`), with the details in its
     /// title; a finished default experiment's tree has its fourth level.
     @Test func headerShowsTheServerAndTheTreeItsSubsteps() throws {
@@ -225,6 +345,16 @@ struct WebViewTests {
         for stage in ["load", "forecast", "export"] {
             #expect(paths.contains { $0.hasPrefix("pipeline/\(stage)/") && $0.split(separator: "/").count == 4 }, "\(stage): \(paths)")
         }
+
+        // The theme button switches the one palette between its light and dark colours (and back), charts redrawn.
+        let background = "getComputedStyle(document.body).backgroundColor"
+        #expect(try browser.evaluate(background) as? String == "rgb(246, 247, 249)")
+        try browser.evaluate("document.querySelector('#theme').click(); true")
+        #expect(try browser.evaluate("document.documentElement.dataset.theme") as? String == "dark")
+        #expect(try browser.evaluate(background) as? String == "rgb(15, 18, 22)")
+        try browser.evaluate("document.querySelector('#theme').click(); true")
+        #expect(try browser.evaluate("document.documentElement.dataset.theme") as? String == "light")
+        #expect(try browser.evaluate(background) as? String == "rgb(246, 247, 249)")
         #expect(browser.pageErrors.isEmpty, "page errors: \(browser.pageErrors)")
     }
 

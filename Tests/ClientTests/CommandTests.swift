@@ -127,10 +127,12 @@ struct CommandTests {
         #expect(again.status == 4)
         #expect(again.stderr.contains("409"))
         #expect(again.stderr.contains("current state: paused"))
+        #expect(again.stderr.contains("allowed: resume, cancel"))
 
         let resume = try CLI.run(server, ["resume", id])
         #expect(resume.status == 0)
         #expect(resume.stdout.contains("experiment \(id): running"))
+        #expect(resume.stdout.contains("(allowed now: pause, cancel)"))
 
         let cancel = try CLI.run(server, ["cancel", id, "--output", "csv"])
         #expect(cancel.status == 0)

@@ -154,3 +154,16 @@ struct OutputTests {
         #expect(ClientError.transport("x").exitCode == 5)
     }
 }
+
+/// The client shows what the server says an experiment allows, not rules of its own.
+struct AllowedActionsTests {
+    @Test func theServersAllowedActionsArePrinted() throws {
+        let paused = try JSONValue.parse(Array(#"{"id":"x","status":"paused","allowed_actions":["resume","cancel"]}"#.utf8))
+        #expect(ExperimentView.allowedActions(paused) == "resume, cancel")
+        #expect(ExperimentView.detail(paused, colors: false).contains("actions   resume, cancel"))
+        let done = try JSONValue.parse(Array(#"{"id":"x","status":"succeeded","allowed_actions":[]}"#.utf8))
+        #expect(ExperimentView.allowedActions(done) == "none")
+        let old = try JSONValue.parse(Array(#"{"id":"x","status":"running"}"#.utf8))
+        #expect(ExperimentView.allowedActions(old) == nil)
+    }
+}

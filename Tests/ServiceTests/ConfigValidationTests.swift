@@ -127,6 +127,63 @@ struct ConfigValidationTests {
         #expect(Set(Self.table.map(\.section)) == Set(ExperimentRequest.configSections))
     }
 
+    /// Bad values for every member of every section, generated from the
+    /// options types' schemas (so a member added later is covered too): the
+    /// wrong JSON type, and a value just outside its range; plus an unknown key
+    /// in every object. Each is a 400 naming the member's path and saying what
+    /// was expected, with the experiment running only `load`.
+    static func generatedFaults() -> [(path: [String], value: String)] {
+        var cases: [(path: [String], value: String)] = []
+        func walk(_ schema: ConfigSchema, _ path: [String]) {
+            switch schema {
+            case .object(let members):
+                cases.append((path, "7"))
+                cases.append((path + ["zz_unknown"], "1"))
+                for (key, member) in members.sorted(by: { $0.key < $1.key }) { walk(member, path + [key]) }
+            case .integer(let range):
+                cases += [(path, "{}"), (path, "2.5"), (path, "1e20"), (path, "\(range.lowerBound - 1)")]
+                if range.upperBound < Int.max { cases.append((path, "\(range.upperBound + 1)")) }
+            case .number(let range):
+                cases += [(path, #""1""#), (path, "true")]
+                if let upper = range.upper { cases.append((path, "\(upper + 1)")) }
+                if let lower = range.lower { cases.append((path, "\(lower - 1)")) }
+            case .boolean: cases += [(path, "1"), (path, #""yes""#)]
+            case .choice: cases += [(path, #""zzz""#), (path, "3")]
+            case .duration: cases += [(path, #""-5s""#), (path, "true"), (path, "-1")]
+            case .list: cases += [(path, "[]"), (path, "{}")]
+            case .oneOrList, .either: cases += [(path, "{}"), (path, "true")]
+            case .map(let item):
+                // Any key (a symbol): not an object, then every fault of the item under one key.
+                cases.append((path, "7"))
+                walk(item, path + ["EURUSD"])
+            }
+        }
+        walk(ConfigSchema.config, [])
+        return cases.filter { !$0.path.isEmpty }
+    }
+
+    @Test func everyMemberOfEverySectionIsCheckedFromItsSchema() throws {
+        let t = try TestApp()
+        let cases = Self.generatedFaults()
+        // Every section and every member of the schema is exercised.
+        #expect(Set(cases.map { $0.path[0] }) == Set(ExperimentRequest.configSections + ["zz_unknown"]))
+        #expect(cases.count > 150)
+        for (path, value) in cases {
+            var config = value
+            for key in path.reversed() { config = "{\"\(key)\":\(config)}" }
+            let field = "config." + path.joined(separator: ".")
+            let r = try t.request("POST", "/v1/experiments", body: Self.body(config: config))
+            #expect(r.status == 400, "\(config) → \(r.text)")
+            #expect(r.json["field"] as? String == field, "\(config) → \(r.text)")
+            let detail = r.json["detail"] as? String ?? ""
+            #expect(detail.hasPrefix(field + ": "), "\(config) → \(r.text)")
+            let expected = path.last == "zz_unknown" ? (path.count == 1 ? "unknown section" : "unknown key") : "expected "
+            #expect(detail.contains(expected), "\(config) → \(detail)")
+        }
+        let list = try t.request("GET", "/v1/experiments")
+        #expect((list.json["items"] as? [Any])?.count == 0)
+    }
+
     @Test func nearMissesSayDidYouMean() throws {
         let t = try TestApp()
         let typo = try t.request("POST", "/v1/experiments", body: Self.body(config: #"{"forecast":{"model_timeout":5}}"#))

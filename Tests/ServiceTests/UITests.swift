@@ -13,7 +13,7 @@ struct UITests {
         let page = try t.request("GET", "/ui/")
         #expect(page.status == 200)
         #expect(page.header("Content-Type") == "text/html; charset=utf-8")
-        #expect(page.text.contains("<script src=\"app.js\""))
+        #expect(page.text.contains("<script type=\"module\" src=\"main.js\""))
         #expect(page.header("Content-Security-Policy")?.contains("script-src 'self'") == true)
         #expect(page.header("Cache-Control") == "no-cache")
 
@@ -21,19 +21,30 @@ struct UITests {
         #expect(redirect.status == 301)
         #expect(redirect.header("Location") == "/ui/")
 
+        // Every file of Sources/Service/UI, with the type its extension says; ES modules need a JavaScript type.
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/Service/UI")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { !$0.hasPrefix(".") }.sorted()
         let types = [
-            "index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
-            "chart.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8", "favicon.svg": "image/svg+xml",
+            "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
+            "svg": "image/svg+xml",
         ]
-        for (name, type) in types {
+        #expect(names.contains("main.js") && names.contains("chart.js") && names.contains("app.css"), "\(names)")
+        for name in names {
+            let type = try #require(types[String(name.split(separator: ".").last ?? "")], "\(name): no type expected")
             let r = try t.request("GET", "/ui/\(name)")
             #expect(r.status == 200, "\(name)")
             #expect(r.header("Content-Type") == type, "\(name)")
             #expect(r.header("X-Content-Type-Options") == "nosniff")
             #expect(!r.body.isEmpty)
-            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("Sources/Service/UI/\(name)")
-            #expect(r.text == (try String(contentsOf: source, encoding: .utf8)), "\(name) differs from its source")
+            let source = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
+            #expect(r.text == source, "\(name) differs from its source")
+
+            // Every module a module imports is one of the files served.
+            if name.hasSuffix(".js") {
+                let imports = source.matches(of: /from '\.\/([\w-]+\.js)'/).map { String($0.output.1) }
+                for target in imports { #expect(names.contains(target), "\(name) imports \(target), which is not served") }
+            }
 
             // Revalidation.
             let etag = try #require(r.header("ETag"))
@@ -41,7 +52,7 @@ struct UITests {
             #expect(again.status == 304)
             #expect(again.body.isEmpty)
         }
-        let head = try t.request("HEAD", "/ui/app.js")
+        let head = try t.request("HEAD", "/ui/main.js")
         #expect(head.status == 200)
 
         let missing = try t.request("GET", "/ui/nope.js")

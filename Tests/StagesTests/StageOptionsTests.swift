@@ -56,7 +56,7 @@ struct StageOptionsTests {
         #expect(plan.symbols == ["EURUSD", "GBPUSD"])
         #expect(plan.timeframes == [.m15, .h1])
         #expect(plan.datasets[1].datasetID != nil && plan.datasets[0].path == "a.csv")
-        #expect(try MergeOptions(plan.section("merge")).join == .outer)
+        #expect(plan.options(MergeOptions.self).join == .outer)
     }
 
     /// The resample stage builds 1h from 15m: the same bars as from 1m.
@@ -68,5 +68,28 @@ struct StageOptionsTests {
             let cascaded = try Resampler.resample(try Resampler.resample(m1, to: mid), to: top)
             #expect(direct == cascaded, "\(mid) → \(top)")
         }
+    }
+}
+
+/// The options types check ranges with their own schema: no second copy of a range.
+struct OptionsRangeTests {
+    @Test func rangesComeFromTheSchema() throws {
+        #expect(throws: StageError("config.patterns.swing_window: expected an integer in 1...50")) {
+            try PatternsOptions(["swing_window": 51])
+        }
+        #expect(throws: StageError("config.patterns.peak_tolerance: expected a number in (0, 1)")) {
+            try PatternsOptions(["peak_tolerance": 1.0])
+        }
+        #expect(throws: StageError("config.features.macd.fast: expected an integer in 2...100000")) {
+            try FeaturesOptions(["macd": ["fast": 1]])
+        }
+        #expect(throws: StageError("config.features.sma: expected an integer in 1...100000")) {
+            try FeaturesOptions(["sma": [20, 0]])
+        }
+        #expect(throws: StageError("config.features.bollinger.width: unknown key (known: period, stddev)")) {
+            try FeaturesOptions(["bollinger": ["width": 2]])
+        }
+        #expect(try PatternsOptions(["swing_window": 50, "max_span": 10]).swingWindow == 50)
+        #expect(try FeaturesOptions(["sma": 5, "bollinger": ["stddev": 2.5]]).bollingerStddev == 2.5)
     }
 }

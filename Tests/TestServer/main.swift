@@ -3,6 +3,7 @@
 //
 // Environment: DATABASE_URL, SF_TEST_PORT, SF_TEST_DATA_DIR,
 // SF_TEST_LEASE_SECONDS (default 2), SF_TEST_UNITS (lines per stage, default 200),
+// SF_TEST_OUTAGE_WAIT_S (the outage bound; default as `serve`),
 // SF_TEST_MAX_UPLOAD_BYTES and SF_TEST_MAX_LINE_BYTES (the upload limits; defaults as `serve`).
 import Foundation
 import Logging
@@ -46,6 +47,7 @@ settings.dataDir = env["SF_TEST_DATA_DIR"] ?? NSTemporaryDirectory()
 settings.httpThreads = 2
 if let v = env["SF_TEST_MAX_UPLOAD_BYTES"].flatMap({ Int64($0) }) { settings.maxUploadBytes = v }
 if let v = env["SF_TEST_MAX_LINE_BYTES"].flatMap({ Int($0) }) { settings.maxLineBytes = v }
+if let v = env["SF_TEST_OUTAGE_WAIT_S"].flatMap({ Int($0) }) { settings.outageWaitSeconds = v }
 let units = Int(env["SF_TEST_UNITS"] ?? "200") ?? 200
 let lease = Double(env["SF_TEST_LEASE_SECONDS"] ?? "2") ?? 2
 var logger = Logger(label: "test-server")

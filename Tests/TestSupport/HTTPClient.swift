@@ -41,7 +41,10 @@ public final class RawHTTPConnection {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else {
-            close(fd)
+            // No close here: the instance is fully initialized, so throwing runs
+            // `deinit`, which closes `fd`. Closing it here too closed whatever
+            // descriptor had taken the number meanwhile (a server connection:
+            // libmicrohttpd's "Close socket failed" abort; another client: EBADF).
             throw Failure(description: "connect to \(host):\(port) failed: errno \(errno)")
         }
         setTimeout(timeout)

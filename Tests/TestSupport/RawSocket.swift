@@ -25,8 +25,7 @@ public final class RawSocket {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             guard rc == 0 else {
-                let e = errno
-                Glibc.close(fd)
+                let e = errno  // `deinit` closes fd (the instance is fully initialized)
                 throw Failure(description: "bind to \(source) failed: errno \(e)")
             }
         }
@@ -38,8 +37,7 @@ public final class RawSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else {
-            let e = errno
-            Glibc.close(fd)
+            let e = errno  // `deinit` closes fd (the instance is fully initialized)
             throw Failure(description: "connect to \(host):\(port) failed: errno \(e)")
         }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))

@@ -102,6 +102,35 @@ public final class TemporaryPostgres: Sendable {
         try run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "stop"])
     }
 
+    /// Kills the postmaster and every process it started with SIGKILL (a
+    /// crash, not a shutdown), waits until they are gone and removes the stale
+    /// `postmaster.pid`, so that ``start()`` can bring the cluster back.
+    ///
+    /// - Throws: `Failure` when the server is not running.
+    public func killPostmaster() throws {
+        guard let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
+            let first = text.split(separator: "\n").first, let postmaster = pid_t(first.trimmingCharacters(in: .whitespaces))
+        else { throw Failure(description: "no postmaster.pid in \(dataDirectory): the server is not running") }
+        let children = Self.children(of: postmaster)
+        kill(postmaster, SIGKILL)
+        for child in children { kill(child, SIGKILL) }
+        for pid in [postmaster] + children {
+            // Gone, or a zombie its parent has not reaped yet.
+            while let stat = ProcessStat(pid: pid), stat.state != "Z" { usleep(10_000) }
+        }
+        state.withLock { $0.running = false }
+        try? FileManager.default.removeItem(atPath: dataDirectory + "/postmaster.pid")
+    }
+
+    /// The pids whose parent is `parent` (from `/proc/<pid>/stat`).
+    private static func children(of parent: pid_t) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), let stat = ProcessStat(pid: pid), stat.parent == parent else { return nil }
+            return pid
+        }
+    }
+
     /// Stops the server and removes the folder. Safe to call twice.
     public func destroy() {
         let watchdog = state.withLock { state -> pid_t? in

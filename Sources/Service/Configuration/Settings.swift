@@ -40,6 +40,8 @@ public struct Settings: Sendable, Equatable {
     var webhookSecret: RedactedSecret? = nil
     /// Seconds without progress before a running experiment is `stuck`.
     public var stuckAfterSeconds = 600.0
+    /// How long a run waits out an unreachable PostgreSQL before it is interrupted (and requeued).
+    public var outageWaitSeconds = 600
     /// First retry delay of a failed delivery; doubles each attempt (capped at 5 min).
     public var notifyBackoffBaseMs = 1000
     /// How long a delivery is retried before it is given up.
@@ -158,6 +160,9 @@ public struct Settings: Sendable, Equatable {
         },
         key("stuck_after_s", env: "SIGNALFORGE_STUCK_AFTER_S", "seconds without progress before a running experiment emits `stuck`", "600") { s, v in
             s.stuckAfterSeconds = Double(try int(v, "stuck_after_s", 1...604_800))
+        },
+        key("outage_wait_s", env: "SIGNALFORGE_OUTAGE_WAIT_S", "seconds a run waits out an unreachable PostgreSQL (retrying its writes) before it is interrupted and requeued", "600") { s, v in
+            s.outageWaitSeconds = try int(v, "outage_wait_s", 1...86_400)
         },
         key("notify_backoff_base_ms", env: "SIGNALFORGE_NOTIFY_BACKOFF_BASE_MS", "first retry delay of a webhook delivery; doubles per attempt, at most 5 min", "1000") { s, v in
             s.notifyBackoffBaseMs = try int(v, "notify_backoff_base_ms", 1...300_000)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Pipeline
 import PostgresClient
+import Store
 import Synchronization
 
 /// One thread that, for the experiments running here, writes progress trees
@@ -121,9 +122,21 @@ final class EngineSampler: Sendable {
         exited.signal()
     }
 
-    /// Stores the whole tree (also called once when an experiment ends).
+    /// One progress write at a time in this process (the sampler's thread
+    /// and a runner's at its end); across processes the experiment's row
+    /// lock does the same. Two writers' DELETE + COPY interleaved was the
+    /// `23505 unique_violation` race.
+    private let progressWriter = Mutex<Void>(())
+
+    /// Stores the whole tree (also called once when an experiment ends),
+    /// only while the run that made it still holds the experiment.
     func writeProgress(_ id: UUID, _ tree: ProgressTree) {
+        progressWriter.withLock { _ in writeProgressLocked(id, tree) }
+    }
+
+    private func writeProgressLocked(_ id: UUID, _ tree: ProgressTree) {
         let version = tree.version
+        guard let generation = engine.fence(of: id)?.generation else { return }
         var rows: [ProgressTree.Snapshot] = []
         func walk(_ n: ProgressTree.Snapshot) {
             rows.append(n)
@@ -132,6 +145,8 @@ final class EngineSampler: Sendable {
         walk(tree.snapshot())
         do {
             try pool.withTransaction { tx in
+                // Locks the experiment's row: concurrent writers of its progress take turns.
+                try ExperimentStore.requireGeneration(tx, id, generation: generation)
                 try tx.execute("DELETE FROM pipeline_progress WHERE experiment_id = \(id)")
                 _ = try tx.copyFrom(
                     table: "pipeline_progress",
@@ -157,6 +172,9 @@ final class EngineSampler: Sendable {
                 try tx.execute("UPDATE experiments SET percent = \(min(100, max(0, rows[0].percent))) WHERE id = \(id) AND status NOT IN ('succeeded')")
             }
             versions.withLock { $0[id] = version }
+        } catch is StaleGeneration {
+            // Another runner holds the experiment now: its tree is the one to keep.
+            versions.withLock { $0[id] = version }
         } catch {
             logger.warning("progress write failed; will retry", metadata: ["experiment_id": "\(id)", "error": "\(error)"])
         }
@@ -165,8 +183,8 @@ final class EngineSampler: Sendable {
     /// A row that could not be written yet (PostgreSQL away): kept in order
     /// and written when it is back, before anything newer.
     private enum Pending {
-        case metric(id: UUID, at: Date, stage: String?, rss: Int64, cpu: Double, rate: Double?)
-        case event(id: UUID, at: Date, kind: String, details: String)
+        case metric(id: UUID, generation: Int64, at: Date, stage: String?, rss: Int64, cpu: Double, rate: Double?)
+        case event(id: UUID, generation: Int64, at: Date, kind: String, details: String)
     }
     /// Rows waiting for PostgreSQL; at most `maxPending` (then the oldest
     /// metric samples give way, counted in `droppedSamples`; events never do).
@@ -220,17 +238,20 @@ final class EngineSampler: Sendable {
             try pool.withTransaction { tx in
                 for row in rows {
                     switch row {
-                    case .metric(let id, let at, let stage, let rss, let cpu, let rate):
+                    // Rows of a run that was taken over meanwhile are left out (fenced).
+                    case .metric(let id, let generation, let at, let stage, let rss, let cpu, let rate):
                         try tx.execute(
                             """
                             INSERT INTO pipeline_metrics (experiment_id, ts, stage, rss_bytes, cpu_percent, rows_per_second)
-                            VALUES (\(id), \(at), \(stage), \(rss), \(cpu), \(rate))
+                            SELECT \(id), \(at), \(stage), \(rss), \(cpu), \(rate)
+                            WHERE EXISTS (SELECT 1 FROM experiments WHERE id = \(id) AND generation = \(generation))
                             """)
-                    case .event(let id, let at, let kind, let details):
+                    case .event(let id, let generation, let at, let kind, let details):
                         try tx.execute(
                             """
                             INSERT INTO pipeline_events (experiment_id, ts, kind, details)
-                            VALUES (\(id), \(at), \(kind), \(PostgresJSON(details)))
+                            SELECT \(id), \(at), \(kind), \(PostgresJSON(details))
+                            WHERE EXISTS (SELECT 1 FROM experiments WHERE id = \(id) AND generation = \(generation))
                             """)
                     }
                 }
@@ -264,12 +285,14 @@ final class EngineSampler: Sendable {
             }
         }
         windows.withLock { $0[id] = (rows, now) }
-        enqueue(.metric(id: id, at: Date(), stage: stage?.name, rss: rss, cpu: cpuPercent, rate: rate))
+        guard let generation = engine.fence(of: id)?.generation else { return true }
+        enqueue(.metric(id: id, generation: generation, at: Date(), stage: stage?.name, rss: rss, cpu: cpuPercent, rate: rate))
         return true
     }
 
     private func event(_ id: UUID, _ kind: String, _ details: [String: String]) {
-        enqueue(.event(id: id, at: Date(), kind: kind, details: PostgresExperimentRepository.json(details, error: nil)))
+        guard let generation = engine.fence(of: id)?.generation else { return }
+        enqueue(.event(id: id, generation: generation, at: Date(), kind: kind, details: PostgresExperimentRepository.json(details, error: nil)))
     }
 
     /// How long a young stage's sample may wait for its first rows: one

@@ -89,9 +89,27 @@ final class LogWriter: Sendable {
         _ = exited.wait(timeout: .now() + Double(s) + Double(a) / 1e18)
     }
 
+    /// A line and the key that names it in `pipeline_logs.line_key`, given
+    /// once when the writer takes it: a batch retried after an ambiguous
+    /// failure (the commit went through, its answer was lost) stores each line once.
+    struct KeyedLine {
+        var line: LogLine
+        var key: String
+    }
+    /// This writer's prefix of line keys (unique per process start).
+    private let keyPrefix = UUID().uuidString.lowercased()
+    private nonisolated(unsafe) var keySequence = 0
+
+    private func keyed(_ lines: [LogLine]) -> [KeyedLine] {
+        lines.map { l in
+            keySequence += 1
+            return KeyedLine(line: l, key: "\(keyPrefix):\(keySequence)")
+        }
+    }
+
     private func loop() {
         var backoff = 0.05
-        var memory: [LogLine] = []  // oldest first; older lines still may be in spill files
+        var memory: [KeyedLine] = []  // oldest first; older lines still may be in spill files
         var memoryHead = 0  // lines before this index are already stored
         while true {
             // Take what has arrived (this also keeps the bus's buffer small during an outage).
@@ -101,7 +119,7 @@ final class LogWriter: Sendable {
                 memory.removeFirst(memoryHead)  // amortized: only once half is stored
                 memoryHead = 0
             }
-            memory.append(contentsOf: fresh)
+            memory.append(contentsOf: keyed(fresh))
             if memory.count - memoryHead > maxBuffered {
                 memory.removeFirst(memoryHead)
                 memoryHead = 0
@@ -110,7 +128,7 @@ final class LogWriter: Sendable {
             backlogCount.store(memory.count - memoryHead, ordering: .relaxed)
 
             let fromSpill = spillFiles.first
-            let batch: [LogLine]
+            let batch: [KeyedLine]
             if let file = fromSpill {
                 batch = readSpill(file)
             } else {
@@ -152,12 +170,14 @@ final class LogWriter: Sendable {
     }
 
     /// Moves every line held in memory to a new spill file (oldest files first).
-    private func spill(_ memory: inout [LogLine]) {
+    private func spill(_ memory: inout [KeyedLine]) {
         guard !memory.isEmpty, let dir = spillDirectory else { return }
         var text = ""
-        for l in memory {
+        for k in memory {
+            let l = k.line
             let obj: [String: Any] = [
                 "e": l.experimentID.uuidString, "t": l.micros, "l": l.level.rawValue, "s": l.stage ?? NSNull(), "m": l.message, "f": l.fields,
+                "k": k.key,
             ]
             if let d = try? JSONSerialization.data(withJSONObject: obj) { text += String(decoding: d, as: UTF8.self) + "\n" }
         }
@@ -178,15 +198,17 @@ final class LogWriter: Sendable {
 
     private nonisolated(unsafe) var spillSequence = 0
 
-    private func readSpill(_ file: URL) -> [LogLine] {
+    private func readSpill(_ file: URL) -> [KeyedLine] {
         guard let text = try? String(contentsOf: file, encoding: .utf8) else { return [] }
-        var out: [LogLine] = []
+        var out: [KeyedLine] = []
         for line in text.split(separator: "\n") {
             guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                 let e = (o["e"] as? String).flatMap(UUID.init(uuidString:)), let t = (o["t"] as? NSNumber)?.int64Value,
                 let level = (o["l"] as? String).flatMap(Logger.Level.init(rawValue:)), let m = o["m"] as? String, let f = o["f"] as? String
             else { continue }
-            out.append(LogLine(experimentID: e, micros: t, level: level, stage: o["s"] as? String, message: m, fields: f))
+            let line = LogLine(experimentID: e, micros: t, level: level, stage: o["s"] as? String, message: m, fields: f)
+            // Files of an older build carry no key: they get one now (their retry after an ambiguous failure may repeat).
+            if let k = o["k"] as? String { out.append(KeyedLine(line: line, key: k)) } else { out.append(contentsOf: keyed([line])) }
         }
         return out
     }
@@ -196,20 +218,38 @@ final class LogWriter: Sendable {
         spillFiles.removeFirst()
     }
 
-    private func write(_ batch: [LogLine]) throws {
+    private func write(_ batch: [KeyedLine]) throws {
         try pool.withTransaction { tx in
-            _ = try tx.copyFrom(table: "pipeline_logs", columns: ["experiment_id", "ts", "level", "stage", "message", "fields"]) { w in
-                for line in batch {
+            // COPY into a session's staging table, then insert what is not stored yet, in order.
+            try tx.execute(
+                """
+                CREATE TEMP TABLE IF NOT EXISTS sf_log_staging (
+                    seq bigint, experiment_id uuid, ts timestamptz, level text, stage text, message text, fields jsonb, line_key text
+                ) ON COMMIT DELETE ROWS
+                """)
+            _ = try tx.copyFrom(
+                table: "sf_log_staging", columns: ["seq", "experiment_id", "ts", "level", "stage", "message", "fields", "line_key"]
+            ) { w in
+                for (seq, keyed) in batch.enumerated() {
+                    let line = keyed.line
+                    w.appendField(seq)
                     w.appendField(line.experimentID)
                     w.appendField(Date(timeIntervalSince1970: Double(line.micros) / 1_000_000))
                     w.appendField(line.level.rawValue)
                     if let stage = line.stage { w.appendField(stage) } else { w.appendNull() }
                     w.appendField(line.message.utf8.contains(0) ? line.message.replacingOccurrences(of: "\0", with: "\u{FFFD}") : line.message)
                     w.appendField(PostgresJSON(line.fields))
+                    w.appendField(keyed.key)
                     try w.endRow()
                 }
             }
-            let ids = Set(batch.map(\.experimentID)).map { $0.uuidString.lowercased() }.sorted().joined(separator: ",")
+            try tx.execute(
+                """
+                INSERT INTO pipeline_logs (experiment_id, ts, level, stage, message, fields, line_key)
+                SELECT experiment_id, ts, level, stage, message, fields, line_key FROM sf_log_staging ORDER BY seq
+                ON CONFLICT (line_key) WHERE line_key IS NOT NULL DO NOTHING
+                """)
+            let ids = Set(batch.map(\.line.experimentID)).map { $0.uuidString.lowercased() }.sorted().joined(separator: ",")
             try tx.execute("SELECT pg_notify(\(Self.channel), \(ids))")
         }
     }

@@ -1,6 +1,8 @@
 import Foundation
 import Pipeline
 import PostgresClient
+import Stages
+import Store
 
 /// The engine's storage over PostgreSQL: every state change is a conditional
 /// UPDATE of the `experiments` row plus a `pipeline_events` row, in one
@@ -38,15 +40,53 @@ struct PostgresExperimentRepository: ExperimentRepository {
         }
     }
 
+    func transition(
+        _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?, details: [String: String],
+        fence: Fence
+    ) throws -> TransitionResult {
+        try pool.withTransaction { tx in
+            try ExperimentStore.requireGeneration(tx, id, generation: fence.generation, owner: fence.owner)
+            return try Self.move(tx, id, from: from, to: to, event: event, error: error, details: details)
+        }
+    }
+
+    func abandon(_ id: UUID, reason: String, fence: Fence, details: [String: String]) throws -> ExperimentState? {
+        try pool.withTransaction { tx in
+            try ExperimentStore.requireGeneration(tx, id, generation: fence.generation, owner: fence.owner)
+            guard let current = try tx.query("SELECT status FROM experiments WHERE id = \(id)").first
+                .flatMap({ ExperimentState(rawValue: try $0.decode(0, as: String.self)) })
+            else { return nil }
+            switch current {
+            case .running, .pausing:
+                _ = try Self.move(
+                    tx, id, from: [.running, .pausing], to: .interrupted, event: "interrupted", error: nil,
+                    details: details.merging(["reason": reason]) { _, r in r })
+                _ = try Self.move(tx, id, from: [.interrupted], to: .queued, event: "requeued", error: nil, details: ["reason": reason])
+                return .queued
+            case .paused:
+                try tx.execute("UPDATE experiments SET lease_owner = NULL, lease_expires_at = NULL WHERE id = \(id)")
+                return .paused
+            case .cancelling:
+                _ = try Self.move(tx, id, from: [.cancelling], to: .cancelled, event: "cancelled", error: nil, details: ["reason": reason])
+                return .cancelled
+            default:
+                return current
+            }
+        }
+    }
+
     /// Drain: running → interrupted → queued in one transaction (both events
     /// recorded), so no reader ever sees the passing `interrupted` state and
     /// takes it for the end (`watch` exits 3 on it).
-    func interruptAndRequeue(_ id: UUID, reason: String) throws -> TransitionResult {
-        try pool.withTransaction { tx in
+    func interruptAndRequeue(_ id: UUID, reason: String, details: [String: String]) throws -> TransitionResult {
+        let (interrupt, requeue) = Lifecycle.interruptAndRequeue
+        return try pool.withTransaction { tx in
             let first = try Self.move(
-                tx, id, from: [.running, .pausing], to: .interrupted, event: "interrupted", error: nil, details: ["reason": reason])
+                tx, id, from: interrupt.from, to: interrupt.to, event: interrupt.record, error: nil,
+                details: details.merging(["reason": reason]) { _, r in r })
             guard case .moved = first else { return first }
-            return try Self.move(tx, id, from: [.interrupted], to: .queued, event: "requeued", error: nil, details: ["reason": "drained"])
+            return try Self.move(
+                tx, id, from: requeue.from, to: requeue.to, event: requeue.record, error: nil, details: ["reason": "drained"])
         }
     }
 
@@ -57,7 +97,7 @@ struct PostgresExperimentRepository: ExperimentRepository {
     ) throws -> TransitionResult {
         let fromList = from.map(\.rawValue).joined(separator: ",")
         let fromStage = details["from_stage"]
-        let order = ExperimentStages.all.joined(separator: ",")
+        let order = BuiltInStages.names.joined(separator: ",")
         do {
             let rows = try tx.query(
                 """
@@ -105,48 +145,64 @@ struct PostgresExperimentRepository: ExperimentRepository {
                 """
                 UPDATE experiments e SET status = 'running', lease_owner = \(owner),
                     lease_expires_at = now() + \(leaseSeconds) * INTERVAL '1 second',
-                    started_at = COALESCE(e.started_at, now()), updated_at = now(), error = NULL
+                    started_at = COALESCE(e.started_at, now()), updated_at = now(), error = NULL,
+                    generation = e.generation + 1
                 FROM (SELECT id FROM experiments WHERE status = 'queued'
                       ORDER BY priority_rank DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) q
                 WHERE e.id = q.id
-                RETURNING e.id, e.name, e.request::text, array_to_string(e.completed_stages, ',')
+                RETURNING e.id, e.name, e.request::text, array_to_string(e.completed_stages, ','), e.generation
                 """)
             guard let row = rows.first else { return nil }
             let id = try row.decode(0, as: UUID.self)
+            let generation = try row.decode(4, as: Int64.self)
             try tx.execute(
                 """
                 INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
-                VALUES (\(id), 'started', 'queued', 'running', \(PostgresJSON(Self.json(["owner": owner], error: nil))))
+                VALUES (\(id), 'started', 'queued', 'running',
+                        \(PostgresJSON(Self.json(["owner": owner, "generation": "\(generation)"], error: nil))))
                 """)
             let request = try row.decode(2, as: String.self)
             let stages = (try? JSONSerialization.jsonObject(with: Data(request.utf8)) as? [String: Any])?["stages"] as? [String]
             let done = try row.decode(3, as: String.self)
             return ClaimedExperiment(
-                id: id, name: try row.decode(1, as: String.self), stages: stages ?? ExperimentStages.all,
-                completedStages: done.isEmpty ? [] : done.split(separator: ",").map(String.init), request: Data(request.utf8))
+                id: id, name: try row.decode(1, as: String.self), stages: stages ?? BuiltInStages.names,
+                completedStages: done.isEmpty ? [] : done.split(separator: ",").map(String.init), request: Data(request.utf8),
+                generation: generation)
         }
     }
 
-    func renewLeases(owner: String, ids: [UUID], leaseSeconds: Double) throws {
-        let list = ids.map { $0.uuidString.lowercased() }.joined(separator: ",")
-        try pool.withConnection { c in
-            try c.execute(
+    func renewLeases(owner: String, generations: [UUID: Int64], leaseSeconds: Double) throws -> Set<UUID> {
+        guard !generations.isEmpty else { return [] }
+        let pairs = generations.sorted { $0.key.uuidString < $1.key.uuidString }
+        let ids = pairs.map { $0.key.uuidString.lowercased() }.joined(separator: ",")
+        let gens = pairs.map { "\($0.value)" }.joined(separator: ",")
+        return try pool.withConnection { c in
+            Set(
+                try c.query(
+                    """
+                    UPDATE experiments e SET lease_expires_at = now() + \(leaseSeconds) * INTERVAL '1 second'
+                    FROM (SELECT unnest(string_to_array(\(ids), ',')::uuid[]) AS id,
+                                 unnest(string_to_array(\(gens), ',')::bigint[]) AS generation) mine
+                    WHERE e.id = mine.id AND e.generation = mine.generation AND e.lease_owner = \(owner)
+                    RETURNING e.id
+                    """
+                ).map { try $0.decode(0, as: UUID.self) })
+        }
+    }
+
+    func recordEvent(_ id: UUID, kind: String, stage: String?, details: [String: String], fence: Fence, key: String) throws {
+        try pool.withTransaction { tx in
+            try ExperimentStore.requireGeneration(tx, id, generation: fence.generation, owner: fence.owner)
+            try tx.execute(
                 """
-                UPDATE experiments SET lease_expires_at = now() + \(leaseSeconds) * INTERVAL '1 second'
-                WHERE lease_owner = \(owner) AND id = ANY(string_to_array(\(list), ',')::uuid[])
+                INSERT INTO pipeline_events (experiment_id, kind, stage, details, write_key)
+                VALUES (\(id), \(kind), \(stage), \(PostgresJSON(Self.json(details, error: nil))), \(key))
+                ON CONFLICT (write_key) WHERE write_key IS NOT NULL DO NOTHING
                 """)
         }
     }
 
-    func recordEvent(_ id: UUID, kind: String, stage: String?, details: [String: String]) throws {
-        try pool.withConnection { c in
-            try c.execute(
-                """
-                INSERT INTO pipeline_events (experiment_id, kind, stage, details)
-                VALUES (\(id), \(kind), \(stage), \(PostgresJSON(Self.json(details, error: nil))))
-                """)
-        }
-    }
+    func isFenced(_ error: any Error) -> Bool { error is StaleGeneration }
 
     func isTransient(_ error: any Error) -> Bool {
         guard let e = error as? PostgresError else { return false }
@@ -154,50 +210,71 @@ struct PostgresExperimentRepository: ExperimentRepository {
             || e.sqlState == .adminShutdown || e.sqlState == .cannotConnectNow
     }
 
-    func recoverExpiredLeases(except owner: String) throws -> [UUID] {
+    func recoverExpiredLeases() throws -> [UUID] {
         try pool.withTransaction { tx in
             // Paused work whose server is gone stays paused, without a lease.
             try tx.execute(
                 """
-                UPDATE experiments SET lease_owner = NULL, lease_expires_at = NULL
-                WHERE status = 'paused' AND lease_expires_at < now() AND lease_owner <> \(owner)
+                UPDATE experiments SET lease_owner = NULL, lease_expires_at = NULL, generation = generation + 1
+                WHERE status = 'paused' AND lease_expires_at < now()
                 """)
             try tx.execute(
                 """
                 WITH gone AS (
                     UPDATE experiments SET status = 'cancelled', finished_at = now(), updated_at = now(),
-                        lease_owner = NULL, lease_expires_at = NULL
-                    WHERE status = 'cancelling' AND lease_expires_at < now() AND lease_owner <> \(owner) RETURNING id)
+                        lease_owner = NULL, lease_expires_at = NULL, generation = generation + 1
+                    WHERE status = 'cancelling' AND lease_expires_at < now() RETURNING id)
                 INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
                 SELECT id, 'cancelled', 'cancelling', 'cancelled', '{"reason":"lease expired"}' FROM gone
                 """)
+            // Running (or pausing) work: interrupted, from the state it really
+            // was in, then queued; two statements so the events' ids keep that order.
             let rows = try tx.query(
                 """
                 WITH gone AS (
-                    UPDATE experiments SET status = 'queued', updated_at = now(), lease_owner = NULL, lease_expires_at = NULL
-                    WHERE status IN ('running', 'pausing') AND lease_expires_at < now() AND lease_owner <> \(owner)
-                    RETURNING id),
-                interrupted AS (
-                    INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
-                    SELECT id, 'interrupted', 'running', 'interrupted', '{"reason":"lease expired"}' FROM gone)
-                INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
-                SELECT id, 'requeued', 'interrupted', 'queued', '{}' FROM gone
-                RETURNING experiment_id
+                    SELECT id, status FROM experiments
+                    WHERE status IN ('running', 'pausing') AND lease_expires_at < now()
+                    ORDER BY id FOR UPDATE SKIP LOCKED)
+                UPDATE experiments e SET status = 'queued', updated_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+                    generation = e.generation + 1
+                FROM gone WHERE e.id = gone.id
+                RETURNING e.id, gone.status
                 """)
-            return try rows.map { try $0.decode(0, as: UUID.self) }
+            var ids: [UUID] = []
+            for row in rows {
+                let id = try row.decode(0, as: UUID.self)
+                let previous = try row.decode(1, as: String.self)
+                try tx.execute(
+                    """
+                    INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
+                    VALUES (\(id), 'interrupted', \(previous), 'interrupted', '{"reason":"lease expired"}')
+                    """)
+                try tx.execute(
+                    """
+                    INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
+                    VALUES (\(id), 'requeued', 'interrupted', 'queued', '{"reason":"lease expired"}')
+                    """)
+                ids.append(id)
+            }
+            return ids
         }
     }
 
-    func stageStarted(_ id: UUID, stage: String) throws {
+    func stageStarted(_ id: UUID, stage: String, fence: Fence, key: String) throws {
         try pool.withTransaction { tx in
+            try ExperimentStore.requireGeneration(tx, id, generation: fence.generation, owner: fence.owner)
             try tx.execute("UPDATE experiments SET stage = \(stage), updated_at = now() WHERE id = \(id)")
             try tx.execute(
-                "INSERT INTO pipeline_events (experiment_id, kind, stage) VALUES (\(id), 'stage_started', \(stage))")
+                """
+                INSERT INTO pipeline_events (experiment_id, kind, stage, write_key) VALUES (\(id), 'stage_started', \(stage), \(key))
+                ON CONFLICT (write_key) WHERE write_key IS NOT NULL DO NOTHING
+                """)
         }
     }
 
-    func stageCompleted(_ id: UUID, stage: String, durationMs: Double, percent: Double) throws {
+    func stageCompleted(_ id: UUID, stage: String, durationMs: Double, percent: Double, fence: Fence, key: String) throws {
         try pool.withTransaction { tx in
+            try ExperimentStore.requireGeneration(tx, id, generation: fence.generation, owner: fence.owner)
             try tx.execute(
                 """
                 UPDATE experiments SET percent = \(min(100, max(0, percent))), updated_at = now(),
@@ -207,18 +284,21 @@ struct PostgresExperimentRepository: ExperimentRepository {
                 """)
             try tx.execute(
                 """
-                INSERT INTO pipeline_events (experiment_id, kind, stage, duration_ms)
-                VALUES (\(id), 'stage_completed', \(stage), \(durationMs))
+                INSERT INTO pipeline_events (experiment_id, kind, stage, duration_ms, write_key)
+                VALUES (\(id), 'stage_completed', \(stage), \(durationMs), \(key))
+                ON CONFLICT (write_key) WHERE write_key IS NOT NULL DO NOTHING
                 """)
         }
     }
 
-    func stageSkipped(_ id: UUID, stage: String, reason: String) throws {
-        try pool.withConnection { c in
-            try c.execute(
+    func stageSkipped(_ id: UUID, stage: String, reason: String, fence: Fence, key: String) throws {
+        try pool.withTransaction { tx in
+            try ExperimentStore.requireGeneration(tx, id, generation: fence.generation, owner: fence.owner)
+            try tx.execute(
                 """
-                INSERT INTO pipeline_events (experiment_id, kind, stage, details)
-                VALUES (\(id), 'stage_skipped', \(stage), \(PostgresJSON(Self.json(["reason": reason], error: nil))))
+                INSERT INTO pipeline_events (experiment_id, kind, stage, details, write_key)
+                VALUES (\(id), 'stage_skipped', \(stage), \(PostgresJSON(Self.json(["reason": reason], error: nil))), \(key))
+                ON CONFLICT (write_key) WHERE write_key IS NOT NULL DO NOTHING
                 """)
         }
     }

@@ -9,51 +9,68 @@ import Store
 struct ServiceStageEnvironment: StageEnvironment {
     let dataRoot: URL
     let pool: PostgresPool
+    /// The run this copy serves (nil: the engine's shared copy): its store
+    /// calls wait out outages and carry the run's generation.
+    var run: RunStore? = nil
 
     struct NoSuchDataset: Error, CustomStringConvertible {
         var id: UUID
         var description: String { "no dataset \(id.uuidString.lowercased())" }
     }
 
+    func bound(to store: RunStore) -> any StageEnvironment {
+        var copy = self
+        copy.run = store
+        return copy
+    }
+
+    /// Runs a store call through the run's retries (or directly when unbound).
+    private func call<T>(_ body: () throws -> T) throws -> T {
+        guard let run else { return try body() }
+        return try run.write { _ in try body() }
+    }
+
+    private var generation: Int64? { run?.fence.generation }
+
     func datasetFile(id: UUID) throws -> URL {
-        let path = try pool.withConnection { c in
-            try c.query("SELECT path FROM datasets WHERE id = \(id)").first?.decode(0, as: String.self)
+        let path = try call {
+            try pool.withConnection { c in
+                try c.query("SELECT path FROM datasets WHERE id = \(id)").first?.decode(0, as: String.self)
+            }
         }
         guard let path else { throw NoSuchDataset(id: id) }
         return path.hasPrefix("/") ? URL(fileURLWithPath: path) : dataRoot.appendingPathComponent(path)
     }
 
     func datasetTimeframe(id: UUID) -> String? {
-        try? pool.withConnection { c in
-            try c.query("SELECT timeframe FROM datasets WHERE id = \(id)").first?.decode(0, as: String.self)
+        try? call {
+            try pool.withConnection { c in
+                try c.query("SELECT timeframe FROM datasets WHERE id = \(id)").first?.decode(0, as: String.self)
+            }
         }
     }
 
     func recordArtifact(_ a: ArtifactInfo, experiment: UUID) throws {
-        try pool.withConnection { c in
-            try c.execute(
-                """
-                INSERT INTO artifacts (experiment_id, name, format, path, size_bytes, sha256, row_count)
-                VALUES (\(experiment), \(a.name), \(a.format), \(a.path), \(a.sizeBytes), \(a.sha256), \(a.rows))
-                ON CONFLICT (experiment_id, name) DO UPDATE SET format = EXCLUDED.format, path = EXCLUDED.path,
-                    size_bytes = EXCLUDED.size_bytes, sha256 = EXCLUDED.sha256, row_count = EXCLUDED.row_count,
-                    created_at = now()
-                """)
+        try call {
+            try ArtifactStore(pool: pool).record(
+                experiment: experiment, name: a.name, format: a.format, path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256,
+                rows: a.rows, generation: generation)
         }
     }
 }
 
 extension ServiceStageEnvironment: ResultStore {
     func replaceSignals(_ signals: [SignalRecord], experiment: UUID) throws {
-        try SignalStore(pool: pool).replace(signals.map(Self.stored), experiment: experiment)
+        let rows = signals.map(Self.stored)
+        _ = try call { try SignalStore(pool: pool).replace(rows, experiment: experiment, generation: generation) }
     }
 
     func signals(experiment: UUID) throws -> [SignalRecord] {
-        try SignalStore(pool: pool).all(experiment: experiment).map(Self.record)
+        try call { try SignalStore(pool: pool).all(experiment: experiment) }.map(Self.record)
     }
 
     func recordReport(_ json: String, experiment: UUID) throws {
-        try SignalStore(pool: pool).putReport(json, experiment: experiment)
+        try call { try SignalStore(pool: pool).putReport(json, experiment: experiment, generation: generation) }
     }
 
     static func stored(_ s: SignalRecord) -> StoredSignal {

@@ -22,15 +22,12 @@ public struct ExperimentRequest: Sendable, Equatable {
     public static let priorities = ["high", "medium", "low"]
     /// The timeframe names, finest first (case-sensitive: `1m` is a minute, `1M` a month).
     public static let timeframeNames = ["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w", "1M"]
-    public static let stageNames = ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"]
-    /// What each stage needs to have run before it.
-    static let prerequisites: [String: [String]] = [
-        "resample": ["load"], "merge": ["resample"], "features": ["merge"], "patterns": ["merge"],
-        "forecast": ["features"], "fusion": ["forecast", "patterns"], "export": ["merge"], "analysis": ["fusion"],
-    ]
+    /// The stage names, in pipeline order (the built-in stage registry's, ``BuiltInStages``).
+    public static var stageNames: [String] { BuiltInStages.names }
     /// The members a request body may have.
     static let topLevelKeys = ["name", "priority", "datasets", "timeframes", "stages", "config", "notify"]
-    static let configSections = ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"]
+    /// The `config` sections: one per built-in stage, named after it.
+    static var configSections: [String] { BuiltInStages.descriptors.map { $0.options.section } }
 
     /// Validates a parsed body.
     /// - Throws: `APIError` 400 naming the member and the reason.
@@ -117,7 +114,7 @@ public struct ExperimentRequest: Sendable, Equatable {
             guard !stages.isEmpty else { throw APIError.invalid("stages", "must not be empty") }
             stages.sort { stageNames.firstIndex(of: $0)! < stageNames.firstIndex(of: $1)! }
             for s in stages {
-                for p in prerequisites[s] ?? [] where !stages.contains(p) {
+                for p in BuiltInStages.prerequisites(of: s) where !stages.contains(p) {
                     throw APIError.invalid("stages", "'\(s)' needs '\(p)' to run first")
                 }
             }
@@ -130,8 +127,24 @@ public struct ExperimentRequest: Sendable, Equatable {
         }
         var notify: [WebhookSubscription] = []
         if let v = json["notify"] { notify = try WebhookSubscription.parseRequest(v) }
-        return ExperimentRequest(
+        let request = ExperimentRequest(
             name: name, priority: priority, datasets: datasets, timeframes: timeframes, stages: stages, config: config, notify: notify)
+        _ = try request.plan()
+        return request
+    }
+
+    /// The typed plan of this request, as a runner will decode it from the
+    /// stored JSON: every `config` section decoded into its stage's options
+    /// type, whether or not the experiment runs that stage, so the rules that
+    /// tie members together (`window ≥ min_train`, …) are checked at `POST` time.
+    /// - Throws: `APIError` 400 whose `field` is the member's path and whose
+    ///   detail says why (`config.forecast.window: must be …`).
+    func plan() throws(APIError) -> ExperimentPlan {
+        do { return try ExperimentPlan(request: Data(json.serialized.utf8)) } catch {
+            let text = error.description
+            let field = text.hasPrefix("config.") ? String(text.prefix { $0 != ":" }) : "config"
+            throw APIError(400, text, field: field)
+        }
     }
 
     private static func stringList(_ v: JSONValue, field: String, allowed: [String]) throws(APIError) -> [String] {
@@ -194,9 +207,9 @@ public struct ExperimentRequest: Sendable, Equatable {
 
     /// Checks `config` whole, whichever stages the experiment runs: every
     /// key known (an unknown one is named with a did-you-mean when a known key
-    /// is close), every value of its type and in its range (``ConfigSchema``),
-    /// then every section decoded into its stage's options type, which checks
-    /// the rules that tie members together.
+    /// is close), every value of its type and in its range (``ConfigSchema``,
+    /// made of the options types' schemas). ``plan()`` then decodes every
+    /// section into its options type, which checks the rules that tie members together.
     /// - Throws: `APIError` 400 whose `field` is the member's path
     ///   (`config.forecast.model_timeout`) and whose detail says why.
     static func validateConfig(_ config: JSONValue) throws(APIError) {
@@ -207,13 +220,6 @@ public struct ExperimentRequest: Sendable, Equatable {
             throw ConfigChecker.unknownKey(unknown.0, known: configSections, path: "config.\(unknown.0)", noun: "section").apiError
         }
         if let fault = ConfigChecker.check(config, against: ConfigSchema.config, path: "config") { throw fault.apiError }
-        for (name, section) in sections {
-            do { try ConfigSchema.decodeSection(name, json: Data(section.serialized.utf8)) } catch {
-                let text = "\(error)"
-                let field = text.hasPrefix("config.") ? String(text.prefix { $0 != ":" }) : "config.\(name)"
-                throw APIError(400, text, field: field)
-            }
-        }
     }
 
     /// The normalized request as stored and served (defaults filled in; no

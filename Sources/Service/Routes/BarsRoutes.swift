@@ -8,14 +8,19 @@ import Store
 /// timeframe, as the experiment's merge stage aligned them (for the web view's
 /// chart).
 ///
-/// The bars come from the merged-table checkpoint that the merge stage leaves
-/// in the experiment's folder, `<data dir>/experiments/<id>/checkpoints/merged_<tf>.sftable`
-/// (the folder the engine gives each experiment, see `Engine.Configuration.dataDirectory`).
-/// Rows where the symbol has no bar (an outer join's gaps) are left out.
+/// The bars come from the stage registry (``BuiltInStages/chartBars``): the
+/// tables the stage that aligns the bars leaves in the experiment's folder,
+/// `<data dir>/experiments/<id>` (the folder the engine gives each experiment,
+/// see `Engine.Configuration.dataDirectory`). Rows where the symbol has no bar
+/// (an outer join's gaps) are left out.
 struct BarsRoutes {
     let store: ExperimentStore
     /// The engine's data directory.
     let dataDirectory: URL
+    /// Where the bars come from (nil: no stage leaves any, every request is a 404).
+    var source: ChartBars? = BuiltInStages.chartBars
+    /// The stage that leaves them, as the 404 names it.
+    var sourceStage = BuiltInStages.descriptors.first { $0.bars != nil }?.name ?? "no stage"
 
     static let defaultLimit = 1000
     static let maxLimit = 100_000
@@ -48,10 +53,10 @@ struct BarsRoutes {
         let limit = try intQuery(req, "limit", default: Self.defaultLimit, range: 1...Self.maxLimit)
 
         guard try database({ try store.status(id) }) != nil else { throw APIError.notFound("experiment \(req.parameter("id"))") }
-        let folder = dataDirectory.appendingPathComponent("experiments/\(id.uuidString.lowercased())/checkpoints")
-        guard let table = TableCheckpoint.read(folder.appendingPathComponent("merged_\(timeframe.rawValue).sftable")) else {
-            let have = Self.timeframes(in: folder)
-            let which = have.isEmpty ? "none yet: the merge stage writes them" : "it has \(have.joined(separator: ", "))"
+        let folder = dataDirectory.appendingPathComponent("experiments/\(id.uuidString.lowercased())")
+        guard let table = source?.table(folder, timeframe) else {
+            let have = source?.timeframes(folder).map(\.rawValue) ?? []
+            let which = have.isEmpty ? "none yet: the \(sourceStage) stage writes them" : "it has \(have.joined(separator: ", "))"
             throw APIError(404, "experiment \(req.parameter("id")) has no \(timeframe.rawValue) bars (\(which))", field: "timeframe")
         }
         let prefix = symbol.lowercased() + "_"
@@ -94,11 +99,5 @@ struct BarsRoutes {
         array("volume") { i in volume.map { JSONText.number($0[i]) } ?? "null" }
         out += "}"
         return .json(Array(out.utf8))
-    }
-
-    /// The timeframes that have a merged table in `folder`, shortest first.
-    static func timeframes(in folder: URL) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        return Timeframe.allCases.map(\.rawValue).filter { names.contains("merged_\($0).sftable") }
     }
 }

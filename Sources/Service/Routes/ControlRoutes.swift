@@ -2,6 +2,7 @@ import Foundation
 import MicroHTTP
 import Pipeline
 import PostgresClient
+import Stages
 import Store
 
 /// Pause, resume, cancel and retry; the progress tree; lifecycle events.
@@ -9,12 +10,19 @@ struct ControlRoutes {
     let engine: Engine
     let store: ExperimentStore
     let pool: PostgresPool
+    let authenticator: Authenticator
 
     func register(_ r: inout Router) {
         let operate = Scope.operate.rawValue
-        r.post("/v1/experiments/{id}/pause", scope: operate) { req in try control(req) { try engine.pause($0) } }
-        r.post("/v1/experiments/{id}/resume", scope: operate) { req in try control(req) { try engine.resume($0) } }
-        r.post("/v1/experiments/{id}/cancel", scope: operate) { req in try control(req) { try engine.cancel($0) } }
+        r.post("/v1/experiments/{id}/pause", scope: operate) { req in
+            try control(req) { id, cause in try engine.pause(id, cause: cause) }
+        }
+        r.post("/v1/experiments/{id}/resume", scope: operate) { req in
+            try control(req) { id, cause in try engine.resume(id, cause: cause) }
+        }
+        r.post("/v1/experiments/{id}/cancel", scope: operate) { req in
+            try control(req) { id, cause in try engine.cancel(id, cause: cause) }
+        }
         r.post("/v1/experiments/{id}/retry", scope: operate) { req in
             var fromStage: String?
             if !req.body.isEmpty {
@@ -25,34 +33,40 @@ struct ControlRoutes {
                     throw APIError.invalid(unknown.0, "unknown member (known: from_stage)")
                 }
                 if let v = body["from_stage"] {
-                    guard case .string(let s) = v, ExperimentStages.all.contains(s) else {
+                    guard case .string(let s) = v, BuiltInStages.names.contains(s) else {
                         throw APIError(
-                            400, "from_stage: must be one of \(ExperimentStages.all.joined(separator: ", "))", field: "from_stage",
-                            extra: [("allowed", ExperimentStages.all.joined(separator: ", "))])
+                            400, "from_stage: must be one of \(BuiltInStages.names.joined(separator: ", "))", field: "from_stage",
+                            extra: [("allowed", BuiltInStages.names.joined(separator: ", "))])
                     }
                     fromStage = s
                 }
             }
-            return try control(req) { try engine.retry($0, fromStage: fromStage) }
+            return try control(req) { id, cause in try engine.retry(id, fromStage: fromStage, cause: cause) }
         }
         r.get("/v1/experiments/{id}/progress", scope: Scope.read.rawValue) { req in try progress(req) }
         r.get("/v1/experiments/{id}/events", scope: Scope.read.rawValue) { req in try events(req) }
         r.get("/v1/experiments/{id}/metrics", scope: Scope.read.rawValue) { req in try metrics(req) }
     }
 
-    /// Runs a control request: 202 with the experiment, 404, or 409 naming the current state.
+    /// Runs a control request: 202 with the experiment, 404, or 409 naming the
+    /// current state and what it allows (`allowed`, as `allowed_actions` has it).
     /// The body's `status` is the state the request produced (the scheduler
-    /// may already have moved on, e.g. claimed a requeued experiment).
-    private func control(_ req: Request, _ action: (UUID) throws -> ExperimentState) throws -> Response {
+    /// may already have moved on, e.g. claimed a requeued experiment). The
+    /// events it records name the token that asked (`cause: api`).
+    private func control(_ req: Request, _ action: (UUID, ControlCause) throws -> ExperimentState) throws -> Response {
         let id = try uuidParameter(req, "id")
+        let cause = ControlCause.api(token: try authenticator.identity(req))
         let produced: ExperimentState
         do {
-            produced = try database { try action(id) }
+            produced = try database { try action(id, cause) }
         } catch let e as Engine.ControlError {
             switch e {
             case .notFound: throw APIError.notFound("experiment \(req.parameter("id"))")
             case .illegal(let t):
-                throw APIError(409, t.description, extra: [("current_state", t.state.rawValue)])
+                let allowed = Lifecycle.allowedActions(in: t.state)
+                throw APIError(
+                    409, t.description,
+                    extra: [("current_state", t.state.rawValue), ("allowed", allowed.isEmpty ? "none" : allowed.joined(separator: ", "))])
             case .unknownStage(let s): throw APIError.invalid("from_stage", "unknown stage '\(s)'")
             }
         }

@@ -26,6 +26,7 @@ struct ExperimentRoutes {
     func create(_ req: Request) throws -> Response {
         try requireJSON(req)
         let body = try parseJSON(req.body)
+        // The request checked whole and decoded into its typed plan (every config section).
         var experiment = try ExperimentRequest.validate(body)
         try experiment.checkTimeframesAgainstData(engine.configuration.environment)
         // Stages this build does not have would fail the experiment later: say so now.
@@ -33,26 +34,16 @@ struct ExperimentRoutes {
         if !available.isEmpty {
             let asked = body["stages"] != nil
             if !asked {
-                experiment.stages = ExperimentRequest.stageNames.filter { available.contains($0) }
+                experiment.stages = BuiltInStages.names.filter { available.contains($0) }
             } else if let missing = experiment.stages.first(where: { !available.contains($0) }) {
                 throw APIError(
                     400, "stages: '\(missing)' is not available in this build (available: \(available.joined(separator: ", ")))",
-                    field: "stages", extra: [("allowed", ExperimentRequest.stageNames.filter { available.contains($0) }.joined(separator: ", "))])
-            }
-        }
-        // Each stage checks its own config section now, not minutes into the run.
-        for name in experiment.stages {
-            guard let stage = engine.registry.stage(name) else { continue }
-            let section = experiment.config[name].map { Array($0.serialized.utf8) } ?? Array("{}".utf8)
-            do { try stage.validateConfig(Data(section)) } catch {
-                let text = "\(error)"
-                let field = text.hasPrefix("config.") ? text.prefix { $0 != ":" }.description : "config.\(name)"
-                throw APIError(400, text, field: field)
+                    field: "stages", extra: [("allowed", BuiltInStages.names.filter { available.contains($0) }.joined(separator: ", "))])
             }
         }
         // The files a load stage reads are checked now (when this engine's
         // load stage is the one that reads them: test stages read nothing).
-        if experiment.stages.contains("load"), engine.registry.stage("load") is LoadStage,
+        if experiment.stages.contains(where: { engine.registry.stage($0) is LoadStage }),
             let root = engine.configuration.environment?.dataRoot
         {
             try experiment.checkPaths(in: DataRoot(path: root.path))
@@ -135,8 +126,14 @@ struct ExperimentRoutes {
             {"id":"\(e.id.uuidString.lowercased())","name":\(JSONText.quote(e.name)),"status":"\(e.status)",\
             "priority":"\(e.priority)","stage":\(e.stage.map(JSONText.quote) ?? "null"),"percent":\(e.percent),\
             "created_at":\(date(e.createdAt)),"started_at":\(date(e.startedAt)),"finished_at":\(date(e.finishedAt)),\
-            "error":\(e.error.map(JSONText.quote) ?? "null"),"request":\(e.request)}
+            "error":\(e.error.map(JSONText.quote) ?? "null"),"allowed_actions":\(allowedActions(e.status)),"request":\(e.request)}
             """
+    }
+
+    /// The control requests the experiment's state allows, as `Lifecycle` decides: `["pause","cancel"]`.
+    static func allowedActions(_ status: String) -> String {
+        let names = ExperimentState(rawValue: status).map(Lifecycle.allowedActions(in:)) ?? []
+        return "[" + names.map { "\"\($0)\"" }.joined(separator: ",") + "]"
     }
 
     static func encodeCursor(_ e: ExperimentRecord) -> String {

@@ -1,6 +1,7 @@
 import Foundation
 import MicroHTTP
 import Pipeline
+import Stages
 import Store
 
 /// `GET /v1/experiments/{id}/logs`: history pages, or a live stream.
@@ -24,10 +25,10 @@ struct LogRoutes {
             filter.levels = levels
         }
         if let stage = req.query["stage"], !stage.isEmpty {
-            guard ExperimentStages.all.contains(stage) else {
+            guard BuiltInStages.names.contains(stage) else {
                 throw APIError(
-                    400, "stage: '\(stage)' is not one of \(ExperimentStages.all.joined(separator: ", "))", field: "stage",
-                    extra: [("allowed", ExperimentStages.all.joined(separator: ", "))])
+                    400, "stage: '\(stage)' is not one of \(BuiltInStages.names.joined(separator: ", "))", field: "stage",
+                    extra: [("allowed", BuiltInStages.names.joined(separator: ", "))])
             }
             filter.stage = stage
         }

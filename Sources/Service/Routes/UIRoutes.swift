@@ -15,7 +15,7 @@ struct UIRoutes {
         var etag: String
     }
 
-    /// The files by name (`index.html`, `app.js`, …).
+    /// The files by name (`index.html`, `main.js`, …).
     let files: [String: File]
 
     /// - Parameter embedded: name → text, as `EmbeddedFiles.files`; only `ui/…` entries are served.

@@ -7,7 +7,9 @@ extension Experiments {
             let e = try options.client().json(
                 "POST", APIClient.path("v1", "experiments", id.value, action), body: body.map { Array($0.compact.utf8) })
             if options.output == .table {
-                Console.line("experiment \(e["id"]?.cell ?? id.value): \(Terminal.paintStatus(e["status"]?.cell ?? "?"))")
+                // What may follow comes from the server (`allowed_actions`), not from rules of our own.
+                let next = ExperimentView.allowedActions(e).map { "  (allowed now: \($0))" } ?? ""
+                Console.line("experiment \(e["id"]?.cell ?? id.value): \(Terminal.paintStatus(e["status"]?.cell ?? "?"))\(next)")
             } else {
                 ExperimentView.show([e], as: options.output, single: true)
             }
@@ -18,7 +20,7 @@ extension Experiments {
     struct Pause: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Pause a running experiment at its next checkpoint (pausing now, paused once parked).",
-            discussion: "Prints the experiment as it is now. A state that does not allow it is a 409: exit 4.")
+            discussion: "Prints the experiment as it is now. A state that does not allow it is a 409 (exit 4) that says what the state allows.")
         @OptionGroup var options: ClientOptions
         @Argument(help: "The experiment's id") var id: ExperimentID
         func run() throws { try Experiments.control("pause", id, options) }
@@ -27,7 +29,7 @@ extension Experiments {
     struct Resume: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Resume a paused experiment.",
-            discussion: "Prints the experiment as it is now. A state that does not allow it is a 409: exit 4.")
+            discussion: "Prints the experiment as it is now. A state that does not allow it is a 409 (exit 4) that says what the state allows.")
         @OptionGroup var options: ClientOptions
         @Argument(help: "The experiment's id") var id: ExperimentID
         func run() throws { try Experiments.control("resume", id, options) }
@@ -36,7 +38,7 @@ extension Experiments {
     struct Cancel: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Cancel an experiment (at once when queued or paused, else at its next checkpoint).",
-            discussion: "Prints the experiment as it is now. A state that does not allow it is a 409: exit 4.")
+            discussion: "Prints the experiment as it is now. A state that does not allow it is a 409 (exit 4) that says what the state allows.")
         @OptionGroup var options: ClientOptions
         @Argument(help: "The experiment's id") var id: ExperimentID
         func run() throws { try Experiments.control("cancel", id, options) }

@@ -15,6 +15,13 @@ enum ExperimentView {
         }
     }
 
+    /// The server's `allowed_actions` as `pause, cancel` (`none` when empty; nil when the server sends none).
+    static func allowedActions(_ e: JSONValue) -> String? {
+        guard let list = e["allowed_actions"]?.array else { return nil }
+        let names = list.compactMap(\.string)
+        return names.isEmpty ? "none" : names.joined(separator: ", ")
+    }
+
     static func table(_ items: [JSONValue], colors: Bool = Terminal.colors) -> String {
         var t = TextTable(["ID", "NAME", "STATUS", "PRIORITY", "STAGE", "PERCENT", "CREATED"], rightAligned: [5])
         for e in items {
@@ -44,6 +51,7 @@ enum ExperimentView {
         let end = e["finished_at"]?.isNull == false ? e["finished_at"] : nil
         add("duration", Timestamp.seconds(from: e["started_at"], to: end).map(Format.duration))
         add("error", e["error"]?.cell)
+        add("actions", allowedActions(e))
         if let request = e["request"] {
             let datasets = (request["datasets"]?.array ?? []).map { d in
                 "\(d["symbol"]?.cell ?? "?")=\(d["path"]?.cell ?? d["dataset_id"]?.cell ?? "?")"

@@ -1,5 +1,7 @@
 // SwiftPM links an executable with `main` defined as `FuzzCSV_main`; hand
 // control to libFuzzer's driver from there, with this target's test function.
+// The name is the C symbol libFuzzer defines.
+// swift-format-ignore: AlwaysUseLowerCamelCase
 @_silgen_name("LLVMFuzzerRunDriver")
 func LLVMFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<Int32>,
