@@ -90,6 +90,27 @@ created=$(curl -fsS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: applicat
     -H "Idempotency-Key: demo-$(date -u +%Y%m%d%H%M%S)" "$url/v1/experiments" -d "$demo")
 id=$(printf '%s' "$created" | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p')
 
+# "No edge" next to "edge" (docs/evaluation.md): two years of 1h random walks,
+# and the same with a planted, forecastable trend (--edge 0.35). The report's
+# evaluation.overall.verdict should read no_edge (or insufficient_data) for the
+# first and edge for the second.
+if [ ! -s "$DATA_DIR/samples-edge/USDJPY_1h.csv" ]; then
+    "$BIN" sample-data --out "$DATA_DIR/samples" --symbols EURUSD,USDJPY --timeframe 1h --days 730 --seed 7 >/dev/null
+    "$BIN" sample-data --out "$DATA_DIR/samples-edge" --symbols EURUSD,USDJPY --timeframe 1h --days 730 --seed 7 --edge 0.35 >/dev/null
+fi
+pair_ids=""
+for variant in "no edge:samples" "edge:samples-edge"; do
+    label=${variant%%:*}
+    dir=${variant#*:}
+    body=$(printf '{"name": "demo: %s", "priority": "high", "datasets": [{"symbol": "EURUSD", "path": "%s/EURUSD_1h.csv"}, {"symbol": "USDJPY", "path": "%s/USDJPY_1h.csv"}], "timeframes": ["1h"]}' "$label" "$dir" "$dir")
+    made=$(curl -fsS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+        -H "Idempotency-Key: demo-$dir-$(date -u +%Y%m%d%H%M%S)" "$url/v1/experiments" -d "$body")
+    pair_ids="$pair_ids $(printf '%s' "$made" | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p')"
+done
+set -- $pair_ids
+noedge_id=${1:-}
+edge_id=${2:-}
+
 cat >&2 <<MSG
 
 SignalForge is serving on $url   (Ctrl-C stops it and the private PostgreSQL)
@@ -111,6 +132,11 @@ Watch it:
     curl -s -H "Authorization: Bearer \$SIGNALFORGE_TOKEN" $url/v1/experiments/$id/artifacts
     curl -s -H "Authorization: Bearer \$SIGNALFORGE_TOKEN" "$url/v1/experiments/$id/signals?accepted=true&limit=20"
     curl -s -H "Authorization: Bearer \$SIGNALFORGE_TOKEN" $url/v1/experiments/$id/report
+
+Two more tell "no edge" from "edge" (random walks: $noedge_id; a planted trend: $edge_id):
+
+    signalforge experiments report $noedge_id    # verdict: no_edge or insufficient_data
+    signalforge experiments report $edge_id      # verdict: edge
 
 MSG
 wait "$server_pid"

@@ -8,9 +8,10 @@
 ///   exits during bar `t` leaves room for a signal at `t`. A signal on the last
 ///   bar is skipped, and so is one whose entry open is not strictly between
 ///   its stop and target (long: `stop < open < target`; short mirrored).
-/// - **Costs.** Bar prices are mids. A buy fills at `mid + spread/2`, a sell at
-///   `mid − spread/2` (one full spread per round trip), and `commission ×
-///   units × fill` is charged on each side.
+/// - **Costs.** Bar prices are mids. A buy fills at `mid + h`, a sell at
+///   `mid − h` with the half spread `h = spread/2 + mid·spread_bps/20000 +
+///   slippage` (the input's ``CostModel`` and the signal's slippage), and
+///   `(commission + commission_bps/10⁴) × units × fill` is charged on each side.
 /// - **Sizing.** `risk`: `units = equity · risk_fraction / |entry fill − stop|`
 ///   with the realized equity at entry; `units`: a fixed number of units.
 /// - **Exits**, checked on every bar from the entry bar on, in this order:
@@ -89,13 +90,15 @@ public enum Backtest {
         var target: Double
         var entryBar: Int
         var signalBar: Int
+        var slippage: Double
     }
 
     static func simulate(_ input: BacktestInput, config: AnalysisConfig) throws(AnalysisError) -> (result: BacktestResult, inPosition: [Bool]) {
         let queue = try input.signalBars()
         let n = input.timestamps.count
         let half = config.spread / 2
-        let fee = config.commission
+        let relativeHalf = (input.costs?.spreadBps ?? 0) / 20_000
+        let fee = config.commission + (input.costs?.commissionBps ?? 0) / 10_000
         var cash = config.initialEquity
         var equity = [Double](repeating: 0, count: n)
         var inPosition = [Bool](repeating: false, count: n)
@@ -113,14 +116,14 @@ public enum Backtest {
                 let d = s.direction.sign
                 let o = open[k]
                 let valid = d > 0 ? (s.stop < o && o < s.target) : (s.target < o && o < s.stop)
-                let fill = o + d * half
+                let fill = o + d * (half + o * relativeHalf + s.slippage)
                 let risk = Swift.abs(fill - s.stop)
                 let units = config.sizing == .risk ? cash * config.riskFraction / risk : config.units
                 if valid && risk > 0 && units.isFinite && units > 0 {
                     cash -= fee * units * fill
                     position = Position(
                         direction: d, units: units, entry: fill, stop: s.stop, target: s.target,
-                        entryBar: k, signalBar: k - 1)
+                        entryBar: k, signalBar: k - 1, slippage: s.slippage)
                 } else {
                     skipped += 1
                 }
@@ -147,7 +150,7 @@ public enum Backtest {
                     else if k == n - 1 { exitMid = close[k]; reason = .endOfData }
                 }
                 if let reason {
-                    let exit = exitMid - p.direction * half
+                    let exit = exitMid - p.direction * (half + exitMid * relativeHalf + p.slippage)
                     let gross = p.direction * p.units * (exit - p.entry)
                     cash += gross - fee * p.units * exit
                     let pnl = gross - fee * p.units * (p.entry + exit)

@@ -19,12 +19,15 @@ public struct BacktestInput: Sendable {
     public var close: [Double]
     /// The signals, in any order; each on one of the bars.
     public var signals: [BacktestSignal]
+    /// This symbol's relative costs (spread and commission in bp), on top of
+    /// the config's absolute `spread` and `commission`; nil = none.
+    public var costs: CostModel?
 
     /// Creates an input.
     public init(
         symbol: String, timeframe: String, barDurationMicros: Int64, periodsPerYear: Double? = nil,
         closeTimes: [Int64]? = nil, timestamps: [Int64], open: [Double], high: [Double], low: [Double], close: [Double],
-        signals: [BacktestSignal]
+        signals: [BacktestSignal], costs: CostModel? = nil
     ) {
         self.symbol = symbol
         self.timeframe = timeframe
@@ -37,6 +40,7 @@ public struct BacktestInput: Sendable {
         self.low = low
         self.close = close
         self.signals = signals
+        self.costs = costs
     }
 
     /// Bars per year for the Sharpe ratio.

@@ -7,12 +7,15 @@ public struct BacktestSignal: Sendable, Equatable {
     public var stop: Double
     /// The target price (above the entry for long, below for short).
     public var target: Double
+    /// Adverse slippage on each fill, in price units (`slippage_atr × ATR`). Default 0.
+    public var slippage: Double
 
     /// Creates a signal.
-    public init(timestamp: Int64, direction: TradeDirection, stop: Double, target: Double) {
+    public init(timestamp: Int64, direction: TradeDirection, stop: Double, target: Double, slippage: Double = 0) {
         self.timestamp = timestamp
         self.direction = direction
         self.stop = stop
         self.target = target
+        self.slippage = slippage
     }
 }

@@ -21,6 +21,12 @@ internal import Darwin
 /// - **High and low** extend beyond the body by half-normal excursions; prices
 ///   are rounded to 5 decimals (3 above 10, 2 above 1,000), volumes to integers,
 ///   and every bar satisfies `low ≤ min(open, close) ≤ max(open, close) ≤ high`.
+/// - **Edge** (optional, `edge = k > 0`): each symbol carries a hidden,
+///   persistent trend `m` (AR(1) with coefficient 0.98 and unit variance, a
+///   half-life of about 34 bars), and its shock becomes `z + k·m`: a drift of
+///   `k·m` bar volatilities that a trend-following forecast can pick up. With
+///   `edge = 0` (the default) no extra random numbers are drawn and the bars
+///   are the plain random walks.
 /// - **Sentiment** (optional): a slowly mean-reverting score in [-1, 1] that
 ///   follows recent returns with noise, rounded to 4 decimals.
 ///
@@ -43,6 +49,8 @@ public struct SyntheticMarket: Sendable {
         public var correlation: Double
         /// Whether to add a `sentiment` column; default `false`.
         public var sentiment: Bool
+        /// The planted edge's strength `k` in [0, 1] (0: random walks); default 0.
+        public var edge: Double
 
         /// 2024-01-01T00:00:00Z in µs.
         public static let defaultStart = UTCTime.daysFromCivil(year: 2024, month: 1, day: 1) * UTCTime.dayMicros
@@ -58,8 +66,9 @@ public struct SyntheticMarket: Sendable {
         ///   - sentiment: whether to add a `sentiment` column; default `false`.
         public init(
             symbols: [String], timeframe: Timeframe = .m1, start: Int64 = Configuration.defaultStart, bars: Int,
-            seed: UInt64 = 42, correlation: Double = 0.6, sentiment: Bool = false
+            seed: UInt64 = 42, correlation: Double = 0.6, sentiment: Bool = false, edge: Double = 0
         ) {
+            self.edge = edge
             self.symbols = symbols
             self.timeframe = timeframe
             self.start = start
@@ -94,6 +103,7 @@ public struct SyntheticMarket: Sendable {
         var annualVol: Double
         var decimals: Int
         var sentiment: Double = 0
+        var trend: Double = 0  // the planted edge's hidden trend state
     }
 
     /// The configuration being generated.
@@ -113,6 +123,7 @@ public struct SyntheticMarket: Sendable {
     /// - Parameter configuration: what to generate.
     public init(_ configuration: Configuration) {
         precondition(configuration.bars >= 0 && configuration.correlation >= 0 && configuration.correlation < 1)
+        precondition(configuration.edge >= 0 && configuration.edge <= 1)
         self.configuration = configuration
         rng = Xoshiro256(seed: configuration.seed)
         instruments = configuration.symbols.map(Self.instrument)
@@ -168,6 +179,12 @@ public struct SyntheticMarket: Sendable {
             let jump = rng.uniform() < 0.0005 ? 4.0 : 1.0
             let market = rng.normal()
             for s in 0..<k { shocks[s] = common * instruments[s].loading * market + own * rng.normal() }
+            if configuration.edge > 0 {
+                for s in 0..<k {
+                    instruments[s].trend = 0.98 * instruments[s].trend + 0.198_997_487_421_324 * rng.normal()
+                    shocks[s] += configuration.edge * instruments[s].trend
+                }
+            }
             for s in 0..<k {
                 let sigma = instruments[s].annualVol * volFactor
                 let z = shocks[s] * jump

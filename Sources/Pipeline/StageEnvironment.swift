@@ -77,10 +77,19 @@ public struct SignalRecord: Sendable, Equatable {
     /// One value per ``componentNames`` entry, same order.
     public var components: [Double]
     public var sources: [String]
+    /// The component formula's quality (`quality` is the calibrated probability).
+    public var qualityPrior: Double
+    /// `target`, `stop`, `horizon` or `open`.
+    public var outcome: String
+    /// The outcome's R multiple after costs; nil while open.
+    public var outcomeR: Double?
+    /// When the outcome was decided (µs, UTC); nil while open.
+    public var resolvedAtMicros: Int64?
 
     public init(
         symbol: String, timeframe: String, timestampMicros: Int64, direction: String, entry: Double, stop: Double,
-        target: Double, horizonBars: Int, quality: Double, accepted: Bool, components: [Double], sources: [String]
+        target: Double, horizonBars: Int, quality: Double, accepted: Bool, components: [Double], sources: [String],
+        qualityPrior: Double? = nil, outcome: String = "open", outcomeR: Double? = nil, resolvedAtMicros: Int64? = nil
     ) {
         self.symbol = symbol
         self.timeframe = timeframe
@@ -94,6 +103,10 @@ public struct SignalRecord: Sendable, Equatable {
         self.accepted = accepted
         self.components = components
         self.sources = sources
+        self.qualityPrior = qualityPrior ?? quality
+        self.outcome = outcome
+        self.outcomeR = outcomeR
+        self.resolvedAtMicros = resolvedAtMicros
     }
 }
 

@@ -11,7 +11,8 @@
 ///  "stop_atr_multiplier": 1.5, "target_atr_multiplier": 3.0, "horizon_bars": 12,
 ///  "min_forecast_magnitude": 0.0001, "min_forecast_confidence": 0,
 ///  "atr_period": 14, "adx_period": 14, "trend_period": 50, "volume_window": 20,
-///  "volatility_lookback": 100, "correlation_window": 50}
+///  "volatility_lookback": 100, "correlation_window": 50,
+///  "min_history": 200, "refit_every": 50, "calibration_l2": 50}
 /// ```
 public struct FusionConfig: Sendable, Equatable, Codable {
     /// `quality_threshold`: a signal is accepted when `quality ≥` this; in [0, 1]. Default 0.65.
@@ -45,6 +46,17 @@ public struct FusionConfig: Sendable, Equatable, Codable {
     /// `correlation_window`: bars of returns (ending at the signal bar) for the
     /// rolling correlation; ≥ 3. Default 50.
     public var correlationWindow: Int = 50
+    /// `min_history`: resolved signals needed before `quality` is the
+    /// calibrated probability (before that: the prior and
+    /// `flag:calibration_warmup`); ≥ 1. Default 200.
+    public var minHistory: Int = 200
+    /// `refit_every`: the model is refitted when at least this many (and 10 %)
+    /// more signals have resolved since the last fit; ≥ 1. Default 50.
+    public var refitEvery: Int = 50
+    /// `calibration_l2`: the L2 penalty λ of the logistic model; ≥ 0. Default 50
+    /// (outcomes of neighbouring signals overlap, so the effective sample is
+    /// far smaller than the count; a weaker penalty over-fits early refits).
+    public var calibrationL2: Double = 50
 
     /// The defaults.
     public init() {}
@@ -74,6 +86,9 @@ public struct FusionConfig: Sendable, Equatable, Codable {
         guard volumeWindow >= 1 else { throw fail("volume_window", "must be ≥ 1") }
         guard volatilityLookback >= 1 else { throw fail("volatility_lookback", "must be ≥ 1") }
         guard correlationWindow >= 3 else { throw fail("correlation_window", "must be ≥ 3") }
+        guard minHistory >= 1 else { throw fail("min_history", "must be ≥ 1") }
+        guard refitEvery >= 1 else { throw fail("refit_every", "must be ≥ 1") }
+        guard calibrationL2.isFinite, calibrationL2 >= 0 else { throw fail("calibration_l2", "must be ≥ 0") }
     }
 
     static var doubleKeys: [(String, WritableKeyPath<FusionConfig, Double>)] { [
@@ -82,6 +97,7 @@ public struct FusionConfig: Sendable, Equatable, Codable {
         ("target_atr_multiplier", \.targetATRMultiplier),
         ("min_forecast_magnitude", \.minForecastMagnitude),
         ("min_forecast_confidence", \.minForecastConfidence),
+        ("calibration_l2", \.calibrationL2),
     ] }
     static var intKeys: [(String, WritableKeyPath<FusionConfig, Int>)] { [
         ("horizon_bars", \.horizonBars),
@@ -91,6 +107,8 @@ public struct FusionConfig: Sendable, Equatable, Codable {
         ("volume_window", \.volumeWindow),
         ("volatility_lookback", \.volatilityLookback),
         ("correlation_window", \.correlationWindow),
+        ("min_history", \.minHistory),
+        ("refit_every", \.refitEvery),
     ] }
 
     /// Decodes the section and validates it.

@@ -42,6 +42,8 @@ public struct FusionInput: Sendable {
     /// at bar `t` only when it became known at `t`:
     /// `max(endIndex, confirmedAt) == t`.
     public var patterns: [PatternEvent]
+    /// What a round trip costs on this symbol, for the outcomes' R. Default none.
+    public var costs: TradingCosts
 
     /// Creates an input.
     public init(
@@ -49,7 +51,7 @@ public struct FusionInput: Sendable {
         timestamps: [Int64], open: [Double], high: [Double], low: [Double],
         close: [Double], volume: [Double], sentiment: [Double]? = nil,
         predictions: [Double] = [], confidence: [Double] = [],
-        forecastName: String = "ensemble", patterns: [PatternEvent] = []
+        forecastName: String = "ensemble", patterns: [PatternEvent] = [], costs: TradingCosts = TradingCosts()
     ) {
         self.symbol = symbol
         self.timeframe = timeframe
@@ -66,6 +68,7 @@ public struct FusionInput: Sendable {
         self.confidence = confidence
         self.forecastName = forecastName
         self.patterns = patterns
+        self.costs = costs
     }
 
     /// The close time of bar `t`: ``closeTimes`` when given, else `timestamps[t] + barDurationMicros`.

@@ -54,8 +54,18 @@ import Patterns
 ///   signals. Concurrency is judged among all candidates, accepted or not
 ///   (acceptance itself depends on this component).
 ///
+/// A component with nothing to measure (no other timeframe, no volume, no
+/// sentiment, no concurrent signal on another symbol:
+/// `flag:correlation_unavailable`) keeps its neutral value for display but is
+/// left out of the prior.
+///
 /// ## Quality
-/// `quality = Σ wᵢ·cᵢ / Σ wᵢ`, summed in ``QualityComponent`` order;
+/// `quality_prior = Σ wᵢ·cᵢ / Σ wᵢ` over the informative components, summed
+/// in ``QualityComponent`` order (0.5 when none is informative).
+/// Every signal gets its triple-barrier ``SignalOutcome`` (``OutcomeLabeler``).
+/// `quality` is the walk-forward calibrated `P(R > 0)` of ``QualityModel``
+/// fitted on signals resolved by the candidate's close (``CalibrationWalk``),
+/// or the prior with `flag:calibration_warmup` until `min_history` have resolved;
 /// `accepted = quality ≥ quality_threshold`.
 ///
 /// ## No look-ahead
@@ -72,9 +82,10 @@ public enum SignalFusion {
     ///   - config: the settings; validated first. Default ``FusionConfig/init()``.
     /// - Returns: every candidate as a signal, accepted or not, in input order
     ///   and, within an input, in bar order.
-    ///   - checkpoint: called between chunks of work (every series, and every
-    ///     few hundred candidates), so a caller can pause or stop the fusion;
-    ///     what it throws ends `fuse`, as is. Default: nothing.
+    ///   - checkpoint: called between chunks of work (every series, every few
+    ///     hundred candidates, every few thousand signals of the calibration
+    ///     walk), so a caller can pause or stop the fusion; what it throws ends
+    ///     `fuse`, as is. Default: nothing.
     /// - Throws: ``FusionError`` for an invalid config or input, naming the field.
     public static func fuse(
         _ inputs: [FusionInput], config: FusionConfig = FusionConfig(),
@@ -95,11 +106,14 @@ public enum SignalFusion {
         }
         try markCorrelations(inputs, &states, window: config.correlationWindow, checkpoint: checkpoint)
 
+        let total = states.reduce(0) { $0 + $1.candidates.count }
         var signals: [FusedSignal] = []
-        signals.reserveCapacity(states.reduce(0) { $0 + $1.candidates.count })
+        signals.reserveCapacity(total)
+        var walk = CalibrationWalk(capacity: total)
         for i in inputs.indices {
-            try appendSignals(of: i, inputs, states, config: config, to: &signals, checkpoint: checkpoint)
+            try appendSignals(of: i, inputs, states, config: config, to: &signals, &walk, checkpoint: checkpoint)
         }
+        try walk.run(&signals, config: config, checkpoint: checkpoint)
         return signals
     }
 
@@ -152,7 +166,7 @@ public enum SignalFusion {
     /// their signals.
     static func appendSignals(
         of i: Int, _ inputs: [FusionInput], _ states: [SeriesState],
-        config: FusionConfig, to signals: inout [FusedSignal],
+        config: FusionConfig, to signals: inout [FusedSignal], _ walk: inout CalibrationWalk,
         checkpoint: () throws(FusionError) -> Void = {}
     ) throws(FusionError) {
         let input = inputs[i]
@@ -215,7 +229,8 @@ public enum SignalFusion {
             // Volume.
             let average = state.volumeMA[t], volume = input.volume[t]
             let volumeScore: Double
-            if average.isFinite && average > 0 && volume.isFinite {
+            let volumeKnown = average.isFinite && average > 0 && volume.isFinite
+            if volumeKnown {
                 volumeScore = QualityFormula.volumeConfirmation(volume: volume, average: average)
             } else {
                 volumeScore = QualityFormula.neutral
@@ -224,7 +239,9 @@ public enum SignalFusion {
 
             // Sentiment.
             let sentimentScore: Double
+            var sentimentKnown = false
             if let s = input.sentiment?[t], s.isFinite {
+                sentimentKnown = true
                 sentimentScore = QualityFormula.sentimentAlignment(s, direction: d)
             } else {
                 sentimentScore = QualityFormula.neutral
@@ -232,28 +249,52 @@ public enum SignalFusion {
             }
 
             let correlationScore = QualityFormula.clamp01(1 - Swift.max(0, candidate.worstCorrelation))
+            let correlationKnown = candidate.worstCorrelation > -.infinity
+            if !correlationKnown { sources.append("flag:correlation_unavailable") }
 
             let components = QualityComponents(
                 patternStrength: candidate.patternStrength, mtfAgreement: mtf,
                 regimeConfidence: regime, volumeConfirmation: volumeScore,
                 sentimentAlignment: sentimentScore, correlationSafety: correlationScore)
+            // Only informative components enter the mean (weights renormalised over them).
+            let mtfKnown = defined > 0
             var num = 0.0, den = 0.0
             for component in QualityComponent.allCases {
-                num += weights[component] * components[component]
-                den += weights[component]
+                switch component {
+                case .mtfAgreement where !mtfKnown, .volumeConfirmation where !volumeKnown,
+                     .sentimentAlignment where !sentimentKnown, .correlationSafety where !correlationKnown:
+                    continue
+                default:
+                    num += weights[component] * components[component]
+                    den += weights[component]
+                }
             }
-            let quality = QualityFormula.clamp01(num / den)
+            let prior = den > 0 ? QualityFormula.clamp01(num / den) : QualityFormula.neutral
             let entry = input.close[t]
             let atr = state.atr[t]
+            let stop = entry - d * config.stopATRMultiplier * atr
+            let target = entry + d * config.targetATRMultiplier * atr
+            let cost = t + 1 < input.open.count ? input.costs.roundTrip(price: input.open[t + 1], atr: atr) : 0
+            let outcome = OutcomeLabeler.label(
+                bar: t, direction: d, entry: entry, stop: stop, target: target, horizon: config.horizonBars, cost: cost,
+                open: input.open, high: input.high, low: input.low, close: input.close, closeTime: input.closeTime)
+            var strength = 0.0
+            if candidate.forecast {
+                strength = Swift.min(5, Swift.max(-5, d * input.predictions[t] * entry / atr))
+                if !strength.isFinite { strength = 0 }
+            }
+            walk.add(
+                knownAt: closeTime,
+                (1, components.patternStrength - 0.5, mtfKnown ? mtf - 0.5 : 0, regime - 0.5,
+                 volumeKnown ? volumeScore - 0.5 : 0, sentimentKnown ? sentimentScore - 0.5 : 0,
+                 correlationKnown ? correlationScore - 0.5 : 0, strength))
             signals.append(FusedSignal(
                 symbol: input.symbol, timeframe: input.timeframe, timestamp: input.timestamps[t],
                 direction: d > 0 ? .long : .short,
-                entry: entry,
-                stop: entry - d * config.stopATRMultiplier * atr,
-                target: entry + d * config.targetATRMultiplier * atr,
-                horizonBars: config.horizonBars, quality: quality,
-                accepted: quality >= config.qualityThreshold,
-                components: components, sources: sources))
+                entry: entry, stop: stop, target: target,
+                horizonBars: config.horizonBars, quality: prior,
+                accepted: prior >= config.qualityThreshold,
+                components: components, sources: sources, qualityPrior: prior, outcome: outcome))
         }
     }
 

@@ -1,9 +1,11 @@
 import Foundation
 import Analysis
 import Export
+import Indicators
 import Logging
 import MarketData
 public import Pipeline
+import SignalFusion
 
 /// `analysis`: a backtest of the accepted signals, and the experiment's report.
 ///
@@ -14,7 +16,8 @@ public import Pipeline
 /// list and equity curves become `trades.<format>` and `equity.<format>`
 /// artifacts (the export formats); the report — the backtest figures per
 /// series and in total, the forecast models' out-of-sample figures, signal
-/// counts — is stored for `GET /v1/experiments/{id}/report` and written as
+/// counts, and the ``Evaluation`` of all signals by their outcomes (verdict,
+/// calibration, baselines; see `docs/evaluation.md`) — is stored for `GET /v1/experiments/{id}/report` and written as
 /// `report.json`.
 public struct AnalysisStage: Stage {
     public let name = "analysis"
@@ -24,6 +27,7 @@ public struct AnalysisStage: Stage {
         let plan = try context.plan
         let config = plan.options(AnalysisConfig.self)
         let export = plan.options(ExportOptions.self)
+        let fusion = plan.options(FusionConfig.self)
         let signals = try FusionStage.signals(context)
         let accepted = signals.filter(\.accepted)
         let tables = try TableChain.input(for: name, context, plan)
@@ -32,21 +36,44 @@ public struct AnalysisStage: Stage {
         let step = context.progress.child(of: context.node, "backtest", total: 2 * barCount, weight: 3)
         context.progress.start(step)
         let bySeries = Dictionary(grouping: accepted) { "\($0.symbol) \($0.timeframe)" }
+        let allBySeries = Dictionary(grouping: signals) { "\($0.symbol) \($0.timeframe)" }
         var inputs: [BacktestInput] = []
+        var evaluationInputs: [EvaluationSeries] = []
+        var costsUsed: [String: CostModel] = [:]
         for tf in plan.timeframes {
             guard let table = tables[tf] else { throw StageError("no \(tf) table to backtest on") }
             for symbol in plan.symbols {
                 try context.checkpoint()
                 let bars = try SymbolBars(symbol, in: table)
+                let costs = config.costs.model(for: symbol)
+                costsUsed[symbol] = costs
                 let mine = (bySeries["\(symbol) \(tf.rawValue)"] ?? []).map {
-                    BacktestSignal(timestamp: $0.timestampMicros, direction: $0.direction == "long" ? .long : .short, stop: $0.stop, target: $0.target)
+                    BacktestSignal(
+                        timestamp: $0.timestampMicros, direction: $0.direction == "long" ? .long : .short, stop: $0.stop,
+                        target: $0.target,
+                        slippage: costs.slippageATR * abs($0.entry - $0.stop) / fusion.stopATRMultiplier)
                 }
+                // The evaluation: every signal's outcome, and every bar's for the random entries.
+                let atr = ATR.compute(high: bars.high, low: bars.low, close: bars.close, period: fusion.atrPeriod)
+                let everyBar = OutcomeLabeler.everyBar(
+                    open: bars.open, high: bars.high, low: bars.low, close: bars.close, atr: atr,
+                    stopMultiple: fusion.stopATRMultiplier, targetMultiple: fusion.targetATRMultiplier,
+                    horizon: fusion.horizonBars, costs: FusionStage.costs(config, symbol: symbol))
+                evaluationInputs.append(EvaluationSeries(
+                    symbol: symbol, timeframe: tf.rawValue, periodsPerYear: tf.periodsPerYear,
+                    close: bars.close, longR: everyBar.long, shortR: everyBar.short,
+                    signals: (allBySeries["\(symbol) \(tf.rawValue)"] ?? []).map {
+                        EvaluationSignal(
+                            direction: $0.direction == "long" ? .long : .short, quality: $0.quality, accepted: $0.accepted,
+                            calibrated: !$0.sources.contains("flag:calibration_warmup"), r: $0.outcomeR,
+                            knownAt: tf.closeTime(ofBarOpeningAt: $0.timestampMicros), resolvedAt: $0.resolvedAtMicros)
+                    }))
                 inputs.append(BacktestInput(
                     symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.nominalDurationMicros,
                     periodsPerYear: tf.periodsPerYear,
                     closeTimes: tf.isCalendar ? bars.timestamps.map { tf.closeTime(ofBarOpeningAt: $0) } : nil,
                     timestamps: bars.timestamps,
-                    open: bars.open, high: bars.high, low: bars.low, close: bars.close, signals: mine))
+                    open: bars.open, high: bars.high, low: bars.low, close: bars.close, signals: mine, costs: costs))
                 context.progress.advance(step, by: Int64(table.count))
             }
         }
@@ -125,11 +152,18 @@ public struct AnalysisStage: Stage {
         let backtestJSON = String(decoding: try encoder.encode(backtest), as: UTF8.self)
         let forecastJSON = String(decoding: try encoder.encode(ForecastStage.summaries(context)), as: UTF8.self)
         let configJSON = String(decoding: try encoder.encode(config), as: UTF8.self)
+        try context.checkpoint()
+        let evaluation = Evaluation.evaluate(evaluationInputs, config: config, costs: costsUsed)
+        let evaluationJSON = String(decoding: try encoder.encode(evaluation), as: UTF8.self)
+        context.logger.info(
+            "evaluated", metadata: [
+                "verdict": "\(evaluation.overall.verdict.rawValue)", "reason": "\(evaluation.overall.reason)",
+            ])
         files.append("report.json")
         let json = """
             {"experiment_id":"\(context.experimentID.uuidString.lowercased())",\
             "signals":{"candidates":\(signals.count),"accepted":\(accepted.count),"traded":\(trades.count)},\
-            "backtest":\(backtestJSON),"forecast_models":\(forecastJSON),"config":\(configJSON),\
+            "backtest":\(backtestJSON),"evaluation":\(evaluationJSON),"forecast_models":\(forecastJSON),"config":\(configJSON),\
             "artifacts":[\(files.map { "\"\($0)\"" }.joined(separator: ","))]}
             """
         let url = context.directory.appendingPathComponent("report.json").standardizedFileURL.absoluteURL

@@ -25,6 +25,8 @@ public indirect enum ConfigSchema: Sendable, Equatable {
     case either(ConfigSchema, ConfigSchema)
     /// An object with exactly these optional members.
     case object([String: ConfigSchema])
+    /// An object with members of any name, each matching the schema (`analysis.costs`).
+    case map(ConfigSchema)
 
     /// A range of finite numbers, each end open, closed or absent.
     public struct NumberRange: Sendable, Equatable, CustomStringConvertible {
@@ -89,6 +91,7 @@ public indirect enum ConfigSchema: Sendable, Equatable {
         case .oneOrList(let item): return "\(item.expectation), or a non-empty array of them"
         case .either(let a, let b): return "\(a.expectation), or \(b.expectation)"
         case .object(let m): return "an object (members: \(m.keys.sorted().joined(separator: ", ")))"
+        case .map(let item): return "an object whose members are each \(item.expectation)"
         }
     }
 }

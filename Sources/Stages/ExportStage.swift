@@ -112,6 +112,10 @@ public struct ExportStage: Stage {
             columns.append(ExportColumn(name, .double(signals.map { $0.components[k] })))
         }
         columns.append(ExportColumn("sources", .string(signals.map { $0.sources.joined(separator: ";") })))
+        // Issue 13: the prior quality and the triple-barrier outcome (R is NaN while open).
+        columns.append(ExportColumn("quality_prior", .double(signals.map(\.qualityPrior))))
+        columns.append(ExportColumn("outcome", .string(signals.map(\.outcome))))
+        columns.append(ExportColumn("outcome_r", .double(signals.map { $0.outcomeR ?? .nan })))
         return columns
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Analysis
 import Logging
 import MarketData
 import Patterns
@@ -24,6 +25,7 @@ public struct FusionStage: Stage {
         let plan = try context.plan
         let config = plan.options(FusionConfig.self)
         let patterns = plan.options(PatternsOptions.self)
+        let analysis = plan.options(AnalysisConfig.self)
         let tables = try TableChain.input(for: name, context, plan)
         // Progress in bars: gathered per series (`inputs`), then fused (`fuse`).
         let barCount = Int64(plan.timeframes.reduce(0) { $0 + (tables[$1]?.count ?? 0) } * plan.symbols.count)
@@ -45,7 +47,8 @@ public struct FusionStage: Stage {
                     timestamps: bars.timestamps, open: bars.open, high: bars.high, low: bars.low, close: bars.close,
                     volume: bars.volume, sentiment: bars.sentiment,
                     predictions: predictions ?? [], confidence: bars.column("forecast_confidence", in: table) ?? [],
-                    forecastName: Self.forecastModel(table, prefix: bars.prefix), patterns: PatternsStage.events(bars, patterns)))
+                    forecastName: Self.forecastModel(table, prefix: bars.prefix), patterns: PatternsStage.events(bars, patterns),
+                    costs: Self.costs(analysis, symbol: symbol)))
                 context.progress.advance(step, by: Int64(table.count))
             }
         }
@@ -79,6 +82,7 @@ public struct FusionStage: Stage {
                     "signals fused", metadata: [
                         "symbol": "\(symbol)", "timeframe": "\(tf)", "candidates": "\(mine.count)",
                         "accepted": "\(mine.filter(\.accepted).count)",
+                        "resolved": "\(mine.filter { $0.outcome != "open" }.count)",
                         "threshold": "\(config.qualityThreshold)",
                     ])
             }
@@ -111,6 +115,15 @@ public struct FusionStage: Stage {
         return s
     }
 
+    /// The round-trip costs of `symbol` for the outcome labels: the absolute
+    /// `analysis.spread` and `commission`, plus its `analysis.costs` model.
+    static func costs(_ config: AnalysisConfig, symbol: String) -> TradingCosts {
+        let model = config.costs.model(for: symbol)
+        return TradingCosts(
+            fixed: config.spread, proportional: 2 * config.commission + model.proportionalRoundTrip,
+            atrMultiple: model.atrRoundTrip)
+    }
+
     static func record(_ s: FusedSignal) -> SignalRecord {
         SignalRecord(
             symbol: s.symbol, timeframe: s.timeframe, timestampMicros: s.timestamp, direction: s.direction.rawValue,
@@ -120,6 +133,7 @@ public struct FusionStage: Stage {
                 s.components.patternStrength, s.components.mtfAgreement, s.components.regimeConfidence,
                 s.components.volumeConfirmation, s.components.sentimentAlignment, s.components.correlationSafety,
             ],
-            sources: s.sources)
+            sources: s.sources, qualityPrior: s.qualityPrior, outcome: s.outcome.exit.rawValue, outcomeR: s.outcome.r,
+            resolvedAtMicros: s.outcome.resolvedAt)
     }
 }

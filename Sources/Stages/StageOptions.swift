@@ -123,6 +123,9 @@ extension FusionConfig: StageOptions {
         "volume_window": .positive,
         "volatility_lookback": .positive,
         "correlation_window": .integer(3...Int.max),
+        "min_history": .positive,
+        "refit_every": .positive,
+        "calibration_l2": .number(.atLeast(0)),
     ])
     public init(configSection json: Data) throws(StageError) {
         do { self = try JSONDecoder().decode(FusionConfig.self, from: json) } catch let e as FusionError {
@@ -153,6 +156,16 @@ extension AnalysisConfig: StageOptions {
         "sizing": .choice(AnalysisConfig.Sizing.allCases.map(\.rawValue)),
         "risk_fraction": .number(ConfigSchema.NumberRange(lower: 0, lowerIncluded: false, upper: 1)),
         "units": .number(.above(0)),
+        "costs": .map(.object([
+            "spread_bps": .number(.closed(0, 10_000)),
+            "commission_bps": .number(.closed(0, 10_000)),
+            "slippage_atr": .number(.closed(0, 10_000)),
+        ])),
+        "alpha": .number(ConfigSchema.NumberRange(lower: 0, lowerIncluded: false, upper: 1, upperIncluded: false)),
+        "min_trades": .positive,
+        "random_runs": .integer(1_000...100_000),
+        "random_seed": .integer(0...Int.max),
+        "trials": .positive,
     ])
     public init(configSection json: Data) throws(StageError) {
         do { self = try JSONDecoder().decode(AnalysisConfig.self, from: json) } catch let e as AnalysisError {

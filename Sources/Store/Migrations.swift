@@ -23,6 +23,7 @@ public enum Migrations {
         Migration(version: 6, name: "webhook notifications: subscriptions, outbox, attempts", sql: v6),
         Migration(version: 7, name: "signals keep their quality components as exact float8", sql: v7),
         Migration(version: 8, name: "fencing generations; idempotent event and log writes", sql: v8),
+        Migration(version: 9, name: "signals carry their prior quality and triple-barrier outcome", sql: v9),
     ]
 
     static let v1 = """
@@ -338,5 +339,20 @@ public enum Migrations {
         CREATE UNIQUE INDEX pipeline_events_write_key_idx ON pipeline_events (write_key) WHERE write_key IS NOT NULL;
         ALTER TABLE pipeline_logs ADD COLUMN line_key text;
         CREATE UNIQUE INDEX pipeline_logs_line_key_idx ON pipeline_logs (line_key) WHERE line_key IS NOT NULL;
+        """
+
+    /// Issue 13: `quality_prior` (the component formula; `quality` becomes
+    /// the calibrated probability) and the outcome label. Rows written before
+    /// keep their quality as the prior and read as `open`.
+    static let v9 = """
+        ALTER TABLE signals
+            ADD COLUMN quality_prior double precision,
+            ADD COLUMN outcome text NOT NULL DEFAULT 'open'
+                CHECK (outcome IN ('target', 'stop', 'horizon', 'open')),
+            ADD COLUMN outcome_r double precision,
+            ADD COLUMN resolved_at timestamptz;
+        UPDATE signals SET quality_prior = quality;
+        ALTER TABLE signals ALTER COLUMN quality_prior SET NOT NULL;
+        CREATE INDEX signals_outcome_idx ON signals (experiment_id, outcome, id);
         """
 }

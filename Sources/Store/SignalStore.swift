@@ -23,11 +23,19 @@ public struct StoredSignal: Sendable, Equatable {
     public var componentValues: [Double]
     /// The sources as a JSON array (text).
     public var sources: String
+    /// The component formula's quality; `quality` is the calibrated one.
+    public var qualityPrior: Double
+    /// `target`, `stop`, `horizon` or `open`.
+    public var outcome: String
+    public var outcomeR: Double?
+    /// µs since the epoch; nil while open.
+    public var resolvedAtMicros: Int64?
 
     public init(
         id: Int64 = 0, symbol: String, timeframe: String, timestampMicros: Int64, direction: String, entry: Double,
         stop: Double, target: Double, horizonBars: Int, quality: Double, accepted: Bool, components: String,
-        componentValues: [Double] = [], sources: String
+        componentValues: [Double] = [], sources: String,
+        qualityPrior: Double? = nil, outcome: String = "open", outcomeR: Double? = nil, resolvedAtMicros: Int64? = nil
     ) {
         self.id = id
         self.symbol = symbol
@@ -43,6 +51,10 @@ public struct StoredSignal: Sendable, Equatable {
         self.components = components
         self.componentValues = componentValues
         self.sources = sources
+        self.qualityPrior = qualityPrior ?? quality
+        self.outcome = outcome
+        self.outcomeR = outcomeR
+        self.resolvedAtMicros = resolvedAtMicros
     }
 }
 
@@ -52,6 +64,8 @@ public struct SignalQuery: Sendable {
     public var timeframe: String?
     public var minQuality: Double?
     public var accepted: Bool?
+    /// `target`, `stop`, `horizon` or `open`.
+    public var outcome: String?
     /// Bar open time bounds, µs, inclusive.
     public var fromMicros: Int64?
     public var toMicros: Int64?
@@ -70,7 +84,8 @@ public struct SignalStore: Sendable {
 
     static let columns = """
         id, symbol, timeframe, (EXTRACT(EPOCH FROM ts) * 1000000)::bigint, direction, entry, stop, target, horizon_bars, \
-        quality, accepted, components::text, sources::text, component_values::text
+        quality, accepted, components::text, sources::text, component_values::text, quality_prior, outcome, outcome_r, \
+        (EXTRACT(EPOCH FROM resolved_at) * 1000000)::bigint
         """
 
     /// Replaces every signal of the experiment, in one transaction (COPY).
@@ -91,7 +106,8 @@ public struct SignalStore: Sendable {
             return try tx.copyFrom(
                 table: "signals",
                 columns: ["experiment_id", "symbol", "timeframe", "ts", "direction", "entry", "stop", "target", "horizon_bars",
-                          "quality", "accepted", "components", "sources", "component_values"]
+                          "quality", "accepted", "components", "sources", "component_values",
+                          "quality_prior", "outcome", "outcome_r", "resolved_at"]
             ) { w in
                 for s in signals {
                     w.appendField(id)
@@ -108,6 +124,10 @@ public struct SignalStore: Sendable {
                     w.appendField(PostgresJSON(s.components))
                     w.appendField(PostgresJSON(s.sources))
                     w.appendField(Self.arrayLiteral(s.componentValues))
+                    w.appendField(s.qualityPrior)
+                    w.appendField(s.outcome)
+                    w.appendField(s.outcomeR)
+                    if let at = s.resolvedAtMicros { w.appendTimestamp(microsecondsSince1970: at) } else { w.appendField(Optional<Int64>.none) }
                     try w.endRow()
                 }
             }
@@ -125,6 +145,7 @@ public struct SignalStore: Sendable {
                   AND (\(q.timeframe)::text IS NULL OR timeframe = \(q.timeframe))
                   AND (\(q.minQuality)::float8 IS NULL OR quality >= \(q.minQuality))
                   AND (\(q.accepted)::boolean IS NULL OR accepted = \(q.accepted))
+                  AND (\(q.outcome)::text IS NULL OR outcome = \(q.outcome))
                   AND (\(q.fromMicros)::bigint IS NULL OR ts >= TIMESTAMPTZ 'epoch' + \(q.fromMicros) * INTERVAL '1 microsecond')
                   AND (\(q.toMicros)::bigint IS NULL OR ts <= TIMESTAMPTZ 'epoch' + \(q.toMicros) * INTERVAL '1 microsecond')
                 ORDER BY id
@@ -170,7 +191,9 @@ public struct SignalStore: Sendable {
             stop: try row.decode(6, as: Double.self), target: try row.decode(7, as: Double.self),
             horizonBars: try row.decode(8, as: Int.self), quality: try row.decode(9, as: Double.self),
             accepted: try row.decode(10, as: Bool.self), components: try row.decode(11, as: String.self),
-            componentValues: try parseArray(row.decode(13, as: String.self)), sources: try row.decode(12, as: String.self))
+            componentValues: try parseArray(row.decode(13, as: String.self)), sources: try row.decode(12, as: String.self),
+            qualityPrior: try row.decode(14, as: Double.self), outcome: try row.decode(15, as: String.self),
+            outcomeR: try row.decode(16, as: Double?.self), resolvedAtMicros: try row.decode(17, as: Int64?.self))
     }
 
     /// A `float8[]` literal: `{v,…}`, each value as PostgreSQL reads back the

@@ -39,6 +39,9 @@ struct SampleData: ParsableCommand {
     @Flag(help: "Add a sentiment column in [-1, 1].")
     var sentiment = false
 
+    @Option(help: "Plant a forecastable edge of this strength (0 to 1): a hidden persistent trend per symbol adds STRENGTH × trend bar volatilities to each return. 0 (default): random walks.")
+    var edge = 0.0
+
     @Flag(help: "Gzip the files (.csv.gz).")
     var gzip = false
 
@@ -54,6 +57,7 @@ struct SampleData: ParsableCommand {
         do { _ = try Timeframe(parsing: timeframe) } catch { throw ValidationError("--timeframe: \(error)") }
         guard (1...36_500).contains(days) else { throw ValidationError("--days: must be 1 to 36500") }
         guard (0...0.99).contains(correlation) else { throw ValidationError("--correlation: must be 0 to 0.99") }
+        guard (0...1).contains(edge) else { throw ValidationError("--edge: must be 0 to 1") }
         guard startMicros != nil else { throw ValidationError("--start: '\(start)' is not a date YYYY-MM-DD") }
     }
 
@@ -79,7 +83,7 @@ struct SampleData: ParsableCommand {
         let tf = try Timeframe(parsing: timeframe)
         let configuration = SyntheticMarket.Configuration(
             symbols: symbolList, timeframe: tf, start: startMicros!, bars: SyntheticMarket.Configuration.bars(days: days, timeframe: tf),
-            seed: seed, correlation: correlation, sentiment: sentiment)
+            seed: seed, correlation: correlation, sentiment: sentiment, edge: edge)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let started = ContinuousClock.now
         let files = try SyntheticMarket.writeCSV(configuration, to: out, gzip: gzip)

@@ -14,7 +14,7 @@ struct AnalysisConfigTests {
 
     @Test func defaultsAndJSON() throws {
         let c = AnalysisConfig()
-        #expect(c.spread == 0.0001 && c.commission == 0 && c.maxHoldingBars == 24)
+        #expect(c.spread == 0 && c.commission == 0 && c.maxHoldingBars == 24 && c.costs.model(for: "EURUSD") == CostModel(spreadBps: 1))
         #expect(c.initialEquity == 10000 && c.sizing == .risk && c.riskFraction == 0.01)
         #expect(try Self.decode("{}") == c)
         let d = try Self.decode(#"{"spread": 0.0002, "max_holding_bars": 12, "sizing": "units", "units": 1000}"#)

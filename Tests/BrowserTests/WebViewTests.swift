@@ -418,10 +418,12 @@ struct WebViewTests {
         #expect(try browser.number("\(canvas).dataset.markers") == Double(wide.markers))
 
         // A quieter view for the picture; hover a marker: the tooltip shows the quality and its six components.
-        try browser.show("#/experiments/\(id)?symbol=EURUSD&timeframe=1h&bars=200")
+        // (Issue 13: with the calibrated quality, accepted signals are rarer: take the
+        // series with the most of them and the last 1000 bars, which hold some.)
+        try browser.show("#/experiments/\(id)?symbol=\(symbol)&timeframe=\(timeframe)&bars=1000")
         try browser.waitFor(
-            "\(canvas).dataset.state === 'ready' && \(canvas).dataset.timeframe === '1h' && Number(\(canvas).dataset.markers) > 0",
-            timeout: 10, what: "the EURUSD 1h chart with markers")
+            "\(canvas).dataset.state === 'ready' && \(canvas).dataset.timeframe === '\(timeframe)' && Number(\(canvas).dataset.markers) > 0",
+            timeout: 10, what: "the \(symbol) \(timeframe) chart with markers")
         try browser.evaluate(
             """
             (() => { const c = SignalForgeUI.current().candles; const m = c.markers[Math.floor(c.markers.length * 0.4)];

@@ -116,7 +116,7 @@ struct ResultsTests {
             csv.first == [
                 "id", "symbol", "timeframe", "timestamp", "direction", "entry", "stop", "target", "horizon_bars", "quality", "accepted",
                 "pattern_strength", "mtf_agreement", "regime_confidence", "volume_confirmation", "sentiment_alignment", "correlation_safety",
-                "sources",
+                "sources", "quality_prior", "outcome", "outcome_r", "resolved_at",
             ])
         #expect(csv.count == 7)
         #expect(csv[1][11...16].compactMap(Double.init) == [0.5, 0.6, 0.7, 0.8, 0.9, 1.0])

@@ -152,6 +152,10 @@ struct ConfigValidationTests {
             case .duration: cases += [(path, #""-5s""#), (path, "true"), (path, "-1")]
             case .list: cases += [(path, "[]"), (path, "{}")]
             case .oneOrList, .either: cases += [(path, "{}"), (path, "true")]
+            case .map(let item):
+                // Any key (a symbol): not an object, then every fault of the item under one key.
+                cases.append((path, "7"))
+                walk(item, path + ["EURUSD"])
             }
         }
         walk(ConfigSchema.config, [])

@@ -156,6 +156,19 @@ struct DefaultExperimentTests {
         #expect(csv.header("Content-Type")?.hasPrefix("text/csv") == true)
         #expect(csv.text.split(separator: "\n").count == all.count + 1)
         #expect(try t.request("GET", "/v1/experiments/\(id)/signals?min_quality=2").status == 400)
+        // Outcomes (issue 13): every signal has one; `outcome=` filters by it; a bad value names the parameter.
+        for s in all {
+            let outcome = try #require(s["outcome"] as? [String: Any])
+            let exit = outcome["exit"] as? String ?? ""
+            #expect(["target", "stop", "horizon", "open"].contains(exit))
+            #expect((outcome["r"] is Double) == (exit != "open"))
+            #expect(s["quality_prior"] is Double)
+        }
+        let stops = try t.request("GET", "/v1/experiments/\(id)/signals?outcome=stop&limit=5000").json["items"] as? [[String: Any]] ?? []
+        #expect(stops.count == all.filter { ($0["outcome"] as? [String: Any])?["exit"] as? String == "stop" }.count)
+        #expect(!stops.isEmpty)
+        let badOutcome = try t.request("GET", "/v1/experiments/\(id)/signals?outcome=win")
+        #expect(badOutcome.status == 400 && badOutcome.text.contains("outcome"))
 
         // The report.
         let report = try t.request("GET", "/v1/experiments/\(id)/report")
@@ -165,6 +178,12 @@ struct DefaultExperimentTests {
         #expect(counts["accepted"] as? Int == all.filter { $0["accepted"] as? Bool == true }.count)
         #expect(report.json["backtest"] is [String: Any])
         #expect((report.json["forecast_models"] as? [Any])?.isEmpty == false)
+        let evaluation = try #require(report.json["evaluation"] as? [String: Any])
+        let overall = try #require(evaluation["overall"] as? [String: Any])
+        #expect(["edge", "no_edge", "insufficient_data"].contains(overall["verdict"] as? String ?? ""))
+        #expect((overall["reason"] as? String)?.isEmpty == false)
+        #expect(overall["signals"] as? Int == all.count)
+        #expect((evaluation["costs"] as? [String: Any])?["EURUSD"] != nil)
 
         let names = try StageTests.artifacts(t, id).map(\.name)
         for n in ["signals.csv", "signals.parquet", "trades.csv", "trades.parquet", "equity.csv", "equity.parquet", "report.json",

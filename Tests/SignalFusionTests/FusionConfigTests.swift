@@ -89,7 +89,7 @@ struct FusionConfigTests {
         let signal = try #require(try SignalFusion.fuse([QualityTests.plainInput(predictions: predictions)]).first)
         let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(signal)) as! [String: Any]
         #expect(Set(object.keys) == ["symbol", "timeframe", "timestamp", "direction", "entry", "stop", "target",
-                                     "horizon_bars", "quality", "accepted", "components", "sources"])
+                                     "horizon_bars", "quality", "accepted", "components", "sources", "quality_prior", "outcome"])
         #expect(Set((object["components"] as! [String: Any]).keys) == Set(QualityComponent.allCases.map(\.rawValue)))
         #expect(object["direction"] as? String == "long")
         #expect(try JSONDecoder().decode(FusedSignal.self, from: JSONEncoder().encode(signal)) == signal)

@@ -122,6 +122,7 @@ enum ReferenceFusion {
 
         // Correlation safety against concurrent signals of other symbols.
         var worst = 0.0
+        var anyConcurrent = false
         for other in concurrent where other.timeframe == signal.timeframe && other.symbol != signal.symbol
             && other.timestamp == signal.timestamp {
             let y = inputs.first { $0.symbol == other.symbol && $0.timeframe == other.timeframe }!
@@ -141,7 +142,9 @@ enum ReferenceFusion {
             let rho = cov / (vx * vy).squareRoot()
             let dOther: Double = other.direction == .long ? 1 : -1
             worst = Swift.max(worst, d * dOther * rho)
+            anyConcurrent = true
         }
+        if !anyConcurrent { flags.insert("flag:correlation_unavailable") }
         let correlation = Swift.min(1, Swift.max(0, 1 - worst))
 
         return (QualityComponents(
@@ -149,13 +152,14 @@ enum ReferenceFusion {
             volumeConfirmation: volume, sentimentAlignment: sentiment, correlationSafety: correlation), flags)
     }
 
-    /// `Σ wᵢ·cᵢ / Σ wᵢ`.
-    static func quality(_ c: QualityComponents, _ w: QualityWeights) -> Double {
-        let pairs: [(Double, Double)] = [
-            (w.patternStrength, c.patternStrength), (w.mtfAgreement, c.mtfAgreement),
-            (w.regimeConfidence, c.regimeConfidence), (w.volumeConfirmation, c.volumeConfirmation),
-            (w.sentimentAlignment, c.sentimentAlignment), (w.correlationSafety, c.correlationSafety),
-        ]
-        return pairs.map { $0.0 * $0.1 }.reduce(0, +) / pairs.map(\.0).reduce(0, +)
+    /// `Σ wᵢ·cᵢ / Σ wᵢ` over the informative components (those not flagged as unavailable).
+    static func quality(_ c: QualityComponents, _ w: QualityWeights, flags: Set<String> = []) -> Double {
+        var pairs: [(Double, Double)] = [(w.patternStrength, c.patternStrength), (w.regimeConfidence, c.regimeConfidence)]
+        if !flags.contains("flag:mtf_unavailable") { pairs.append((w.mtfAgreement, c.mtfAgreement)) }
+        if !flags.contains("flag:volume_unavailable") { pairs.append((w.volumeConfirmation, c.volumeConfirmation)) }
+        if !flags.contains("flag:sentiment_missing") { pairs.append((w.sentimentAlignment, c.sentimentAlignment)) }
+        if !flags.contains("flag:correlation_unavailable") { pairs.append((w.correlationSafety, c.correlationSafety)) }
+        let den = pairs.map(\.0).reduce(0, +)
+        return den > 0 ? pairs.map { $0.0 * $0.1 }.reduce(0, +) / den : 0.5
     }
 }

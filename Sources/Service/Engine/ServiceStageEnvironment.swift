@@ -80,7 +80,8 @@ extension ServiceStageEnvironment: ResultStore {
             symbol: s.symbol, timeframe: s.timeframe, timestampMicros: s.timestampMicros, direction: s.direction,
             entry: s.entry, stop: s.stop, target: s.target, horizonBars: s.horizonBars, quality: s.quality,
             accepted: s.accepted, components: "{\(components)}", componentValues: s.components,
-            sources: "[" + s.sources.map { JSONText.quote($0) }.joined(separator: ",") + "]")
+            sources: "[" + s.sources.map { JSONText.quote($0) }.joined(separator: ",") + "]",
+            qualityPrior: s.qualityPrior, outcome: s.outcome, outcomeR: s.outcomeR, resolvedAtMicros: s.resolvedAtMicros)
     }
 
     /// The signal as fusion made it: the components from their exact
@@ -92,6 +93,7 @@ extension ServiceStageEnvironment: ResultStore {
             entry: s.entry, stop: s.stop, target: s.target, horizonBars: s.horizonBars, quality: s.quality,
             accepted: s.accepted,
             components: s.componentValues,
-            sources: sources)
+            sources: sources, qualityPrior: s.qualityPrior, outcome: s.outcome, outcomeR: s.outcomeR,
+            resolvedAtMicros: s.resolvedAtMicros)
     }
 }

@@ -69,6 +69,12 @@ enum ConfigChecker {
                 if let fault = check(member, against: known[key]!, path: path.isEmpty ? key : "\(path).\(key)") { return fault }
             }
             return nil
+        case .map(let item):
+            guard case .object(let members) = value else { return wrong() }
+            for (key, member) in members.sorted(by: { $0.0 < $1.0 }) {
+                if let fault = check(member, against: item, path: path.isEmpty ? key : "\(path).\(key)") { return fault }
+            }
+            return nil
         }
     }
 

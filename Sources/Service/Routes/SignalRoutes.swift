@@ -14,7 +14,7 @@ struct SignalRoutes {
         r.get("/v1/experiments/{id}/report", scope: Scope.read.rawValue) { req in try report(req) }
     }
 
-    /// Filters `symbol`, `timeframe`, `min_quality`, `accepted`, `from`, `to`
+    /// Filters `symbol`, `timeframe`, `min_quality`, `accepted`, `outcome`, `from`, `to`
     /// (RFC 3339 times or µs since the epoch), pages with `after` (a signal id,
     /// also in `next_cursor`) and `limit`; `format=csv` answers a CSV page.
     func list(_ req: Request) throws -> Response {
@@ -31,6 +31,11 @@ struct SignalRoutes {
         case "true", "1": q.accepted = true
         case "false", "0": q.accepted = false
         case let v?: throw APIError.invalid("accepted", "'\(v)' is not true or false")
+        }
+        switch req.query["outcome"] {
+        case nil, "": break
+        case let v? where ["target", "stop", "horizon", "open"].contains(v): q.outcome = v
+        case let v?: throw APIError.invalid("outcome", "'\(v)' is not one of target, stop, horizon, open")
         }
         q.fromMicros = try timeQuery(req, "from")
         q.toMicros = try timeQuery(req, "to")
@@ -52,13 +57,15 @@ struct SignalRoutes {
         let next = rows.count > limit ? page.last.map { String($0.id) } : nil
         if csv {
             var out = "id,symbol,timeframe,timestamp,direction,entry,stop,target,horizon_bars,quality,accepted,"
-                + SignalRecord.componentNames.joined(separator: ",") + ",sources\n"
+                + SignalRecord.componentNames.joined(separator: ",") + ",sources,quality_prior,outcome,outcome_r,resolved_at\n"
             for s in page {
                 let c = ServiceStageEnvironment.record(s)
                 out += "\(s.id),\(Self.csvField(s.symbol)),\(s.timeframe),\(Timestamps.iso8601(micros: s.timestampMicros)),\(s.direction),"
                 out += "\(s.entry),\(s.stop),\(s.target),\(s.horizonBars),\(s.quality),\(s.accepted),"
                 out += c.components.map { $0.isFinite ? "\($0)" : "" }.joined(separator: ",")
-                out += "," + Self.csvField(c.sources.joined(separator: ";")) + "\n"
+                out += "," + Self.csvField(c.sources.joined(separator: ";"))
+                out += ",\(s.qualityPrior),\(s.outcome),\(s.outcomeR.map { "\($0)" } ?? ""),"
+                out += (s.resolvedAtMicros.map { Timestamps.iso8601(micros: $0) } ?? "") + "\n"
             }
             var r = Response(status: 200, headers: ["Content-Type": "text/csv; charset=utf-8"], body: Array(out.utf8))
             if let next { r.headers.add("Link", "</v1/experiments/\(id.uuidString.lowercased())/signals?after=\(next)&format=csv>; rel=\"next\"") }
@@ -83,7 +90,9 @@ struct SignalRoutes {
         "timestamp":"\(Timestamps.iso8601(micros: s.timestampMicros))","direction":"\(s.direction)",\
         "entry":\(JSONText.number(s.entry)),"stop":\(JSONText.number(s.stop)),"target":\(JSONText.number(s.target)),\
         "horizon_bars":\(s.horizonBars),"quality":\(JSONText.number(s.quality)),"accepted":\(s.accepted),\
-        "components":\(s.components),"sources":\(s.sources)}
+        "components":\(s.components),"sources":\(s.sources),"quality_prior":\(JSONText.number(s.qualityPrior)),\
+        "outcome":{"exit":"\(s.outcome)","r":\(s.outcomeR.map { JSONText.number($0) } ?? "null"),\
+        "resolved_at":\(s.resolvedAtMicros.map { "\"\(Timestamps.iso8601(micros: $0))\"" } ?? "null")}}
         """
     }
 

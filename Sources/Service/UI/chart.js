@@ -380,6 +380,8 @@ export class CandleChart {
         ['Entry', fmtNum(s.entry, d)], ['Stop', fmtNum(s.stop, d)], ['Target', fmtNum(s.target, d)],
         ['Horizon', (s.horizon_bars || 0) + ' bars'], ['Quality', fmtNum(s.quality, 3), q],
       ];
+      if (s.quality_prior !== undefined) rows.push(['Prior', fmtNum(s.quality_prior, 3)]);
+      if (s.outcome) rows.push(['Outcome', s.outcome.exit + (s.outcome.r === null || s.outcome.r === undefined ? '' : ' · ' + fmtNum(s.outcome.r, 2) + ' R')]);
       tip.appendChild(rowTable(rows));
       const comp = [];
       for (const [key, label] of COMPONENTS) {

@@ -55,6 +55,26 @@ export class ResultsPanels {
       stat('Max drawdown', percent(s.max_drawdown, 1), 'neg'),
       stat('Return', percent(s.total_return, 2), sign(s.total_return)),
       stat('Exposure', percent(s.exposure, 1))));
+    const ev = r.evaluation && r.evaluation.overall;
+    if (ev) {
+      // Issue 13: the verdict, accepted vs rejected, the random-entry baseline, calibration bins.
+      const acc = ev.accepted || {}, rej = ev.rejected || {}, rnd = (ev.baselines || {}).random_entries || {};
+      R.appendChild(h('p', { class: ev.verdict === 'edge' ? 'pos' : 'muted' }, 'Evaluation: ' + ev.verdict + ' — ' + ev.reason));
+      R.appendChild(h('dl', { class: 'stats' },
+        stat('Accepted mean R', fmtNum(acc.mean_r, 2), sign(acc.mean_r), (acc.count ?? 0) + ' resolved'),
+        stat('Rejected mean R', fmtNum(rej.mean_r, 2), sign(rej.mean_r), (rej.count ?? 0) + ' resolved'),
+        stat('p (random entries)', fmtNum(rnd.p_value, 3), '', (rnd.runs ?? 0) + ' runs'),
+        stat('Deflated Sharpe', fmtNum(ev.deflated_sharpe, 2))));
+      const bins = (ev.calibration || {}).bins || [];
+      if (bins.length) {
+        R.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'grid' },
+          h('thead', null, h('tr', null, h('th', null, 'Quality'), h('th', { class: 'num' }, 'Count'), h('th', { class: 'num' }, 'Predicted'),
+            h('th', { class: 'num' }, 'Realized'), h('th', { class: 'num' }, 'Mean R'))),
+          h('tbody', null, bins.map((x) => h('tr', null, h('td', null, fmtNum(x.lower, 1) + '–' + fmtNum(x.upper, 1)),
+            h('td', { class: 'num' }, String(x.count)), h('td', { class: 'num' }, fmtNum(x.predicted, 3)),
+            h('td', { class: 'num' }, fmtNum(x.realized, 3)), h('td', { class: 'num ' + sign(x.mean_r) }, fmtNum(x.mean_r, 2))))))));
+      }
+    }
     const results = b.results || [];
     if (results.length) {
       R.appendChild(h('div', { class: 'table-wrap' }, h('table', { class: 'grid' },

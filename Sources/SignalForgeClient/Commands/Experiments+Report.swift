@@ -67,8 +67,12 @@ extension Experiments {
                 }
             }
             walk(report, "")
+            var head = ""
+            if let overall = report["evaluation"]?["overall"], let verdict = overall["verdict"]?.cell {
+                head = Terminal.paint("verdict: \(verdict)", .bold, enabled: colors) + " — " + (overall["reason"]?.cell ?? "") + "\n"
+            }
             let width = rows.map(\.0.count).max() ?? 0
-            return rows.map { Terminal.paint($0.0.padding(toLength: width, withPad: " ", startingAt: 0), .bold, enabled: colors) + "  " + $0.1 }
+            return head + rows.map { Terminal.paint($0.0.padding(toLength: width, withPad: " ", startingAt: 0), .bold, enabled: colors) + "  " + $0.1 }
                 .joined(separator: "\n") + "\n"
         }
 

@@ -9,13 +9,14 @@ extension Experiments {
         ]
         static let columns =
             ["id", "symbol", "timeframe", "timestamp", "direction", "entry", "stop", "target", "horizon_bars", "quality", "accepted"]
-            + components + ["sources"]
+            + components + ["sources", "quality_prior", "outcome", "outcome_r", "resolved_at"]
 
         static let configuration = CommandConfiguration(
             abstract: "An experiment's fused signals.",
             discussion: """
                 csv columns: \(columns.joined(separator: ",")) — the six quality components flattened from \
-                'components', 'sources' joined with ';' (objects as JSON). json: an array of signals as the \
+                'components', 'sources' joined with ';' (objects as JSON), outcome/outcome_r/resolved_at from \
+                'outcome' (exit, r, resolved_at). json: an array of signals as the \
                 server sent them. The table shows the known fields first, then any other scalar field.
                 """)
 
@@ -34,7 +35,13 @@ extension Experiments {
         @Flag(inversion: .prefixedNo, help: "Only accepted signals (--accepted) or only rejected ones (--no-accepted)")
         var accepted: Bool?
 
+        @Option(help: "Only signals with this outcome: target, stop, horizon or open")
+        var outcome: String?
+
         func validate() throws {
+            if let o = outcome, !["target", "stop", "horizon", "open"].contains(o) {
+                throw ValidationError("--outcome must be one of target, stop, horizon, open")
+            }
             if let q = minQuality, !(0...1).contains(q) { throw ValidationError("--min-quality must be between 0 and 1") }
         }
 
@@ -45,6 +52,7 @@ extension Experiments {
                 if let timeframe { query.append(("timeframe", timeframe)) }
                 if let minQuality { query.append(("min_quality", String(minQuality))) }
                 if let accepted { query.append(("accepted", accepted ? "true" : "false")) }
+                if let outcome { query.append(("outcome", outcome)) }
                 let items = try options.client().items(
                     APIClient.path("v1", "experiments", id.value, "signals"), query: query, cursorParameter: "after"
                 ).items
@@ -60,6 +68,12 @@ extension Experiments {
         /// A CSV cell: components by name, sources joined.
         static func cell(_ signal: JSONValue, _ column: String) -> String {
             if components.contains(column) { return signal["components"]?[column]?.cell ?? "" }
+            switch column {
+            case "outcome": return signal["outcome"]?["exit"]?.cell ?? ""
+            case "outcome_r": return signal["outcome"]?["r"]?.cell ?? ""
+            case "resolved_at": return signal["outcome"]?["resolved_at"]?.cell ?? ""
+            default: break
+            }
             if column == "sources", let sources = signal["sources"]?.array {
                 return sources.map { $0.isScalar ? $0.cell : $0.compact }.joined(separator: ";")
             }
@@ -77,8 +91,11 @@ extension Experiments {
                 }
             }
             let columns = known.filter { k in items.contains { $0[k] != nil } } + extra
-            var t = TextTable(columns.map { $0.uppercased() })
-            for s in items { t.add(columns.map { s[$0]?.cell ?? "" }) }
+            let hasOutcome = items.contains { $0["outcome"] != nil }
+            var t = TextTable(columns.map { $0.uppercased() } + (hasOutcome ? ["OUTCOME", "R"] : []))
+            for s in items {
+                t.add(columns.map { s[$0]?.cell ?? "" } + (hasOutcome ? [cell(s, "outcome"), cell(s, "outcome_r")] : []))
+            }
             return t.render(colors: colors)
         }
     }
