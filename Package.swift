@@ -89,7 +89,12 @@ let package = Package(
             swiftSettings: upcoming
         ),
 
-        .target(name: "Stages", dependencies: ["Pipeline", "MarketData", "Export", "Indicators", "Patterns", "Forecasting", "SignalFusion", "Analysis", .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
+        .target(
+            name: "Stages",
+            dependencies: [
+                "Pipeline", "MarketData", "Export", "Indicators", "Patterns", "Forecasting", "SignalFusion", "Analysis",
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: upcoming),
 
         // Persistence: embedded migrations and repositories.
         .target(
@@ -161,7 +166,9 @@ let package = Package(
         // Engine benchmarks (bench/engine/run.sh builds it in release).
         .executableTarget(
             name: "sf-bench",
-            dependencies: ["Service", "Pipeline", "MicroHTTP", "PostgresClient", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Service", "Pipeline", "MicroHTTP", "PostgresClient", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "bench/engine",
             exclude: ["run.sh"],
             swiftSettings: upcoming
@@ -187,26 +194,37 @@ let package = Package(
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: upcoming),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MarketData"], swiftSettings: upcoming),
-        .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
+        .testTarget(
+            name: "MarketDataTests", dependencies: ["MarketData", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
         .testTarget(name: "ExportTests", dependencies: ["Export", "MarketData", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
-        .testTarget(name: "PatternsTests", dependencies: ["Patterns", "Indicators"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
+        .testTarget(
+            name: "PatternsTests", dependencies: ["Patterns", "Indicators"], resources: [.copy("Fixtures")], swiftSettings: upcoming),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting"], swiftSettings: upcoming),
         .testTarget(name: "SignalFusionTests", dependencies: ["SignalFusion", "Indicators", "Patterns"], swiftSettings: upcoming),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], swiftSettings: upcoming),
         .testTarget(
             name: "ClientTests",
-            dependencies: ["SignalForgeClient", "Hashing", "Service", "Store", "Pipeline", "PostgresClient", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SignalForgeClient", "Hashing", "Service", "Store", "Pipeline", "PostgresClient", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "BrowserTests",
-            dependencies: ["Hashing", "Service", "Store", "Pipeline", "PostgresClient", "TestSupport", "Stages", "MarketData", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Hashing", "Service", "Store", "Pipeline", "PostgresClient", "TestSupport", "Stages", "MarketData",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["Service", "Store", "MicroHTTP", "PostgresClient", "Pipeline", "TestSupport", "Stages", "MarketData", "Indicators", "Forecasting", "Hashing"],
+            dependencies: [
+                "Service", "Store", "MicroHTTP", "PostgresClient", "Pipeline", "TestSupport", "Stages", "MarketData", "Indicators",
+                "Forecasting", "Hashing",
+            ],
             resources: [.copy("Corpus")],
             swiftSettings: upcoming
         ),

@@ -8,7 +8,7 @@ struct EmbedFiles: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: any Target) throws -> [Command] {
         let root = context.package.directoryURL
         var inputs: [(name: String, url: URL)] = [
-            ("openapi.yaml", root.appending(path: "openapi/openapi.yaml")),
+            ("openapi.yaml", root.appending(path: "openapi/openapi.yaml"))
         ]
         let ui = root.appending(path: "Sources/Service/UI")
         if let names = try? FileManager.default.contentsOfDirectory(atPath: ui.path) {

@@ -75,7 +75,7 @@ public struct AnalysisConfig: Sendable, Equatable, Codable {
         for (symbol, model) in costs.symbols { try model.validate("analysis.costs.\(symbol)") }
         guard alpha.isFinite, alpha > 0, alpha < 1 else { throw fail("alpha", "must be in (0, 1)") }
         guard minTrades >= 1 else { throw fail("min_trades", "must be ≥ 1") }
-        guard (1_000 ... 100_000).contains(randomRuns) else { throw fail("random_runs", "must be in [1000, 100000]") }
+        guard (1_000...100_000).contains(randomRuns) else { throw fail("random_runs", "must be in [1000, 100000]") }
         guard randomSeed >= 0 else { throw fail("random_seed", "must be ≥ 0") }
         guard trials >= 1 else { throw fail("trials", "must be ≥ 1") }
     }
@@ -110,7 +110,8 @@ public struct AnalysisConfig: Sendable, Equatable, Codable {
             case "trials": trials = try integer(key)
             case "costs":
                 do { costs = try c.decode(CostTable.self, forKey: key) } catch let e as AnalysisError { throw e } catch {
-                    throw AnalysisError(.invalidConfiguration, field: "analysis.costs", reason: "must be an object keyed by `default` or a symbol")
+                    throw AnalysisError(
+                        .invalidConfiguration, field: "analysis.costs", reason: "must be an object keyed by `default` or a symbol")
                 }
             case "sizing":
                 guard let raw = try? c.decode(String.self, forKey: key), let s = Sizing(rawValue: raw) else {

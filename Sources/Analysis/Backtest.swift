@@ -93,7 +93,9 @@ public enum Backtest {
         var slippage: Double
     }
 
-    static func simulate(_ input: BacktestInput, config: AnalysisConfig) throws(AnalysisError) -> (result: BacktestResult, inPosition: [Bool]) {
+    static func simulate(
+        _ input: BacktestInput, config: AnalysisConfig
+    ) throws(AnalysisError) -> (result: BacktestResult, inPosition: [Bool]) {
         let queue = try input.signalBars()
         let n = input.timestamps.count
         let half = config.spread / 2
@@ -109,7 +111,7 @@ public enum Backtest {
         var position: Position?
         let open = input.open, high = input.high, low = input.low, close = input.close
 
-        for k in 0 ..< n {
+        for k in 0..<n {
             if pending >= 0 {
                 let s = input.signals[pending]
                 pending = -1
@@ -135,34 +137,48 @@ public enum Backtest {
                 var exitMid = Double.nan
                 var reason: ExitReason?
                 if p.direction > 0 {
-                    if later && o <= p.stop { exitMid = o; reason = .stop }
-                    else if later && o >= p.target { exitMid = o; reason = .target }
-                    else if l <= p.stop { exitMid = p.stop; reason = .stop }
-                    else if h >= p.target { exitMid = p.target; reason = .target }
+                    if later && o <= p.stop {
+                        exitMid = o; reason = .stop
+                    } else if later && o >= p.target {
+                        exitMid = o; reason = .target
+                    } else if l <= p.stop {
+                        exitMid = p.stop; reason = .stop
+                    } else if h >= p.target {
+                        exitMid = p.target; reason = .target
+                    }
                 } else {
-                    if later && o >= p.stop { exitMid = o; reason = .stop }
-                    else if later && o <= p.target { exitMid = o; reason = .target }
-                    else if h >= p.stop { exitMid = p.stop; reason = .stop }
-                    else if l <= p.target { exitMid = p.target; reason = .target }
+                    if later && o >= p.stop {
+                        exitMid = o; reason = .stop
+                    } else if later && o <= p.target {
+                        exitMid = o; reason = .target
+                    } else if h >= p.stop {
+                        exitMid = p.stop; reason = .stop
+                    } else if l <= p.target {
+                        exitMid = p.target; reason = .target
+                    }
                 }
                 if reason == nil {
-                    if k - p.entryBar + 1 >= config.maxHoldingBars { exitMid = close[k]; reason = .time }
-                    else if k == n - 1 { exitMid = close[k]; reason = .endOfData }
+                    if k - p.entryBar + 1 >= config.maxHoldingBars {
+                        exitMid = close[k]; reason = .time
+                    } else if k == n - 1 {
+                        exitMid = close[k]; reason = .endOfData
+                    }
                 }
                 if let reason {
                     let exit = exitMid - p.direction * (half + exitMid * relativeHalf + p.slippage)
                     let gross = p.direction * p.units * (exit - p.entry)
                     cash += gross - fee * p.units * exit
                     let pnl = gross - fee * p.units * (p.entry + exit)
-                    trades.append(Trade(
-                        symbol: input.symbol, timeframe: input.timeframe,
-                        direction: p.direction > 0 ? .long : .short,
-                        signalTime: input.timestamps[p.signalBar],
-                        entryTime: input.timestamps[p.entryBar], entryPrice: p.entry,
-                        exitTime: input.timestamps[k], exitPrice: exit, exitReason: reason,
-                        units: p.units, stop: p.stop, target: p.target,
-                        pnl: pnl, r: pnl / (p.units * Swift.abs(p.entry - p.stop)),
-                        barsHeld: k - p.entryBar + 1))
+                    trades.append(
+                        Trade(
+                            symbol: input.symbol, timeframe: input.timeframe,
+                            direction: p.direction > 0 ? .long : .short,
+                            signalTime: input.timestamps[p.signalBar],
+                            entryTime: input.timestamps[p.entryBar], entryPrice: p.entry,
+                            exitTime: input.timestamps[k], exitPrice: exit, exitReason: reason,
+                            units: p.units, stop: p.stop, target: p.target,
+                            pnl: pnl, r: pnl / (p.units * Swift.abs(p.entry - p.stop)),
+                            barsHeld: k - p.entryBar + 1))
                     position = nil
                 }
             }
@@ -183,7 +199,7 @@ public enum Backtest {
             skipped: skipped, barsPerYear: input.annualization)
         var curve: [EquityPoint] = []
         curve.reserveCapacity(n)
-        for k in 0 ..< n { curve.append(EquityPoint(timestamp: input.timestamps[k], equity: equity[k])) }
+        for k in 0..<n { curve.append(EquityPoint(timestamp: input.timestamps[k], equity: equity[k])) }
         let result = BacktestResult(
             symbol: input.symbol, timeframe: input.timeframe, metrics: metrics,
             equityCurve: curve, trades: trades)

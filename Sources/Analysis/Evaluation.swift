@@ -34,12 +34,14 @@ import Darwin
 ///   signals; `edge` when `p_value < alpha`; else `no_edge`, with a reason.
 public enum Evaluation {
     /// Evaluates every series and all of them together.
-    public static func evaluate(_ series: [EvaluationSeries], config: AnalysisConfig, costs: [String: CostModel] = [:]) -> EvaluationReport {
+    public static func evaluate(_ series: [EvaluationSeries], config: AnalysisConfig, costs: [String: CostModel] = [:]) -> EvaluationReport
+    {
         var sections: [EvaluationSection] = []
         for (i, s) in series.enumerated() {
-            sections.append(section(
-                [s], symbol: s.symbol, timeframe: s.timeframe, config: config,
-                seed: UInt64(config.randomSeed) &+ UInt64(i + 1) &* 0x9e37_79b9_7f4a_7c15))
+            sections.append(
+                section(
+                    [s], symbol: s.symbol, timeframe: s.timeframe, config: config,
+                    seed: UInt64(config.randomSeed) &+ UInt64(i + 1) &* 0x9e37_79b9_7f4a_7c15))
         }
         let overall = section(series, symbol: nil, timeframe: nil, config: config, seed: UInt64(config.randomSeed))
         return EvaluationReport(
@@ -86,10 +88,12 @@ public enum Evaluation {
             counts.append((long, short))
         }
         var bins: [EvaluationSection.Bin] = []
-        for b in 0 ..< 10 where binCount[b] > 0 {
+        for b in 0..<10 where binCount[b] > 0 {
             let n = Double(binCount[b])
-            bins.append(.init(lower: Double(b) / 10, upper: Double(b + 1) / 10, count: binCount[b],
-                              predicted: binQ[b] / n, realized: binHit[b] / n, meanR: binR[b] / n))
+            bins.append(
+                .init(
+                    lower: Double(b) / 10, upper: Double(b + 1) / 10, count: binCount[b],
+                    predicted: binQ[b] / n, realized: binHit[b] / n, meanR: binR[b] / n))
         }
         let baseRate = calibrated > 0 ? hits / Double(calibrated) : nil
         let calibration = EvaluationSection.Calibration(
@@ -111,7 +115,7 @@ public enum Evaluation {
             bhReturns.append(last / first - 1)
             var rets: [Double] = []
             rets.reserveCapacity(closes.count - 1)
-            for k in 1 ..< closes.count { rets.append(closes[k] / closes[k - 1] - 1) }
+            for k in 1..<closes.count { rets.append(closes[k] / closes[k - 1] - 1) }
             if let sr = sharpe(rets) { bhSharpes.append(sr * s.periodsPerYear.squareRoot()) }
         }
         let buyAndHold = EvaluationSection.BuyAndHold(
@@ -129,10 +133,12 @@ public enum Evaluation {
             reason = "\(n) resolved accepted signals, fewer than min_trades (\(config.minTrades))"
         } else if let p = random.pValue, p < config.alpha {
             verdict = .edge
-            reason = "accepted signals' Sharpe per trade \(fmt(strategySharpe)) beats random entries' (95th percentile \(fmt(random.sharpeP95))): p = \(fmt(p)) < alpha \(config.alpha)"
+            reason =
+                "accepted signals' Sharpe per trade \(fmt(strategySharpe)) beats random entries' (95th percentile \(fmt(random.sharpeP95))): p = \(fmt(p)) < alpha \(config.alpha)"
         } else {
             verdict = .noEdge
-            reason = "accepted signals' Sharpe per trade \(fmt(strategySharpe)) does not beat random entries' (95th percentile \(fmt(random.sharpeP95))): p = \(fmt(random.pValue)) ≥ alpha \(config.alpha)"
+            reason =
+                "accepted signals' Sharpe per trade \(fmt(strategySharpe)) does not beat random entries' (95th percentile \(fmt(random.sharpeP95))): p = \(fmt(random.pValue)) ≥ alpha \(config.alpha)"
         }
         return EvaluationSection(
             symbol: symbol, timeframe: timeframe, signals: total, resolved: resolved, calibration: calibration,
@@ -171,14 +177,14 @@ public enum Evaluation {
         var rng = SplitMix64(seed)
         var sharpes: [Double] = []
         sharpes.reserveCapacity(runs)
-        for _ in 0 ..< runs {
+        for _ in 0..<runs {
             var sum = 0.0, sumSq = 0.0
             for (i, c) in counts.enumerated() {
                 pools[i].long.withUnsafeBufferPointer { p in
-                    for _ in 0 ..< c.long { let v = p[rng.below(p.count)]; sum += v; sumSq += v * v }
+                    for _ in 0..<c.long { let v = p[rng.below(p.count)]; sum += v; sumSq += v * v }
                 }
                 pools[i].short.withUnsafeBufferPointer { p in
-                    for _ in 0 ..< c.short { let v = p[rng.below(p.count)]; sum += v; sumSq += v * v }
+                    for _ in 0..<c.short { let v = p[rng.below(p.count)]; sum += v; sumSq += v * v }
                 }
             }
             let n = Double(trades)
@@ -224,20 +230,32 @@ public enum Evaluation {
     /// Φ⁻¹(p), Acklam's rational approximation refined by one Newton step.
     public static func inverseNormal(_ p: Double) -> Double {
         guard p > 0 && p < 1 else { return p <= 0 ? -.infinity : .infinity }
-        let a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
+        let a = [
+            -3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01,
+            2.506628277459239e+00,
+        ]
         let b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01]
-        let c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00]
+        let c = [
+            -7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00,
+            2.938163982698783e+00,
+        ]
         let d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00]
         var x: Double
         if p < 0.02425 {
             let q = (-2 * log(p)).squareRoot()
-            x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+            x =
+                (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
+                / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
         } else if p > 1 - 0.02425 {
             let q = (-2 * log(1 - p)).squareRoot()
-            x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+            x =
+                -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
+                / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
         } else {
             let q = p - 0.5, r = q * q
-            x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+            x =
+                (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+                / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
         }
         let e = normalCDF(x) - p
         let u = e * (2 * Double.pi).squareRoot() * exp(x * x / 2)

@@ -1,9 +1,10 @@
+internal import MarketData
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)
 internal import Darwin
 #endif
-internal import MarketData
 
 /// A buffered output file, optionally gzip-compressed; owns every `open`/`write`/`close` call.
 final class FileSink {

@@ -140,7 +140,8 @@ public final class ParquetWriter {
                     scratch = .allocate(byteCount: bound, alignment: 16)
                     scratchCapacity = bound
                 }
-                let n = try zstd.compress(raw.baseAddress ?? UnsafeRawPointer(scratch!), count: raw.count, into: scratch!, capacity: scratchCapacity)
+                let n = try zstd.compress(
+                    raw.baseAddress ?? UnsafeRawPointer(scratch!), count: raw.count, into: scratch!, capacity: scratchCapacity)
                 body = UnsafeRawBufferPointer(start: scratch, count: n)
             }
             var h = ThriftCompactWriter()

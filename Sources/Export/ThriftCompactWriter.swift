@@ -3,8 +3,18 @@
 struct ThriftCompactWriter {
     /// Compact-protocol type codes.
     enum TType: UInt8 {
-        case boolTrue = 1, boolFalse = 2, byte = 3, i16 = 4, i32 = 5, i64 = 6, double = 7
-        case binary = 8, list = 9, set = 10, map = 11, `struct` = 12
+        case boolTrue = 1
+        case boolFalse = 2
+        case byte = 3
+        case i16 = 4
+        case i32 = 5
+        case i64 = 6
+        case double = 7
+        case binary = 8
+        case list = 9
+        case set = 10
+        case map = 11
+        case `struct` = 12
     }
 
     private(set) var bytes: [UInt8] = []

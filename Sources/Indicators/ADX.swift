@@ -71,7 +71,7 @@ public enum ADX {
         var prevHigh = h[0]
         var prevLow = l[0]
         var prevClose = c[0]
-        var dm = SIMD2<Double>(repeating: 0)     // (−DM, +DM), smoothed
+        var dm = SIMD2<Double>(repeating: 0)  // (−DM, +DM), smoothed
         let decay2 = SIMD2<Double>(repeating: decay)
         var tr = 0.0
         // The first `period − 1` movements and true ranges are summed.

@@ -65,7 +65,7 @@ public enum ATR {
         let n = c.count
         fillNaN(out, upTo: period)
         guard n > period else { return }
-        if period == 1 {   // TA-Lib returns the plain true range
+        if period == 1 {  // TA-Lib returns the plain true range
             var i = 1
             while i < n { out[i] = trueRange(h[i], l[i], c[i - 1]); i += 1 }
             return

@@ -47,8 +47,9 @@ public enum BollingerBands {
             makeSeries(count: n) { mid in
                 upper = makeSeries(count: n) { up in
                     lower = makeSeries(count: n) { low in
-                        kernel(input, period: period, devUp: devUp, devDown: devDown,
-                               upper: up, middle: mid, lower: low)
+                        kernel(
+                            input, period: period, devUp: devUp, devDown: devDown,
+                            upper: up, middle: mid, lower: low)
                     }
                 }
             }

@@ -74,7 +74,7 @@ public enum MACD {
     ) {
         let n = input.count
         let total = lookback(fast: fastPeriod, slow: slowPeriod, signal: signal)
-        let first = slowPeriod - 1          // first bar where both EMAs exist
+        let first = slowPeriod - 1  // first bar where both EMAs exist
         fillNaN(line, upTo: total)
         fillNaN(sig, upTo: total)
         fillNaN(hist, upTo: total)

@@ -96,10 +96,10 @@ public enum Stochastic {
         let kp = kOut.baseAddress!, dp = dOut.baseAddress!
         let pK = Double(slowK)
         let pD = Double(slowD)
-        var blockStart = 0                 // first bar of the current block
-        var prefixLow = Double.infinity    // extremes of blockStart … i
+        var blockStart = 0  // first bar of the current block
+        var prefixLow = Double.infinity  // extremes of blockStart … i
         var prefixHigh = -Double.infinity
-        var fastIdx = 0, fastCount = 0     // fast-K ring position, values so far
+        var fastIdx = 0, fastCount = 0  // fast-K ring position, values so far
         var slowIdx = 0, slowCount = 0
         var kTotal = 0.0
         var dTotal = 0.0

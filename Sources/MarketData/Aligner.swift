@@ -77,7 +77,8 @@ public enum Aligner {
         columns.reserveCapacity(names.count)
         var nameIndex = 0
         for s in 0..<k {
-            let sources = [series[s].open, series[s].high, series[s].low, series[s].close, series[s].volume]
+            let sources =
+                [series[s].open, series[s].high, series[s].low, series[s].close, series[s].volume]
                 + series[s].extras.map(\.values)
             for source in sources {
                 let values = [Double](unsafeUninitializedCapacity: rows) { out, initialized in

@@ -1,4 +1,5 @@
 internal import CLinux
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)
@@ -58,7 +59,8 @@ public struct DataRoot: Sendable {
         }
         let rootFD = posixOpen(path, sf_o_path | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else {
-            throw DataRootError(.io, path: relativePath, reason: "cannot be opened: the data root is not accessible (\(String(cString: strerror(errno))))")
+            throw DataRootError(
+                .io, path: relativePath, reason: "cannot be opened: the data root is not accessible (\(String(cString: strerror(errno))))")
         }
         defer { posixClose(rootFD) }
         let fd: Int32
@@ -71,7 +73,8 @@ public struct DataRoot: Sendable {
         case .success(let file): return file
         case .failure(.directory): throw DataRootError(.notAFile, path: relativePath, reason: "is a directory, not a file")
         case .failure(.notRegular): throw DataRootError(.notAFile, path: relativePath, reason: "is not a regular file")
-        case .failure(.failed(let e)): throw DataRootError(.io, path: relativePath, reason: "cannot be opened (\(String(cString: strerror(e))))")
+        case .failure(.failed(let e)):
+            throw DataRootError(.io, path: relativePath, reason: "cannot be opened (\(String(cString: strerror(e))))")
         }
     }
 
@@ -110,7 +113,9 @@ public struct DataRoot: Sendable {
                 if e == ELOOP || e == ENOTDIR, isSymbolicLink(dirFD, String(component)) {
                     throw DataRootError(
                         .escapesRoot, path: shown,
-                        reason: "goes through a symbolic link, '\(components[0...k].joined(separator: "/"))' (refused: this kernel has no openat2)")
+                        reason:
+                            "goes through a symbolic link, '\(components[0...k].joined(separator: "/"))' (refused: this kernel has no openat2)"
+                    )
                 }
                 throw failure(e, shown)
             }

@@ -46,7 +46,8 @@ public final class ReadableFile: Sendable {
 
     /// Why a descriptor cannot be adopted.
     enum AdoptFailure: Error, CustomStringConvertible {
-        case directory, notRegular, failed(Int32)
+        case directory, notRegular
+        case failed(Int32)
         var description: String {
             switch self {
             case .directory: "is a directory"

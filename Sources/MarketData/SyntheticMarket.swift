@@ -162,7 +162,8 @@ public struct SyntheticMarket: Sendable {
         let own = (1 - rho).squareRoot()
         var shocks = [Double](repeating: 0, count: k)
         for i in 0..<n {
-            let t = timeframe.isCalendar
+            let t =
+                timeframe.isCalendar
                 ? timeframe.openTime(configuration.start, advancedBy: Int64(produced + i))
                 : configuration.start + Int64(produced + i) * timeframe.nominalDurationMicros
             times[i] = t

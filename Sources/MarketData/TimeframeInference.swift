@@ -26,7 +26,9 @@ public struct TimeframeInference: Sendable {
             var rest = micros
             var parts: [String] = []
             if rest < 0 { return "\(micros) µs" }
-            for (unit, size) in [("d", Timeframe.dayMicros), ("h", 3_600_000_000), ("m", Timeframe.minuteMicros), ("s", 1_000_000)] as [(String, Int64)] {
+            for (unit, size) in [("d", Timeframe.dayMicros), ("h", 3_600_000_000), ("m", Timeframe.minuteMicros), ("s", 1_000_000)]
+                as [(String, Int64)]
+            {
                 if rest >= size {
                     parts.append("\(rest / size)\(unit)")
                     rest %= size

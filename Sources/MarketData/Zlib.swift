@@ -1,4 +1,5 @@
 internal import CZlib
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)
@@ -54,7 +55,9 @@ package final class GzipReader {
             if stream.pointee.avail_in == 0 && !inputEOF {
                 let n = posixRead(fd, input, inputCapacity)
                 if n < 0 { throw MarketDataError(.io, reason: "read failed: errno \(lastErrno())") }
-                if n == 0 { inputEOF = true } else {
+                if n == 0 {
+                    inputEOF = true
+                } else {
                     stream.pointee.next_in = input
                     stream.pointee.avail_in = UInt32(n)
                 }

@@ -1,5 +1,6 @@
 internal import CMicroHTTPD
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -79,11 +80,13 @@ final class EdgeListener: Sendable {
         let loop = EdgeLoop(edge: self, handOver: handOver)
         let box = Unmanaged.passRetained(loop).toOpaque()
         var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { arg in
-            let loop = Unmanaged<EdgeLoop>.fromOpaque(arg!).takeRetainedValue()
-            loop.run()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &tid, nil,
+            { arg in
+                let loop = Unmanaged<EdgeLoop>.fromOpaque(arg!).takeRetainedValue()
+                loop.run()
+                return nil
+            }, box)
         if rc == 0 {
             thread.withLock { $0 = tid }
         } else {
@@ -291,7 +294,8 @@ private final class EdgeLoop {
                     // (or a second passes), so it reads the 503 rather than a reset.
                     shutdown(fd, Int32(SHUT_WR))
                     lingering[fd] = (nil, HTTPServer.monotonicMicros() + 1_000_000)
-                    _ = sf_epoll_ctl(epoll, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue, UInt64(UInt32(bitPattern: fd)))
+                    _ = sf_epoll_ctl(
+                        epoll, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue, UInt64(UInt32(bitPattern: fd)))
                     drain(fd)
                 } else {
                     close(fd)
@@ -299,7 +303,8 @@ private final class EdgeLoop {
                 continue
             }
             pending[fd] = Pending(address: address, length: length, ip: ip, accepted: HTTPServer.monotonicMicros())
-            _ = sf_epoll_ctl(epoll, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue, UInt64(UInt32(bitPattern: fd)))
+            _ = sf_epoll_ctl(
+                epoll, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue, UInt64(UInt32(bitPattern: fd)))
             readHead(fd, hangUp: false)
         }
     }
@@ -317,10 +322,14 @@ private final class EdgeLoop {
             drop(fd)  // closed before sending a request
             return
         }
-        let scan = buffer.withUnsafeBytes { Self.scanPipelined(UnsafeRawBufferPointer(rebasing: $0[0..<got]), limits: edge.settings.limits) }
+        let scan = buffer.withUnsafeBytes {
+            Self.scanPipelined(UnsafeRawBufferPointer(rebasing: $0[0..<got]), limits: edge.settings.limits)
+        }
         switch scan {
         case .incomplete:
-            if hangUp { refuse(fd, ProblemDetails(status: 400, detail: "the connection was half-closed before the request head was complete")) }
+            if hangUp {
+                refuse(fd, ProblemDetails(status: 400, detail: "the connection was half-closed before the request head was complete"))
+            }
         case .refused(let problem):
             refuse(fd, problem)
         case .complete:
@@ -429,7 +438,9 @@ private final class EdgeLoop {
                 return IPKey(high: 0xFFFF, low: UInt64(a))
             case AF_INET6:
                 let o = MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
-                return IPKey(high: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self), low: raw.loadUnaligned(fromByteOffset: o + 8, as: UInt64.self))
+                return IPKey(
+                    high: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self),
+                    low: raw.loadUnaligned(fromByteOffset: o + 8, as: UInt64.self))
             default:
                 return IPKey(high: 0, low: 0)
             }

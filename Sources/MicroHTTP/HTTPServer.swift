@@ -1,6 +1,7 @@
 internal import CMicroHTTPD
 public import Logging
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -155,7 +156,8 @@ public final class HTTPServer: Sendable {
             guard let daemon = OpaquePointer(bitPattern: daemonBits) else { return false }
             return MHD_add_connection(daemon, fd, address, length) == .YES
         }
-        logger.info("listening", metadata: ["address": "\(configuration.address)", "port": "\(bound)", "threads": "\(configuration.threads)"])
+        logger.info(
+            "listening", metadata: ["address": "\(configuration.address)", "port": "\(bound)", "threads": "\(configuration.threads)"])
     }
 
     /// Stops accepting, ends every open stream (resuming its connection), waits
@@ -390,7 +392,8 @@ public final class HTTPServer: Sendable {
     private func response(for error: any Error, _ request: Request) -> Response {
         if let e = error as? any HTTPResponseError { return e.response }
         logger.error(
-            "unhandled error", metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(String(reflecting: error))"])
+            "unhandled error",
+            metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(String(reflecting: error))"])
         return ProblemDetails(status: 500, detail: "internal error; the server log has the details").response
     }
 
@@ -491,7 +494,8 @@ public final class HTTPServer: Sendable {
         case AF_INET6:
             return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin in
                 withUnsafeBytes(of: sin.pointee.sin6_addr) { raw in
-                    ClientAddress(v6: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                    ClientAddress(
+                        v6: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
                 }
             }
         default:
@@ -540,11 +544,12 @@ private let completedTrampoline: MHD_RequestCompletedCallback = { cls, _, contex
     Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().completed(context: context)
 }
 
-private let uriLogTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = {
-    cls, uri, _ in
-    guard let cls, let uri else { return nil }
-    return Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().requestLine(uri: uri)
-}
+private let uriLogTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? =
+    {
+        cls, uri, _ in
+        guard let cls, let uri else { return nil }
+        return Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue().requestLine(uri: uri)
+    }
 
 private let notifyConnectionTrampoline: MHD_NotifyConnectionCallback = { cls, connection, socketContext, event in
     guard let cls, let connection, let socketContext else { return }

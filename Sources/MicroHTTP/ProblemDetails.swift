@@ -22,7 +22,8 @@ public struct ProblemDetails: Sendable, Equatable {
 
     /// The problem as a JSON document.
     public var json: String {
-        var s = "{\"type\":\(JSONText.quote(type)),\"title\":\(JSONText.quote(title)),\"status\":\(status),\"detail\":\(JSONText.quote(detail))"
+        var s =
+            "{\"type\":\(JSONText.quote(type)),\"title\":\(JSONText.quote(title)),\"status\":\(status),\"detail\":\(JSONText.quote(detail))"
         for (k, v) in extensions { s += ",\(JSONText.quote(k)):\(JSONText.quote(v))" }
         return s + "}"
     }

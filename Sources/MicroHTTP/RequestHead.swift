@@ -170,7 +170,9 @@ enum RequestHead {
             }
         }
         if major == 1 && minor >= 1 && hosts != 1 {
-            return field("Host", hosts == 0 ? "an HTTP/1.1 request must carry a Host field" : "the request has \(hosts) Host fields; exactly one is allowed")
+            return field(
+                "Host",
+                hosts == 0 ? "an HTTP/1.1 request must carry a Host field" : "the request has \(hosts) Host fields; exactly one is allowed")
         }
         return nil
     }
@@ -277,7 +279,8 @@ enum RequestHead {
     private static func headTooLarge(_ limits: HeadLimits) -> ProblemDetails {
         ProblemDetails(
             status: 431,
-            detail: "the request head is larger than \(limits.maxHeadBytes) bytes or has more than \(limits.maxFields) fields, query parameters and cookies",
+            detail:
+                "the request head is larger than \(limits.maxHeadBytes) bytes or has more than \(limits.maxFields) fields, query parameters and cookies",
             extensions: [("limit", "\(limits.maxHeadBytes)")])
     }
 }

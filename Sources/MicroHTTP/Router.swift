@@ -97,7 +97,8 @@ public struct RouteTable: Sendable {
         var patterned: [Route] = []
         for r in routes {
             if r.segments.allSatisfy({ if case .literal = $0 { true } else { false } }) {
-                byPath["/" + r.segments.map { if case .literal(let s) = $0 { s } else { "" } }.joined(separator: "/"), default: []].append(r)
+                byPath["/" + r.segments.map { if case .literal(let s) = $0 { s } else { "" } }.joined(separator: "/"), default: []].append(
+                    r)
             } else {
                 patterned.append(r)
             }

@@ -42,11 +42,12 @@ public enum CandlestickEvents {
                 if pattern == .bullishEngulfing && score < 0 { continue }
                 if pattern == .bearishEngulfing && score > 0 { continue }
                 let start = Swift.max(0, t - pattern.span + 1)
-                events.append(PatternEvent(
-                    kind: .candlestick(pattern),
-                    direction: direction(pattern, score: score, close: close, at: t),
-                    confidence: confidence(score: score, start: start, end: t, high: high, low: low),
-                    startIndex: start, endIndex: t, confirmedAt: t))
+                events.append(
+                    PatternEvent(
+                        kind: .candlestick(pattern),
+                        direction: direction(pattern, score: score, close: close, at: t),
+                        confidence: confidence(score: score, start: start, end: t, high: high, low: low),
+                        startIndex: start, endIndex: t, confirmedAt: t))
             }
         }
         let order = Dictionary(uniqueKeysWithValues: CandlestickPattern.allCases.enumerated().map { ($1, $0) })
@@ -63,19 +64,20 @@ public enum CandlestickEvents {
         case .hammer, .dragonflyDoji, .threeWhiteSoldiers: .bullish
         case .shootingStar, .gravestoneDoji, .threeBlackCrows: .bearish
         case .bullishEngulfing, .bearishEngulfing: score > 0 ? .bullish : .bearish
-        case .doji: close[t] < close[Swift.max(0, t - 5)] || t == 0 ? .bullish : (close[t] > close[Swift.max(0, t - 5)] ? .bearish : .bullish)
+        case .doji:
+            close[t] < close[Swift.max(0, t - 5)] || t == 0 ? .bullish : (close[t] > close[Swift.max(0, t - 5)] ? .bearish : .bullish)
         }
     }
 
     static func confidence(score: Int32, start: Int, end: Int, high: [Double], low: [Double]) -> Double {
         let strength = Double(Swift.abs(score)) / 100.0
         var hi = -Double.infinity, lo = Double.infinity
-        for i in start ... end { hi = Swift.max(hi, high[i]); lo = Swift.min(lo, low[i]) }
+        for i in start...end { hi = Swift.max(hi, high[i]); lo = Swift.min(lo, low[i]) }
         let from = Swift.max(0, start - 10)
         var size = 1.0
         if from < start {
             var sum = 0.0
-            for i in from ..< start { sum += high[i] - low[i] }
+            for i in from..<start { sum += high[i] - low[i] }
             let avg = sum / Double(start - from)
             if avg > 0 { size = Swift.min(1.0, (hi - lo) / (2 * avg)) }
         }

@@ -103,7 +103,8 @@ public enum Candlesticks {
                 let vsSums = vs.pair(b.range2(i) - b.range2(i &- vp))
                 let nearSums = near.pair(b.range2(i &- 1) - b.range2(i &- 1 &- np))
                 let realBody = b.body2(i)
-                let hit = (realBody .< CandleSetting.average2(bf, bodySums, bp))
+                let hit =
+                    (realBody .< CandleSetting.average2(bf, bodySums, bp))
                     .& (b.lower2(i) .> lf * realBody)
                     .& (b.upper2(i) .< CandleSetting.average2(vf, vsSums, vp))
                     .& (lesser2(b.c2(i), b.o2(i)) .<= b.l2(i &- 1) + CandleSetting.average2(nf, nearSums, np))
@@ -111,7 +112,8 @@ public enum Candlesticks {
                 i &+= 2
             }
             if i < n {
-                let hit = b.body(i) < CandleSetting.average(bf, body.total, bp)
+                let hit =
+                    b.body(i) < CandleSetting.average(bf, body.total, bp)
                     && b.lower(i) > lf * b.body(i)
                     && b.upper(i) < CandleSetting.average(vf, vs.total, vp)
                     && lesser(b.c[i], b.o[i]) <= b.l[i - 1] + CandleSetting.average(nf, near.total, np)
@@ -136,7 +138,8 @@ public enum Candlesticks {
                 let bodySums = body.pair(b.body2(i) - b.body2(i &- bp))
                 let vsSums = vs.pair(b.range2(i) - b.range2(i &- vp))
                 let realBody = b.body2(i)
-                let hit = (lesser2(b.o2(i), b.c2(i)) .> greater2(b.o2(i &- 1), b.c2(i &- 1)))
+                let hit =
+                    (lesser2(b.o2(i), b.c2(i)) .> greater2(b.o2(i &- 1), b.c2(i &- 1)))
                     .& (realBody .< CandleSetting.average2(bf, bodySums, bp))
                     .& (b.upper2(i) .> lf * realBody)
                     .& (b.lower2(i) .< CandleSetting.average2(vf, vsSums, vp))
@@ -144,7 +147,8 @@ public enum Candlesticks {
                 i &+= 2
             }
             if i < n {
-                let hit = lesser(b.o[i], b.c[i]) > greater(b.o[i - 1], b.c[i - 1])
+                let hit =
+                    lesser(b.o[i], b.c[i]) > greater(b.o[i - 1], b.c[i - 1])
                     && b.body(i) < CandleSetting.average(bf, body.total, bp)
                     && b.upper(i) > lf * b.body(i)
                     && b.lower(i) < CandleSetting.average(vf, vs.total, vp)
@@ -162,9 +166,11 @@ public enum Candlesticks {
             while i &+ 1 < n {
                 let o = b.o2(i), c = b.c2(i), o1 = b.o2(i &- 1), c1 = b.c2(i &- 1)
                 let white = c .>= o, prevWhite = c1 .>= o1
-                let bull = white .& .!prevWhite
+                let bull =
+                    white .& .!prevWhite
                     .& (((c .>= o1) .& (o .< c1)) .| ((c .> o1) .& (o .<= c1)))
-                let bear = .!white .& prevWhite
+                let bear =
+                    .!white .& prevWhite
                     .& (((o .>= c1) .& (c .< o1)) .| ((o .> c1) .& (c .<= o1)))
                 let strength = SIMD2<Int64>(repeating: 80).replacing(with: 100, where: (o .!= c1) .& (c .!= o1))
                 let signed = (0 &- strength).replacing(with: strength, where: white)
@@ -176,9 +182,11 @@ public enum Candlesticks {
             if i < n {
                 let o = b.o, c = b.c
                 let white = c[i] >= o[i], prevWhite = c[i - 1] >= o[i - 1]
-                let bull = white && !prevWhite
+                let bull =
+                    white && !prevWhite
                     && ((c[i] >= o[i - 1] && o[i] < c[i - 1]) || (c[i] > o[i - 1] && o[i] <= c[i - 1]))
-                let bear = !white && prevWhite
+                let bear =
+                    !white && prevWhite
                     && ((o[i] >= c[i - 1] && c[i] < o[i - 1]) || (o[i] > c[i - 1] && c[i] <= o[i - 1]))
                 if bull || bear {
                     let strength: Int32 = (o[i] != c[i - 1] && c[i] != o[i - 1]) ? 100 : 80
@@ -285,7 +293,8 @@ public enum Candlesticks {
                 let o2 = b.o2(i &- 2), o1 = b.o2(i &- 1), o0 = b.o2(i)
                 let c2 = b.c2(i &- 2), c1 = b.c2(i &- 1), c0 = b.c2(i)
                 let body2 = b.body2(i &- 2), body1 = b.body2(i &- 1), body0 = b.body2(i)
-                let hit = (c2 .>= o2) .& (b.upper2(i &- 2) .< CandleSetting.average2(vf, vs2Sums, vp))
+                let hit =
+                    (c2 .>= o2) .& (b.upper2(i &- 2) .< CandleSetting.average2(vf, vs2Sums, vp))
                     .& (c1 .>= o1) .& (b.upper2(i &- 1) .< CandleSetting.average2(vf, vs1Sums, vp))
                     .& (c0 .>= o0) .& (b.upper2(i) .< CandleSetting.average2(vf, vs0Sums, vp))
                     .& (c0 .> c1) .& (c1 .> c2)
@@ -299,7 +308,8 @@ public enum Candlesticks {
             }
             if i < n {
                 let o = b.o, c = b.c
-                let hit = b.white(i - 2) && b.upper(i - 2) < CandleSetting.average(vf, vs2.total, vp)
+                let hit =
+                    b.white(i - 2) && b.upper(i - 2) < CandleSetting.average(vf, vs2.total, vp)
                     && b.white(i - 1) && b.upper(i - 1) < CandleSetting.average(vf, vs1.total, vp)
                     && b.white(i) && b.upper(i) < CandleSetting.average(vf, vs0.total, vp)
                     && c[i] > c[i - 1] && c[i - 1] > c[i - 2]
@@ -333,7 +343,8 @@ public enum Candlesticks {
                 let vs0Sums = vs0.pair(b.range2(i) - b.range2(i &- vp))
                 let o2 = b.o2(i &- 2), o1 = b.o2(i &- 1), o0 = b.o2(i)
                 let c2 = b.c2(i &- 2), c1 = b.c2(i &- 1), c0 = b.c2(i)
-                let hit = b.white2(i &- 3) .& (c2 .< o2) .& (c1 .< o1) .& (c0 .< o0)
+                let hit =
+                    b.white2(i &- 3) .& (c2 .< o2) .& (c1 .< o1) .& (c0 .< o0)
                     .& (o1 .< o2) .& (o1 .> c2)
                     .& (o0 .< o1) .& (o0 .> c1)
                     .& (b.h2(i &- 3) .> c2)
@@ -346,7 +357,8 @@ public enum Candlesticks {
             }
             if i < n {
                 let o = b.o, c = b.c, h = b.h
-                let hit = b.white(i - 3) && !b.white(i - 2) && !b.white(i - 1) && !b.white(i)
+                let hit =
+                    b.white(i - 3) && !b.white(i - 2) && !b.white(i - 1) && !b.white(i)
                     && o[i - 1] < o[i - 2] && o[i - 1] > c[i - 2]
                     && o[i] < o[i - 1] && o[i] > c[i - 1]
                     && h[i - 3] > c[i - 2]

@@ -72,11 +72,11 @@ public struct ChartPatternDetector: Sendable {
         var pattern: ChartPattern
         var start: Int
         var lastPoint: Int
-        var extreme: Double          // invalidation level (peak / head, or trough / head)
+        var extreme: Double  // invalidation level (peak / head, or trough / head)
         var neckline: Neckline
         var expires: Int
-        var score: Double            // the breakout-independent part of the confidence
-        var height: Double           // pattern height used for the breakout part
+        var score: Double  // the breakout-independent part of the confidence
+        var height: Double  // pattern height used for the breakout part
     }
 
     /// Finds the chart patterns in the bars.
@@ -123,12 +123,13 @@ public struct ChartPatternDetector: Sendable {
                                 let push = bearish ? level - c[t] : c[t] - level
                                 let breakout = clamp(push / (0.5 * cand.height))
                                 let weight = (cand.pattern == .doubleTop || cand.pattern == .doubleBottom) ? 0.2 : 0.0
-                                events.append(PatternEvent(
-                                    kind: .chart(cand.pattern),
-                                    direction: bearish ? .bearish : .bullish,
-                                    confidence: clamp(cand.score + weight * breakout),
-                                    startIndex: cand.start, endIndex: t, confirmedAt: t,
-                                    neckline: cand.neckline))
+                                events.append(
+                                    PatternEvent(
+                                        kind: .chart(cand.pattern),
+                                        direction: bearish ? .bearish : .bullish,
+                                        confidence: clamp(cand.score + weight * breakout),
+                                        startIndex: cand.start, endIndex: t, confirmedAt: t,
+                                        neckline: cand.neckline))
                                 open.remove(at: k)
                             } else if invalid || t > cand.expires {
                                 open.remove(at: k)
@@ -146,7 +147,8 @@ public struct ChartPatternDetector: Sendable {
 
     func clamp(_ x: Double) -> Double { x.isNaN ? 0 : Swift.min(1, Swift.max(0, x)) }
 
-    func doubleTop(_ b: SwingPoint, _ highs: [SwingPoint], _ h: UnsafeBufferPointer<Double>, _ l: UnsafeBufferPointer<Double>) -> Candidate? {
+    func doubleTop(_ b: SwingPoint, _ highs: [SwingPoint], _ h: UnsafeBufferPointer<Double>, _ l: UnsafeBufferPointer<Double>) -> Candidate?
+    {
         for a in highs.reversed() {
             let span = b.index - a.index
             if span < minSpan { continue }
@@ -154,7 +156,7 @@ public struct ChartPatternDetector: Sendable {
             let top = Swift.max(a.price, b.price), lowerPeak = Swift.min(a.price, b.price)
             guard Swift.abs(a.price - b.price) <= peakTolerance * top else { continue }
             var trough = Double.infinity, troughIdx = a.index + 1, blocked = false
-            for i in a.index + 1 ..< b.index {
+            for i in a.index + 1..<b.index {
                 if h[i] > lowerPeak { blocked = true; break }
                 if l[i] < trough { trough = l[i]; troughIdx = i }
             }
@@ -171,7 +173,9 @@ public struct ChartPatternDetector: Sendable {
         return nil
     }
 
-    func doubleBottom(_ b: SwingPoint, _ lows: [SwingPoint], _ h: UnsafeBufferPointer<Double>, _ l: UnsafeBufferPointer<Double>) -> Candidate? {
+    func doubleBottom(
+        _ b: SwingPoint, _ lows: [SwingPoint], _ h: UnsafeBufferPointer<Double>, _ l: UnsafeBufferPointer<Double>
+    ) -> Candidate? {
         for a in lows.reversed() {
             let span = b.index - a.index
             if span < minSpan { continue }
@@ -179,7 +183,7 @@ public struct ChartPatternDetector: Sendable {
             let bottom = Swift.min(a.price, b.price), higherTrough = Swift.max(a.price, b.price)
             guard Swift.abs(a.price - b.price) <= peakTolerance * higherTrough else { continue }
             var peak = -Double.infinity, peakIdx = a.index + 1, blocked = false
-            for i in a.index + 1 ..< b.index {
+            for i in a.index + 1..<b.index {
                 if l[i] < higherTrough { blocked = true; break }
                 if h[i] > peak { peak = h[i]; peakIdx = i }
             }
@@ -210,7 +214,7 @@ public struct ChartPatternDetector: Sendable {
         // Neckline anchors: the lowest low (highest high when inverse) in each gap.
         func anchor(_ from: Int, _ to: Int) -> (Int, Double) {
             var best = from + 1, value = other[from + 1]
-            for i in from + 1 ..< to {
+            for i in from + 1..<to {
                 let v = other[i]
                 if inverse ? v > value : v < value { value = v; best = i }
             }
@@ -223,8 +227,10 @@ public struct ChartPatternDetector: Sendable {
         let height = Swift.abs(head.price - neckFar)
         guard height > 0 else { return nil }
         // The shoulders must stand clear of the neckline.
-        guard inverse ? (left.price < neckline.value(at: left.index) && right.price < neckline.value(at: right.index))
-                      : (left.price > neckline.value(at: left.index) && right.price > neckline.value(at: right.index))
+        guard
+            inverse
+                ? (left.price < neckline.value(at: left.index) && right.price < neckline.value(at: right.index))
+                : (left.price > neckline.value(at: left.index) && right.price > neckline.value(at: right.index))
         else { return nil }
         let symmetry = 1 - Swift.abs(left.price - right.price) / (shoulderTolerance * shoulderTop)
         let prominence = ((H - Swift.max(L, R)) / scale) / (2 * headMargin)

@@ -205,7 +205,7 @@ public final class Engine: Sendable {
                     metadata: ["experiment_id": "\(id)", "reason": "\(o.reason)", "state": "\(now.map(\.rawValue) ?? "gone")"])
                 _ = state.withLock { $0.orphans.removeValue(forKey: id) }
                 wake()
-            } catch where repository.isFenced(error) {
+            } catch  where repository.isFenced(error) {
                 _ = state.withLock { $0.orphans.removeValue(forKey: id) }
             }
         }
@@ -302,8 +302,7 @@ public final class Engine: Sendable {
     @discardableResult
     func perform(
         _ id: UUID, _ event: Lifecycle.Event, error: String? = nil, details: [String: String] = [:], fence: Fence? = nil
-    ) throws -> Lifecycle.Move
-    {
+    ) throws -> Lifecycle.Move {
         var known: ExperimentState?
         for _ in 0..<4 {
             let candidates = known.map { [$0] } ?? Lifecycle.sources(of: event).sorted { $0.rawValue < $1.rawValue }
@@ -490,11 +489,13 @@ public final class Engine: Sendable {
     /// marks the experiments interrupted (paused ones stay paused), then waits
     /// up to `timeout` for the runner threads.
     public func drain(timeout: Duration = .seconds(30)) {
-        guard let runners = state.withLock({ s -> [Runner]? in
-            if s.draining { return nil }
-            s.draining = true
-            return Array(s.runners.values)
-        }) else { return }
+        guard
+            let runners = state.withLock({ s -> [Runner]? in
+                if s.draining { return nil }
+                s.draining = true
+                return Array(s.runners.values)
+            })
+        else { return }
         for r in runners {
             r.interrupting.store(true, ordering: .releasing)
             r.gate.cancel()

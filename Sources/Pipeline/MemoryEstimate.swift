@@ -83,7 +83,8 @@ public struct MemoryEstimate: Sendable, Equatable {
             return Dataset(bytes: fileSize(path, id) ?? 0, gzip: path?.hasSuffix(".gz") ?? false)
         }
         let timeframes = (object["timeframes"] as? [String] ?? ["1h"]).compactMap(Self.seconds)
-        let stages = object["stages"] as? [String]
+        let stages =
+            object["stages"] as? [String]
             ?? ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"]
         self.init(datasets: datasets, timeframeSeconds: timeframes, stages: stages, budgetBytes: budgetBytes)
     }

@@ -1,5 +1,5 @@
-import Synchronization
 import Dispatch
+import Synchronization
 
 /// Where a running stage's workers park when its experiment is paused, and
 /// learn that it was cancelled. The runner's thread is the first worker; a

@@ -90,13 +90,14 @@ public final class RunStore: Sendable {
                 let value = try body(key)
                 if let firstFailure {
                     logger.notice(
-                        "store reachable again", metadata: ["experiment_id": "\(experimentID)", "waited_ms": "\(Self.ms(firstFailure.duration(to: .now)))"])
+                        "store reachable again",
+                        metadata: ["experiment_id": "\(experimentID)", "waited_ms": "\(Self.ms(firstFailure.duration(to: .now)))"])
                 }
                 return value
-            } catch where isFenced(error) {
+            } catch  where isFenced(error) {
                 stop(.fenced)
                 throw RunStop.fenced
-            } catch where isTransient(error) {
+            } catch  where isTransient(error) {
                 let now = ContinuousClock.now
                 let since = firstFailure ?? now
                 if firstFailure == nil {

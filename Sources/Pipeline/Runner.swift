@@ -115,18 +115,22 @@ final class Runner: Sendable {
                     logger: stageLog, progress: progress, artifacts: artifacts, directory: directory, gate: gate,
                     environment: environment, memory: engine.configuration.memory,
                     recordEvent: { [store] kind, details in
-                        try store.write { key in try repo.recordEvent(id, kind: kind, stage: name, details: details, fence: fence, key: key) }
+                        try store.write { key in try repo.recordEvent(id, kind: kind, stage: name, details: details, fence: fence, key: key)
+                        }
                     }, runStore: store)
                 if experiment.completedStages.contains(name) {
                     if (try? stage.restore(context)) == true {
                         progress.finish(node, .skipped)
                         stageLog.info("stage skipped: it completed in an earlier run")
-                        try store.write { key in try repo.stageSkipped(id, stage: name, reason: "completed in an earlier run", fence: fence, key: key) }
+                        try store.write { key in
+                            try repo.stageSkipped(id, stage: name, reason: "completed in an earlier run", fence: fence, key: key)
+                        }
                         continue
                     }
                     stageLog.warning("stage completed in an earlier run but its checkpoint is missing: recomputing it")
                     try store.write { key in
-                        try repo.recordEvent(id, kind: "recompute", stage: name, details: ["reason": "checkpoint missing"], fence: fence, key: key)
+                        try repo.recordEvent(
+                            id, kind: "recompute", stage: name, details: ["reason": "checkpoint missing"], fence: fence, key: key)
                     }
                 }
                 try store.write { key in try repo.stageStarted(id, stage: name, fence: fence, key: key) }
@@ -149,13 +153,15 @@ final class Runner: Sendable {
                 let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
                 stageLog.info("stage completed", metadata: ["duration_ms": "\(Int(ms))"])
                 let percent = Double(index + 1) / Double(experiment.stages.count) * 100
-                try store.write { key in try repo.stageCompleted(id, stage: name, durationMs: ms, percent: percent, fence: fence, key: key) }
+                try store.write { key in try repo.stageCompleted(id, stage: name, durationMs: ms, percent: percent, fence: fence, key: key)
+                }
             }
             try gate.checkpoint()
             lease.withLock { $0.finishing = true }
             // Only the runner that still holds the experiment says it succeeded.
             let ours = try store.write { _ in
-                try repo.renewLeases(owner: fence.owner, generations: [id: fence.generation], leaseSeconds: engine.configuration.leaseSeconds)
+                try repo.renewLeases(
+                    owner: fence.owner, generations: [id: fence.generation], leaseSeconds: engine.configuration.leaseSeconds)
             }
             guard ours.contains(id) else { throw RunStop.fenced }
             log.info("experiment succeeded")
@@ -208,8 +214,9 @@ final class Runner: Sendable {
     private func stopped(_ stop: RunStop, _ log: Logger) {
         switch stop {
         case .fenced:
-            engine.logger.warning("runner fenced out: another runner holds the experiment; stopping without writing",
-                                  metadata: ["experiment_id": "\(experiment.id)", "fence": "\(fence)"])
+            engine.logger.warning(
+                "runner fenced out: another runner holds the experiment; stopping without writing",
+                metadata: ["experiment_id": "\(experiment.id)", "fence": "\(fence)"])
         case .outage:
             log.warning("experiment interrupted: \(stop)")
             engine.orphaned(experiment.id, fence: fence, reason: "\(stop)")

@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,7 +61,6 @@ public final class StageContext: @unchecked Sendable {
     let gate: PauseGate
     let recordEvent: (@Sendable (_ kind: String, _ details: [String: String]) throws -> Void)?
     let runStore: RunStore?
-
 
     init(
         experimentID: UUID, stage: String, request: Data, logger: Logger, progress: ProgressTree,

@@ -84,7 +84,8 @@ func parseInteger(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
     while index < bytes.count {
         guard let digit = digitValue(bytes[index]) else { return nil }
         let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
-        let (next, overflow2) = negative
+        let (next, overflow2) =
+            negative
             ? times10.subtractingReportingOverflow(Int64(digit))
             : times10.addingReportingOverflow(Int64(digit))
         guard !overflow1, !overflow2 else { return nil }
@@ -105,7 +106,12 @@ extension Double: PostgresDecodable {
             case 9 where bytes.elementsEqual("-Infinity".utf8): return -.infinity
             default:
                 // Reject what Swift accepts but PostgreSQL never prints ("inf", hex floats).
-                guard bytes.allSatisfy({ digitValue($0) != nil || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) else {
+                guard
+                    bytes.allSatisfy({
+                        digitValue($0) != nil || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: ".")
+                            || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E")
+                    })
+                else {
                     return nil
                 }
                 return Double(String(decoding: bytes, as: UTF8.self))

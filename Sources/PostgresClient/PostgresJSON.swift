@@ -23,11 +23,13 @@ public struct PostgresJSON: Sendable, Hashable, CustomStringConvertible {
     ///   - encoder: Default: a new `JSONEncoder` with sorted keys.
     /// - Throws: What `JSONEncoder.encode` throws.
     public init(encoding value: some Encodable, encoder: JSONEncoder? = nil) throws {
-        let encoder = encoder ?? {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            return encoder
-        }()
+        let encoder =
+            encoder
+            ?? {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                return encoder
+            }()
         self.init(data: try encoder.encode(value))
     }
 

@@ -1,5 +1,5 @@
-public import Logging
 internal import Dispatch
+public import Logging
 internal import Synchronization
 
 /// A thread-safe pool of ``PostgresConnection``s for blocking callers.

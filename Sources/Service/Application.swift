@@ -1,10 +1,10 @@
 import Foundation
-import Synchronization
 public import Logging
 public import MicroHTTP
 public import Pipeline
 public import PostgresClient
 import Store
+import Synchronization
 
 public struct StartupError: Error, CustomStringConvertible {
     public var description: String
@@ -107,7 +107,8 @@ public final class Application: Sendable {
         engine = Engine(
             configuration: engineConfig, repository: PostgresExperimentRepository(pool: pool), registry: stages, logger: logger,
             makeLogger: { id, stage in
-                var l = Logger(label: "experiment") { _ in ExperimentLogHandler(experimentID: id, stage: stage, bus: logBus, server: logger) }
+                var l = Logger(label: "experiment") { _ in ExperimentLogHandler(experimentID: id, stage: stage, bus: logBus, server: logger)
+                }
                 l.logLevel = .info
                 return l
             })
@@ -136,25 +137,38 @@ public final class Application: Sendable {
         let engine = self.engine
         let followHub = self.followHub
         let edgeStatistics = EdgeStatistics()
-        HealthRoutes(pool: pool, metrics: metrics, extra: {
-            func counter(_ name: String, _ help: String, _ v: Int, type: String = "counter") -> String {
-                "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(v)\n"
+        HealthRoutes(
+            pool: pool, metrics: metrics,
+            extra: {
+                func counter(_ name: String, _ help: String, _ v: Int, type: String = "counter") -> String {
+                    "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(v)\n"
+                }
+                return counter(
+                    "signalforge_experiments_running", "Experiments running on this instance", engine.runningIDs.count, type: "gauge")
+                    + counter("signalforge_log_lines_published_total", "Experiment log lines emitted", logBus.publishedCount)
+                    + counter("signalforge_log_lines_written_total", "Experiment log lines stored in PostgreSQL", logWriter.writtenCount)
+                    + counter(
+                        "signalforge_log_lines_pending", "Experiment log lines waiting to be stored", logWriter.pendingCount, type: "gauge")
+                    + counter(
+                        "signalforge_log_lines_spilled_total", "Log lines that waited on disk during a PostgreSQL outage",
+                        logWriter.spilledCount)
+                    + counter("signalforge_event_bus_dropped_total", "Events dropped by slow bounded subscribers", logBus.droppedCount)
+                    + counter("signalforge_log_followers", "Live log streams open", followHub.followerCount, type: "gauge")
+                    + counter(
+                        "signalforge_sampler_rows_pending", "Metric samples and events waiting for PostgreSQL", sampler.pendingCount,
+                        type: "gauge")
+                    + counter(
+                        "signalforge_sampler_samples_dropped_total", "Metric samples dropped after a very long outage",
+                        sampler.droppedSamples.load(ordering: .relaxed))
+                    + counter(
+                        "signalforge_experiment_read_queries_total", "Batched experiment reads sent to PostgreSQL",
+                        reader.statistics.batches)
+                    + counter("signalforge_experiment_reads_total", "Experiment reads answered by the batcher", reader.statistics.served)
+                    + stuckDetector.metricsText + notifier.metricsText
+                    + metrics.renderOutcomes() + system.prometheus()
+                    + edgeStatistics.prometheusText
             }
-            return counter("signalforge_experiments_running", "Experiments running on this instance", engine.runningIDs.count, type: "gauge")
-                + counter("signalforge_log_lines_published_total", "Experiment log lines emitted", logBus.publishedCount)
-                + counter("signalforge_log_lines_written_total", "Experiment log lines stored in PostgreSQL", logWriter.writtenCount)
-                + counter("signalforge_log_lines_pending", "Experiment log lines waiting to be stored", logWriter.pendingCount, type: "gauge")
-                + counter("signalforge_log_lines_spilled_total", "Log lines that waited on disk during a PostgreSQL outage", logWriter.spilledCount)
-                + counter("signalforge_event_bus_dropped_total", "Events dropped by slow bounded subscribers", logBus.droppedCount)
-                + counter("signalforge_log_followers", "Live log streams open", followHub.followerCount, type: "gauge")
-                + counter("signalforge_sampler_rows_pending", "Metric samples and events waiting for PostgreSQL", sampler.pendingCount, type: "gauge")
-                + counter("signalforge_sampler_samples_dropped_total", "Metric samples dropped after a very long outage", sampler.droppedSamples.load(ordering: .relaxed))
-                + counter("signalforge_experiment_read_queries_total", "Batched experiment reads sent to PostgreSQL", reader.statistics.batches)
-                + counter("signalforge_experiment_reads_total", "Experiment reads answered by the batcher", reader.statistics.served)
-                + stuckDetector.metricsText + notifier.metricsText
-                + metrics.renderOutcomes() + system.prometheus()
-                + edgeStatistics.prometheusText
-        }).register(&router)
+        ).register(&router)
         SystemRoutes(status: system).register(&router)
         ExperimentRoutes(
             store: store, engine: engine, reader: reader, authenticator: authenticator, webhooks: settings.webhooks
@@ -164,8 +178,9 @@ public final class Application: Sendable {
         LogRoutes(store: store, hub: followHub).register(&router)
         DatasetRoutes(
             pool: pool, dataDir: settings.dataDir, maxUploadBytes: settings.maxUploadBytes, maxLineBytes: settings.maxLineBytes,
-            logger: logger)
-            .register(&router)
+            logger: logger
+        )
+        .register(&router)
         ArtifactRoutes(pool: pool, dataDir: settings.dataDir).register(&router)
         SignalRoutes(store: store, signals: SignalStore(pool: pool)).register(&router)
         WhoAmIRoutes(authenticator: authenticator).register(&router)
@@ -198,7 +213,8 @@ public final class Application: Sendable {
             do {
                 try Migrator.migrate(pool, logger: logger)
                 break
-            } catch let e as PostgresError where ContinuousClock.now < deadline
+            } catch let e as PostgresError
+                where ContinuousClock.now < deadline
                 && [.connectionFailed, .poolExhausted, .connectionClosed].contains(e.code)
             {
                 logger.warning("database not reachable yet; retrying", metadata: ["error": "\(e)"])

@@ -33,10 +33,10 @@ struct CalibrationWalk {
         let n = signals.count
         let p = QualityModel.featureCount
         let known = knownAt
-        let order = (0 ..< n).sorted { known[$0] != known[$1] ? known[$0] < known[$1] : $0 < $1 }
+        let order = (0..<n).sorted { known[$0] != known[$1] ? known[$0] < known[$1] : $0 < $1 }
         var resolvedTime = [Int64](repeating: .max, count: n)
-        for i in 0 ..< n { if let r = signals[i].outcome.resolvedAt { resolvedTime[i] = r } }
-        let resolved = (0 ..< n).filter { resolvedTime[$0] != .max }
+        for i in 0..<n { if let r = signals[i].outcome.resolvedAt { resolvedTime[i] = r } }
+        let resolved = (0..<n).filter { resolvedTime[$0] != .max }
             .sorted { resolvedTime[$0] != resolvedTime[$1] ? resolvedTime[$0] < resolvedTime[$1] : $0 < $1 }
         var x: [Double] = []
         var y: [Double] = []
@@ -57,7 +57,7 @@ struct CalibrationWalk {
                 }
                 while next < resolved.count && resolvedTime[resolved[next]] <= known[i] {
                     let j = resolved[next]
-                    x.append(contentsOf: f[j * p ..< (j + 1) * p])
+                    x.append(contentsOf: f[j * p..<(j + 1) * p])
                     y.append((signals[j].outcome.r ?? 0) > 0 ? 1 : 0)
                     next += 1
                 }
@@ -68,7 +68,7 @@ struct CalibrationWalk {
                     lastFit = m
                 }
                 if fitted {
-                    signals[i].quality = model.predict(UnsafeBufferPointer(rebasing: f[i * p ..< (i + 1) * p]))
+                    signals[i].quality = model.predict(UnsafeBufferPointer(rebasing: f[i * p..<(i + 1) * p]))
                 } else {
                     signals[i].sources.append("flag:calibration_warmup")
                 }

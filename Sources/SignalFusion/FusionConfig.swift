@@ -69,7 +69,7 @@ public struct FusionConfig: Sendable, Equatable, Codable {
         func fail(_ key: String, _ reason: String) -> FusionError {
             FusionError(.invalidConfiguration, field: "fusion.\(key)", reason: reason)
         }
-        guard qualityThreshold.isFinite, (0 ... 1).contains(qualityThreshold) else {
+        guard qualityThreshold.isFinite, (0...1).contains(qualityThreshold) else {
             throw fail("quality_threshold", "must be in [0, 1]")
         }
         try weights.validate()
@@ -77,7 +77,7 @@ public struct FusionConfig: Sendable, Equatable, Codable {
         guard targetATRMultiplier.isFinite, targetATRMultiplier > 0 else { throw fail("target_atr_multiplier", "must be > 0") }
         guard horizonBars >= 1 else { throw fail("horizon_bars", "must be ≥ 1") }
         guard minForecastMagnitude.isFinite, minForecastMagnitude >= 0 else { throw fail("min_forecast_magnitude", "must be ≥ 0") }
-        guard minForecastConfidence.isFinite, (0 ... 1).contains(minForecastConfidence) else {
+        guard minForecastConfidence.isFinite, (0...1).contains(minForecastConfidence) else {
             throw fail("min_forecast_confidence", "must be in [0, 1]")
         }
         guard atrPeriod >= 1 else { throw fail("atr_period", "must be ≥ 1") }
@@ -91,25 +91,29 @@ public struct FusionConfig: Sendable, Equatable, Codable {
         guard calibrationL2.isFinite, calibrationL2 >= 0 else { throw fail("calibration_l2", "must be ≥ 0") }
     }
 
-    static var doubleKeys: [(String, WritableKeyPath<FusionConfig, Double>)] { [
-        ("quality_threshold", \.qualityThreshold),
-        ("stop_atr_multiplier", \.stopATRMultiplier),
-        ("target_atr_multiplier", \.targetATRMultiplier),
-        ("min_forecast_magnitude", \.minForecastMagnitude),
-        ("min_forecast_confidence", \.minForecastConfidence),
-        ("calibration_l2", \.calibrationL2),
-    ] }
-    static var intKeys: [(String, WritableKeyPath<FusionConfig, Int>)] { [
-        ("horizon_bars", \.horizonBars),
-        ("atr_period", \.atrPeriod),
-        ("adx_period", \.adxPeriod),
-        ("trend_period", \.trendPeriod),
-        ("volume_window", \.volumeWindow),
-        ("volatility_lookback", \.volatilityLookback),
-        ("correlation_window", \.correlationWindow),
-        ("min_history", \.minHistory),
-        ("refit_every", \.refitEvery),
-    ] }
+    static var doubleKeys: [(String, WritableKeyPath<FusionConfig, Double>)] {
+        [
+            ("quality_threshold", \.qualityThreshold),
+            ("stop_atr_multiplier", \.stopATRMultiplier),
+            ("target_atr_multiplier", \.targetATRMultiplier),
+            ("min_forecast_magnitude", \.minForecastMagnitude),
+            ("min_forecast_confidence", \.minForecastConfidence),
+            ("calibration_l2", \.calibrationL2),
+        ]
+    }
+    static var intKeys: [(String, WritableKeyPath<FusionConfig, Int>)] {
+        [
+            ("horizon_bars", \.horizonBars),
+            ("atr_period", \.atrPeriod),
+            ("adx_period", \.adxPeriod),
+            ("trend_period", \.trendPeriod),
+            ("volume_window", \.volumeWindow),
+            ("volatility_lookback", \.volatilityLookback),
+            ("correlation_window", \.correlationWindow),
+            ("min_history", \.minHistory),
+            ("refit_every", \.refitEvery),
+        ]
+    }
 
     /// Decodes the section and validates it.
     /// - Throws: ``FusionError`` naming the member: unknown key, wrong type, or
@@ -128,7 +132,8 @@ public struct FusionConfig: Sendable, Equatable, Codable {
                 } catch let error as FusionError {
                     throw error
                 } catch {
-                    throw FusionError(.invalidConfiguration, field: "fusion.weights", reason: "must be an object of numbers keyed by component name")
+                    throw FusionError(
+                        .invalidConfiguration, field: "fusion.weights", reason: "must be an object of numbers keyed by component name")
                 }
             } else {
                 throw FusionError(.invalidConfiguration, field: "fusion.\(name)", reason: "unknown member")

@@ -39,15 +39,25 @@ public enum OutcomeLabeler {
             var price = Double.nan
             var exit = SignalOutcome.Exit.open
             if d > 0 {
-                if o <= stop { price = o; exit = .stop }
-                else if o >= target { price = o; exit = .target }
-                else if l <= stop { price = stop; exit = .stop }
-                else if h >= target { price = target; exit = .target }
+                if o <= stop {
+                    price = o; exit = .stop
+                } else if o >= target {
+                    price = o; exit = .target
+                } else if l <= stop {
+                    price = stop; exit = .stop
+                } else if h >= target {
+                    price = target; exit = .target
+                }
             } else {
-                if o >= stop { price = o; exit = .stop }
-                else if o <= target { price = o; exit = .target }
-                else if h >= stop { price = stop; exit = .stop }
-                else if l <= target { price = target; exit = .target }
+                if o >= stop {
+                    price = o; exit = .stop
+                } else if o <= target {
+                    price = o; exit = .target
+                } else if h >= stop {
+                    price = stop; exit = .stop
+                } else if l <= target {
+                    price = target; exit = .target
+                }
             }
             if exit == .open && k == last { price = close[k]; exit = .horizon }
             if exit != .open {
@@ -70,7 +80,7 @@ public enum OutcomeLabeler {
         let n = close.count
         var long = [Double](repeating: .nan, count: n)
         var short = [Double](repeating: .nan, count: n)
-        for t in 0 ..< n where atr[t].isFinite && atr[t] > 0 && t + 1 < n {
+        for t in 0..<n where atr[t].isFinite && atr[t] > 0 && t + 1 < n {
             let cost = costs.roundTrip(price: open[t + 1], atr: atr[t])
             for d in [1.0, -1.0] {
                 let e = close[t]

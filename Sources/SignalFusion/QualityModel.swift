@@ -25,7 +25,7 @@ struct QualityModel: Sendable, Equatable {
     @inline(__always)
     func predict(_ x: UnsafeBufferPointer<Double>) -> Double {
         var z = 0.0
-        for j in 0 ..< Self.featureCount { z += beta[j] * x[j] }
+        for j in 0..<Self.featureCount { z += beta[j] * x[j] }
         return Self.sigmoid(z)
     }
 
@@ -42,32 +42,32 @@ struct QualityModel: Sendable, Equatable {
         var hessian = [Double](repeating: 0, count: p * p)
         x.withUnsafeBufferPointer { xs in
             y.withUnsafeBufferPointer { ys in
-                for _ in 0 ..< maxSteps {
-                    for j in 0 ..< p { gradient[j] = 0 }
-                    for j in 0 ..< p * p { hessian[j] = 0 }
-                    for i in 0 ..< count {
-                        let row = UnsafeBufferPointer(rebasing: xs[i * p ..< (i + 1) * p])
+                for _ in 0..<maxSteps {
+                    for j in 0..<p { gradient[j] = 0 }
+                    for j in 0..<p * p { hessian[j] = 0 }
+                    for i in 0..<count {
+                        let row = UnsafeBufferPointer(rebasing: xs[i * p..<(i + 1) * p])
                         let mu = predict(row)
                         let w = Swift.max(mu * (1 - mu), 1e-12)
                         let residual = mu - ys[i]
-                        for a in 0 ..< p {
+                        for a in 0..<p {
                             let xa = row[a]
                             gradient[a] += residual * xa
                             let wa = w * xa
-                            for b in 0 ... a { hessian[a * p + b] += wa * row[b] }
+                            for b in 0...a { hessian[a * p + b] += wa * row[b] }
                         }
                     }
-                    for a in 0 ..< p {
-                        for b in 0 ..< a { hessian[b * p + a] = hessian[a * p + b] }
+                    for a in 0..<p {
+                        for b in 0..<a { hessian[b * p + a] = hessian[a * p + b] }
                     }
                     hessian[0] += 1e-9
-                    for j in 1 ..< p {
+                    for j in 1..<p {
                         gradient[j] += lambda * beta[j]
                         hessian[j * p + j] += lambda + 1e-9
                     }
                     guard let step = Self.solve(hessian, gradient, p) else { return }
                     var largest = 0.0
-                    for j in 0 ..< p {
+                    for j in 0..<p {
                         beta[j] -= step[j]
                         largest = Swift.max(largest, Swift.abs(step[j]))
                     }
@@ -80,10 +80,10 @@ struct QualityModel: Sendable, Equatable {
     /// Solves `A·s = b` for a symmetric positive definite `A` (Cholesky); nil if it is not.
     static func solve(_ a: [Double], _ b: [Double], _ n: Int) -> [Double]? {
         var l = [Double](repeating: 0, count: n * n)
-        for i in 0 ..< n {
-            for j in 0 ... i {
+        for i in 0..<n {
+            for j in 0...i {
                 var sum = a[i * n + j]
-                for k in 0 ..< j { sum -= l[i * n + k] * l[j * n + k] }
+                for k in 0..<j { sum -= l[i * n + k] * l[j * n + k] }
                 if i == j {
                     guard sum > 0, sum.isFinite else { return nil }
                     l[i * n + i] = sum.squareRoot()
@@ -93,15 +93,15 @@ struct QualityModel: Sendable, Equatable {
             }
         }
         var z = [Double](repeating: 0, count: n)
-        for i in 0 ..< n {
+        for i in 0..<n {
             var sum = b[i]
-            for k in 0 ..< i { sum -= l[i * n + k] * z[k] }
+            for k in 0..<i { sum -= l[i * n + k] * z[k] }
             z[i] = sum / l[i * n + i]
         }
         var s = [Double](repeating: 0, count: n)
         for i in stride(from: n - 1, through: 0, by: -1) {
             var sum = z[i]
-            for k in i + 1 ..< n { sum -= l[k * n + i] * s[k] }
+            for k in i + 1..<n { sum -= l[k * n + i] * s[k] }
             s[i] = sum / l[i * n + i]
         }
         return s

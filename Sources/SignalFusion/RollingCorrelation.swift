@@ -5,7 +5,7 @@ enum RollingCorrelation {
     static func matchIndex(_ a: [Int64], _ b: [Int64]) -> [Int32] {
         Array(unsafeUninitializedCapacity: a.count) { out, initialized in
             var j = 0
-            for i in 0 ..< a.count {
+            for i in 0..<a.count {
                 while j < b.count && b[j] < a[i] { j += 1 }
                 out[i] = j < b.count && b[j] == a[i] ? Int32(j) : -1
             }

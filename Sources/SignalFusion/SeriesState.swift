@@ -40,7 +40,7 @@ struct SeriesState {
         let ema = EMA.compute(input.close, period: config.trendPeriod)
         trend = input.close.withUnsafeBufferPointer { c in
             Array(unsafeUninitializedCapacity: n) { out, initialized in
-                for i in 0 ..< n {
+                for i in 0..<n {
                     let diff = c[i] - ema[i]
                     out[i] = diff.isNaN ? .nan : (diff > 0 ? 1 : (diff < 0 ? -1 : 0))
                 }
@@ -76,7 +76,7 @@ struct SeriesState {
         let minMagnitude = config.minForecastMagnitude
         let minConfidence = config.minForecastConfidence
         var e = 0
-        for t in 0 ..< n {
+        for t in 0..<n {
             let eventStart = e
             var bestBull = -1.0, bestBear = -1.0
             while e < order.count && Self.knownBar(events[order[e]]) <= t {
@@ -110,11 +110,12 @@ struct SeriesState {
                 if (event.direction == .bullish) == (direction > 0) { supporting.append(Int32(order[k])) }
                 k += 1
             }
-            candidates.append(Candidate(
-                bar: t, direction: direction, forecast: forecastOK,
-                patternConflict: opposingBest >= 0,
-                patternStrength: QualityFormula.patternStrength(supporting: supportingBest, opposing: opposingBest),
-                supportStart: start, supportEnd: Int32(supporting.count)))
+            candidates.append(
+                Candidate(
+                    bar: t, direction: direction, forecast: forecastOK,
+                    patternConflict: opposingBest >= 0,
+                    patternStrength: QualityFormula.patternStrength(supporting: supportingBest, opposing: opposingBest),
+                    supportStart: start, supportEnd: Int32(supporting.count)))
         }
     }
 }

@@ -127,8 +127,10 @@ public enum SignalFusion {
             var candidates = states[a].candidates
             let returnsA = states[a].returns
             let tsA = inputs[a].timestamps
-            for b in inputs.indices where b != a
-                && inputs[b].timeframe == inputs[a].timeframe && inputs[b].symbol != inputs[a].symbol {
+            for b in inputs.indices
+            where b != a
+                && inputs[b].timeframe == inputs[a].timeframe && inputs[b].symbol != inputs[a].symbol
+            {
                 try checkpoint()
                 let map = RollingCorrelation.matchIndex(tsA, inputs[b].timestamps)
                 var stopped: FusionError?
@@ -262,7 +264,7 @@ public enum SignalFusion {
             for component in QualityComponent.allCases {
                 switch component {
                 case .mtfAgreement where !mtfKnown, .volumeConfirmation where !volumeKnown,
-                     .sentimentAlignment where !sentimentKnown, .correlationSafety where !correlationKnown:
+                    .sentimentAlignment where !sentimentKnown, .correlationSafety where !correlationKnown:
                     continue
                 default:
                     num += weights[component] * components[component]
@@ -285,16 +287,19 @@ public enum SignalFusion {
             }
             walk.add(
                 knownAt: closeTime,
-                (1, components.patternStrength - 0.5, mtfKnown ? mtf - 0.5 : 0, regime - 0.5,
-                 volumeKnown ? volumeScore - 0.5 : 0, sentimentKnown ? sentimentScore - 0.5 : 0,
-                 correlationKnown ? correlationScore - 0.5 : 0, strength))
-            signals.append(FusedSignal(
-                symbol: input.symbol, timeframe: input.timeframe, timestamp: input.timestamps[t],
-                direction: d > 0 ? .long : .short,
-                entry: entry, stop: stop, target: target,
-                horizonBars: config.horizonBars, quality: prior,
-                accepted: prior >= config.qualityThreshold,
-                components: components, sources: sources, qualityPrior: prior, outcome: outcome))
+                (
+                    1, components.patternStrength - 0.5, mtfKnown ? mtf - 0.5 : 0, regime - 0.5,
+                    volumeKnown ? volumeScore - 0.5 : 0, sentimentKnown ? sentimentScore - 0.5 : 0,
+                    correlationKnown ? correlationScore - 0.5 : 0, strength
+                ))
+            signals.append(
+                FusedSignal(
+                    symbol: input.symbol, timeframe: input.timeframe, timestamp: input.timestamps[t],
+                    direction: d > 0 ? .long : .short,
+                    entry: entry, stop: stop, target: target,
+                    horizonBars: config.horizonBars, quality: prior,
+                    accepted: prior >= config.qualityThreshold,
+                    components: components, sources: sources, qualityPrior: prior, outcome: outcome))
         }
     }
 

@@ -1,6 +1,6 @@
-import Foundation
 import Analysis
 import Export
+import Foundation
 import Indicators
 import Logging
 import MarketData
@@ -59,21 +59,23 @@ public struct AnalysisStage: Stage {
                     open: bars.open, high: bars.high, low: bars.low, close: bars.close, atr: atr,
                     stopMultiple: fusion.stopATRMultiplier, targetMultiple: fusion.targetATRMultiplier,
                     horizon: fusion.horizonBars, costs: FusionStage.costs(config, symbol: symbol))
-                evaluationInputs.append(EvaluationSeries(
-                    symbol: symbol, timeframe: tf.rawValue, periodsPerYear: tf.periodsPerYear,
-                    close: bars.close, longR: everyBar.long, shortR: everyBar.short,
-                    signals: (allBySeries["\(symbol) \(tf.rawValue)"] ?? []).map {
-                        EvaluationSignal(
-                            direction: $0.direction == "long" ? .long : .short, quality: $0.quality, accepted: $0.accepted,
-                            calibrated: !$0.sources.contains("flag:calibration_warmup"), r: $0.outcomeR,
-                            knownAt: tf.closeTime(ofBarOpeningAt: $0.timestampMicros), resolvedAt: $0.resolvedAtMicros)
-                    }))
-                inputs.append(BacktestInput(
-                    symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.nominalDurationMicros,
-                    periodsPerYear: tf.periodsPerYear,
-                    closeTimes: tf.isCalendar ? bars.timestamps.map { tf.closeTime(ofBarOpeningAt: $0) } : nil,
-                    timestamps: bars.timestamps,
-                    open: bars.open, high: bars.high, low: bars.low, close: bars.close, signals: mine, costs: costs))
+                evaluationInputs.append(
+                    EvaluationSeries(
+                        symbol: symbol, timeframe: tf.rawValue, periodsPerYear: tf.periodsPerYear,
+                        close: bars.close, longR: everyBar.long, shortR: everyBar.short,
+                        signals: (allBySeries["\(symbol) \(tf.rawValue)"] ?? []).map {
+                            EvaluationSignal(
+                                direction: $0.direction == "long" ? .long : .short, quality: $0.quality, accepted: $0.accepted,
+                                calibrated: !$0.sources.contains("flag:calibration_warmup"), r: $0.outcomeR,
+                                knownAt: tf.closeTime(ofBarOpeningAt: $0.timestampMicros), resolvedAt: $0.resolvedAtMicros)
+                        }))
+                inputs.append(
+                    BacktestInput(
+                        symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.nominalDurationMicros,
+                        periodsPerYear: tf.periodsPerYear,
+                        closeTimes: tf.isCalendar ? bars.timestamps.map { tf.closeTime(ofBarOpeningAt: $0) } : nil,
+                        timestamps: bars.timestamps,
+                        open: bars.open, high: bars.high, low: bars.low, close: bars.close, signals: mine, costs: costs))
                 context.progress.advance(step, by: Int64(table.count))
             }
         }
@@ -94,7 +96,8 @@ public struct AnalysisStage: Stage {
         context.progress.finish(step)
         for r in report.results {
             context.logger.info(
-                "backtested", metadata: [
+                "backtested",
+                metadata: [
                     "symbol": "\(r.symbol)", "timeframe": "\(r.timeframe)", "trades": "\(r.trades.count)",
                 ])
         }
@@ -156,7 +159,8 @@ public struct AnalysisStage: Stage {
         let evaluation = Evaluation.evaluate(evaluationInputs, config: config, costs: costsUsed)
         let evaluationJSON = String(decoding: try encoder.encode(evaluation), as: UTF8.self)
         context.logger.info(
-            "evaluated", metadata: [
+            "evaluated",
+            metadata: [
                 "verdict": "\(evaluation.overall.verdict.rawValue)", "reason": "\(evaluation.overall.reason)",
             ])
         files.append("report.json")
@@ -177,7 +181,8 @@ public struct AnalysisStage: Stage {
             context.logger.warning("no result store: the report is only in report.json")
         }
         context.logger.info(
-            "report written", metadata: [
+            "report written",
+            metadata: [
                 "trades": "\(trades.count)", "accepted_signals": "\(accepted.count)",
                 "win_rate": "\(report.summary.winRate)", "sharpe": "\(report.summary.sharpe)",
             ])

@@ -1,6 +1,6 @@
 import Analysis
-public import Foundation
 import Forecasting
+public import Foundation
 public import MarketData
 public import Pipeline
 import SignalFusion
@@ -49,7 +49,9 @@ public enum BuiltInStages {
         StageDescriptor(name: "resample", prerequisites: ["load"], options: ResampleOptions.self, reads: ["resample"], bars: nil) {
             ResampleStage()
         },
-        StageDescriptor(name: "merge", prerequisites: ["resample"], options: MergeOptions.self, reads: ["merge"], bars: MergeStage.chartBars) {
+        StageDescriptor(
+            name: "merge", prerequisites: ["resample"], options: MergeOptions.self, reads: ["merge"], bars: MergeStage.chartBars
+        ) {
             MergeStage()
         },
         StageDescriptor(name: "features", prerequisites: ["merge"], options: FeaturesOptions.self, reads: ["features"], bars: nil) {

@@ -1,13 +1,14 @@
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
 import Export
 import Foundation
 import Logging
 import MarketData
 public import Pipeline
+
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
 
 /// `export`: the table of every timeframe (and the fused signals, when the
 /// experiment ran fusion: `signals.<format>`) as files in the experiment's
@@ -70,7 +71,8 @@ public struct ExportStage: Stage {
             let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value ?? 0
             context.progress.finish(job.step)
             context.logger.info(
-                "exported", metadata: [
+                "exported",
+                metadata: [
                     "file": "\(name)", "rows": "\(job.table.count)", "columns": "\(job.table.columns.count + 1)",
                     "bytes": "\(size)", "ms": "\(Int(started.duration(to: .now).seconds * 1000))",
                 ])

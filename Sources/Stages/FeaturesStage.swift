@@ -109,7 +109,9 @@ public struct FeaturesStage: Stage {
             report(k, 1)
             try context.checkpoint()
             let macd = MACD.compute(bars.close, fast: o.macd.fast, slow: o.macd.slow, signal: o.macd.signal)
-            add += [(FeatureName.macd.macd, macd.macd), (FeatureName.macd.signal, macd.signal), (FeatureName.macd.histogram, macd.histogram)]
+            add += [
+                (FeatureName.macd.macd, macd.macd), (FeatureName.macd.signal, macd.signal), (FeatureName.macd.histogram, macd.histogram),
+            ]
             let bb = BollingerBands.compute(bars.close, period: o.bollingerPeriod, devUp: o.bollingerStddev, devDown: o.bollingerStddev)
             let bbNames = FeatureName.bollinger(o.bollingerPeriod)
             add += [(bbNames.upper, bb.upper), (bbNames.middle, bb.middle), (bbNames.lower, bb.lower)]

@@ -1,9 +1,9 @@
 public import Forecasting
 import Foundation
-import Synchronization
 import Logging
 import MarketData
 public import Pipeline
+import Synchronization
 
 /// One model's out-of-sample figures on one symbol × timeframe (or why it was left out).
 struct ForecastSummary: Sendable, Codable, Equatable {
@@ -139,26 +139,32 @@ public struct ForecastStage: Stage {
                 },
                 suspendedTime: { context.suspendedTime })
             for failure in report.failures {
-                try context.event("forecast_model_left_out", ["symbol": symbol, "timeframe": tf.rawValue, "model": failure.name, "reason": failure.reason])
+                try context.event(
+                    "forecast_model_left_out",
+                    ["symbol": symbol, "timeframe": tf.rawValue, "model": failure.name, "reason": failure.reason])
                 context.logger.warning(
                     "forecast model left out",
                     metadata: ["symbol": "\(symbol)", "timeframe": "\(tf)", "model": "\(failure.name)", "reason": "\(failure.reason)"])
-                summaries.append(ForecastSummary(
-                    symbol: symbol, timeframe: tf.rawValue, model: failure.name, evaluated: 0, directionalAccuracy: nil,
-                    meanAbsoluteError: nil, seconds: 0, failure: failure.reason))
+                summaries.append(
+                    ForecastSummary(
+                        symbol: symbol, timeframe: tf.rawValue, model: failure.name, evaluated: 0, directionalAccuracy: nil,
+                        meanAbsoluteError: nil, seconds: 0, failure: failure.reason))
             }
             for r in report.results {
                 let e = r.evaluation
                 let accuracy = e.directionalAccuracy.isFinite ? e.directionalAccuracy : nil
                 let mae = e.meanAbsoluteError.isFinite ? e.meanAbsoluteError : nil
-                summaries.append(ForecastSummary(
-                    symbol: symbol, timeframe: tf.rawValue, model: r.name, evaluated: e.evaluated,
-                    directionalAccuracy: accuracy, meanAbsoluteError: mae, seconds: r.seconds, failure: nil))
-                try context.event("forecast_model_evaluated", [
-                    "symbol": symbol, "timeframe": tf.rawValue, "model": r.name, "evaluated": "\(e.evaluated)",
-                    "directional_accuracy": accuracy.map { "\($0)" } ?? "null", "mae": mae.map { "\($0)" } ?? "null",
-                    "seconds": "\(r.seconds)",
-                ])
+                summaries.append(
+                    ForecastSummary(
+                        symbol: symbol, timeframe: tf.rawValue, model: r.name, evaluated: e.evaluated,
+                        directionalAccuracy: accuracy, meanAbsoluteError: mae, seconds: r.seconds, failure: nil))
+                try context.event(
+                    "forecast_model_evaluated",
+                    [
+                        "symbol": symbol, "timeframe": tf.rawValue, "model": r.name, "evaluated": "\(e.evaluated)",
+                        "directional_accuracy": accuracy.map { "\($0)" } ?? "null", "mae": mae.map { "\($0)" } ?? "null",
+                        "seconds": "\(r.seconds)",
+                    ])
                 context.logger.info(
                     "forecast model evaluated out of sample",
                     metadata: [
@@ -173,7 +179,8 @@ public struct ForecastStage: Stage {
             let predictions = chosen?.predictions ?? [Double](repeating: .nan, count: bars.count)
             let confidence = chosen?.confidence ?? [Double](repeating: .nan, count: bars.count)
             if chosen == nil {
-                context.logger.warning("no forecast model succeeded: no forecast for this series", metadata: ["symbol": "\(symbol)", "timeframe": "\(tf)"])
+                context.logger.warning(
+                    "no forecast model succeeded: no forecast for this series", metadata: ["symbol": "\(symbol)", "timeframe": "\(tf)"])
             }
             out.columns.append(NamedColumn(name: bars.prefix + "forecast", values: bars.scatter(predictions)))
             out.columns.append(NamedColumn(name: bars.prefix + "forecast_confidence", values: bars.scatter(confidence)))

@@ -1,5 +1,5 @@
-import Foundation
 import Analysis
+import Foundation
 import Logging
 import MarketData
 import Patterns
@@ -41,14 +41,15 @@ public struct FusionStage: Stage {
                 let bars = try SymbolBars(symbol, in: table)
                 let predictions = bars.column("forecast", in: table)
                 if predictions == nil { forecastMissing = true }
-                inputs.append(FusionInput(
-                    symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.nominalDurationMicros,
-                    closeTimes: tf.isCalendar ? bars.timestamps.map { tf.closeTime(ofBarOpeningAt: $0) } : nil,
-                    timestamps: bars.timestamps, open: bars.open, high: bars.high, low: bars.low, close: bars.close,
-                    volume: bars.volume, sentiment: bars.sentiment,
-                    predictions: predictions ?? [], confidence: bars.column("forecast_confidence", in: table) ?? [],
-                    forecastName: Self.forecastModel(table, prefix: bars.prefix), patterns: PatternsStage.events(bars, patterns),
-                    costs: Self.costs(analysis, symbol: symbol)))
+                inputs.append(
+                    FusionInput(
+                        symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.nominalDurationMicros,
+                        closeTimes: tf.isCalendar ? bars.timestamps.map { tf.closeTime(ofBarOpeningAt: $0) } : nil,
+                        timestamps: bars.timestamps, open: bars.open, high: bars.high, low: bars.low, close: bars.close,
+                        volume: bars.volume, sentiment: bars.sentiment,
+                        predictions: predictions ?? [], confidence: bars.column("forecast_confidence", in: table) ?? [],
+                        forecastName: Self.forecastModel(table, prefix: bars.prefix), patterns: PatternsStage.events(bars, patterns),
+                        costs: Self.costs(analysis, symbol: symbol)))
                 context.progress.advance(step, by: Int64(table.count))
             }
         }
@@ -79,7 +80,8 @@ public struct FusionStage: Stage {
             for symbol in plan.symbols {
                 let mine = bySeries["\(symbol) \(tf.rawValue)"] ?? []
                 context.logger.info(
-                    "signals fused", metadata: [
+                    "signals fused",
+                    metadata: [
                         "symbol": "\(symbol)", "timeframe": "\(tf)", "candidates": "\(mine.count)",
                         "accepted": "\(mine.filter(\.accepted).count)",
                         "resolved": "\(mine.filter { $0.outcome != "open" }.count)",

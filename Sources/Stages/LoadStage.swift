@@ -198,7 +198,8 @@ public struct LoadStage: Stage {
             return tf
         case .undetermined(nil):
             if recorded == nil {
-                context.logger.warning("a single bar does not tell its timeframe: it is resampled as it is", metadata: ["file": "\(display)"])
+                context.logger.warning(
+                    "a single bar does not tell its timeframe: it is resampled as it is", metadata: ["file": "\(display)"])
             }
             return recorded
         case .undetermined:

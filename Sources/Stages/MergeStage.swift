@@ -66,7 +66,8 @@ public struct MergeStage: Stage {
             }
             context.progress.finish(step)
             context.logger.info(
-                "merged", metadata: [
+                "merged",
+                metadata: [
                     "timeframe": "\(tf)", "rows": "\(table.count)", "columns": "\(table.columns.count + 1)",
                     "join": "\(options.join.rawValue)", "tolerance_us": "\(options.toleranceMicros)",
                 ])

@@ -51,11 +51,13 @@ public struct ResampleStage: Stage {
         for s in inputs {
             if let own = s.timeframe, let straddled = plan.timeframes.first(where: { $0 > own && !own.nests(in: $0) }) {
                 throw StageError(
-                    "timeframes: \(straddled) cannot be built from the \(own) bars of \(s.symbol): a \(own) bar can straddle two \(straddled) bars")
+                    "timeframes: \(straddled) cannot be built from the \(own) bars of \(s.symbol): a \(own) bar can straddle two \(straddled) bars"
+                )
             }
             if let own = s.timeframe, let finest = plan.timeframes.first, finest < own {
                 throw StageError(
-                    "timeframes: \(finest) is finer than the data: \(s.symbol) has \(own) bars, which cannot be treated as \(finest) bars (request \(own) or coarser)")
+                    "timeframes: \(finest) is finer than the data: \(s.symbol) has \(own) bars, which cannot be treated as \(finest) bars (request \(own) or coarser)"
+                )
             }
         }
         // Datasets left on disk by `load`: one pass each feeds every timeframe.
@@ -121,7 +123,8 @@ public struct ResampleStage: Stage {
             }
             context.progress.finish(step)
             context.logger.info(
-                "resampled", metadata: [
+                "resampled",
+                metadata: [
                     "timeframe": "\(tf)", "rows_in": "\(total)", "rows_out": "\(results.reduce(0) { $0 + $1.count })",
                     "from": "\(Set(sources.map { $0.timeframe?.rawValue ?? "raw" }).sorted().joined(separator: ","))",
                 ])
@@ -164,7 +167,8 @@ public struct ResampleStage: Stage {
         }
         context.progress.finish(step)
         context.logger.info(
-            "streamed from disk", metadata: [
+            "streamed from disk",
+            metadata: [
                 "symbol": "\(dataset.symbol)", "rows_in": "\(dataset.rows)",
                 "rows_out": "\(timeframes.map { "\($0)=\(out[$0]!.count)" }.joined(separator: ","))",
             ])

@@ -1,6 +1,6 @@
 public import Analysis
-public import Foundation
 public import Forecasting
+public import Foundation
 import MarketData
 public import SignalFusion
 
@@ -156,11 +156,12 @@ extension AnalysisConfig: StageOptions {
         "sizing": .choice(AnalysisConfig.Sizing.allCases.map(\.rawValue)),
         "risk_fraction": .number(ConfigSchema.NumberRange(lower: 0, lowerIncluded: false, upper: 1)),
         "units": .number(.above(0)),
-        "costs": .map(.object([
-            "spread_bps": .number(.closed(0, 10_000)),
-            "commission_bps": .number(.closed(0, 10_000)),
-            "slippage_atr": .number(.closed(0, 10_000)),
-        ])),
+        "costs": .map(
+            .object([
+                "spread_bps": .number(.closed(0, 10_000)),
+                "commission_bps": .number(.closed(0, 10_000)),
+                "slippage_atr": .number(.closed(0, 10_000)),
+            ])),
         "alpha": .number(ConfigSchema.NumberRange(lower: 0, lowerIncluded: false, upper: 1, upperIncluded: false)),
         "min_trades": .positive,
         "random_runs": .integer(1_000...100_000),

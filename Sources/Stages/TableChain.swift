@@ -101,7 +101,8 @@ enum TableChain {
             context.progress.finish(step)
             context.artifacts.set(key(stage, tf), result)
             context.logger.info(
-                "\(stage) computed", metadata: [
+                "\(stage) computed",
+                metadata: [
                     "timeframe": "\(tf)", "rows": "\(result.count)", "columns_added": "\(result.columns.count - table.columns.count)",
                     "ms": "\(Int(started.duration(to: .now).seconds * 1000))",
                 ])

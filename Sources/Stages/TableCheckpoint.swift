@@ -1,11 +1,12 @@
+public import Foundation
+public import MarketData
+import Pipeline
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)
 internal import Darwin
 #endif
-public import Foundation
-public import MarketData
-import Pipeline
 
 /// A merged table saved between stages: a raw little-endian column dump that
 /// reads back in one pass, written to a temporary name and renamed into place.

@@ -209,7 +209,8 @@ extension ExperimentStore {
     /// The stages an experiment has completed.
     public func completedStages(_ id: UUID) throws -> [String] {
         try pool.withConnection { c in
-            let s = try c.query("SELECT array_to_string(completed_stages, ',') FROM experiments WHERE id = \(id)").first?
+            let s =
+                try c.query("SELECT array_to_string(completed_stages, ',') FROM experiments WHERE id = \(id)").first?
                 .decode(0, as: String.self) ?? ""
             return s.isEmpty ? [] : s.split(separator: ",").map(String.init)
         }

@@ -1,5 +1,5 @@
-public import Logging
 import Hashing
+public import Logging
 public import PostgresClient
 
 /// Applies the embedded migrations in order, once, under an advisory lock so

@@ -105,9 +105,11 @@ public struct SignalStore: Sendable {
             if signals.isEmpty { return 0 }
             return try tx.copyFrom(
                 table: "signals",
-                columns: ["experiment_id", "symbol", "timeframe", "ts", "direction", "entry", "stop", "target", "horizon_bars",
-                          "quality", "accepted", "components", "sources", "component_values",
-                          "quality_prior", "outcome", "outcome_r", "resolved_at"]
+                columns: [
+                    "experiment_id", "symbol", "timeframe", "ts", "direction", "entry", "stop", "target", "horizon_bars",
+                    "quality", "accepted", "components", "sources", "component_values",
+                    "quality_prior", "outcome", "outcome_r", "resolved_at",
+                ]
             ) { w in
                 for s in signals {
                     w.appendField(id)
@@ -127,7 +129,11 @@ public struct SignalStore: Sendable {
                     w.appendField(s.qualityPrior)
                     w.appendField(s.outcome)
                     w.appendField(s.outcomeR)
-                    if let at = s.resolvedAtMicros { w.appendTimestamp(microsecondsSince1970: at) } else { w.appendField(Optional<Int64>.none) }
+                    if let at = s.resolvedAtMicros {
+                        w.appendTimestamp(microsecondsSince1970: at)
+                    } else {
+                        w.appendField(Optional<Int64>.none)
+                    }
                     try w.endRow()
                 }
             }

@@ -39,7 +39,10 @@ struct SampleData: ParsableCommand {
     @Flag(help: "Add a sentiment column in [-1, 1].")
     var sentiment = false
 
-    @Option(help: "Plant a forecastable edge of this strength (0 to 1): a hidden persistent trend per symbol adds STRENGTH × trend bar volatilities to each return. 0 (default): random walks.")
+    @Option(
+        help:
+            "Plant a forecastable edge of this strength (0 to 1): a hidden persistent trend per symbol adds STRENGTH × trend bar volatilities to each return. 0 (default): random walks."
+    )
     var edge = 0.0
 
     @Flag(help: "Gzip the files (.csv.gz).")

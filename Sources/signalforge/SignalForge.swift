@@ -189,8 +189,12 @@ struct Token: ParsableCommand {
                     throw ValidationError("\(path) already has a token named '\(name)'")
                 }
             } else {
-                try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                _ = fm.createFile(atPath: path, contents: Data("# signalforge tokens: NAME SCOPE SHA256HEX\n".utf8), attributes: [.posixPermissions: 0o600])
+                try fm.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent,
+                    withIntermediateDirectories: true)
+                _ = fm.createFile(
+                    atPath: path, contents: Data("# signalforge tokens: NAME SCOPE SHA256HEX\n".utf8),
+                    attributes: [.posixPermissions: 0o600])
             }
             let (token, line) = try TokenStore.generate(name: name, scope: Scope(rawValue: scope)!)
             guard let handle = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }

@@ -38,7 +38,8 @@ struct AnalysisConfigTests {
     @Test func inputErrorsNameTheMember() {
         var input = BacktestTests.input(BacktestTests.bars, signals: [(0, .long, 98, 104)])
         input.signals[0].timestamp += 1
-        #expect(Self.message { _ = try Backtest.run(input) }
+        #expect(
+            Self.message { _ = try Backtest.run(input) }
                 == "analysis.inputs[X 1h].signals[0].timestamp: no bar opens at 1")
         input = BacktestTests.input(BacktestTests.bars, signals: [])
         input.close.removeLast()

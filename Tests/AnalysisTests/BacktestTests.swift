@@ -59,7 +59,7 @@ struct BacktestTests {
         #expect(t.map(\.signalTime) == [0, 2, 4, 7].map { $0 * Self.hour })
         #expect(t.map(\.barsHeld) == [2, 2, 3, 1])
         let pnl = [4.0, -2, 1.5, -2.8], r = [2.0, -1, 0.25, -1]
-        for k in 0 ..< 4 {
+        for k in 0..<4 {
             #expect(abs(t[k].pnl - pnl[k]) < 1e-9)
             #expect(abs(t[k].r - r[k]) < 1e-9)
         }
@@ -67,16 +67,16 @@ struct BacktestTests {
         let m = result.metrics
         #expect(m.trades == 4 && m.wins == 2 && m.losses == 2)
         #expect(m.winRate == 0.5)
-        #expect(abs(m.averageR - 0.0625) < 1e-12)              // (2 − 1 + 0.25 − 1) / 4
+        #expect(abs(m.averageR - 0.0625) < 1e-12)  // (2 − 1 + 0.25 − 1) / 4
         #expect(abs(m.grossProfit - 5.5) < 1e-9 && abs(m.grossLoss - 4.8) < 1e-9)
         #expect(abs(m.profitFactor - 5.5 / 4.8) < 1e-9)
         #expect(abs(m.netProfit - 0.7) < 1e-9)
-        #expect(m.skippedSignals == 2)                          // bar 5 (in a position), bar 9 (last bar)
-        #expect(m.exposure == 0.8)                              // bars 1–8 in a position, of 10
+        #expect(m.skippedSignals == 2)  // bar 5 (in a position), bar 9 (last bar)
+        #expect(m.exposure == 0.8)  // bars 1–8 in a position, of 10
 
         // Equity at each close: realized + open position marked at the close.
         let equity = [10000, 10000.5, 10004, 10004.5, 10002, 10002.5, 10003, 10003.5, 10000.7, 10000.7]
-        #expect(result.equityCurve.map(\.timestamp) == (0 ..< 10).map { Int64($0) * Self.hour })
+        #expect(result.equityCurve.map(\.timestamp) == (0..<10).map { Int64($0) * Self.hour })
         for (point, e) in zip(result.equityCurve, equity) { #expect(abs(point.equity - e) < 1e-9) }
         #expect(abs(m.finalEquity - 10000.7) < 1e-9)
         #expect(abs(m.totalReturn - 0.00007) < 1e-12)
@@ -100,7 +100,9 @@ struct BacktestTests {
         var daily = Self.input(Self.bars, signals: Self.signals)
         daily.barDurationMicros = 24 * Self.hour
         daily.timestamps = daily.timestamps.map { $0 * 24 }
-        daily.signals = daily.signals.map { var s = $0; s.timestamp *= 24; return s }
+        daily.signals = daily.signals.map {
+            var s = $0; s.timestamp *= 24; return s
+        }
         let hourly = try Backtest.run(Self.input(Self.bars, signals: Self.signals), config: Self.plain).metrics.sharpe
         let perDay = try Backtest.run(daily, config: Self.plain).metrics.sharpe
         #expect(abs(hourly / perDay - (24.0).squareRoot()) < 1e-9)
@@ -235,28 +237,37 @@ struct BacktestTests {
         #expect(report.summary.initialEquity == 20000)
         #expect(abs(report.summary.finalEquity - (10000.7 + 10004)) < 1e-9)
         #expect(report.equityCurve.count == 10)
-        for k in 0 ..< 10 {
+        for k in 0..<10 {
             let sum = report.results[0].equityCurve[k].equity + report.results[1].equityCurve[k].equity
             #expect(abs(report.equityCurve[k].equity - sum) < 1e-9)
         }
         #expect(report.summary.exposure == 0.8)
 
         // JSON: snake_case keys, non-finite numbers as null.
-        let lossless = try Backtest.run([Self.input([(100, 101, 99, 100), (100, 103, 99, 102), (102, 111, 101, 109)],
-                                                    signals: [(0, .long, 95, 110)])], config: Self.plain)
+        let lossless = try Backtest.run(
+            [
+                Self.input(
+                    [(100, 101, 99, 100), (100, 103, 99, 102), (102, 111, 101, 109)],
+                    signals: [(0, .long, 95, 110)])
+            ], config: Self.plain)
         let data = try JSONEncoder().encode(lossless)
         let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         let summary = object["summary"] as! [String: Any]
         #expect(summary["profit_factor"] is NSNull)
         #expect(summary["win_rate"] as? Double == 1)
-        for key in ["trades", "wins", "win_rate", "average_r", "profit_factor", "total_return", "sharpe",
-                    "max_drawdown", "exposure", "skipped_signals", "gross_profit", "gross_loss"] {
+        for key in [
+            "trades", "wins", "win_rate", "average_r", "profit_factor", "total_return", "sharpe",
+            "max_drawdown", "exposure", "skipped_signals", "gross_profit", "gross_loss",
+        ] {
             #expect(summary[key] != nil, "\(key)")
         }
         let result = (object["results"] as! [[String: Any]])[0]
         let trade = (result["trades"] as! [[String: Any]])[0]
-        #expect(Set(trade.keys).isSuperset(of: ["symbol", "entry_time", "entry_price", "exit_time", "exit_price",
-                                                "direction", "exit_reason", "pnl", "r"]))
+        #expect(
+            Set(trade.keys).isSuperset(of: [
+                "symbol", "entry_time", "entry_price", "exit_time", "exit_price",
+                "direction", "exit_reason", "pnl", "r",
+            ]))
         #expect(trade["exit_reason"] as? String == "target")
         #expect((result["equity_curve"] as! [[String: Any]]).count == 3)
         let decoded = try JSONDecoder().decode(BacktestReport.self, from: data)

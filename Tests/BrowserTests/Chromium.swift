@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,7 +34,9 @@ final class Chromium {
         let env = ProcessInfo.processInfo.environment
         if let path = env["SIGNALFORGE_CHROMIUM"], !path.isEmpty {
             guard access(path, X_OK) == 0 else {
-                throw Failure(description: "SIGNALFORGE_CHROMIUM=\(path) is not an executable file (deploy/lib/browser.sh installs Debian's chromium)")
+                throw Failure(
+                    description: "SIGNALFORGE_CHROMIUM=\(path) is not an executable file (deploy/lib/browser.sh installs Debian's chromium)"
+                )
             }
             return path
         }
@@ -41,11 +44,12 @@ final class Chromium {
         for dir in dirs {
             for name in ["chromium", "chromium-browser"] where access("\(dir)/\(name)", X_OK) == 0 { return "\(dir)/\(name)" }
         }
-        throw Failure(description: """
-            headless Chromium is not installed, so the web view cannot be tested. \
-            Install Debian's package (`apt-get install -y chromium`, or `deploy/lib/browser.sh`, which deploy/test.sh runs), \
-            or point SIGNALFORGE_CHROMIUM at a chromium binary.
-            """)
+        throw Failure(
+            description: """
+                headless Chromium is not installed, so the web view cannot be tested. \
+                Install Debian's package (`apt-get install -y chromium`, or `deploy/lib/browser.sh`, which deploy/test.sh runs), \
+                or point SIGNALFORGE_CHROMIUM at a chromium binary.
+                """)
     }
 
     /// Starts the browser with one blank page of `width` × `height` CSS pixels.
@@ -61,14 +65,15 @@ final class Chromium {
         }
         // Only the browser gets these, as its fds 3 and 4 (dup2 clears the flag on the copies).
         for fd in toBrowser + fromBrowser { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        let args = [
-            path, "--headless=new", "--remote-debugging-pipe", "--user-data-dir=\(profile)",
-            "--no-first-run", "--no-default-browser-check", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-extensions", "--disable-background-networking", "--disable-sync", "--disable-component-update",
-            "--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows",
-            "--mute-audio", "--hide-scrollbars", "--force-color-profile=srgb", "--font-render-hinting=none",
-            "--window-size=\(width),\(height)",
-        ] + (getuid() == 0 ? ["--no-sandbox"] : []) + ["about:blank"]
+        let args =
+            [
+                path, "--headless=new", "--remote-debugging-pipe", "--user-data-dir=\(profile)",
+                "--no-first-run", "--no-default-browser-check", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-extensions", "--disable-background-networking", "--disable-sync", "--disable-component-update",
+                "--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows",
+                "--mute-audio", "--hide-scrollbars", "--force-color-profile=srgb", "--font-render-hinting=none",
+                "--window-size=\(width),\(height)",
+            ] + (getuid() == 0 ? ["--no-sandbox"] : []) + ["about:blank"]
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

@@ -134,7 +134,9 @@ final class WebTestServer: @unchecked Sendable {
     }
 
     /// A request with the operator token (or `token`).
-    func request(_ method: String, _ target: String, token: String? = WebTokens.operatorToken, body: String? = nil) throws
+    func request(
+        _ method: String, _ target: String, token: String? = WebTokens.operatorToken, body: String? = nil
+    ) throws
         -> RawHTTPConnection.Response
     {
         var h: [String: String] = [:]
@@ -152,7 +154,8 @@ final class WebTestServer: @unchecked Sendable {
         let datasets = (files ?? Self.symbols.map { ($0, "samples/\($0)_1m.csv") })
             .map { #"{"symbol":"\#($0.0)","path":"\#($0.1)"}"# }.joined(separator: ",")
         let list = { (xs: [String]) in xs.map { "\"\($0)\"" }.joined(separator: ",") }
-        let body = #"{"name":"\#(name)","priority":"\#(priority)","datasets":[\#(datasets)],"timeframes":[\#(list(timeframes))],"stages":[\#(list(stages))],"config":\#(config)}"#
+        let body =
+            #"{"name":"\#(name)","priority":"\#(priority)","datasets":[\#(datasets)],"timeframes":[\#(list(timeframes))],"stages":[\#(list(stages))],"config":\#(config)}"#
         let r = try request("POST", "/v1/experiments", body: body)
         guard r.status == 201, let id = r.json["id"] as? String else {
             throw Chromium.Failure(description: "create failed: \(r.status) \(r.text)")

@@ -3,8 +3,8 @@ import MarketData
 import Pipeline
 import Service
 import Stages
-import Testing
 import TestSupport
+import Testing
 
 /// One server for the suite (a fresh database, sample data, every product
 /// stage) and one finished default experiment for the chart, started as soon
@@ -272,7 +272,8 @@ struct WebViewTests {
         if done["pinned"] is Bool {
             // Pin and unpin (HISTORY's routes), then delete: the dialog first; keeping it changes nothing.
             try browser.evaluate("document.querySelector('#btn-pin').click(); true")
-            try browser.waitFor("!document.querySelector('#btn-unpin').hidden && !document.querySelector('#exp-pinned').hidden",
+            try browser.waitFor(
+                "!document.querySelector('#btn-unpin').hidden && !document.querySelector('#exp-pinned').hidden",
                 timeout: 5, what: "Unpin after pinning")
             #expect(try server.experiment(id)["pinned"] as? Bool == true)
             try browser.evaluate("document.querySelector('#btn-unpin').click(); true")
@@ -334,7 +335,9 @@ struct WebViewTests {
         try browser.signIn(server, token: WebTokens.reader)
         try browser.waitFor("!document.querySelector('#system').hidden", timeout: 5, what: "the server readout")
         let text = try browser.evaluate("document.querySelector('#system').textContent") as? String ?? ""
-        #expect(text.range(of: #"^\d+ running · \d+ queued · RSS [\d.]+[kM]? MiB · disk \d+% used"#, options: .regularExpression) != nil, "\(text)")
+        #expect(
+            text.range(of: #"^\d+ running · \d+ queued · RSS [\d.]+[kM]? MiB · disk \d+% used"#, options: .regularExpression) != nil,
+            "\(text)")
         let title = try browser.evaluate("document.querySelector('#system').title") as? String ?? ""
         #expect(title.contains("instance ") && title.contains("open fds") && title.contains("database up"), "\(title)")
 
@@ -368,7 +371,8 @@ struct WebViewTests {
         try #require(done["status"] as? String == "succeeded", "the default experiment did not succeed: \(done)")
 
         // The symbol × timeframe with the most accepted signals.
-        let all = try server.request("GET", "/v1/experiments/\(id)/signals?accepted=true&limit=5000").json["items"] as? [[String: Any]] ?? []
+        let all =
+            try server.request("GET", "/v1/experiments/\(id)/signals?accepted=true&limit=5000").json["items"] as? [[String: Any]] ?? []
         var counts: [String: Int] = [:]
         for s in all { counts["\(s["symbol"] ?? "")|\(s["timeframe"] ?? "")", default: 0] += 1 }
         let best = try #require(counts.max { $0.value < $1.value }?.key, "no accepted signals at all")
@@ -411,7 +415,8 @@ struct WebViewTests {
         }
 
         // The range menu: back to 1000 bars.
-        try browser.evaluate("const r = document.querySelector('#chart-range'); r.value = '1000'; r.dispatchEvent(new Event('change')); true")
+        try browser.evaluate(
+            "const r = document.querySelector('#chart-range'); r.value = '1000'; r.dispatchEvent(new Event('change')); true")
         let wide = expected(lastBars: 1000)
         try browser.waitFor(
             "\(canvas).dataset.state === 'ready' && \(canvas).dataset.candles === '\(wide.bars)'", timeout: 10, what: "the wide chart")
@@ -431,9 +436,14 @@ struct WebViewTests {
               c.canvas.dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + m.x, clientY: r.top + m.y, bubbles: true }));
               return true; })()
             """)
-        let tip = try browser.evaluate("document.querySelector('#candle-tooltip').hidden ? '' : document.querySelector('#candle-tooltip').textContent") as? String ?? ""
-        for word in ["Quality", "Entry", "Stop", "Target", "Pattern strength", "Multi-timeframe agreement", "Regime confidence",
-                     "Volume confirmation", "Sentiment alignment", "Correlation safety"] {
+        let tip =
+            try browser.evaluate(
+                "document.querySelector('#candle-tooltip').hidden ? '' : document.querySelector('#candle-tooltip').textContent") as? String
+            ?? ""
+        for word in [
+            "Quality", "Entry", "Stop", "Target", "Pattern strength", "Multi-timeframe agreement", "Regime confidence",
+            "Volume confirmation", "Sentiment alignment", "Correlation safety",
+        ] {
             #expect(tip.contains(word), "the marker tooltip lacks \(word): \(tip)")
         }
         // The equity curve and the report.
@@ -453,7 +463,8 @@ struct WebViewTests {
         // The list, for the other picture: one experiment of each kind (a
         // paused one keeps its runner, so the failing one goes first).
         let bad = try server.writeData(
-            "samples/BROKEN_1m.csv", "timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,1.1,1.2,1.0,1.1,5\n2024-01-01T00:01:00Z,1.1,1.0,1.2,1.1,5\n")
+            "samples/BROKEN_1m.csv",
+            "timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,1.1,1.2,1.0,1.1,5\n2024-01-01T00:01:00Z,1.1,1.0,1.2,1.1,5\n")
         let failed = try server.create(name: "broken-upload", stages: ["load", "resample"], timeframes: ["1h"], files: [("BROKEN", bad)])
         #expect(try server.waitFor(failed, timeout: 10) { $0["status"] as? String == "failed" }["status"] as? String == "failed")
         let running = try server.create(name: "scripted-backfill", priority: "high", stages: ["load"], timeframes: ["1h"])

@@ -6,10 +6,12 @@ import PostgresClient
 import Service
 import Synchronization
 import TestSupport
+
+@testable import SignalForgeClient
+
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import SignalForgeClient
 
 /// A real SignalForge service on loopback, over its own fresh database on the
 /// test PostgreSQL (`DATABASE_URL`, else a temporary cluster). It can stop
@@ -240,7 +242,9 @@ struct CLI {
 
     /// Runs `signalforge experiments <args> --server URL` with stdout on a
     /// pseudo-terminal (120 columns), so it behaves as on a terminal.
-    static func runInTerminal(_ server: ClientTestServer, _ args: [String], environment: [String: String] = [:], timeout: Double = 60) throws -> Result {
+    static func runInTerminal(
+        _ server: ClientTestServer, _ args: [String], environment: [String: String] = [:], timeout: Double = 60
+    ) throws -> Result {
         // posix_openpt, grantpt, unlockpt and ptsname_r need _XOPEN_SOURCE, which the Glibc module
         // does not define: look them up in libc.
         typealias Unlock = @convention(c) (Int32) -> Int32
@@ -385,7 +389,8 @@ struct ResultsStage: Stage {
         return out
     }
 
-    static let report = #"{"trades":4,"win_rate":0.75,"profit_factor":2.5,"sharpe":1.2,"max_drawdown":0.05,"equity":[{"ts":"2023-11-14T22:00:00Z","equity":1.0},{"ts":"2023-11-14T23:00:00Z","equity":1.01},{"ts":"2023-11-15T00:00:00Z","equity":1.03}]}"#
+    static let report =
+        #"{"trades":4,"win_rate":0.75,"profit_factor":2.5,"sharpe":1.2,"max_drawdown":0.05,"equity":[{"ts":"2023-11-14T22:00:00Z","equity":1.0},{"ts":"2023-11-14T23:00:00Z","equity":1.01},{"ts":"2023-11-15T00:00:00Z","equity":1.03}]}"#
 
     func run(_ context: StageContext) throws {
         try context.checkpoint()

@@ -1,11 +1,13 @@
 import Foundation
 import Service
-import Testing
 import TestSupport
+import Testing
 
 /// The commands against a real server: exit statuses, `--output json` and `csv`.
 struct CommandTests {
-    static let experimentColumns = ["id", "name", "status", "priority", "stage", "percent", "created_at", "started_at", "finished_at", "error"]
+    static let experimentColumns = [
+        "id", "name", "status", "priority", "stage", "percent", "created_at", "started_at", "finished_at", "error",
+    ]
 
     @Test func startListStatusInEveryFormat() throws {
         let server = try ClientTestServer(stages: [TickStage(name: "load", units: 5), TickStage(name: "resample", units: 5)])
@@ -70,7 +72,9 @@ struct CommandTests {
     /// prints the first call's experiment and says so on stderr.
     @Test func startWithAnIdempotencyKeyTwiceStartsOne() throws {
         let server = try ClientTestServer(stages: [TickStage(name: "load", units: 3)])
-        let args = ["start", "--dataset", "EURUSD=samples/EURUSD_1m.csv", "--stages", "load", "--idempotency-key", "ci-0123abc", "--output", "json"]
+        let args = [
+            "start", "--dataset", "EURUSD=samples/EURUSD_1m.csv", "--stages", "load", "--idempotency-key", "ci-0123abc", "--output", "json",
+        ]
         let first = try CLI.run(server, args)
         let second = try CLI.run(server, args)
         #expect(first.status == 0 && second.status == 0, "\(first.stderr) \(second.stderr)")
@@ -92,7 +96,9 @@ struct CommandTests {
     @Test func problemsPrintTheirDetailAndExitFour() throws {
         let server = try ClientTestServer(stages: [TickStage(name: "load", units: 3)])
         let missing = UUID().uuidString.lowercased()
-        for args in [["status", missing], ["watch", missing], ["logs", missing], ["events", missing], ["pause", missing], ["signals", missing]] {
+        for args in [
+            ["status", missing], ["watch", missing], ["logs", missing], ["events", missing], ["pause", missing], ["signals", missing],
+        ] {
             let r = try CLI.run(server, args)
             #expect(r.status == 4, "\(args): \(r.status) \(r.stderr)")
             #expect(r.stderr.contains("experiment \(missing)"), "\(args): \(r.stderr)")
@@ -116,7 +122,8 @@ struct CommandTests {
     @Test func pauseResumeCancelRetry() throws {
         let server = try ClientTestServer(stages: [TickStage(name: "load", units: 400, interval: 0.01)])
         let id = try #require(
-            try CLI.run(server, ["start", "--dataset", "A=a.csv", "--stages", "load", "-q"]).stdout.split(separator: "\n").first.map(String.init))
+            try CLI.run(server, ["start", "--dataset", "A=a.csv", "--stages", "load", "-q"]).stdout.split(separator: "\n").first.map(
+                String.init))
         try server.waitFor(id) { $0["status"] as? String == "running" }
 
         let pause = try CLI.run(server, ["pause", id, "--output", "json"])
@@ -208,10 +215,12 @@ struct CommandTests {
         #expect(denied.stderr.contains("401"))
         let flag = try CLI.run(server, ["list", "--token", token, "--output", "json"])
         #expect(flag.status == 0, "\(flag.stderr)")
-        let env = try CLI.run(server, ["start", "--dataset", "A=a.csv", "--stages", "load", "-q"], environment: ["SIGNALFORGE_TOKEN": token])
+        let env = try CLI.run(
+            server, ["start", "--dataset", "A=a.csv", "--stages", "load", "-q"], environment: ["SIGNALFORGE_TOKEN": token])
         #expect(env.status == 0, "\(env.stderr)")
         // SIGNALFORGE_URL is the default server.
-        let byURL = try CLI.raw(["experiments", "list", "--output", "json"], environment: ["SIGNALFORGE_URL": server.url, "SIGNALFORGE_TOKEN": token])
+        let byURL = try CLI.raw(
+            ["experiments", "list", "--output", "json"], environment: ["SIGNALFORGE_URL": server.url, "SIGNALFORGE_TOKEN": token])
         #expect(byURL.status == 0)
         #expect(byURL.array.count == 1)
     }

@@ -1,12 +1,14 @@
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 struct LogsTests {
     /// History (paged, filtered) of a finished experiment, in each format.
     @Test func historyPagesAndFilters() throws {
-        let server = try ClientTestServer(stages: [TickStage(name: "load", units: 30, interval: 0), TickStage(name: "resample", units: 7, interval: 0)])
+        let server = try ClientTestServer(stages: [
+            TickStage(name: "load", units: 30, interval: 0), TickStage(name: "resample", units: 7, interval: 0),
+        ])
         let id = try #require(try CLI.run(server, ["start", "--dataset", "A=a.csv", "--stages", "load,resample", "-q"]).lines.first)
         try server.waitFor(id) { $0["status"] as? String == "succeeded" }
         let stored = try server.storedLogs(id)

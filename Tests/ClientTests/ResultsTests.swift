@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// `artifacts`, `artifacts get`, `signals` and `report` against an experiment
 /// whose stage wrote a file, signals and a report.
@@ -101,7 +101,10 @@ struct ResultsTests {
         #expect(all.status == 0, "\(all.stderr)")
         #expect(all.array.count == 6)
         let first = try #require(all.array.first)
-        for key in ["symbol", "timeframe", "timestamp", "direction", "entry", "stop", "target", "horizon_bars", "quality", "accepted", "components", "sources"] {
+        for key in [
+            "symbol", "timeframe", "timestamp", "direction", "entry", "stop", "target", "horizon_bars", "quality", "accepted", "components",
+            "sources",
+        ] {
             #expect(first[key] != nil, "signal member \(key)")
         }
         let accepted = try CLI.run(server, ["signals", id, "--accepted", "--output", "json"]).array
@@ -115,7 +118,8 @@ struct ResultsTests {
         #expect(
             csv.first == [
                 "id", "symbol", "timeframe", "timestamp", "direction", "entry", "stop", "target", "horizon_bars", "quality", "accepted",
-                "pattern_strength", "mtf_agreement", "regime_confidence", "volume_confirmation", "sentiment_alignment", "correlation_safety",
+                "pattern_strength", "mtf_agreement", "regime_confidence", "volume_confirmation", "sentiment_alignment",
+                "correlation_safety",
                 "sources", "quality_prior", "outcome", "outcome_r", "resolved_at",
             ])
         #expect(csv.count == 7)

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import Pipeline
-import Testing
 import TestSupport
+import Testing
 
 /// Works through `chunks` substeps of one step (`file/chunk_1` …), `ticks`
 /// units each, `interval` apart: a four-level tree for `watch` to draw.
@@ -75,6 +75,8 @@ struct StatusTests {
         let id2 = try #require(try CLI.run(server2, ["start", "--dataset", "A=a.csv", "--stages", "load", "-q"]).lines.first)
         let plain = try CLI.run(server2, ["watch", id2])
         #expect(plain.status == 0, "\(plain.stderr)")
-        #expect(plain.lines.contains { $0.range(of: #"load .*\(file \d+/30 › chunk_[123] \d+/10"#, options: .regularExpression) != nil }, "\(plain.stdout)")
+        #expect(
+            plain.lines.contains { $0.range(of: #"load .*\(file \d+/30 › chunk_[123] \d+/10"#, options: .regularExpression) != nil },
+            "\(plain.stdout)")
     }
 }

@@ -1,11 +1,13 @@
 import Foundation
 import Hashing
 import Testing
+
 @testable import SignalForgeClient
 
 /// The client's pure parts, without a server.
 struct SSEParserTests {
-    static let stream = "id: 7\nevent: log\ndata: {\"id\":7}\n\n: keep-alive\n\r\nid: 8\r\nevent: log\r\ndata: a\r\ndata: b\r\n\r\nevent: end\rdata: {\"status\":\"succeeded\"}\r\rretry: 1500\n\n"
+    static let stream =
+        "id: 7\nevent: log\ndata: {\"id\":7}\n\n: keep-alive\n\r\nid: 8\r\nevent: log\r\ndata: a\r\ndata: b\r\n\r\nevent: end\rdata: {\"status\":\"succeeded\"}\r\rretry: 1500\n\n"
 
     static let expected = [
         ServerSentEvent(id: "7", event: "log", data: "{\"id\":7}"),
@@ -101,16 +103,20 @@ struct OutputTests {
         let tree = ProgressNode(
             path: "pipeline", kind: "pipeline", name: "pipeline", status: "running", percent: 40,
             children: [
-                ProgressNode(path: "pipeline/load", kind: "stage", name: "load", status: "completed", unitsDone: 10, unitsTotal: 10, percent: 100),
+                ProgressNode(
+                    path: "pipeline/load", kind: "stage", name: "load", status: "completed", unitsDone: 10, unitsTotal: 10, percent: 100),
                 ProgressNode(
                     path: "pipeline/resample", kind: "stage", name: "resample", status: "running", unitsDone: 50, unitsTotal: 100,
                     percent: 50, rate: 1200, etaSeconds: 12,
                     children: [
-                        ProgressNode(path: "pipeline/resample/ticks", kind: "step", name: "ticks", status: "running", unitsDone: 50, unitsTotal: 100, percent: 50)
+                        ProgressNode(
+                            path: "pipeline/resample/ticks", kind: "step", name: "ticks", status: "running", unitsDone: 50, unitsTotal: 100,
+                            percent: 50)
                     ]),
                 ProgressNode(path: "pipeline/merge", kind: "stage", name: "merge", status: "pending"),
             ])
-        let log = try JSONValue.parse(#"{"id":42,"ts":"2024-01-01T00:00:01.250000Z","level":"info","stage":"resample","message":"tick 49","fields":{}}"#)
+        let log = try JSONValue.parse(
+            #"{"id":42,"ts":"2024-01-01T00:00:01.250000Z","level":"info","stage":"resample","message":"tick 49","fields":{}}"#)
         return WatchSnapshot(experiment: experiment, tree: tree, log: log)
     }
 
@@ -146,7 +152,8 @@ struct OutputTests {
 
     @Test func problemMessages() {
         let e = ClientError.problem(
-            status: 409, body: Array(#"{"type":"about:blank","title":"Conflict","status":409,"detail":"cannot pause","current_state":"paused"}"#.utf8))
+            status: 409,
+            body: Array(#"{"type":"about:blank","title":"Conflict","status":409,"detail":"cannot pause","current_state":"paused"}"#.utf8))
         #expect(e.message == "cannot pause (HTTP 409 Conflict)\n  current state: paused")
         #expect(e.exitCode == 4)
         let html = ClientError.problem(status: 502, body: Array("<html>bad gateway</html>".utf8))

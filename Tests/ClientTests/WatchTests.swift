@@ -1,11 +1,13 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `watch` on a pipe: plain progress lines, and the outcome as the exit status.
 struct WatchTests {
     @Test func watchASucceedingExperimentExitsZero() throws {
-        let server = try ClientTestServer(stages: [TickStage(name: "load", units: 60, interval: 0.02), TickStage(name: "resample", units: 20)])
+        let server = try ClientTestServer(stages: [
+            TickStage(name: "load", units: 60, interval: 0.02), TickStage(name: "resample", units: 20),
+        ])
         let id = try #require(try CLI.run(server, ["start", "--dataset", "A=a.csv", "--stages", "load,resample", "-q"]).lines.first)
         let r = try CLI.run(server, ["watch", id])
         #expect(r.status == 0, "\(r.stderr)")
@@ -44,7 +46,10 @@ struct WatchTests {
         #expect(records.count == r.lines.count, "every line is a JSON record")
         #expect(records.contains { $0["status"] as? String == "running" && $0["stage"] as? String == "load" })
         #expect(records.last?["status"] as? String == "cancelled")
-        #expect(records.allSatisfy { Set($0.keys) == ["ts", "id", "status", "percent", "stage", "stage_percent", "rate", "eta_seconds", "log"] })
+        #expect(
+            records.allSatisfy {
+                Set($0.keys) == ["ts", "id", "status", "percent", "stage", "stage_percent", "rate", "eta_seconds", "log"]
+            })
     }
 
     /// `start --wait`: the experiment on stdout, the progress on stderr, the outcome as the exit status.
@@ -60,7 +65,9 @@ struct WatchTests {
     /// the running stage, colours unless NO_COLOR is set.
     @Test(arguments: [false, true])
     func watchOnATerminalRedrawsTheTree(noColor: Bool) throws {
-        let server = try ClientTestServer(stages: [TickStage(name: "load", units: 80, interval: 0.02), TickStage(name: "resample", units: 5)])
+        let server = try ClientTestServer(stages: [
+            TickStage(name: "load", units: 80, interval: 0.02), TickStage(name: "resample", units: 5),
+        ])
         let id = try #require(try CLI.run(server, ["start", "--dataset", "A=a.csv", "--stages", "load,resample", "-q"]).lines.first)
         let r = try CLI.runInTerminal(server, ["watch", id], environment: noColor ? ["NO_COLOR": "1"] : [:])
         #expect(r.status == 0, "\(r.stderr)")

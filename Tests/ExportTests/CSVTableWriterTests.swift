@@ -1,8 +1,9 @@
-import TestSupport
 import Foundation
-import Testing
-@testable import Export
 import MarketData
+import TestSupport
+import Testing
+
+@testable import Export
 
 struct CSVTableWriterTests {
     @Test func writesAndReadsBackAnOHLCVTable() throws {

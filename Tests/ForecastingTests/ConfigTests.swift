@@ -1,5 +1,5 @@
-import Foundation
 import Forecasting
+import Foundation
 import Testing
 
 struct ConfigTests {
@@ -31,25 +31,26 @@ struct ConfigTests {
         #expect(again == config)
     }
 
-    @Test(arguments: [
-        (#"{"horizon_bars": 0}"#, "forecast.horizon_bars", "must be ≥ 1"),
-        (#"{"horizon_bars": "twelve"}"#, "forecast.horizon_bars", "expected an integer"),
-        (#"{"window": "weekly"}"#, "forecast.window", nil),
-        (#"{"window": 50}"#, "forecast.window", nil),
-        (#"{"window": -5}"#, "forecast.window", nil),
-        (#"{"models": ["ar", "lstm"]}"#, "forecast.models", "'lstm' is not one of ar, ridge, drift, ensemble"),
-        (#"{"models": []}"#, "forecast.models", nil),
-        (#"{"models": ["ensemble"]}"#, "forecast.models", nil),
-        (#"{"models": ["ar", 3]}"#, "forecast.models[1]", nil),
-        (#"{"model_timeout_s": 0}"#, "forecast.model_timeout_s", nil),
-        (#"{"total_timeout_s": -1}"#, "forecast.total_timeout_s", nil),
-        (#"{"refit_every": 0}"#, "forecast.refit_every", nil),
-        (#"{"ar_order": 0}"#, "forecast.ar_order", "must be between 1 and 50"),
-        (#"{"ridge_lambda": -0.1}"#, "forecast.ridge_lambda", nil),
-        (#"{"drift_span": 0}"#, "forecast.drift_span", nil),
-        (#"{"min_train": 1}"#, "forecast.min_train", nil),
-        (#"[1, 2]"#, "forecast", nil),
-    ] as [(String, String, String?)])
+    @Test(
+        arguments: [
+            (#"{"horizon_bars": 0}"#, "forecast.horizon_bars", "must be ≥ 1"),
+            (#"{"horizon_bars": "twelve"}"#, "forecast.horizon_bars", "expected an integer"),
+            (#"{"window": "weekly"}"#, "forecast.window", nil),
+            (#"{"window": 50}"#, "forecast.window", nil),
+            (#"{"window": -5}"#, "forecast.window", nil),
+            (#"{"models": ["ar", "lstm"]}"#, "forecast.models", "'lstm' is not one of ar, ridge, drift, ensemble"),
+            (#"{"models": []}"#, "forecast.models", nil),
+            (#"{"models": ["ensemble"]}"#, "forecast.models", nil),
+            (#"{"models": ["ar", 3]}"#, "forecast.models[1]", nil),
+            (#"{"model_timeout_s": 0}"#, "forecast.model_timeout_s", nil),
+            (#"{"total_timeout_s": -1}"#, "forecast.total_timeout_s", nil),
+            (#"{"refit_every": 0}"#, "forecast.refit_every", nil),
+            (#"{"ar_order": 0}"#, "forecast.ar_order", "must be between 1 and 50"),
+            (#"{"ridge_lambda": -0.1}"#, "forecast.ridge_lambda", nil),
+            (#"{"drift_span": 0}"#, "forecast.drift_span", nil),
+            (#"{"min_train": 1}"#, "forecast.min_train", nil),
+            (#"[1, 2]"#, "forecast", nil),
+        ] as [(String, String, String?)])
     func invalidValuesNameTheField(json: String, field: String, reason: String?) {
         do {
             _ = try ForecastConfig.decode(json: Data(json.utf8))

@@ -1,5 +1,5 @@
-import Foundation
 import Forecasting
+import Foundation
 import Testing
 
 struct EvaluationTests {

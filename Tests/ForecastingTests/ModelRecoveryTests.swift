@@ -1,6 +1,7 @@
 import Foundation
-@testable import Forecasting
 import Testing
+
+@testable import Forecasting
 
 struct ModelRecoveryTests {
     @Test func arEstimateRecoversAR2Coefficients() throws {

@@ -1,5 +1,5 @@
-import Foundation
 import Forecasting
+import Foundation
 import Testing
 
 /// Cutting the series after bar t must leave every prediction and confidence
@@ -19,7 +19,9 @@ struct NoLookAheadTests {
 
     /// Edges (first fits, refits, the bad close at 1000, the last bars) and a spread.
     static var cuts: [Int] {
-        var cuts = [0, 1, 2, 11, 12, 13, 40, 100, 101, 102, 112, 113, 114, 120, 130, 250, 251, 252, 263, 264, 999, 1000, 1001, 1012, 1013, n - 2]
+        var cuts = [
+            0, 1, 2, 11, 12, 13, 40, 100, 101, 102, 112, 113, 114, 120, 130, 250, 251, 252, 263, 264, 999, 1000, 1001, 1012, 1013, n - 2,
+        ]
         var rng = SeededRandom(seed: 99)
         for _ in 0..<14 { cuts.append(Int(rng.next() % UInt64(n - 1))) }
         return cuts

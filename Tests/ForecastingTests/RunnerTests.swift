@@ -1,5 +1,5 @@
-import Foundation
 import Forecasting
+import Foundation
 import Synchronization
 import Testing
 
@@ -142,7 +142,9 @@ struct RunnerTests {
         let report = try ForecastRunner(config: config).run(
             Self.input, models: [Cooperative(name: "steady", seconds: 0.3, released: released)],
             checkpoint: {
-                let call = calls.withLock { c in c += 1; return c }
+                let call = calls.withLock { c in
+                    c += 1; return c
+                }
                 if call == 3 { Thread.sleep(forTimeInterval: 1.5) }
             })
         #expect(Date().timeIntervalSince(start) >= 1.5)
@@ -211,6 +213,8 @@ struct RunnerTests {
             #expect((0.3...0.7).contains(result.evaluation.directionalAccuracy), "\(result.name)")
         }
         #expect(wall < 20)  // debug build on a shared machine; release is far faster
-        print("forecast: 35,000 bars × 8 features: \(String(format: "%.3f", wall)) s", report.results.map { "\($0.name) \(String(format: "%.3f", $0.seconds)) s" })
+        print(
+            "forecast: 35,000 bars × 8 features: \(String(format: "%.3f", wall)) s",
+            report.results.map { "\($0.name) \(String(format: "%.3f", $0.seconds)) s" })
     }
 }

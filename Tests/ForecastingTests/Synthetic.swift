@@ -1,5 +1,5 @@
-import Foundation
 import Forecasting
+import Foundation
 
 /// A seeded generator (SplitMix64) with standard normals (Box–Muller), so
 /// every synthetic series is the same on every run.

@@ -1,6 +1,6 @@
-import Testing
-import Indicators
 import Foundation
+import Indicators
+import Testing
 
 /// Short inputs, constant series and NaN handling.
 struct EdgeCaseTests {
@@ -9,7 +9,7 @@ struct EdgeCaseTests {
         #expect(SMA.compute(x, period: 20).allSatisfy { $0.isNaN })
         #expect(SMA.compute(x, period: 20).count == 5)
         #expect(EMA.compute(x, period: 6).allSatisfy { $0.isNaN })
-        #expect(RSI.compute(x, period: 5).allSatisfy { $0.isNaN })   // lookback = period
+        #expect(RSI.compute(x, period: 5).allSatisfy { $0.isNaN })  // lookback = period
         let m = MACD.compute(x)
         #expect(m.macd.allSatisfy { $0.isNaN } && m.signal.allSatisfy { $0.isNaN } && m.histogram.count == 5)
         let bb = BollingerBands.compute(x)
@@ -25,7 +25,7 @@ struct EdgeCaseTests {
         let c = [Double](repeating: 42.5, count: 100)
         #expect(SMA.compute(c, period: 20).dropFirst(19).allSatisfy { $0 == 42.5 })
         #expect(EMA.compute(c, period: 20).dropFirst(19).allSatisfy { $0 == 42.5 })
-        #expect(RSI.compute(c).dropFirst(14).allSatisfy { $0 == 0 })        // TA-Lib: 0 when no move
+        #expect(RSI.compute(c).dropFirst(14).allSatisfy { $0 == 0 })  // TA-Lib: 0 when no move
         let m = MACD.compute(c)
         #expect(m.macd.dropFirst(33).allSatisfy { $0 == 0 } && m.histogram.dropFirst(33).allSatisfy { $0 == 0 })
         let bb = BollingerBands.compute(c)
@@ -40,7 +40,7 @@ struct EdgeCaseTests {
     /// and recurrences, so windowed outputs covering it are NaN and recursive
     /// ones (EMA, RSI, ATR, ADX, MACD) stay NaN from there on.
     @Test func nanPropagates() {
-        var x = (0 ..< 60).map { 100 + Double($0 % 7) }
+        var x = (0..<60).map { 100 + Double($0 % 7) }
         x[30] = .nan
         let sma = SMA.compute(x, period: 5)
         #expect(!sma[29].isNaN && sma[30].isNaN && sma[59].isNaN)
@@ -64,7 +64,7 @@ struct EdgeCaseTests {
 /// its own signal line, and fast > slow is swapped as in TA-Lib.
 struct PeriodTests {
     @Test func macdVariants() {
-        let x = (0 ..< 200).map { 100 + sin(Double($0) / 7) * 5 }
+        let x = (0..<200).map { 100 + sin(Double($0) / 7) * 5 }
         let one = MACD.compute(x, fast: 5, slow: 10, signal: 1)
         #expect(one.macd.prefix(9).allSatisfy { $0.isNaN } && !one.macd[9].isNaN)
         #expect(zip(one.macd.dropFirst(9), one.signal.dropFirst(9)).allSatisfy { abs($0 - $1) < 1e-12 })
@@ -75,7 +75,7 @@ struct PeriodTests {
         // the line only converges to EMA(12) − EMA(26) as the seeds fade.
         let fast = EMA.compute(x, period: 12), slow = EMA.compute(x, period: 26)
         #expect(abs(normal.macd[33] - (fast[33] - slow[33])) > 1e-6)
-        for i in 180 ..< 200 {
+        for i in 180..<200 {
             #expect(abs(normal.macd[i] - (fast[i] - slow[i])) < 1e-9)
         }
     }

@@ -1,5 +1,5 @@
-import Testing
 import Indicators
+import Testing
 
 struct FeatureNameTests {
     @Test func standardNames() {

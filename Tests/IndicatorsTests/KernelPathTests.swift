@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Indicators
+import Testing
 
 /// The kernels advance several bars per step (four-bar recurrences, bar
 /// pairs) and finish the last few bars one at a time; the bars a step covers
@@ -12,7 +12,7 @@ struct KernelPathTests {
     /// The prefixes of the fixture checked: every length from the first
     /// output to 11 bars later, and a few odd and even lengths further on.
     func lengths(after lookback: Int) -> [Int] {
-        Array(lookback + 1 ... lookback + 12) + [101, 102, 103, 1001, 2_999]
+        Array(lookback + 1...lookback + 12) + [101, 102, 103, 1001, 2_999]
     }
 
     func check(_ name: String, lookback: Int, _ compute: ([Double], [Double], [Double]) -> [Double]) {
@@ -47,10 +47,10 @@ struct KernelPathTests {
     /// passes.
     func twoPass(_ x: [Double], _ t: Int, _ period: Int) -> (mean: Double, sigma: Double) {
         var sum = 0.0
-        for j in (t - period + 1) ... t { sum += x[j] }
+        for j in (t - period + 1)...t { sum += x[j] }
         let mean = sum / Double(period)
         var squares = 0.0
-        for j in (t - period + 1) ... t {
+        for j in (t - period + 1)...t {
             let d: Double = x[j] - mean
             squares += d * d
         }
@@ -64,7 +64,7 @@ struct KernelPathTests {
     @Test func bollingerSigmaOnLargeOffset() {
         let n = 20_000, period = 20
         var x: [Double] = []
-        for i in 0 ..< n {
+        for i in 0..<n {
             let wiggle: Double = 0.01 * Double((i * 7919) % 613) / 613
             x.append(1_000_000 + wiggle + 1e-3 * Double(i % 17))
         }
@@ -81,10 +81,10 @@ struct KernelPathTests {
     /// reseed (its sums lose precision); the bands stay right around it.
     @Test func bollingerAcrossAJump() {
         var x: [Double] = []
-        for i in 0 ..< 300 { x.append(10 + 0.5 * sin(Double(i) / 3)) }
-        for i in 0 ..< 300 { x.append(5_000 + 0.5 * sin(Double(i) / 5)) }
+        for i in 0..<300 { x.append(10 + 0.5 * sin(Double(i) / 3)) }
+        for i in 0..<300 { x.append(5_000 + 0.5 * sin(Double(i) / 5)) }
         let b = BollingerBands.compute(x, period: 20)
-        for t in 19 ..< x.count {
+        for t in 19..<x.count {
             let (mean, sigma) = twoPass(x, t, 20)
             let upper: Double = mean + 2 * sigma, lower: Double = mean - 2 * sigma
             #expect(abs(b.upper[t] - upper) <= 1e-9 * abs(upper), "upper at \(t)")
@@ -96,10 +96,10 @@ struct KernelPathTests {
     /// ones.
     @Test func recurrencesAgreeWithStepByStep() {
         var x: [Double] = []
-        for i in 0 ..< 1_003 { x.append(50 + 3 * sin(Double(i) / 11) + Double(i % 5)) }
+        for i in 0..<1_003 { x.append(50 + 3 * sin(Double(i) / 11) + Double(i % 5)) }
         let ema = EMA.compute(x, period: 10)
         var e = x.prefix(10).reduce(0, +) / 10
-        for t in 10 ..< x.count {
+        for t in 10..<x.count {
             e = (x[t] - e) * (2.0 / 11) + e
             #expect(abs(ema[t] - e) <= 1e-12 * e)
         }
@@ -109,9 +109,9 @@ struct KernelPathTests {
         }
         let atr = ATR.compute(high: high, low: low, close: x, period: 7)
         var a = 0.0
-        for t in 1 ... 7 { a += trueRange(t) }
+        for t in 1...7 { a += trueRange(t) }
         a /= 7
-        for t in 8 ..< x.count {
+        for t in 8..<x.count {
             a = (a * 6 + trueRange(t)) / 7
             #expect(abs(atr[t] - a) <= 1e-12 * a)
         }

@@ -1,5 +1,5 @@
-import Testing
 import Indicators
+import Testing
 
 /// Every indicator against TA-Lib's values on the committed fixture.
 struct ReferenceTests {

@@ -1,6 +1,7 @@
-import TestSupport
 import Foundation
+import TestSupport
 import Testing
+
 @testable import MarketData
 
 struct CSVReaderTests {
@@ -114,7 +115,9 @@ struct CSVReaderTests {
                 Issue.record("\(bad) read")
             } catch {
                 #expect(error.code == .unparseableTimestamp && error.line == 3, "\(error)")
-                #expect(error.reason.contains("'\(bad)'") && (error.reason.contains("out of range") || error.reason.contains("before 0000")), "\(error)")
+                #expect(
+                    error.reason.contains("'\(bad)'") && (error.reason.contains("out of range") || error.reason.contains("before 0000")),
+                    "\(error)")
             }
         }
         // Not a number at all stays "unparseable".
@@ -237,7 +240,12 @@ struct CSVReaderTests {
         // Two concatenated gzip members read as one stream; a truncated file is an error.
         _ = try runProcess("/bin/sh", ["-c", "cat '\(plain).gz' > '\(plain).2.gz'; printf '5,1,1,1,1,1\\n' | gzip -c >> '\(plain).2.gz'"])
         let twoMembers = try dir.file("two.csv", header + "1,1,1,1,1,1\n")
-        _ = try runProcess("/bin/sh", ["-c", "printf '2,1,1,1,1,1\\n' | gzip -c > '\(twoMembers).gz.tail'; gzip -c '\(twoMembers)' > '\(twoMembers).gz'; cat '\(twoMembers).gz.tail' >> '\(twoMembers).gz'"])
+        _ = try runProcess(
+            "/bin/sh",
+            [
+                "-c",
+                "printf '2,1,1,1,1,1\\n' | gzip -c > '\(twoMembers).gz.tail'; gzip -c '\(twoMembers)' > '\(twoMembers).gz'; cat '\(twoMembers).gz.tail' >> '\(twoMembers).gz'",
+            ])
         #expect(try OHLCVCSVReader.read(path: twoMembers + ".gz").timestamps == [1_000_000, 2_000_000])
         let gz = try Data(contentsOf: URL(fileURLWithPath: plain + ".gz"))
         let truncated = try dir.file("t.csv.gz", bytes: Array(gz.prefix(gz.count / 2)))

@@ -1,7 +1,7 @@
 import Foundation
 import MarketData
-import Testing
 import TestSupport
+import Testing
 
 /// Opening files beneath a data root: symbolic links out of it are refused,
 /// with openat2 and with the component walk used when the kernel lacks it.
@@ -97,7 +97,9 @@ struct DataRootTests {
         while offset < twice.count {
             let n = min(777, twice.count - offset)
             try twice[offset..<offset + n].withUnsafeBytes { piece in
-                try inflater.inflate(piece) { out.append(contentsOf: $0); largest = max(largest, $0.count) }
+                try inflater.inflate(piece) {
+                    out.append(contentsOf: $0); largest = max(largest, $0.count)
+                }
             }
             offset += n
         }

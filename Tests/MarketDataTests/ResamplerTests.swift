@@ -1,6 +1,7 @@
-import TestSupport
 import Foundation
+import TestSupport
 import Testing
+
 @testable import MarketData
 
 struct ResamplerTests {
@@ -110,7 +111,9 @@ struct ResamplerTests {
 }
 
 /// A deterministic random walk of valid bars (LCG), optionally with random gaps.
-func randomSeries(count: Int, seed: UInt64, timeframe: Timeframe, gaps: Bool = false, start: Int64 = 1_704_067_200_000_000)
+func randomSeries(
+    count: Int, seed: UInt64, timeframe: Timeframe, gaps: Bool = false, start: Int64 = 1_704_067_200_000_000
+)
     -> OHLCVSeries
 {
     var state = seed &* 6_364_136_223_846_793_005 &+ 1

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MarketData
 
 struct TimeframeInferenceTests {
@@ -125,9 +126,12 @@ struct TimeframeInferenceTests {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int((state >> 33) % UInt64(n))
         }
-        let steps: [Int64] = [Self.minute, 5 * Self.minute, 15 * Self.minute, Self.hour, 4 * Self.hour, Self.day, 7 * Self.day, 7 * Self.minute, 30_000_000]
+        let steps: [Int64] = [
+            Self.minute, 5 * Self.minute, 15 * Self.minute, Self.hour, 4 * Self.hour, Self.day, 7 * Self.day, 7 * Self.minute, 30_000_000,
+        ]
         for trial in 0..<400 {
-            var t: Int64 = [1_704_067_200_000_000, 1_706_745_600_000_000, -86_400_000_000, 1_704_067_200_000_000 + 37 * Self.minute][next(4)]
+            var t: Int64 = [1_704_067_200_000_000, 1_706_745_600_000_000, -86_400_000_000, 1_704_067_200_000_000 + 37 * Self.minute][
+                next(4)]
             var ts: [Int64] = []
             let kind = next(steps.count + 1)
             for _ in 0..<(1 + next(60)) {

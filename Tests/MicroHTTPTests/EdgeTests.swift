@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import MicroHTTP
 
 /// The HTTP edge against raw bytes over real sockets: every malformed or
@@ -54,7 +55,10 @@ struct EdgeTests {
         let good = "GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n"
         let cases: [(String, Int, String)] = [
             ("duplicate Content-Length", 400, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc"),
-            ("Transfer-Encoding with Content-Length", 400, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n"),
+            (
+                "Transfer-Encoding with Content-Length", 400,
+                "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n"
+            ),
             ("xchunked", 400, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n2\r\nab\r\n0\r\n\r\n"),
             ("no Host", 400, "GET /hello HTTP/1.1\r\n\r\n"),
         ]
@@ -77,7 +81,8 @@ struct EdgeTests {
         let (bytes, end) = s.readToEnd()
         let reply = RawReply(bytes, end: end)
         #expect(reply.messages.map(\.status) == [400, 400])
-        #expect(reply.messages.allSatisfy { $0.header("Content-Type") == "application/problem+json" && $0.json["field"] as? String == "path" })
+        #expect(
+            reply.messages.allSatisfy { $0.header("Content-Type") == "application/problem+json" && $0.json["field"] as? String == "path" })
     }
 
     @Test func aBadHeadPipelinedBehindAGoodOneRefusesTheConnection() throws {
@@ -88,14 +93,16 @@ struct EdgeTests {
             let reply = try RawReply.exchange(port: server.port, Array((good + bad).utf8), timeout: 5)
             Self.expectOneProblem(reply, bad.contains("2.0") ? 505 : 400)
         }
-        let fine = try RawReply.exchange(port: server.port, Array((good + good + "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").utf8), timeout: 5)
+        let fine = try RawReply.exchange(
+            port: server.port, Array((good + good + "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").utf8), timeout: 5)
         #expect(fine.messages.map(\.status) == [200, 200, 200])
     }
 
     @Test func pipelinedSmugglingAttemptIsOneResponse() throws {
         let server = try Self.server()
         defer { server.stop() }
-        let smuggle = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 45\r\n\r\nabcdGET /teapot HTTP/1.1\r\nHost: x\r\n\r\n"
+        let smuggle =
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 45\r\n\r\nabcdGET /teapot HTTP/1.1\r\nHost: x\r\n\r\n"
         let reply = try RawReply.exchange(port: server.port, Array(smuggle.utf8), timeout: 5)
         Self.expectOneProblem(reply, 400)
         #expect(reply.messages.first?.json["field"] as? String == "Content-Length")
@@ -104,7 +111,8 @@ struct EdgeTests {
     @Test func higherMinorVersionIsAnsweredAsHTTP11() throws {
         let server = try Self.server()
         defer { server.stop() }
-        let reply = try RawReply.exchange(port: server.port, Array("GET /hello HTTP/1.2\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), timeout: 5)
+        let reply = try RawReply.exchange(
+            port: server.port, Array("GET /hello HTTP/1.2\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), timeout: 5)
         #expect(reply.messages.count == 1)
         #expect(reply.messages.first?.statusLine.hasPrefix("HTTP/1.1 200") == true)
         #expect(reply.messages.first.map { String(decoding: $0.body, as: UTF8.self) } == "hello")
@@ -127,7 +135,9 @@ struct EdgeTests {
         #expect(lf.messages.map(\.status) == [200])
         let chunked = try RawReply.exchange(
             port: server.port,
-            Array("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:  chunked\r\nConnection: close\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n".utf8),
+            Array(
+                "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:  chunked\r\nConnection: close\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n"
+                    .utf8),
             timeout: 5)
         #expect(chunked.messages.map(\.status) == [200])
         #expect(chunked.messages.first.map { String(decoding: $0.body, as: UTF8.self) } == "abc")
@@ -219,7 +229,8 @@ struct EdgeTests {
                 }
             })
         defer { server.stop() }
-        let reply = try RawReply.exchange(port: server.port, Array("GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), timeout: 5)
+        let reply = try RawReply.exchange(
+            port: server.port, Array("GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), timeout: 5)
         #expect(reply.messages.map(\.status) == [200])
         #expect(server.statistics.bodyTimeoutCount == 0)
         #expect(server.statistics.headerTimeoutCount == 0)

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
 @testable import MicroHTTP
 
 /// Responses fulfilled later by another thread, with the connection parked.
@@ -9,23 +10,29 @@ struct PendingResponseTests {
     /// Collects pending responses so a test thread can answer them.
     final class Inbox: Sendable {
         let items = Mutex<[(String, PendingResponse)]>([])
-        func take() -> [(String, PendingResponse)] { items.withLock { i in defer { i = [] }; return i } }
+        func take() -> [(String, PendingResponse)] {
+            items.withLock { i in
+                defer { i = [] }; return i
+            }
+        }
         func count() -> Int { items.withLock { $0.count } }
     }
 
     static func server(_ inbox: Inbox, configure: (inout ServerConfiguration) -> Void = { _ in }) throws -> HTTPServer {
-        try ServerTests.makeServer(configure: configure, routes: { r in
-            r.get("/later/{name}") { req in
-                let p = PendingResponse()
-                inbox.items.withLock { $0.append((req.parameter("name"), p)) }
-                return Response(body: .pending(p))
-            }
-            r.get("/ready") { _ in
-                let p = PendingResponse()
-                p.fulfill(.text("at once"))
-                return Response(body: .pending(p))
-            }
-        })
+        try ServerTests.makeServer(
+            configure: configure,
+            routes: { r in
+                r.get("/later/{name}") { req in
+                    let p = PendingResponse()
+                    inbox.items.withLock { $0.append((req.parameter("name"), p)) }
+                    return Response(body: .pending(p))
+                }
+                r.get("/ready") { _ in
+                    let p = PendingResponse()
+                    p.fulfill(.text("at once"))
+                    return Response(body: .pending(p))
+                }
+            })
     }
 
     @Test func alreadyFulfilledIsSentAtOnce() throws {

@@ -1,8 +1,9 @@
 import Foundation
 import Logging
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
 @testable import MicroHTTP
 
 /// Counts the bytes of a streamed upload.
@@ -122,11 +123,16 @@ struct ServerTests {
     @Test func streamedUploadReachesTheSink() throws {
         let sinks = Mutex<[CountingSink]>([])
         let server = try Self.makeServer(routes: { r in
-            r.post("/upload", body: .stream(limit: 8 << 20, makeSink: { _ in
-                let s = CountingSink()
-                sinks.withLock { $0.append(s) }
-                return s
-            })) { _ in .text("unused") }
+            r.post(
+                "/upload",
+                body: .stream(
+                    limit: 8 << 20,
+                    makeSink: { _ in
+                        let s = CountingSink()
+                        sinks.withLock { $0.append(s) }
+                        return s
+                    })
+            ) { _ in .text("unused") }
         })
         defer { server.stop() }
         let payload = [UInt8](repeating: 7, count: 5 << 20)
@@ -212,13 +218,15 @@ struct ServerTests {
 
     @Test func stopEndsSuspendedStreams() throws {
         let closed = Mutex(false)
-        let server = try Self.makeServer(configure: { $0.shutdownGraceSeconds = 3 }, routes: { r in
-            r.get("/forever") { _ in
-                let stream = ResponseStream()
-                stream.onClose { closed.withLock { $0 = true } }
-                return Response(status: 200, body: .stream(stream))
-            }
-        })
+        let server = try Self.makeServer(
+            configure: { $0.shutdownGraceSeconds = 3 },
+            routes: { r in
+                r.get("/forever") { _ in
+                    let stream = ResponseStream()
+                    stream.onClose { closed.withLock { $0 = true } }
+                    return Response(status: 200, body: .stream(stream))
+                }
+            })
         let c = try RawHTTPConnection(port: server.port)
         c.sendRequest("GET", "/forever")
         _ = try c.readHead()

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
 @testable import MicroHTTP
 
 /// 1,100 connections dripping a request head a byte a second from five
@@ -147,7 +148,8 @@ import TestSupport
             let t0 = Date()
             do {
                 let reply = try RawReply.exchange(
-                    port: port, Array("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), source: "127.0.0.1", timeout: 2)
+                    port: port, Array("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), source: "127.0.0.1", timeout: 2
+                )
                 statuses.append(reply.messages.first?.status ?? 0)
             } catch {
                 statuses.append(-1)

@@ -1,5 +1,5 @@
-import Testing
 import Patterns
+import Testing
 
 /// Agreement with TA-Lib's CDL* functions on the committed fixture.
 ///
@@ -88,7 +88,7 @@ struct CandlestickPrefixTests {
         let (_, column, _) = CandlestickReferenceTests.cases.first { $0.0 == pattern }!
         let theirs = f.reference[column]!
         let lookback = Candlesticks.lookback(pattern)
-        for n in Array(0 ... lookback + 12) + [101, 102, 1_001, 2_999] {
+        for n in Array(0...lookback + 12) + [101, 102, 1_001, 2_999] {
             let ours = Candlesticks.scores(
                 pattern, open: Array(f.open.prefix(n)), high: Array(f.high.prefix(n)),
                 low: Array(f.low.prefix(n)), close: Array(f.close.prefix(n)))

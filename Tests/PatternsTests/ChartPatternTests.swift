@@ -1,5 +1,5 @@
-import Testing
 import Patterns
+import Testing
 
 /// Chart patterns on small hand-made series, and the no-look-ahead property.
 struct ChartPatternTests {
@@ -13,7 +13,7 @@ struct ChartPatternTests {
         var out: [Double] = []
         for (k, (i0, p0)) in knots.dropLast().enumerated() {
             let (i1, p1) = knots[k + 1]
-            for i in i0 ..< i1 { out.append(p0 + (p1 - p0) * Double(i - i0) / Double(i1 - i0)) }
+            for i in i0..<i1 { out.append(p0 + (p1 - p0) * Double(i - i0) / Double(i1 - i0)) }
         }
         out.append(knots.last!.1)
         return out
@@ -30,7 +30,7 @@ struct ChartPatternTests {
         let e = tops[0]
         #expect(e.direction == .bearish)
         #expect(e.startIndex == 10)
-        #expect(abs(e.neckline!.value(at: 40) - 103.8) < 1e-9)   // the trough's low
+        #expect(abs(e.neckline!.value(at: 40) - 103.8) < 1e-9)  // the trough's low
         // First close below 103.8: the path is 110.2 − 0.8·(t−30) → t = 38.
         #expect(e.confirmedAt == 38 && e.endIndex == 38)
         #expect(e.confidence > 0.5 && e.confidence <= 1)
@@ -49,9 +49,10 @@ struct ChartPatternTests {
     }
 
     @Test func headAndShoulders() {
-        let b = Self.bars(Self.path([
-            (0, 100), (10, 108), (18, 103), (28, 114), (38, 103.5), (48, 108.3), (60, 95),
-        ]))
+        let b = Self.bars(
+            Self.path([
+                (0, 100), (10, 108), (18, 103), (28, 114), (38, 103.5), (48, 108.3), (60, 95),
+            ]))
         let events = detector.detect(high: b.high, low: b.low, close: b.close)
             .filter { $0.kind == .chart(.headAndShoulders) }
         #expect(events.count == 1)
@@ -67,9 +68,10 @@ struct ChartPatternTests {
     }
 
     @Test func inverseHeadAndShoulders() {
-        let b = Self.bars(Self.path([
-            (0, 114), (10, 106), (18, 111), (28, 100), (38, 110.5), (48, 105.7), (60, 119),
-        ]))
+        let b = Self.bars(
+            Self.path([
+                (0, 114), (10, 106), (18, 111), (28, 100), (38, 110.5), (48, 105.7), (60, 119),
+            ]))
         let events = detector.detect(high: b.high, low: b.low, close: b.close)
             .filter { $0.kind == .chart(.inverseHeadAndShoulders) }
         #expect(events.count == 1)
@@ -98,7 +100,7 @@ struct ChartPatternTests {
         var rng = SplitMix64(seed: 42)
         var price = 100.0
         var close: [Double] = [], high: [Double] = [], low: [Double] = []
-        for _ in 0 ..< 3000 {
+        for _ in 0..<3000 {
             price *= 1 + (rng.nextDouble() - 0.5) * 0.02
             close.append(price)
             high.append(price * (1 + rng.nextDouble() * 0.004))

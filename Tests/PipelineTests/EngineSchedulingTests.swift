@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+
 @testable import Pipeline
 
 /// A stage that works in `units` short chunks, reporting progress and calling
@@ -44,7 +45,9 @@ struct EngineSchedulingTests {
         c.pollSeconds = 0.02
         c.dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sf-engine-\(UUID().uuidString)")
         c.owner = "test"
-        let e = Engine(configuration: c, repository: repo, registry: StageRegistry(stages), logger: Logger(label: "engine-test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let e = Engine(
+            configuration: c, repository: repo, registry: StageRegistry(stages),
+            logger: Logger(label: "engine-test", factory: { _ in SwiftLogNoOpLogHandler() }))
         e.start()
         return e
     }
@@ -55,7 +58,9 @@ struct EngineSchedulingTests {
     func expectLifecycleOnly(_ id: UUID, sourceLocation: SourceLocation = #_sourceLocation) {
         for e in repo.events(of: id) {
             guard let from = e.from, let to = e.to, e.kind != "started" else { continue }
-            let legal = Lifecycle.Event.allCases.contains { Lifecycle.move(from: from, on: $0).map { $0.to == to && $0.record == e.kind } ?? false }
+            let legal = Lifecycle.Event.allCases.contains {
+                Lifecycle.move(from: from, on: $0).map { $0.to == to && $0.record == e.kind } ?? false
+            }
             #expect(legal, "\(e.kind): \(from) → \(to) is not a Lifecycle move", sourceLocation: sourceLocation)
         }
     }
@@ -82,7 +87,10 @@ struct EngineSchedulingTests {
         #expect(try e.resume(b) == .running)
         #expect(eventually(timeout: 20) { state(a) == .succeeded && state(b) == .succeeded })
         for id in [a, b, c] { expectLifecycleOnly(id) }
-        #expect(repo.events(of: a).map(\.kind).filter { ["pause_requested", "paused", "resumed"].contains($0) } == ["pause_requested", "paused", "resumed"])
+        #expect(
+            repo.events(of: a).map(\.kind).filter { ["pause_requested", "paused", "resumed"].contains($0) } == [
+                "pause_requested", "paused", "resumed",
+            ])
     }
 
     @Test func aResumedRunnerTakesItsSlotBackAtOnce() throws {

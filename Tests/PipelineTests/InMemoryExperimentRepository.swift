@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+
 @testable import Pipeline
 
 /// The engine's storage in memory, for database-free tests of scheduling and
@@ -92,8 +93,9 @@ final class InMemoryExperimentRepository: ExperimentRepository {
             guard let current = s.rows[id]?.status else { return nil }
             switch current {
             case .running, .pausing:
-                _ = Self.move(&s, id, from: [current], to: .interrupted, event: "interrupted", error: nil,
-                              details: details.merging(["reason": reason]) { _, r in r })
+                _ = Self.move(
+                    &s, id, from: [current], to: .interrupted, event: "interrupted", error: nil,
+                    details: details.merging(["reason": reason]) { _, r in r })
                 _ = Self.move(&s, id, from: [.interrupted], to: .queued, event: "requeued", error: nil, details: ["reason": reason])
                 return .queued
             case .paused:

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Pipeline
 
 struct MemoryMonitorTests {
@@ -71,13 +72,15 @@ struct MemoryEstimateTests {
             budgetBytes: 256 << 20)
         #expect(big.streams)
         #expect(big.peakBytes < 10_000_800 * MemoryEstimate.bytesPerLoadedBar)
-        let gz = MemoryEstimate(datasets: [.init(bytes: Self.year / 4, gzip: true)], timeframeSeconds: [3600], stages: stages, budgetBytes: 1 << 30)
+        let gz = MemoryEstimate(
+            datasets: [.init(bytes: Self.year / 4, gzip: true)], timeframeSeconds: [3600], stages: stages, budgetBytes: 1 << 30)
         #expect(gz.peakBytes == one.peakBytes)
     }
 
     @Test func fromTheRequest() throws {
         let request = Data(
-            #"{"datasets":[{"symbol":"A","path":"a.csv"},{"symbol":"B","path":"b.csv"}],"timeframes":["15m","1h"],"stages":["load","resample","merge"]}"#.utf8)
+            #"{"datasets":[{"symbol":"A","path":"a.csv"},{"symbol":"B","path":"b.csv"}],"timeframes":["15m","1h"],"stages":["load","resample","merge"]}"#
+                .utf8)
         var asked: [String] = []
         let e = MemoryEstimate(request: request, budgetBytes: 1 << 30) { path, _ in
             asked.append(path ?? "")
@@ -85,7 +88,8 @@ struct MemoryEstimateTests {
         }
         #expect(asked == ["a.csv", "b.csv"])
         let direct = MemoryEstimate(
-            datasets: [.init(bytes: Self.year), .init(bytes: Self.year)], timeframeSeconds: [900, 3600], stages: ["load", "resample", "merge"],
+            datasets: [.init(bytes: Self.year), .init(bytes: Self.year)], timeframeSeconds: [900, 3600],
+            stages: ["load", "resample", "merge"],
             budgetBytes: 1 << 30)
         #expect(e == direct)
         #expect(MemoryEstimate.seconds("4h") == 14_400)

@@ -37,7 +37,9 @@ struct SingleWriterTests {
     /// State changes through the repository are called from `Engine` only, and there from `perform` once.
     @Test func onlyTheEngineCallsTheRepositorysStateChanges() throws {
         let files = try Self.sources()
-        let definitions: Set<String> = ["Sources/Pipeline/ExperimentRepository.swift", "Sources/Service/Engine/PostgresExperimentRepository.swift"]
+        let definitions: Set<String> = [
+            "Sources/Pipeline/ExperimentRepository.swift", "Sources/Service/Engine/PostgresExperimentRepository.swift",
+        ]
         for call in [".transition(", ".interruptAndRequeue("] {
             let outside = Self.occurrences(of: call, in: files).filter { hit in
                 !hit.hasPrefix("Sources/Pipeline/Engine.swift:") && !definitions.contains { hit.hasPrefix($0 + ":") }
@@ -61,7 +63,8 @@ struct SingleWriterTests {
             while let r = rest.range(of: "UPDATE experiments", options: .caseInsensitive) {
                 // The statement's SET list: up to its FROM / WHERE / RETURNING or the end of the string literal.
                 let tail = rest[r.upperBound...]
-                let end = ["WHERE", "FROM", "RETURNING", "\"\"\"", "\")"].compactMap { tail.range(of: $0)?.lowerBound }.min() ?? tail.endIndex
+                let end =
+                    ["WHERE", "FROM", "RETURNING", "\"\"\"", "\")"].compactMap { tail.range(of: $0)?.lowerBound }.min() ?? tail.endIndex
                 let set = tail[..<end]
                 if set.range(of: #"(^|[\s,])status\s*="#, options: .regularExpression) != nil { writers.append(f.path) }
                 rest = tail

@@ -1,9 +1,11 @@
 import Testing
+
 @testable import PostgresClient
 
 struct PostgresConfigurationTests {
     @Test func parsesAFullURL() throws {
-        let configuration = try PostgresConfiguration(url: "postgres://alice:s3cret@db.example.com:6543/signals?sslmode=require&application_name=worker")
+        let configuration = try PostgresConfiguration(
+            url: "postgres://alice:s3cret@db.example.com:6543/signals?sslmode=require&application_name=worker")
         #expect(configuration.host == "db.example.com")
         #expect(configuration.port == 6543)
         #expect(configuration.user == "alice")

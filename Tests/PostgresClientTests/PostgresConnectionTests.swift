@@ -1,7 +1,7 @@
 import Foundation
 import PostgresClient
-import Testing
 import TestSupport
+import Testing
 
 /// Runs `body` on a connection whose search path is a fresh schema, then drops it.
 func withTestSchema<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
@@ -22,7 +22,8 @@ struct PostgresConnectionTests {
     @Test func sessionsRunInUTCWithUTF8() throws {
         let connection = try TestDatabase.connect()
         defer { connection.close() }
-        let rows = try connection.query("SELECT current_setting('TimeZone'), current_setting('client_encoding'), current_setting('application_name')")
+        let rows = try connection.query(
+            "SELECT current_setting('TimeZone'), current_setting('client_encoding'), current_setting('application_name')")
         let row = try #require(rows.first)
         #expect(try row.decode(0, as: String.self) == "UTC")
         #expect(try row.decode(1, as: String.self) == "UTF8")
@@ -72,12 +73,16 @@ struct PostgresConnectionTests {
             let back = try echo(date, as: "timestamptz", on: connection)
             #expect(abs(back.timeIntervalSince(date)) < 0.5e-6, "\(date) came back as \(back)")
         }
-        let microseconds = try #require(try connection.query("SELECT extract(microseconds FROM \(dates[0])::timestamptz)::bigint % 1000000").first)
+        let microseconds = try #require(
+            try connection.query("SELECT extract(microseconds FROM \(dates[0])::timestamptz)::bigint % 1000000").first)
         #expect(try microseconds.decode(0, as: Int.self) == 123_456)
-        let row = try #require(try connection.query("""
-            SELECT '2024-05-06 07:08:09.5'::timestamp, '2024-05-06'::date, 'infinity'::timestamptz,
-                   '2024-05-06 07:08:09+05:30'::timestamptz::text
-            """).first)
+        let row = try #require(
+            try connection.query(
+                """
+                SELECT '2024-05-06 07:08:09.5'::timestamp, '2024-05-06'::date, 'infinity'::timestamptz,
+                       '2024-05-06 07:08:09+05:30'::timestamptz::text
+                """
+            ).first)
         #expect(try row.decode(0, as: Date.self) == Date(timeIntervalSince1970: 1_714_979_289.5))
         #expect(try row.decode(1, as: Date.self) == Date(timeIntervalSince1970: 1_714_953_600))
         #expect(try row.decode(2, as: Date.self) == .distantFuture)
@@ -101,21 +106,24 @@ struct PostgresConnectionTests {
 
     @Test func storesAndReadsEveryTypeIncludingNull() throws {
         try withTestSchema { connection in
-            try connection.simpleQuery(unsafeSQL: """
-                CREATE TABLE everything (
-                    id serial PRIMARY KEY, t text, i8 bigint, i4 integer, f8 double precision, b boolean,
-                    u uuid, ts timestamptz, by bytea, j jsonb
-                )
-                """)
+            try connection.simpleQuery(
+                unsafeSQL: """
+                    CREATE TABLE everything (
+                        id serial PRIMARY KEY, t text, i8 bigint, i4 integer, f8 double precision, b boolean,
+                        u uuid, ts timestamptz, by bytea, j jsonb
+                    )
+                    """)
             let uuid = UUID()
             let date = Date(timeIntervalSince1970: 1_700_000_000.654321)
-            let inserted = try connection.execute("""
+            let inserted = try connection.execute(
+                """
                 INSERT INTO everything (t, i8, i4, f8, b, u, ts, by, j)
                 VALUES (\("ünïcode"), \(Int64(1) << 40), \(Int32(-5)), \(Double.nan), \(true), \(uuid), \(date), \([UInt8]()), \(PostgresJSON("[]")))
                 """)
             #expect(inserted == 1)
             let nothing: String? = nil
-            try connection.execute("""
+            try connection.execute(
+                """
                 INSERT INTO everything (t, i8, i4, f8, b, u, ts, by, j)
                 VALUES (\(nothing), \(nil as Int64?), \(nil as Int32?), \(nil as Double?), \(nil as Bool?),
                         \(nil as UUID?), \(nil as Date?), \(nil as [UInt8]?), \(nil as PostgresJSON?))
@@ -147,7 +155,8 @@ struct PostgresConnectionTests {
     @Test func decodingErrorsNameTheColumn() throws {
         let connection = try TestDatabase.connect()
         defer { connection.close() }
-        let row = try #require(try connection.query("SELECT NULL::text AS nickname, 'abc'::text AS amount, 3000000000::bigint AS big").first)
+        let row = try #require(
+            try connection.query("SELECT NULL::text AS nickname, 'abc'::text AS amount, 3000000000::bigint AS big").first)
         do {
             _ = try row.decode("nickname", as: String.self)
             Issue.record("NULL decoded as non-optional")
@@ -196,10 +205,11 @@ struct PostgresConnectionTests {
 
     @Test func serverErrorsCarrySQLState() throws {
         try withTestSchema { connection in
-            try connection.simpleQuery(unsafeSQL: """
-                CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL CONSTRAINT users_email_key UNIQUE,
-                                    age int CHECK (age >= 0))
-                """)
+            try connection.simpleQuery(
+                unsafeSQL: """
+                    CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL CONSTRAINT users_email_key UNIQUE,
+                                        age int CHECK (age >= 0))
+                    """)
             try connection.execute("INSERT INTO users VALUES (1, \("a@example.com"), 30)")
             do {
                 try connection.execute("INSERT INTO users VALUES (2, \("a@example.com"), 40)")
@@ -217,10 +227,18 @@ struct PostgresConnectionTests {
                 #expect(!error.isConnectionLevel)
             }
             #expect(throws: PostgresError.self) { try connection.execute("INSERT INTO users VALUES (3, NULL, 1)") }
-            do { try connection.execute("INSERT INTO users VALUES (3, NULL, 1)") } catch let error as PostgresError { #expect(error.sqlState == .notNullViolation) }
-            do { try connection.execute("INSERT INTO users VALUES (3, 'b', -1)") } catch let error as PostgresError { #expect(error.sqlState == .checkViolation) }
-            do { try connection.execute("SELECT \("abc")::int") } catch let error as PostgresError { #expect(error.sqlState == .invalidTextRepresentation) }
-            do { try connection.execute("SELECT * FROM no_such_table") } catch let error as PostgresError { #expect(error.sqlState == .undefinedTable) }
+            do { try connection.execute("INSERT INTO users VALUES (3, NULL, 1)") } catch let error as PostgresError {
+                #expect(error.sqlState == .notNullViolation)
+            }
+            do { try connection.execute("INSERT INTO users VALUES (3, 'b', -1)") } catch let error as PostgresError {
+                #expect(error.sqlState == .checkViolation)
+            }
+            do { try connection.execute("SELECT \("abc")::int") } catch let error as PostgresError {
+                #expect(error.sqlState == .invalidTextRepresentation)
+            }
+            do { try connection.execute("SELECT * FROM no_such_table") } catch let error as PostgresError {
+                #expect(error.sqlState == .undefinedTable)
+            }
             do { try connection.execute("SELEC 1") } catch let error as PostgresError {
                 #expect(error.sqlState == .syntaxError)
                 #expect(error.message.contains("syntax"))
@@ -285,10 +303,11 @@ struct PostgresConnectionTests {
 
     @Test func simpleQueryRunsSeveralStatements() throws {
         try withTestSchema { connection in
-            try connection.simpleQuery(unsafeSQL: """
-                CREATE TABLE a (x int); INSERT INTO a VALUES (1), (2);
-                CREATE TABLE b (y text); INSERT INTO b VALUES ('z');
-                """)
+            try connection.simpleQuery(
+                unsafeSQL: """
+                    CREATE TABLE a (x int); INSERT INTO a VALUES (1), (2);
+                    CREATE TABLE b (y text); INSERT INTO b VALUES ('z');
+                    """)
             #expect(try connection.query("SELECT sum(x) FROM a")[0].decode(0, as: Int.self) == 3)
             #expect(try connection.execute("UPDATE a SET x = x + 1") == 2)
             #expect(try connection.execute("DELETE FROM a WHERE x = \(3)") == 1)

@@ -1,7 +1,7 @@
 import Foundation
 import PostgresClient
-import Testing
 import TestSupport
+import Testing
 
 struct PostgresCopyTests {
     struct Row: Equatable {
@@ -58,7 +58,8 @@ struct PostgresCopyTests {
             }
             #expect(mismatches == 0)
             // The JSON went through jsonb: compare it by meaning on the server.
-            let jsonMismatches = try connection.query("""
+            let jsonMismatches = try connection.query(
+                """
                 SELECT count(*) FROM bars
                 WHERE payload IS DISTINCT FROM (CASE WHEN (id + 300000) / 7 % 13 = 0 THEN NULL
                       ELSE jsonb_build_object('i', (id + 300000) / 7, 's', E'a\\tb\\\\c\\n') END)
@@ -72,7 +73,10 @@ struct PostgresCopyTests {
             try connection.simpleQuery(unsafeSQL: "CREATE TABLE t (a int, b text, c bytea, d boolean, e uuid, f double precision)")
             let uuid = UUID()
             let copied = try connection.copyFrom(table: "t", columns: ["a", "b", "c", "d", "e", "f"]) { writer in
-                try writer.appendRow([PostgresValue(1), PostgresValue("x\ty"), PostgresValue([UInt8]([0, 92, 255])), PostgresValue(true), PostgresValue(uuid), PostgresValue(Double.nan)])
+                try writer.appendRow([
+                    PostgresValue(1), PostgresValue("x\ty"), PostgresValue([UInt8]([0, 92, 255])), PostgresValue(true), PostgresValue(uuid),
+                    PostgresValue(Double.nan),
+                ])
                 try writer.appendRow([nil, nil, nil, nil, nil, nil])
                 writer.appendField(Int32(3))
                 writer.appendNull()

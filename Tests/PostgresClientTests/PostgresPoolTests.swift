@@ -1,13 +1,15 @@
 import Dispatch
 import Foundation
 import Logging
-import Synchronization
 import PostgresClient
-import Testing
+import Synchronization
 import TestSupport
+import Testing
 
 struct PostgresPoolTests {
-    func makePool(max: Int = 2, checkoutTimeout: Duration = .seconds(5), idleCheckInterval: Duration = .seconds(1), logger: Logger? = nil) throws -> PostgresPool {
+    func makePool(
+        max: Int = 2, checkoutTimeout: Duration = .seconds(5), idleCheckInterval: Duration = .seconds(1), logger: Logger? = nil
+    ) throws -> PostgresPool {
         PostgresPool(
             configuration: try TestDatabase.configuration(),
             maxConnections: max,
@@ -135,7 +137,8 @@ struct PostgresPoolTests {
     @Test func aTransactionLeftOpenIsRolledBackOnCheckin() throws {
         let schema = try TestDatabase.makeSchema()
         defer { try? TestDatabase.dropSchema(schema) }
-        let pool = PostgresPool(configuration: try TestDatabase.configuration(schema: schema), maxConnections: 1, logger: TestDatabase.logger)
+        let pool = PostgresPool(
+            configuration: try TestDatabase.configuration(schema: schema), maxConnections: 1, logger: TestDatabase.logger)
         defer { pool.close() }
         try pool.withConnection { try $0.simpleQuery(unsafeSQL: "CREATE TABLE t (a int)") }
         try pool.withConnection { connection in

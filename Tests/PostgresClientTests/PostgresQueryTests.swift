@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import PostgresClient
 
 struct PostgresQueryTests {
@@ -48,10 +49,11 @@ struct PostgresQueryTests {
             \(-Double.infinity), \(uuid), \(date), \([UInt8]([0, 1, 0xAB, 0xFF])), \(Data([0x10])), \(PostgresJSON(#"{"a":1}"#))
             """
         let binds = query.binds.map { $0! }
-        #expect(binds.map(\.text) == [
-            "-9223372036854775808", "3", "2.5", "NaN", "Infinity", "-Infinity",
-            "6F1D2C3B-4A59-4E6F-8A7B-9C0D1E2F3A4B", "2023-11-14 22:13:20.123456+00", "\\x0001abff", "\\x10", #"{"a":1}"#,
-        ])
+        #expect(
+            binds.map(\.text) == [
+                "-9223372036854775808", "3", "2.5", "NaN", "Infinity", "-Infinity",
+                "6F1D2C3B-4A59-4E6F-8A7B-9C0D1E2F3A4B", "2023-11-14 22:13:20.123456+00", "\\x0001abff", "\\x10", #"{"a":1}"#,
+            ])
         #expect(binds.map(\.type) == [.int8, .int2, .float8, .float8, .float8, .float8, .uuid, .timestamptz, .bytea, .bytea, .jsonb])
         #expect(query.sql.hasSuffix("$11"))
     }
@@ -65,7 +67,9 @@ struct PostgresQueryTests {
     @Test func timestampsFormatAndParseToTheMicrosecond() throws {
         // Date (a Double of seconds since 2001) holds whole microseconds exactly
         // within about 270 years of 2001; whole seconds much further.
-        for micros: Int64 in [0, 1, -1, 1_700_000_000_123_456, 4_102_444_799_999_999, -62_135_596_800_000_000, 253_402_300_799_000_000, 951_782_400_000_001] {
+        for micros: Int64 in [
+            0, 1, -1, 1_700_000_000_123_456, 4_102_444_799_999_999, -62_135_596_800_000_000, 253_402_300_799_000_000, 951_782_400_000_001,
+        ] {
             let date = PostgresTimestamp.date(microsecondsSince1970: micros)
             let text = PostgresTimestamp.format(date)
             let parsed = try #require(Array(text.utf8).withUnsafeBufferPointer(PostgresTimestamp.parse), "\(text)")

@@ -1,10 +1,11 @@
 import Foundation
 import Hashing
-import Synchronization
-import Testing
-import TestSupport
-@testable import Service
 import Store
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import Service
 
 /// The tokens file used by the auth tests, and the tokens it hashes.
 enum TestTokens {
@@ -198,7 +199,10 @@ struct ExperimentAPITests {
             (#"{"datasets":[{"symbol":"A b","path":"a.csv"}]}"#, "datasets[0].symbol"),
             (#"{"datasets":[{"symbol":"A","path":"a.csv"}],"timeframes":["2h"]}"#, "timeframes[0]"),
             (#"{"datasets":[{"symbol":"A","path":"a.csv"}],"stages":["fusion"]}"#, "stages"),
-            (#"{"datasets":[{"symbol":"A","path":"a.csv"}],"config":{"fusion":{"quality_threshold":2}}}"#, "config.fusion.quality_threshold"),
+            (
+                #"{"datasets":[{"symbol":"A","path":"a.csv"}],"config":{"fusion":{"quality_threshold":2}}}"#,
+                "config.fusion.quality_threshold"
+            ),
             (#"{"datasets":[{"symbol":"A","path":"a.csv"}],"colour":"red"}"#, "colour"),
         ]
         for (body, field) in cases {
@@ -230,7 +234,8 @@ struct ExperimentAPITests {
         let t = try TestApp()
         let bodies = [
             "", "{", "}", "null", "1e999", "\"\\ud800\"", String(repeating: "[", count: 10_000), "{\"a\":1,\"a\":2}",
-            "{\"datasets\":[{\"symbol\":\"\u{0}\",\"path\":\"a\"}]}", "\u{FEFF}{}", "{\"name\":\"\\u0000\",\"datasets\":[{\"symbol\":\"A\",\"path\":\"a\"}]}",
+            "{\"datasets\":[{\"symbol\":\"\u{0}\",\"path\":\"a\"}]}", "\u{FEFF}{}",
+            "{\"name\":\"\\u0000\",\"datasets\":[{\"symbol\":\"A\",\"path\":\"a\"}]}",
             String(repeating: "x", count: 5000),
         ]
         for b in bodies {

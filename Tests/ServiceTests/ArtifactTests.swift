@@ -2,10 +2,11 @@ import Foundation
 import Hashing
 import Logging
 import PostgresClient
-import Testing
-import TestSupport
-@testable import Service
 import Store
+import TestSupport
+import Testing
+
+@testable import Service
 
 /// An experiment with artifacts recorded the way the export stage does it.
 private struct ArtifactFixture {
@@ -106,7 +107,8 @@ struct ArtifactTests {
         #expect(weakish.hasPrefix("\"") && weakish != etag)
         #expect(try f.get("signals.parquet", headers: ["If-None-Match": weakish]).status == 304)
         // A file rewritten after it was recorded gets a new tag.
-        try Data(Array(f.parquet.reversed()) + [1]).write(to: URL(fileURLWithPath: f.t.app.settings.dataDir + "/experiments/\(f.experiment)/signals.parquet"))
+        try Data(Array(f.parquet.reversed()) + [1]).write(
+            to: URL(fileURLWithPath: f.t.app.settings.dataDir + "/experiments/\(f.experiment)/signals.parquet"))
         #expect(try f.get("signals.parquet", headers: ["If-None-Match": weakish]).status == 200)
     }
 
@@ -185,6 +187,8 @@ struct ArtifactTests {
         #expect(ArtifactRoutes.parseRange(" Bytes=2-3 ", size: 10) == .bytes(2, 3))
         #expect(ArtifactRoutes.parseRange("bytes=99999999999999999999-", size: 10) == .unsatisfiable)
         #expect(ArtifactRoutes.parseRange("bytes=+1-2", size: 10) == .ignore)
-        #expect(ArtifactRoutes.attachment("naïve \"x\".csv") == "attachment; filename=\"na_ve _x_.csv\"; filename*=UTF-8''na%C3%AFve%20%22x%22.csv")
+        #expect(
+            ArtifactRoutes.attachment("naïve \"x\".csv")
+                == "attachment; filename=\"na_ve _x_.csv\"; filename*=UTF-8''na%C3%AFve%20%22x%22.csv")
     }
 }

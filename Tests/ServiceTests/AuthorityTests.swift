@@ -1,7 +1,8 @@
 import Foundation
 import Pipeline
-import Testing
 import TestSupport
+import Testing
+
 @testable import Service
 
 /// The engine's one authority seen over HTTP: `allowed_actions` on every
@@ -52,7 +53,9 @@ struct AuthorityTests {
         #expect(created.status == 201)
         let id = try #require(created.json["id"] as? String)
         #expect(["queued", "running"].contains(created.json["status"] as? String))
-        #expect(created.json["allowed_actions"] as? [String] == (created.json["status"] as? String == "queued" ? ["cancel"] : ["pause", "cancel"]))
+        #expect(
+            created.json["allowed_actions"] as? [String]
+                == (created.json["status"] as? String == "queued" ? ["cancel"] : ["pause", "cancel"]))
 
         let running = try waitFor(id, "running")
         #expect(running["allowed_actions"] as? [String] == ["pause", "cancel"])

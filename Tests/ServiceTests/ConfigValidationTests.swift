@@ -1,8 +1,9 @@
 import Foundation
 import Stages
-import Testing
 import TestSupport
+import Testing
 import Yams
+
 @testable import Service
 
 /// The key checker and did-you-mean on their own (no database, no server).
@@ -35,33 +36,45 @@ struct ConfigCheckerTests {
         func fault(_ json: String) -> ConfigChecker.Fault? {
             ConfigChecker.check(try! JSONParser.parse(Array(json.utf8)), against: schema, path: "config")
         }
-        #expect(fault(#"{"forecast":{"model_timeout":5}}"#)
-            == .init(path: "config.forecast.model_timeout", reason: "unknown key; did you mean model_timeout_s?", suggestion: "model_timeout_s"))
-        #expect(fault(#"{"forecast":{"ar_order":1e20}}"#)?.description == "config.forecast.ar_order: expected an integer in 1...50, got 1e20")
+        #expect(
+            fault(#"{"forecast":{"model_timeout":5}}"#)
+                == .init(
+                    path: "config.forecast.model_timeout", reason: "unknown key; did you mean model_timeout_s?",
+                    suggestion: "model_timeout_s"))
+        #expect(
+            fault(#"{"forecast":{"ar_order":1e20}}"#)?.description == "config.forecast.ar_order: expected an integer in 1...50, got 1e20")
         #expect(fault(#"{"forecast":{"ar_order":2.5}}"#)?.description == "config.forecast.ar_order: expected an integer in 1...50, got 2.5")
-        #expect(fault(#"{"forecast":{"ar_order":"5"}}"#)?.description == #"config.forecast.ar_order: expected an integer in 1...50, got "5""#)
-        #expect(fault(#"{"fusion":{"quality_threshold":2}}"#)?.description == "config.fusion.quality_threshold: expected a number in 0...1, got 2")
-        #expect(fault(#"{"patterns":{"peak_tolerance":1}}"#)?.description == "config.patterns.peak_tolerance: expected a number in (0, 1), got 1")
+        #expect(
+            fault(#"{"forecast":{"ar_order":"5"}}"#)?.description == #"config.forecast.ar_order: expected an integer in 1...50, got "5""#)
+        #expect(
+            fault(#"{"fusion":{"quality_threshold":2}}"#)?.description
+                == "config.fusion.quality_threshold: expected a number in 0...1, got 2")
+        #expect(
+            fault(#"{"patterns":{"peak_tolerance":1}}"#)?.description
+                == "config.patterns.peak_tolerance: expected a number in (0, 1), got 1")
         #expect(fault(#"{"fusion":{"weights":{"pattern_strenght":1}}}"#)?.path == "config.fusion.weights.pattern_strenght")
         #expect(fault(#"{"fusion":{"weights":{"pattern_strenght":1}}}"#)?.suggestion == "pattern_strength")
         #expect(fault(#"{"features":{"macd":{"fast":12,"slo":26}}}"#)?.path == "config.features.macd.slo")
         #expect(fault(#"{"features":{"sma":[20,0]}}"#)?.path == "config.features.sma[1]")
-        #expect(fault(#"{"export":{"formats":["csv","xlsx"]}}"#)?.description
-            == "config.export.formats[1]: expected one of csv, csv.gz, parquet, got \"xlsx\"")
+        #expect(
+            fault(#"{"export":{"formats":["csv","xlsx"]}}"#)?.description
+                == "config.export.formats[1]: expected one of csv, csv.gz, parquet, got \"xlsx\"")
         #expect(fault(#"{"load":{"x":1}}"#)?.description == "config.load.x: unknown key (known: none)")
         #expect(fault(#"{"resample":[]}"#)?.description == "config.resample: expected an object (members: ), got an array")
         // What the README, deploy/ci/experiment.json and the tests send passes.
         #expect(fault("{}") == nil)
-        #expect(fault(#"""
-            {"merge": {"join": "inner", "tolerance": "0s", "higher_timeframes": true},
-             "export": {"formats": ["CSV", "parquet"], "compression": "zstd", "gzip": false},
-             "features": {"sma": 20, "ema": [10, 50], "macd": {"fast": 12, "slow": 26, "signal": 9}, "bollinger": {"stddev": 2.5}},
-             "patterns": {"swing_window": 3, "peak_tolerance": 0.02, "max_span": 100},
-             "forecast": {"models": ["ar", "ridge", "drift"], "horizon_bars": 12, "model_timeout_s": 30, "total_timeout_s": 60,
-                          "window": "expanding", "min_train": 40, "refit_every": 200},
-             "fusion": {"quality_threshold": 0.65, "weights": {"pattern_strength": 0.2}},
-             "analysis": {"spread": 0.0001, "commission": 0.0, "max_holding_bars": 24, "sizing": "units", "units": 2}}
-            """#) == nil)
+        #expect(
+            fault(
+                #"""
+                {"merge": {"join": "inner", "tolerance": "0s", "higher_timeframes": true},
+                 "export": {"formats": ["CSV", "parquet"], "compression": "zstd", "gzip": false},
+                 "features": {"sma": 20, "ema": [10, 50], "macd": {"fast": 12, "slow": 26, "signal": 9}, "bollinger": {"stddev": 2.5}},
+                 "patterns": {"swing_window": 3, "peak_tolerance": 0.02, "max_span": 100},
+                 "forecast": {"models": ["ar", "ridge", "drift"], "horizon_bars": 12, "model_timeout_s": 30, "total_timeout_s": 60,
+                              "window": "expanding", "min_train": 40, "refit_every": 200},
+                 "fusion": {"quality_threshold": 0.65, "weights": {"pattern_strength": 0.2}},
+                 "analysis": {"spread": 0.0001, "commission": 0.0, "max_holding_bars": 24, "sizing": "units", "units": 2}}
+                """#) == nil)
         #expect(fault(#"{"forecast":{"window":500}}"#) == nil)
         #expect(fault(#"{"forecast":{"window":"rolling"}}"#)?.path == "config.forecast.window")
     }
@@ -106,7 +119,11 @@ struct ConfigValidationTests {
         ("analysis", #"{"analysis":{"commission":1}}"#, "config.analysis.commission"),
         // Rules that tie members together, checked by the options types.
         ("forecast", #"{"forecast":{"window":50,"min_train":100}}"#, "config.forecast.window"),
-        ("fusion", #"{"fusion":{"weights":{"pattern_strength":0,"mtf_agreement":0,"regime_confidence":0,"volume_confirmation":0,"sentiment_alignment":0,"correlation_safety":0}}}"#, "config.fusion.weights"),
+        (
+            "fusion",
+            #"{"fusion":{"weights":{"pattern_strength":0,"mtf_agreement":0,"regime_confidence":0,"volume_confirmation":0,"sentiment_alignment":0,"correlation_safety":0}}}"#,
+            "config.fusion.weights"
+        ),
     ]
 
     @Test func everySectionIsCheckedWhateverTheStages() throws {
@@ -228,7 +245,9 @@ struct ConfigValidationTests {
             #expect(r.status == 201, "\(r.text)")
         }
         // deploy/ci/experiment.json as it is.
-        let ci = try String(contentsOfFile: #filePath.replacingOccurrences(of: "Tests/ServiceTests/ConfigValidationTests.swift", with: "deploy/ci/experiment.json"), encoding: .utf8)
+        let ci = try String(
+            contentsOfFile: #filePath.replacingOccurrences(
+                of: "Tests/ServiceTests/ConfigValidationTests.swift", with: "deploy/ci/experiment.json"), encoding: .utf8)
         let r = try t.request("POST", "/v1/experiments", body: ci)
         #expect(r.status == 201, "\(r.text)")
     }

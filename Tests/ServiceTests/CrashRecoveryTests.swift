@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import PostgresClient
-import Testing
 import TestSupport
+import Testing
 
 /// Runs `sf-test-server` (a real SignalForge server with test stages) as a
 /// child process.
@@ -65,7 +65,8 @@ struct CrashRecoveryTests {
         // Wait until it is well into the second stage.
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            let logs = try server!.request("GET", "/v1/experiments/\(id)/logs?stage=resample&limit=5000").json["items"] as? [[String: Any]] ?? []
+            let logs =
+                try server!.request("GET", "/v1/experiments/\(id)/logs?stage=resample&limit=5000").json["items"] as? [[String: Any]] ?? []
             if logs.contains(where: { $0["message"] as? String == "line 40" }) { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
@@ -87,7 +88,9 @@ struct CrashRecoveryTests {
         #expect(beforeLoad == Array(0..<200), "the whole first stage's log survives the kill")
         #expect(beforeResample.count >= 41)
         #expect(beforeResample == Array(0..<beforeResample.count), "stored lines have no gap")
-        #expect(try conn.query("SELECT status FROM experiments WHERE id = \(UUID(uuidString: id)!)").first?.decode(0, as: String.self) == "running")
+        #expect(
+            try conn.query("SELECT status FROM experiments WHERE id = \(UUID(uuidString: id)!)").first?.decode(0, as: String.self)
+                == "running")
 
         // A new server: the expired lease is recovered, the experiment resumes after "load".
         let again = try ServerProcess(databaseURL: url, dataDir: dataDir, port: ServerProcess.freePort())
@@ -108,7 +111,8 @@ struct CrashRecoveryTests {
         #expect(kinds.contains("interrupted"))
         #expect(kinds.contains("requeued"))
         #expect(events.contains { $0["kind"] as? String == "stage_skipped" && $0["stage"] as? String == "load" })
-        let skippedLine = try again.request("GET", "/v1/experiments/\(id)/logs?stage=load&limit=5000").json["items"] as? [[String: Any]] ?? []
+        let skippedLine =
+            try again.request("GET", "/v1/experiments/\(id)/logs?stage=load&limit=5000").json["items"] as? [[String: Any]] ?? []
         #expect(skippedLine.contains { $0["message"] as? String == "stage skipped: it completed in an earlier run" })
         // Everything stored before the kill is still stored.
         let afterResample = try lines("resample")

@@ -2,10 +2,11 @@ import Foundation
 import Hashing
 import Logging
 import PostgresClient
-import Testing
-import TestSupport
-@testable import Service
 import Store
+import TestSupport
+import Testing
+
+@testable import Service
 
 /// CSV bodies and file-system checks for the datasets API.
 private enum Upload {
@@ -182,7 +183,8 @@ struct DatasetTests {
         let goodID = try #require(try Upload.listed(t).first?["id"] as? String)
 
         // Misaligned inside gzip.
-        let ga = try Upload.post(t, try Upload.gzip(Upload.csv(rows: 10, step: 60, start: 1_704_067_200 + 30)), query: "symbol=X&timeframe=1m")
+        let ga = try Upload.post(
+            t, try Upload.gzip(Upload.csv(rows: 10, step: 60, start: 1_704_067_200 + 30)), query: "symbol=X&timeframe=1m")
         #expect(ga.status == 422)
         #expect(ga.json["line"] as? Int == 2)
 

@@ -1,7 +1,7 @@
 import Foundation
 import MarketData
-import Testing
 import TestSupport
+import Testing
 
 /// A ~1 MB gzip upload that expands to 1 GiB is refused while it streams,
 /// measured on a real server process (`sf-test-server`): its peak RSS

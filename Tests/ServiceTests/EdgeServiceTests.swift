@@ -1,8 +1,8 @@
 import Foundation
 import Pipeline
-import Testing
 import Service
 import TestSupport
+import Testing
 
 /// `Last-Event-ID` (and `after`) resume a log stream only from a plain decimal
 /// log id; anything else is a 400 problem naming it. Raw bytes, so a NUL or a

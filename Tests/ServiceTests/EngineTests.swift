@@ -1,10 +1,10 @@
 import Foundation
 import Logging
 import Pipeline
-import Synchronization
-import Testing
-import TestSupport
 import Service
+import Synchronization
+import TestSupport
+import Testing
 
 /// A CPU-light stage that works in `units` chunks of `chunkSeconds`,
 /// reporting progress and calling the checkpoint between chunks.
@@ -167,7 +167,8 @@ struct EngineTests {
     }
 
     @Test func queuedWorkRunsByPriorityThenAge() throws {
-        let t = try TestApp(stages: StageRegistry([ChunkedStage(name: "load", units: 40, chunkSeconds: 0.005)]), configure: { $0.maxRunning = 1 })
+        let t = try TestApp(
+            stages: StageRegistry([ChunkedStage(name: "load", units: 40, chunkSeconds: 0.005)]), configure: { $0.maxRunning = 1 })
         let first = try t.create(body("first", stages: ["load"]))
         try t.waitFor(first) { $0["status"] as? String == "running" }
         let low = try t.create(body("low", stages: ["load"], priority: "low"))
@@ -211,7 +212,9 @@ struct SignalControlTests {
         #expect(t.app.engine.pauseAll() == 2)
         for id in [a, b] { #expect(try t.waitFor(id, timeout: 2) { $0["status"] as? String == "paused" }["status"] as? String == "paused") }
         #expect(t.app.engine.resumeAll() == 2)
-        for id in [a, b] { #expect(try t.waitFor(id, timeout: 2) { $0["status"] as? String == "running" }["status"] as? String == "running") }
+        for id in [a, b] {
+            #expect(try t.waitFor(id, timeout: 2) { $0["status"] as? String == "running" }["status"] as? String == "running")
+        }
         for id in [a, b] { _ = try t.request("POST", "/v1/experiments/\(id)/cancel") }
     }
 

@@ -2,8 +2,8 @@ import Foundation
 import Hashing
 import Logging
 import PostgresClient
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 11's fault matrix, one scenario of each kind (the whole matrix is
 /// `bash bench/faults/run.sh`): real `signalforge serve` processes on one
@@ -73,12 +73,20 @@ struct FaultTests {
         guard status == "succeeded" else { return }
         try run.expectSameFiles(id, as: expected)
         let got = try run.outcome(id)
-        #expect(got.signals == expected.signals, "stored signals differ from an undisturbed run's: \(FaultRun.difference(got.signals, expected.signals))")
-        #expect(got.events == expected.events, "events differ from an undisturbed run's: \(FaultRun.difference(got.events, expected.events))")
-        #expect(got.progress == expected.progress, "stored progress differs from an undisturbed run's: \(FaultRun.difference(got.progress, expected.progress))")
+        #expect(
+            got.signals == expected.signals,
+            "stored signals differ from an undisturbed run's: \(FaultRun.difference(got.signals, expected.signals))")
+        #expect(
+            got.events == expected.events, "events differ from an undisturbed run's: \(FaultRun.difference(got.events, expected.events))")
+        #expect(
+            got.progress == expected.progress,
+            "stored progress differs from an undisturbed run's: \(FaultRun.difference(got.progress, expected.progress))")
         #expect(got.report == expected.report, "the stored report differs from an undisturbed run's")
         let logs = expected.logs.keys.sorted().filter { got.logs[$0, default: 0] != expected.logs[$0] }
-        #expect(logs.isEmpty, "log lines stored a different number of times than in an undisturbed run: \(logs.prefix(10).map { "\($0) ×\(got.logs[$0, default: 0]) (\(expected.logs[$0]!))" })")
+        #expect(
+            logs.isEmpty,
+            "log lines stored a different number of times than in an undisturbed run: \(logs.prefix(10).map { "\($0) ×\(got.logs[$0, default: 0]) (\(expected.logs[$0]!))" })"
+        )
     }
 
     /// SIGTERM during export: the instance exits within 2 s, the experiment
@@ -96,7 +104,8 @@ struct FaultTests {
         let afterSignal = try run.status(id)
         #expect(afterSignal == "queued", "after SIGTERM the experiment is \(afterSignal)")
         let last = try run.strings(
-            "SELECT kind || ':' || coalesce(details->>'cause', '') FROM pipeline_events WHERE experiment_id = \(UUID(uuidString: id)!) ORDER BY id DESC LIMIT 2")
+            "SELECT kind || ':' || coalesce(details->>'cause', '') FROM pipeline_events WHERE experiment_id = \(UUID(uuidString: id)!) ORDER BY id DESC LIMIT 2"
+        )
         #expect(last == ["requeued:", "interrupted:drain"], "the events after SIGTERM: \(last)")
         let completed = try run.completedStages(id)
         try run.startInstance()
@@ -176,7 +185,8 @@ final class FaultRun {
     }
 
     func startInstance() throws {
-        instances.append(try SignalForgeProcess(databaseURL: pg.url, dataDir: dataDir, logPath: logDir + "/instance-\(instances.count).log"))
+        instances.append(
+            try SignalForgeProcess(databaseURL: pg.url, dataDir: dataDir, logPath: logDir + "/instance-\(instances.count).log"))
     }
 
     var living: SignalForgeProcess? { instances.first { $0.process.isRunning } }
@@ -214,14 +224,17 @@ final class FaultRun {
     }
 
     func completedStages(_ id: String) throws -> [String] {
-        let text = try strings("SELECT array_to_string(completed_stages, ',') FROM experiments WHERE id = \(UUID(uuidString: id)!)").first ?? ""
+        let text =
+            try strings("SELECT array_to_string(completed_stages, ',') FROM experiments WHERE id = \(UUID(uuidString: id)!)").first ?? ""
         return text.split(separator: ",").map(String.init)
     }
 
     /// `stage_started` events per stage.
     func stageStarts(_ id: String) throws -> [String: Int] {
         var out: [String: Int] = [:]
-        for s in try strings("SELECT stage FROM pipeline_events WHERE experiment_id = \(UUID(uuidString: id)!) AND kind = 'stage_started' ORDER BY id") {
+        for s in try strings(
+            "SELECT stage FROM pipeline_events WHERE experiment_id = \(UUID(uuidString: id)!) AND kind = 'stage_started' ORDER BY id")
+        {
             out[s, default: 0] += 1
         }
         return out
@@ -229,7 +242,9 @@ final class FaultRun {
 
     /// The index of the living instance whose pid is in the lease owner (`host:pid:nonce`).
     func ownerIndex(_ id: String) throws -> Int? {
-        guard let owner = try strings("SELECT coalesce(lease_owner, '') FROM experiments WHERE id = \(UUID(uuidString: id)!)").first else { return nil }
+        guard let owner = try strings("SELECT coalesce(lease_owner, '') FROM experiments WHERE id = \(UUID(uuidString: id)!)").first else {
+            return nil
+        }
         let parts = owner.split(separator: ":")
         guard parts.count >= 2, let pid = pid_t(parts[parts.count - 2]) else { return nil }
         return instances.firstIndex { $0.process.isRunning && $0.pid == pid }
@@ -249,12 +264,16 @@ final class FaultRun {
             let current = try row?.decode(1, as: String.self) ?? ""
             let completed = try row?.decode(2, as: String.self) ?? ""
             if completed.split(separator: ",").contains(Substring(stage)) || ["succeeded", "failed", "cancelled"].contains(status) {
-                throw Failure(description: "\(stage) was over before the fault could land in it (status \(status), completed \(completed)); raise SF_FAULT_DAYS")
+                throw Failure(
+                    description:
+                        "\(stage) was over before the fault could land in it (status \(status), completed \(completed)); raise SF_FAULT_DAYS"
+                )
             }
             if status == "running", current == stage {
-                let done = try conn.query(
-                    "SELECT coalesce(max(units_done), 0)::bigint FROM pipeline_progress WHERE experiment_id = \(uuid) AND node_path LIKE \("%/" + stage + "%")"
-                ).first?.decode(0, as: Int64.self) ?? 0
+                let done =
+                    try conn.query(
+                        "SELECT coalesce(max(units_done), 0)::bigint FROM pipeline_progress WHERE experiment_id = \(uuid) AND node_path LIKE \("%/" + stage + "%")"
+                    ).first?.decode(0, as: Int64.self) ?? 0
                 if done > 0 { return }
             }
             usleep(20_000)
@@ -294,7 +313,9 @@ final class FaultRun {
             if kind == "started" {
                 if let holder { overlaps.append("\(owner) started while \(holder) held it") }
                 holder = owner
-            } else if ["queued", "interrupted", "succeeded", "failed", "cancelled"].contains(to) || kind == "requeued" || kind == "interrupted" {
+            } else if ["queued", "interrupted", "succeeded", "failed", "cancelled"].contains(to) || kind == "requeued"
+                || kind == "interrupted"
+            {
                 holder = nil
             }
         }
@@ -357,8 +378,8 @@ final class FaultRun {
             .replacingOccurrences(of: #""seconds": ?[-+0-9.eE]+"#, with: #""seconds":0"#, options: .regularExpression)
         var logs: [String: Int] = [:]
         for line in try strings(
-            "SELECT coalesce(stage, '-') || '|' || regexp_replace(message, '[0-9]+', 'N', 'g') FROM pipeline_logs WHERE experiment_id = \(uuid)")
-        {
+            "SELECT coalesce(stage, '-') || '|' || regexp_replace(message, '[0-9]+', 'N', 'g') FROM pipeline_logs WHERE experiment_id = \(uuid)"
+        ) {
             logs[line, default: 0] += 1
         }
         return Outcome(files: files, signals: signals, events: events, progress: progress, report: report, logs: logs)

@@ -1,8 +1,9 @@
 import Foundation
 import MicroHTTP
-import Testing
 import TestSupport
+import Testing
 import Yams
+
 @testable import Service
 
 struct HealthTests {

@@ -1,8 +1,8 @@
 import Foundation
 import Service
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 struct IdempotencyTests {
     @Test func aRetriedCallReplaysTheFirstResponse() throws {
@@ -20,10 +20,14 @@ struct IdempotencyTests {
         let list = try t.request("GET", "/v1/experiments").json["items"] as? [Any]
         #expect(list?.count == 1)
 
-        let other = try t.request("POST", "/v1/experiments", headers: ["Idempotency-Key": key], body: validBody.replacingOccurrences(of: "\"fx\"", with: "\"fy\""))
+        let other = try t.request(
+            "POST", "/v1/experiments", headers: ["Idempotency-Key": key], body: validBody.replacingOccurrences(of: "\"fx\"", with: "\"fy\"")
+        )
         #expect(other.status == 422)
         #expect(other.json["field"] as? String == "Idempotency-Key")
-        #expect(try t.request("POST", "/v1/experiments", headers: ["Idempotency-Key": String(repeating: "k", count: 300)], body: validBody).status == 400)
+        #expect(
+            try t.request("POST", "/v1/experiments", headers: ["Idempotency-Key": String(repeating: "k", count: 300)], body: validBody)
+                .status == 400)
     }
 
     @Test func concurrentCallsWithOneKeyCreateOneExperiment() throws {
@@ -79,7 +83,9 @@ struct ScopedIdempotencyTests {
         #expect(other.json["field"] as? String == "Idempotency-Key")
         // A third token may use the key with a body of its own.
         try (ReloadTokens.file(["alpha", "beta", "gamma"])).write(toFile: t.app.settings.tokensFile!, atomically: true, encoding: .utf8)
-        #expect(ReloadTokens.secondsUntil { (try? t.request("GET", "/v1/experiments", token: ReloadTokens.token("gamma")).status) == 200 } != nil)
+        #expect(
+            ReloadTokens.secondsUntil { (try? t.request("GET", "/v1/experiments", token: ReloadTokens.token("gamma")).status) == 200 }
+                != nil)
         #expect(try post("gamma", validBody.replacingOccurrences(of: "\"fx\"", with: "\"fz\"")).status == 201)
         let items = try t.request("GET", "/v1/experiments", token: ReloadTokens.token("alpha")).json["items"] as? [Any]
         #expect(items?.count == 3)
@@ -100,7 +106,8 @@ struct ScopedIdempotencyTests {
             firstID = try #require(r.json["id"] as? String)
         }
         let t = try TestApp(tokens: ReloadTokens.file(["alpha"]), databaseURL: database)
-        let r = try t.request("POST", "/v1/experiments", token: ReloadTokens.token("alpha"), headers: ["Idempotency-Key": key], body: validBody)
+        let r = try t.request(
+            "POST", "/v1/experiments", token: ReloadTokens.token("alpha"), headers: ["Idempotency-Key": key], body: validBody)
         #expect(r.status == 201)
         #expect(r.json["id"] as? String == firstID)
         #expect(r.header("Idempotent-Replayed") == "true")

@@ -1,5 +1,5 @@
-import Foundation
 import Forecasting
+import Foundation
 import Indicators
 import Logging
 import MarketData
@@ -7,8 +7,8 @@ import Pipeline
 import PostgresClient
 import Service
 import Stages
-import Testing
 import TestSupport
+import Testing
 
 /// `features` → `patterns` → `forecast` (→ `fusion` → `analysis`) on a real
 /// service: the columns they add to the exported tables, their values, and
@@ -38,10 +38,12 @@ struct IntelligenceStageTests {
         #expect(files.map(\.name) == ["features_15m.csv", "features_1h.csv"])
         let table = try Self.csv(try #require(files.first { $0.name == "features_1h.csv" }).path)
         #expect(table.rows.count == 20 * 24)
-        for name in ["sma_20", "ema_50", "rsi_14", "macd", "macd_signal", "macd_hist", "bb_upper_20", "bb_middle_20",
-                     "bb_lower_20", "atr_14", "stoch_k", "stoch_d", "adx_14", "cdl_hammer", "cdl_engulfing", "cdl_doji",
-                     "cdl_3whitesoldiers", "cdl_3blackcrows", "swing_high", "swing_low", "chart_pattern", "forecast",
-                     "forecast_confidence", "forecast_ar", "forecast_ridge", "forecast_drift", "forecast_ensemble"] {
+        for name in [
+            "sma_20", "ema_50", "rsi_14", "macd", "macd_signal", "macd_hist", "bb_upper_20", "bb_middle_20",
+            "bb_lower_20", "atr_14", "stoch_k", "stoch_d", "adx_14", "cdl_hammer", "cdl_engulfing", "cdl_doji",
+            "cdl_3whitesoldiers", "cdl_3blackcrows", "swing_high", "swing_low", "chart_pattern", "forecast",
+            "forecast_confidence", "forecast_ar", "forecast_ridge", "forecast_drift", "forecast_ensemble",
+        ] {
             #expect(table.header.contains("gbpusd_" + name), "missing gbpusd_\(name)")
         }
         // The indicator columns are the Indicators module's values on the symbol's bars.
@@ -63,23 +65,30 @@ struct IntelligenceStageTests {
         let events = try t.request("GET", "/v1/experiments/\(id)/events?limit=1000").json["items"] as? [[String: Any]] ?? []
         let evaluated = events.filter { $0["kind"] as? String == "forecast_model_evaluated" }
         #expect(evaluated.count == 3 * 2 * 4)
-        #expect(evaluated.allSatisfy { ($0["details"] as? [String: Any])?["directional_accuracy"] != nil && $0["stage"] as? String == "forecast" })
+        #expect(
+            evaluated.allSatisfy {
+                ($0["details"] as? [String: Any])?["directional_accuracy"] != nil && $0["stage"] as? String == "forecast"
+            })
         let dir = URL(fileURLWithPath: files[0].path).deletingLastPathComponent().appendingPathComponent("checkpoints")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == [
-            "features_15m.sftable", "features_1h.sftable", "forecast_15m.sftable", "forecast_1h.sftable", "forecast_summary.json",
-            "merged_15m.sftable", "merged_1h.sftable", "patterns_15m.sftable", "patterns_1h.sftable",
-        ])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == [
+                "features_15m.sftable", "features_1h.sftable", "forecast_15m.sftable", "forecast_1h.sftable", "forecast_summary.json",
+                "merged_15m.sftable", "merged_1h.sftable", "patterns_15m.sftable", "patterns_1h.sftable",
+            ])
     }
 
     @Test func aLaterRunReloadsEachTableFromItsCheckpoint() throws {
         // export fails once: the retry (a new runner, nothing in memory) reads the forecast checkpoints.
-        let stages = StageRegistry([LoadStage(), ResampleStage(), MergeStage(), FeaturesStage(), PatternsStage(), ForecastStage(),
-                                    FailingFirstRun(ExportStage())])
+        let stages = StageRegistry([
+            LoadStage(), ResampleStage(), MergeStage(), FeaturesStage(), PatternsStage(), ForecastStage(),
+            FailingFirstRun(ExportStage()),
+        ])
         let t = try TestApp(stages: stages)
         try StageTests.sample(t, days: 5)
-        let id = try t.create(StageTests.body(
-            stages: ["load", "resample", "merge", "features", "patterns", "forecast", "export"], timeframes: ["1h"],
-            config: #"{"export":{"formats":["csv"]}}"#))
+        let id = try t.create(
+            StageTests.body(
+                stages: ["load", "resample", "merge", "features", "patterns", "forecast", "export"], timeframes: ["1h"],
+                config: #"{"export":{"formats":["csv"]}}"#))
         #expect(try t.waitFor(id, timeout: 60, StageTests.finished)["status"] as? String == "failed")
         #expect(try t.request("POST", "/v1/experiments/\(id)/retry").status == 202)
         let done = try t.waitFor(id, timeout: 60) { $0["status"] as? String == "succeeded" }
@@ -103,7 +112,9 @@ struct StageConfigValidationTests {
             (#"{"merge":{"tolerance":"soon"}}"#, "config.merge.tolerance"),
         ]
         for (config, field) in cases {
-            let r = try t.request("POST", "/v1/experiments", body: StageTests.body(stages: ["load", "resample", "merge", "features", "patterns", "forecast", "export"], config: config))
+            let r = try t.request(
+                "POST", "/v1/experiments",
+                body: StageTests.body(stages: ["load", "resample", "merge", "features", "patterns", "forecast", "export"], config: config))
             #expect(r.status == 400, "\(config): \(r.text)")
             #expect(r.json["field"] as? String == field, "\(config): \(r.text)")
         }
@@ -150,8 +161,14 @@ struct DefaultExperimentTests {
             #expect(["long", "short"].contains(s["direction"] as? String ?? ""))
             #expect((s["accepted"] as? Bool) == (q >= 0.5))
         }
-        let accepted = try t.request("GET", "/v1/experiments/\(id)/signals?accepted=true&symbol=EURUSD&timeframe=1h&limit=5000").json["items"] as? [[String: Any]] ?? []
-        #expect(accepted.count == all.filter { $0["accepted"] as? Bool == true && $0["symbol"] as? String == "EURUSD" && $0["timeframe"] as? String == "1h" }.count)
+        let accepted =
+            try t.request("GET", "/v1/experiments/\(id)/signals?accepted=true&symbol=EURUSD&timeframe=1h&limit=5000").json["items"]
+            as? [[String: Any]] ?? []
+        #expect(
+            accepted.count
+                == all.filter {
+                    $0["accepted"] as? Bool == true && $0["symbol"] as? String == "EURUSD" && $0["timeframe"] as? String == "1h"
+                }.count)
         let csv = try t.request("GET", "/v1/experiments/\(id)/signals?format=csv&limit=1000000")
         #expect(csv.header("Content-Type")?.hasPrefix("text/csv") == true)
         #expect(csv.text.split(separator: "\n").count == all.count + 1)
@@ -186,8 +203,10 @@ struct DefaultExperimentTests {
         #expect((evaluation["costs"] as? [String: Any])?["EURUSD"] != nil)
 
         let names = try StageTests.artifacts(t, id).map(\.name)
-        for n in ["signals.csv", "signals.parquet", "trades.csv", "trades.parquet", "equity.csv", "equity.parquet", "report.json",
-                  "features_15m.parquet", "features_4h.csv"] {
+        for n in [
+            "signals.csv", "signals.parquet", "trades.csv", "trades.parquet", "equity.csv", "equity.parquet", "report.json",
+            "features_15m.parquet", "features_4h.csv",
+        ] {
             #expect(names.contains(n), "missing artifact \(n)")
         }
         let logs = try t.request("GET", "/v1/experiments/\(id)/logs?stage=analysis&limit=1000").json["items"] as? [[String: Any]] ?? []
@@ -216,13 +235,15 @@ struct ForecastTimeoutStageTests {
         let forecast = ForecastStage { config in ForecastRunner.models(for: config) + [SleepyModel(), BrokenModel()] }
         let t = try TestApp(stages: StageRegistry([LoadStage(), ResampleStage(), MergeStage(), FeaturesStage(), forecast, ExportStage()]))
         try StageTests.sample(t, days: 10)
-        let id = try t.create(StageTests.body(
-            stages: ["load", "resample", "merge", "features", "forecast", "export"], timeframes: ["1h"],
-            config: #"{"export":{"formats":["csv"]},"forecast":{"model_timeout_s":0.4,"total_timeout_s":1.0}}"#))
+        let id = try t.create(
+            StageTests.body(
+                stages: ["load", "resample", "merge", "features", "forecast", "export"], timeframes: ["1h"],
+                config: #"{"export":{"formats":["csv"]},"forecast":{"model_timeout_s":0.4,"total_timeout_s":1.0}}"#))
         let done = try t.waitFor(id, timeout: 60, StageTests.finished)
         #expect(done["status"] as? String == "succeeded", "\(done)")
         let events = try t.request("GET", "/v1/experiments/\(id)/events?limit=1000").json["items"] as? [[String: Any]] ?? []
-        let ms = try #require(events.first { $0["kind"] as? String == "stage_completed" && $0["stage"] as? String == "forecast" }?["duration_ms"] as? Double)
+        let ms = try #require(
+            events.first { $0["kind"] as? String == "stage_completed" && $0["stage"] as? String == "forecast" }?["duration_ms"] as? Double)
         #expect(ms <= 2000, "forecast took \(ms) ms with a 1 s total timeout")
         let logs = try t.request("GET", "/v1/experiments/\(id)/logs?stage=forecast&limit=1000").json["items"] as? [[String: Any]] ?? []
         let leftOut = logs.filter { $0["message"] as? String == "forecast model left out" }

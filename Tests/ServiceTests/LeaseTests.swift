@@ -2,10 +2,11 @@ import Foundation
 import Logging
 import Pipeline
 import PostgresClient
-@testable import Service
 import Store
-import Testing
 import TestSupport
+import Testing
+
+@testable import Service
 
 /// Writes through every runner-side store path on each tick (an event, a log
 /// line, the signals, the report, an artifact row), ~50 ms apart.
@@ -58,7 +59,8 @@ struct StoreWritingStage: Stage {
         let url = try TestApp.freshDatabase()
         // Migrates the fresh database.
         _ = try TestApp(databaseURL: url)
-        let pool = PostgresPool(configuration: try PostgresConfiguration(url: url), minConnections: 1, maxConnections: 4, logger: Logger(label: "test"))
+        let pool = PostgresPool(
+            configuration: try PostgresConfiguration(url: url), minConnections: 1, maxConnections: 4, logger: Logger(label: "test"))
         defer { pool.close() }
         let repo = PostgresExperimentRepository(pool: pool)
         let store = ExperimentStore(pool: pool)
@@ -86,7 +88,9 @@ struct StoreWritingStage: Stage {
         // Every write of the stale runner is refused, and nothing of it lands.
         let before = try conn.query("SELECT count(*) FROM pipeline_events WHERE experiment_id = \(id)").first!.decode(0, as: Int64.self)
         #expect(throws: StaleGeneration.self) { try repo.stageStarted(id, stage: "load", fence: a, key: "k2") }
-        #expect(throws: StaleGeneration.self) { try repo.stageCompleted(id, stage: "load", durationMs: 1, percent: 100, fence: a, key: "k3") }
+        #expect(throws: StaleGeneration.self) {
+            try repo.stageCompleted(id, stage: "load", durationMs: 1, percent: 100, fence: a, key: "k3")
+        }
         #expect(throws: StaleGeneration.self) { try repo.recordEvent(id, kind: "x", stage: "load", details: [:], fence: a, key: "k4") }
         #expect(throws: StaleGeneration.self) {
             try repo.transition(id, from: [.running], to: .succeeded, event: "succeeded", error: nil, details: [:], fence: a)
@@ -111,7 +115,9 @@ struct StoreWritingStage: Stage {
         #expect(try repo.renewLeases(owner: "b", generations: [id: b.generation], leaseSeconds: 30) == [id])
         try repo.recordEvent(id, kind: "once", stage: "load", details: [:], fence: b, key: "same")
         try repo.recordEvent(id, kind: "once", stage: "load", details: [:], fence: b, key: "same")
-        #expect(try conn.query("SELECT count(*) FROM pipeline_events WHERE experiment_id = \(id) AND kind = 'once'").first!.decode(0, as: Int64.self) == 1)
+        #expect(
+            try conn.query("SELECT count(*) FROM pipeline_events WHERE experiment_id = \(id) AND kind = 'once'").first!.decode(
+                0, as: Int64.self) == 1)
         #expect(try repo.transition(id, from: [.running], to: .succeeded, event: "succeeded", error: nil, details: [:], fence: b) == .moved)
     }
 
@@ -151,13 +157,17 @@ struct StoreWritingStage: Stage {
         let stored = try SignalStore(pool: t.app.pool).all(experiment: uuid).map(ServiceStageEnvironment.record)
         let expected = StoreWritingStage.signals(upTo: 59)
         #expect(stored.count == expected.count)
-        #expect(zip(stored, expected).allSatisfy { s, e in
-            s.timestampMicros == e.timestampMicros && s.entry.bitPattern == e.entry.bitPattern && s.quality.bitPattern == e.quality.bitPattern
-                && zip(s.components, e.components).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
-        })
+        #expect(
+            zip(stored, expected).allSatisfy { s, e in
+                s.timestampMicros == e.timestampMicros && s.entry.bitPattern == e.entry.bitPattern
+                    && s.quality.bitPattern == e.quality.bitPattern
+                    && zip(s.components, e.components).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+            })
         #expect(try SignalStore(pool: t.app.pool).report(experiment: uuid)?.replacingOccurrences(of: " ", with: "") == #"{"i":59}"#)
         #expect(try ArtifactStore(pool: t.app.pool).list(experiment: uuid)?.map(\.rowCount) == [59])
-        let kinds = try conn.query("SELECT kind FROM pipeline_events WHERE experiment_id = \(uuid) ORDER BY id").map { try $0.decode(0, as: String.self) }
+        let kinds = try conn.query("SELECT kind FROM pipeline_events WHERE experiment_id = \(uuid) ORDER BY id").map {
+            try $0.decode(0, as: String.self)
+        }
         #expect(!kinds.contains("failed") && !kinds.contains("interrupted"), "\(kinds)")
         #expect(kinds.filter { $0 == "stage_started" }.count == 1)
     }
@@ -177,7 +187,8 @@ struct StoreWritingStage: Stage {
         // Into the second stage.
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            let logs = try server.request("GET", "/v1/experiments/\(id)/logs?stage=resample&limit=5000").json["items"] as? [[String: Any]] ?? []
+            let logs =
+                try server.request("GET", "/v1/experiments/\(id)/logs?stage=resample&limit=5000").json["items"] as? [[String: Any]] ?? []
             if logs.contains(where: { $0["message"] as? String == "line 20" }) { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
@@ -221,7 +232,8 @@ struct StoreWritingStage: Stage {
         let id = try #require(created.json["id"] as? String)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            let logs = try one.request("GET", "/v1/experiments/\(id)/logs?stage=resample&limit=5000").json["items"] as? [[String: Any]] ?? []
+            let logs =
+                try one.request("GET", "/v1/experiments/\(id)/logs?stage=resample&limit=5000").json["items"] as? [[String: Any]] ?? []
             if logs.contains(where: { $0["message"] as? String == "line 20" }) { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
@@ -286,7 +298,9 @@ struct StoreWritingStage: Stage {
         defer { conn.close() }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            let logs = try servers[0].request("GET", "/v1/experiments/\(id)/logs?stage=resample&limit=5000").json["items"] as? [[String: Any]] ?? []
+            let logs =
+                try servers[0].request("GET", "/v1/experiments/\(id)/logs?stage=resample&limit=5000").json["items"] as? [[String: Any]]
+                ?? []
             if logs.contains(where: { $0["message"] as? String == "line 20" }) { break }
             Thread.sleep(forTimeInterval: 0.05)
         }

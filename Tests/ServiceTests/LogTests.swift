@@ -1,10 +1,10 @@
 import Foundation
 import Logging
 import Pipeline
-import Synchronization
-import Testing
-import TestSupport
 import Service
+import Synchronization
+import TestSupport
+import Testing
 
 /// Logs `lines` lines (every fifth a warning), `interval` apart.
 struct LoggingStage: Stage {

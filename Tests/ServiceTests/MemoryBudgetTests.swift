@@ -1,8 +1,8 @@
 import Foundation
 import Pipeline
 import Service
-import Testing
 import TestSupport
+import Testing
 
 /// A real `signalforge serve` process (the product binary, built beside the
 /// test bundle), so that its resident memory is its own.
@@ -28,8 +28,10 @@ final class ProductServer {
     static func sampleData(dataDir: String, symbols: [String], days: Int) throws {
         let p = Process()
         p.executableURL = try binary()
-        p.arguments = ["sample-data", "--out", dataDir + "/samples", "--symbols", symbols.joined(separator: ","), "--timeframe", "1m",
-                       "--days", "\(days)", "--seed", "42"]
+        p.arguments = [
+            "sample-data", "--out", dataDir + "/samples", "--symbols", symbols.joined(separator: ","), "--timeframe", "1m",
+            "--days", "\(days)", "--seed", "42",
+        ]
         p.standardOutput = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()
@@ -138,7 +140,8 @@ struct MemoryBudgetTests {
     /// budget gets `memory_warning` and `memory_critical` at its start, even
     /// though the process crossed those thresholds during an earlier run.
     @Test func aRunStartedUnderPressureGetsTheEventsAtItsStart() throws {
-        let t = try TestApp(stages: StageRegistry([ChunkedStage(name: "load", units: 60, chunkSeconds: 0.01)]), configure: { $0.memoryBudgetMB = 16 })
+        let t = try TestApp(
+            stages: StageRegistry([ChunkedStage(name: "load", units: 60, chunkSeconds: 0.01)]), configure: { $0.memoryBudgetMB = 16 })
         let first = try t.create(body("first", stages: ["load"]))
         try t.waitFor(first, timeout: 20) { $0["status"] as? String == "succeeded" }
         let second = try t.create(body("second", stages: ["load"]))
@@ -160,16 +163,20 @@ struct MemoryBudgetTests {
     @Test func admissionKeepsTheNextExperimentQueuedUntilTheBudgetHasRoom() throws {
         let t = try TestApp(
             stages: StageRegistry([ChunkedStage(name: "load", units: 80, chunkSeconds: 0.01)]),
-            configure: { $0.memoryBudgetMB = 16; $0.maxRunning = 3 })
+            configure: {
+                $0.memoryBudgetMB = 16; $0.maxRunning = 3
+            })
         let first = try t.create(body("first", stages: ["load"]))
         try t.waitFor(first) { $0["status"] as? String == "running" }
         let second = try t.create(body("second", stages: ["load"]))
         // While the first runs, the second stays queued and is told why.
-        #expect(eventually(timeout: 10) {
-            let kinds = (try? t.request("GET", "/v1/experiments/\(second)/events?limit=100").json["items"] as? [[String: Any]])?
-                .compactMap { $0["kind"] as? String } ?? []
-            return kinds.contains("admission_wait")
-        })
+        #expect(
+            eventually(timeout: 10) {
+                let kinds =
+                    (try? t.request("GET", "/v1/experiments/\(second)/events?limit=100").json["items"] as? [[String: Any]])?
+                    .compactMap { $0["kind"] as? String } ?? []
+                return kinds.contains("admission_wait")
+            })
         let firstNow = try t.request("GET", "/v1/experiments/\(first)").json["status"] as? String
         let secondNow = try t.request("GET", "/v1/experiments/\(second)").json["status"] as? String
         if firstNow == "running" { #expect(secondNow == "queued") }

@@ -2,8 +2,8 @@ import Foundation
 import Pipeline
 import Service
 import Stages
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 17: a four-level progress tree, throughput in every resource
 /// sample, and the process/host figures in `/metrics` and `GET /v1/system`.
@@ -33,7 +33,8 @@ struct MonitoringTests {
                 let substeps = step["children"] as? [[String: Any]] ?? []
                 #expect(!substeps.isEmpty, "\(stage)/\(step["name"] ?? "") has substeps")
                 #expect(substeps.allSatisfy { $0["kind"] as? String == "substep" && $0["status"] as? String == "completed" })
-                #expect(substeps.allSatisfy { $0["units_done"] as? Int == $0["units_total"] as? Int && ($0["units_done"] as? Int ?? 0) > 0 })
+                #expect(
+                    substeps.allSatisfy { $0["units_done"] as? Int == $0["units_total"] as? Int && ($0["units_done"] as? Int ?? 0) > 0 })
                 let sum = substeps.reduce(0) { $0 + ($1["units_done"] as? Int ?? 0) }
                 #expect((step["units_done"] as? Int ?? -1) >= sum, "a step counts at least its substeps' units")
                 stageUnits += step["units_done"] as? Int ?? 0
@@ -70,7 +71,8 @@ struct MonitoringTests {
         let created = try t.request("POST", "/v1/experiments", token: TestTokens.operatorToken, body: body("fails", stages: ["load"]))
         let id = try #require(created.json["id"] as? String, "\(created.status) \(created.text)")
         let until = Date().addingTimeInterval(20)
-        while try t.request("GET", "/v1/experiments/\(id)", token: TestTokens.reader).json["status"] as? String != "failed", Date() < until {
+        while try t.request("GET", "/v1/experiments/\(id)", token: TestTokens.reader).json["status"] as? String != "failed", Date() < until
+        {
             Thread.sleep(forTimeInterval: 0.05)
         }
 

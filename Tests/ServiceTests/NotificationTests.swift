@@ -5,8 +5,8 @@ import MicroHTTP
 import Pipeline
 import Service
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// A real HTTP server on a loopback port that records every webhook request
 /// and answers 500 to the first `failFirst` of them.
@@ -51,7 +51,8 @@ final class WebhookReceiver: Sendable {
         config.port = 0
         config.threads = 1
         config.accessLog = false
-        server = HTTPServer(configuration: config, routes: router.freeze(), logger: Logger(label: "receiver") { _ in SwiftLogNoOpLogHandler() })
+        server = HTTPServer(
+            configuration: config, routes: router.freeze(), logger: Logger(label: "receiver") { _ in SwiftLogNoOpLogHandler() })
         try server.start()
     }
 
@@ -209,7 +210,10 @@ func signatureIsValid(_ d: WebhookReceiver.Delivery, secret: String) -> Bool {
         #expect(perEvent.values.allSatisfy { $0 == 1 }, "\(perEvent.filter { $0.value != 1 })")
         let line = #"signalforge_notification_deliveries_total{outcome="delivered"}"#
         #expect((try a.metric(line) ?? 0) + (try b.metric(line) ?? 0) == 16)
-        let instances = Set(try ids.flatMap { try a.deliveries($0) }.flatMap { ($0["attempts"] as? [[String: Any]] ?? []).compactMap { $0["instance"] as? String } })
+        let instances = Set(
+            try ids.flatMap { try a.deliveries($0) }.flatMap {
+                ($0["attempts"] as? [[String: Any]] ?? []).compactMap { $0["instance"] as? String }
+            })
         #expect(!instances.isEmpty && instances.count <= 2)
     }
 
@@ -222,7 +226,9 @@ func signatureIsValid(_ d: WebhookReceiver.Delivery, secret: String) -> Bool {
         #expect(try t.waitFor(id) { $0["status"] as? String == "running" }["status"] as? String == "running")
         let t0 = Date()
         func events(_ kind: String) throws -> [[String: Any]] {
-            (try t.request("GET", "/v1/experiments/\(id)/events").json["items"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == kind }
+            (try t.request("GET", "/v1/experiments/\(id)/events").json["items"] as? [[String: Any]] ?? []).filter {
+                $0["kind"] as? String == kind
+            }
         }
         #expect(try eventually(timeout: 10) { try !events("stuck").isEmpty })
         let elapsed = Date().timeIntervalSince(t0)
@@ -250,7 +256,9 @@ func signatureIsValid(_ d: WebhookReceiver.Delivery, secret: String) -> Bool {
             s.maxRunning = 2
         }
         func kinds(_ id: String) throws -> [String] {
-            (try t.request("GET", "/v1/experiments/\(id)/events").json["items"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
+            (try t.request("GET", "/v1/experiments/\(id)/events").json["items"] as? [[String: Any]] ?? []).compactMap {
+                $0["kind"] as? String
+            }
         }
         let paused = try t.create(notifyBody("paused", stages: ["load"], notify: "[]"))
         #expect(try t.waitFor(paused) { $0["status"] as? String == "running" }["status"] as? String == "running")
@@ -289,12 +297,15 @@ func signatureIsValid(_ d: WebhookReceiver.Delivery, secret: String) -> Bool {
         #expect(replay.header("Idempotent-Replayed") == "true")
         responses.append(replay.text)
         #expect(try t.waitFor(id) { $0["status"] as? String == "succeeded" }["status"] as? String == "succeeded")
-        #expect(try eventually {
-            let items = try t.deliveries(id)
-            return items.count == 2 && items.allSatisfy { $0["status"] as? String == "delivered" }
-        })
-        for target in ["/v1/experiments/\(id)", "/v1/experiments", "/v1/experiments/\(id)/notifications", "/v1/experiments/\(id)/events",
-                       "/v1/experiments/\(id)/logs", "/metrics"] {
+        #expect(
+            try eventually {
+                let items = try t.deliveries(id)
+                return items.count == 2 && items.allSatisfy { $0["status"] as? String == "delivered" }
+            })
+        for target in [
+            "/v1/experiments/\(id)", "/v1/experiments", "/v1/experiments/\(id)/notifications", "/v1/experiments/\(id)/events",
+            "/v1/experiments/\(id)/logs", "/metrics",
+        ] {
             responses.append(try t.request("GET", target).text)
         }
         // A rejected secret is not quoted back either.
@@ -404,33 +415,42 @@ struct WebhookSettingsTests {
     @Test func fileListAndEnvironmentWebhook() throws {
         let file = NSTemporaryDirectory() + "sf-config-\(UUID().uuidString).yaml"
         try """
-            port: 9001
-            webhooks:
-              - url: https://ci.example.com/hook
-                events: [failed, stuck]
-                secret: file-secret-0123456789
-              - url: http://10.0.0.5:9000/x
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        port: 9001
+        webhooks:
+          - url: https://ci.example.com/hook
+            events: [failed, stuck]
+            secret: file-secret-0123456789
+          - url: http://10.0.0.5:9000/x
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         let s = try Settings.resolve(
             flags: ["stuck_after_s": "30"],
-            environment: ["SIGNALFORGE_WEBHOOK_URL": "http://127.0.0.1:1/h", "SIGNALFORGE_WEBHOOK_EVENTS": "succeeded, failed",
-                          "SIGNALFORGE_WEBHOOK_SECRET": "env-secret-0123456789"],
+            environment: [
+                "SIGNALFORGE_WEBHOOK_URL": "http://127.0.0.1:1/h", "SIGNALFORGE_WEBHOOK_EVENTS": "succeeded, failed",
+                "SIGNALFORGE_WEBHOOK_SECRET": "env-secret-0123456789",
+            ],
             configFile: file)
-        #expect(s.webhooks == [
-            WebhookSubscription(url: "https://ci.example.com/hook", events: ["failed", "stuck"], secret: "file-secret-0123456789"),
-            WebhookSubscription(url: "http://10.0.0.5:9000/x", events: WebhookSubscription.defaultEvents, secret: nil),
-            WebhookSubscription(url: "http://127.0.0.1:1/h", events: ["succeeded", "failed"], secret: "env-secret-0123456789"),
-        ])
+        #expect(
+            s.webhooks == [
+                WebhookSubscription(url: "https://ci.example.com/hook", events: ["failed", "stuck"], secret: "file-secret-0123456789"),
+                WebhookSubscription(url: "http://10.0.0.5:9000/x", events: WebhookSubscription.defaultEvents, secret: nil),
+                WebhookSubscription(url: "http://127.0.0.1:1/h", events: ["succeeded", "failed"], secret: "env-secret-0123456789"),
+            ])
         #expect(s.stuckAfterSeconds == 30)
         #expect(!"\(s)".contains("secret-0123456789"))
     }
 
     @Test func badWebhooksNameTheSetting() throws {
-        #expect(throws: SettingsError("SIGNALFORGE_WEBHOOK_EVENTS: webhook_events: 'done' is not one of started, paused, succeeded, failed, cancelled, interrupted, stuck")) {
-            try Settings.resolve(flags: [:], environment: ["SIGNALFORGE_WEBHOOK_URL": "http://a/b", "SIGNALFORGE_WEBHOOK_EVENTS": "done"], configFile: nil)
+        #expect(
+            throws: SettingsError(
+                "SIGNALFORGE_WEBHOOK_EVENTS: webhook_events: 'done' is not one of started, paused, succeeded, failed, cancelled, interrupted, stuck"
+            )
+        ) {
+            try Settings.resolve(
+                flags: [:], environment: ["SIGNALFORGE_WEBHOOK_URL": "http://a/b", "SIGNALFORGE_WEBHOOK_EVENTS": "done"], configFile: nil)
         }
         #expect(throws: SettingsError("SIGNALFORGE_WEBHOOK_SECRET: webhook_secret: must be 16 to 256 bytes")) {
-            try Settings.resolve(flags: [:], environment: ["SIGNALFORGE_WEBHOOK_URL": "http://a/b", "SIGNALFORGE_WEBHOOK_SECRET": "tiny"], configFile: nil)
+            try Settings.resolve(
+                flags: [:], environment: ["SIGNALFORGE_WEBHOOK_URL": "http://a/b", "SIGNALFORGE_WEBHOOK_SECRET": "tiny"], configFile: nil)
         }
         #expect(throws: SettingsError.self) {
             try Settings.resolve(flags: [:], environment: ["SIGNALFORGE_WEBHOOK_URL": "gopher://a/b"], configFile: nil)
@@ -451,21 +471,36 @@ struct HMACTests {
         return out
     }
 
-    @Test(arguments: [
-        ([UInt8](repeating: 0x0b, count: 20), Array("Hi There".utf8),
-         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
-        (Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
-         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
-        ([UInt8](repeating: 0xaa, count: 20), [UInt8](repeating: 0xdd, count: 50),
-         "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"),
-        (Array(1...25), [UInt8](repeating: 0xcd, count: 50),
-         "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"),
-        ([UInt8](repeating: 0xaa, count: 131), Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8),
-         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
-        ([UInt8](repeating: 0xaa, count: 131),
-         Array("This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.".utf8),
-         "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"),
-    ] as [([UInt8], [UInt8], String)])
+    @Test(
+        arguments: [
+            (
+                [UInt8](repeating: 0x0b, count: 20), Array("Hi There".utf8),
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+            ),
+            (
+                Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            ),
+            (
+                [UInt8](repeating: 0xaa, count: 20), [UInt8](repeating: 0xdd, count: 50),
+                "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"
+            ),
+            (
+                Array(1...25), [UInt8](repeating: 0xcd, count: 50),
+                "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"
+            ),
+            (
+                [UInt8](repeating: 0xaa, count: 131), Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8),
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+            ),
+            (
+                [UInt8](repeating: 0xaa, count: 131),
+                Array(
+                    "This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm."
+                        .utf8),
+                "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"
+            ),
+        ] as [([UInt8], [UInt8], String)])
     func rfc4231(key: [UInt8], data: [UInt8], expected: String) {
         #expect(HMACSHA256.hex(key: key, message: data) == expected)
         #expect(HMACSHA256.constantTimeEquals(HMACSHA256.authenticationCode(key: key, message: data), bytes(expected)))

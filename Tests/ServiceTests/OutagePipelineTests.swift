@@ -2,11 +2,12 @@ import Foundation
 import Logging
 import Pipeline
 import PostgresClient
-@testable import Service
 import Stages
 import Store
-import Testing
 import TestSupport
+import Testing
+
+@testable import Service
 
 /// PostgreSQL stopped for ~5 s while the real pipeline is in `stage`: the
 /// experiment succeeds, and its files, report, signals, events and log equal
@@ -49,10 +50,11 @@ struct OutagePipelineTests {
         let a = try signals.all(experiment: try #require(UUID(uuidString: disturbed))).map(ServiceStageEnvironment.record)
         let b = try signals.all(experiment: try #require(UUID(uuidString: undisturbed))).map(ServiceStageEnvironment.record)
         #expect(a.count == b.count && !a.isEmpty)
-        #expect(zip(a, b).allSatisfy { x, y in
-            x.timestampMicros == y.timestampMicros && x.symbol == y.symbol && x.timeframe == y.timeframe
-                && x.entry.bitPattern == y.entry.bitPattern && x.quality.bitPattern == y.quality.bitPattern && x.accepted == y.accepted
-        })
+        #expect(
+            zip(a, b).allSatisfy { x, y in
+                x.timestampMicros == y.timestampMicros && x.symbol == y.symbol && x.timeframe == y.timeframe
+                    && x.entry.bitPattern == y.entry.bitPattern && x.quality.bitPattern == y.quality.bitPattern && x.accepted == y.accepted
+            })
 
         let conn = try PostgresConnection.connect(pg.configuration, logger: Logger(label: "test"))
         defer { conn.close() }
@@ -72,7 +74,9 @@ struct OutagePipelineTests {
         }
         let disturbedLines = try lines(disturbed)
         let undisturbedLines = try lines(undisturbed)
-        #expect(disturbedLines.count == undisturbedLines.count, "disturbed \(disturbedLines.count) lines, undisturbed \(undisturbedLines.count)")
+        #expect(
+            disturbedLines.count == undisturbedLines.count, "disturbed \(disturbedLines.count) lines, undisturbed \(undisturbedLines.count)"
+        )
         #expect(disturbedLines.filter { $0 == ":experiment succeeded" }.count == 1)
     }
 }

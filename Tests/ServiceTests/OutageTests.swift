@@ -2,9 +2,9 @@ import Foundation
 import Logging
 import Pipeline
 import PostgresClient
-import Testing
-import TestSupport
 import Service
+import TestSupport
+import Testing
 
 struct OutageTests {
     /// PostgreSQL restarts mid-run: the experiment keeps going, and every log
@@ -57,7 +57,8 @@ struct SpillTests {
         let done = try t.waitFor(id, timeout: 30) { ["succeeded", "failed"].contains($0["status"] as? String) }
         #expect(done["status"] as? String == "succeeded")
         let metrics = try t.request("GET", "/metrics").text
-        let spilled = metrics.split(separator: "\n").first { $0.hasPrefix("signalforge_log_lines_spilled_total ") }
+        let spilled =
+            metrics.split(separator: "\n").first { $0.hasPrefix("signalforge_log_lines_spilled_total ") }
             .flatMap { Int($0.split(separator: " ")[1]) } ?? 0
         #expect(spilled > 0)
         let conn = try PostgresConnection.connect(pg.configuration, logger: Logger(label: "test"))

@@ -3,8 +3,8 @@ import Hashing
 import Logging
 import MarketData
 import PostgresClient
-import Testing
 import TestSupport
+import Testing
 
 /// A real `signalforge serve` as a child process, so its CPU time
 /// (`/proc/<pid>/stat`) is the server's alone.
@@ -152,8 +152,9 @@ struct PauseEveryStageTests {
             let after = try server.experiment(id)
             #expect(after["status"] as? String == "paused", "\(where_): \(after)")
             #expect(after["percent"] as? Double == percent, "\(where_): percent moved while paused")
-            #expect(Self.frozenView(try server.request("GET", "/v1/experiments/\(id)/progress").json) == tree,
-                    "\(where_): the progress tree moved while paused")
+            #expect(
+                Self.frozenView(try server.request("GET", "/v1/experiments/\(id)/progress").json) == tree,
+                "\(where_): the progress tree moved while paused")
             #expect(Self.files(directory) == files, "\(where_): files changed while paused")
             #expect(used <= 0.05, "\(where_): the server used \(used) s of CPU in 2 s while paused")
             #expect(try server.request("POST", "/v1/experiments/\(id)/resume").status == 202)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Times and cursors outside what PostgreSQL's timestamp holds are the
 /// client's 400 naming the parameter, never a 500 (SQLSTATE 22008).

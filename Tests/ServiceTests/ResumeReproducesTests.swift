@@ -3,8 +3,8 @@ import Hashing
 import Pipeline
 import Service
 import Stages
-import Testing
 import TestSupport
+import Testing
 
 /// A run resumed after fusion (a new runner: nothing in memory, the signals
 /// read back from PostgreSQL) writes the same files as an undisturbed run.
@@ -48,9 +48,11 @@ struct ResumeReproducesTests {
         #expect(try t.request("POST", "/v1/experiments/\(resumed)/retry", body: #"{"from_stage":"\#(failing)"}"#).status == 202)
         let done = try t.waitFor(resumed, timeout: 240) { $0["status"] as? String == "succeeded" }
         #expect(done["status"] as? String == "succeeded", "\(done)")
-        let logs = try t.request("GET", "/v1/experiments/\(resumed)/logs?stage=\(failing)&limit=1000").json["items"] as? [[String: Any]] ?? []
-        #expect(logs.contains { ($0["message"] as? String)?.hasPrefix("the signals are not in memory") == true },
-                "the retry did not read the signals back from PostgreSQL")
+        let logs =
+            try t.request("GET", "/v1/experiments/\(resumed)/logs?stage=\(failing)&limit=1000").json["items"] as? [[String: Any]] ?? []
+        #expect(
+            logs.contains { ($0["message"] as? String)?.hasPrefix("the signals are not in memory") == true },
+            "the retry did not read the signals back from PostgreSQL")
 
         let undisturbed = try t.create(Self.body)
         let clean = try t.waitFor(undisturbed, timeout: 240, StageTests.finished)
@@ -64,8 +66,10 @@ struct ResumeReproducesTests {
         let expected = try Self.digests(t, undisturbed)
         let got = try Self.digests(t, resumed)
         #expect(Set(got.keys) == Set(expected.keys))
-        for name in ["signals.csv", "signals.parquet", "trades.csv", "trades.parquet", "equity.csv", "equity.parquet",
-                     "features_15m.csv", "features_1h.parquet", "features_4h.csv"] {
+        for name in [
+            "signals.csv", "signals.parquet", "trades.csv", "trades.parquet", "equity.csv", "equity.parquet",
+            "features_15m.csv", "features_1h.parquet", "features_4h.csv",
+        ] {
             #expect(expected[name] != nil, "no \(name)")
         }
         for (name, digest) in expected.sorted(by: { $0.key < $1.key }) where name != "report.json" {

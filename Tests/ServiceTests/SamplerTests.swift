@@ -1,10 +1,10 @@
 import Foundation
+import Logging
 import Pipeline
 import PostgresClient
-import Logging
-import Testing
-import TestSupport
 import Service
+import TestSupport
+import Testing
 
 /// A stage that reports the memory pressure it sees at its checkpoints.
 struct PressureProbeStage: Stage {
@@ -26,7 +26,9 @@ struct SamplerTests {
         let url = try TestApp.freshDatabase()
         var first: TestApp? = try TestApp(
             databaseURL: url,
-            stages: StageRegistry([ChunkedStage(name: "load", units: 50), ChunkedStage(name: "resample", units: 30), ChunkedStage(name: "merge", units: 5)]))
+            stages: StageRegistry([
+                ChunkedStage(name: "load", units: 50), ChunkedStage(name: "resample", units: 30), ChunkedStage(name: "merge", units: 5),
+            ]))
         let id = try first!.create(body("p", stages: ["load", "resample", "merge"]))
         try first!.waitFor(id) { $0["status"] as? String == "succeeded" }
         first = nil

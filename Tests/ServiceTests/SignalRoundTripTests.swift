@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import Pipeline
 import PostgresClient
-@testable import Service
 import Store
 import Testing
+
+@testable import Service
 
 /// Signals written to PostgreSQL and read back (what a run resumed after
 /// fusion works from) are the signals fusion made: every double bit for bit,
@@ -34,7 +35,8 @@ struct SignalRoundTripTests {
         try pool.withConnection { c in _ = try Migrator.migrate(c, logger: logger) }
         let experiment = UUID()
         try pool.withConnection { c in
-            try c.execute("INSERT INTO experiments (id, name, status, priority, request) VALUES (\(experiment), 'x', 'running', 'medium', '{}')")
+            try c.execute(
+                "INSERT INTO experiments (id, name, status, priority, request) VALUES (\(experiment), 'x', 'running', 'medium', '{}')")
         }
         let n = Self.awkward.count
         // Not in time order (later bars first, symbols interleaved), as fusion's
@@ -42,12 +44,13 @@ struct SignalRoundTripTests {
         var written: [SignalRecord] = []
         for i in 0..<(3 * n) {
             let v = { (k: Int) in Self.awkward[(i + k) % n] }
-            written.append(SignalRecord(
-                symbol: i % 2 == 0 ? "EURUSD" : "AAPL", timeframe: i % 3 == 0 ? "1h" : "15m",
-                timestampMicros: Self.timestamps[i % Self.timestamps.count] - Int64(i) * 900_000_001,
-                direction: i % 2 == 0 ? "long" : "short", entry: v(0), stop: v(1), target: v(2), horizonBars: i,
-                quality: Self.unitInterval[i % Self.unitInterval.count], accepted: i % 4 == 0,
-                components: (3..<9).map(v), sources: ["pattern:x\(i)", "forecast:ar"]))
+            written.append(
+                SignalRecord(
+                    symbol: i % 2 == 0 ? "EURUSD" : "AAPL", timeframe: i % 3 == 0 ? "1h" : "15m",
+                    timestampMicros: Self.timestamps[i % Self.timestamps.count] - Int64(i) * 900_000_001,
+                    direction: i % 2 == 0 ? "long" : "short", entry: v(0), stop: v(1), target: v(2), horizonBars: i,
+                    quality: Self.unitInterval[i % Self.unitInterval.count], accepted: i % 4 == 0,
+                    components: (3..<9).map(v), sources: ["pattern:x\(i)", "forecast:ar"]))
         }
         let environment = ServiceStageEnvironment(dataRoot: URL(fileURLWithPath: NSTemporaryDirectory()), pool: pool)
         try environment.replaceSignals(written, experiment: experiment)
@@ -59,8 +62,10 @@ struct SignalRoundTripTests {
             #expect(r.timestampMicros == w.timestampMicros, "\(w.timestampMicros) came back as \(r.timestampMicros)")
             #expect(r.horizonBars == w.horizonBars, "rows came back in another order")
             #expect(r.accepted == w.accepted && r.sources == w.sources)
-            for (name, a, b) in [("entry", w.entry, r.entry), ("stop", w.stop, r.stop), ("target", w.target, r.target),
-                                 ("quality", w.quality, r.quality)] {
+            for (name, a, b) in [
+                ("entry", w.entry, r.entry), ("stop", w.stop, r.stop), ("target", w.target, r.target),
+                ("quality", w.quality, r.quality),
+            ] {
                 #expect(Self.same(a, b), "\(name) \(a) (\(a.bitPattern)) came back as \(b) (\(b.bitPattern))")
             }
             #expect(r.components.count == 6)

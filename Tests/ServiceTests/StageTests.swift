@@ -6,8 +6,8 @@ import PostgresClient
 import Service
 import Stages
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// The market-data stages (load → resample → merge → export) end to end:
 /// a real service, real files under its data root, the `artifacts` table.
@@ -31,7 +31,8 @@ struct StageTests {
         let files = paths ?? symbols.map { "samples/\($0)_1m.csv" }
         let datasets = zip(symbols, files).map { #"{"symbol":"\#($0)","path":"\#($1)"}"# }.joined(separator: ",")
         let list = { (xs: [String]) in xs.map { "\"\($0)\"" }.joined(separator: ",") }
-        return #"{"name":"stages","datasets":[\#(datasets)],"timeframes":[\#(list(timeframes))],"stages":[\#(list(stages))],"config":\#(config)}"#
+        return
+            #"{"name":"stages","datasets":[\#(datasets)],"timeframes":[\#(list(timeframes))],"stages":[\#(list(stages))],"config":\#(config)}"#
     }
 
     struct ArtifactRow {
@@ -73,9 +74,11 @@ struct StageTests {
         let rows: [String: Int64] = ["15m": 3 * 24 * 4, "1h": 3 * 24]
         let stored = try Self.artifacts(t, id)
         #expect(stored.map(\.name) == ["features_15m.csv", "features_15m.parquet", "features_1h.csv", "features_1h.parquet"])
-        let columns = ["timestamp"] + Self.symbols.flatMap { s in
-            ["open", "high", "low", "close", "volume", "sentiment"].map { "\(s.lowercased())_\($0)" }
-        }
+        let columns =
+            ["timestamp"]
+            + Self.symbols.flatMap { s in
+                ["open", "high", "low", "close", "volume", "sentiment"].map { "\(s.lowercased())_\($0)" }
+            }
         for a in stored {
             let tf = String(a.name.dropFirst("features_".count).prefix { $0 != "." })
             #expect(a.rows == rows[tf], "\(a.name)")
@@ -97,8 +100,9 @@ struct StageTests {
         let dir = URL(fileURLWithPath: stored[0].path).deletingLastPathComponent()
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
         #expect(names == ["checkpoints", "features_15m.csv", "features_15m.parquet", "features_1h.csv", "features_1h.parquet"])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/checkpoints").sorted()
-            == ["merged_15m.sftable", "merged_1h.sftable"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path + "/checkpoints").sorted()
+                == ["merged_15m.sftable", "merged_1h.sftable"])
 
         // Progress counted rows: every loaded row, every resampled input row.
         let tree = try t.request("GET", "/v1/experiments/\(id)/progress").json
@@ -238,7 +242,8 @@ struct StageTests {
         let stages = StageRegistry([LoadStage(), FailingFirstRun(ResampleStage()), MergeStage(), ExportStage()])
         let t = try TestApp(stages: stages)
         try Self.sample(t, days: 2)
-        let id = try t.create(Self.body(config: #"{"merge":{"join":"outer","tolerance":"0s"},"export":{"formats":["parquet"],"compression":"none"}}"#))
+        let id = try t.create(
+            Self.body(config: #"{"merge":{"join":"outer","tolerance":"0s"},"export":{"formats":["parquet"],"compression":"none"}}"#))
         let failed = try t.waitFor(id, timeout: 60, Self.finished)
         #expect(failed["status"] as? String == "failed")
         #expect(try t.request("POST", "/v1/experiments/\(id)/retry").status == 202)

@@ -3,8 +3,8 @@ import Logging
 import PostgresClient
 import Store
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 struct MigratorTests {
     func connect(_ url: String) throws -> PostgresConnection {
@@ -62,8 +62,10 @@ struct MigratorTests {
         let tables = try conn.query(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name"
         ).map { try $0.decode(0, as: String.self) }
-        for t in ["artifacts", "datasets", "experiments", "pipeline_events", "pipeline_logs", "pipeline_metrics",
-                  "pipeline_progress", "schema_migrations", "signals"] {
+        for t in [
+            "artifacts", "datasets", "experiments", "pipeline_events", "pipeline_logs", "pipeline_metrics",
+            "pipeline_progress", "schema_migrations", "signals",
+        ] {
             #expect(tables.contains(t), "missing table \(t)")
         }
     }

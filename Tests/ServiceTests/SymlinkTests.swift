@@ -2,8 +2,8 @@ import Foundation
 import Pipeline
 import Service
 import Stages
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -55,7 +55,8 @@ struct SymlinkTests {
         try csv(rows: 180, price: 1.25).write(toFile: root + "/data/good.csv", atomically: true, encoding: .utf8)
         try csv(rows: 180, price: 777).write(toFile: outside + "/secret.csv", atomically: true, encoding: .utf8)
         try fm.createSymbolicLink(atPath: root + "/data/out-abs.csv", withDestinationPath: outside + "/secret.csv")
-        try fm.createSymbolicLink(atPath: root + "/data/out-rel.csv", withDestinationPath: "../../\(URL(fileURLWithPath: outside).lastPathComponent)/secret.csv")
+        try fm.createSymbolicLink(
+            atPath: root + "/data/out-rel.csv", withDestinationPath: "../../\(URL(fileURLWithPath: outside).lastPathComponent)/secret.csv")
         try fm.createSymbolicLink(atPath: root + "/data/out-dir", withDestinationPath: outside)
         try fm.createSymbolicLink(atPath: root + "/data/passwd.csv", withDestinationPath: "/etc/passwd")
         try fm.createSymbolicLink(atPath: root + "/data/alias.csv", withDestinationPath: "good.csv")

@@ -3,8 +3,8 @@ import MarketData
 import Pipeline
 import Service
 import Stages
-import Testing
 import TestSupport
+import Testing
 
 /// Timeframes through a real server: monthly data runs as `1M` and is annualised
 /// with 12 periods a year; data is never silently treated as another timeframe.
@@ -70,8 +70,11 @@ struct TimeframeServiceTests {
         let done = try t.waitFor(id, timeout: 120, StageTests.finished)
         #expect(done["status"] as? String == "succeeded", "\(done)")
         let logs = try t.request("GET", "/v1/experiments/\(id)/logs?stage=load&limit=100").json["items"] as? [[String: Any]] ?? []
-        #expect(logs.contains { ($0["message"] as? String) == "dataset loaded" && ($0["fields"] as? [String: Any])?["timeframe"] as? String == "1M" }
-            || logs.contains { "\($0)".contains("1M") }, "\(logs)")
+        #expect(
+            logs.contains {
+                ($0["message"] as? String) == "dataset loaded" && ($0["fields"] as? [String: Any])?["timeframe"] as? String == "1M"
+            }
+                || logs.contains { "\($0)".contains("1M") }, "\(logs)")
 
         // The merged bars are the 156 months, on the 1st of each month.
         let bars = try t.request("GET", "/v1/experiments/\(id)/bars?symbol=BTCUSD&timeframe=1M&limit=1000").json
@@ -142,7 +145,8 @@ struct TimeframeServiceTests {
         let done = try t.waitFor(id, timeout: 60, StageTests.finished)
         #expect(done["status"] as? String == "failed")
         let error = "\(done["error"] ?? "")"
-        #expect(error.contains("odd/X.csv") && error.contains("fit no timeframe") && error.contains("data row 10 and data row 11"), "\(error)")
+        #expect(
+            error.contains("odd/X.csv") && error.contains("fit no timeframe") && error.contains("data row 10 and data row 11"), "\(error)")
     }
 
     /// Bars never one bar of any timeframe apart (daily bars on Mondays and
@@ -166,7 +170,8 @@ struct TimeframeServiceTests {
         #expect(try Self.upload(t, csv, query: "symbol=MW&timeframe=1h").status == 201)
         // Declared 1w: Wednesdays are off the Monday grid.
         #expect(try Self.upload(t, csv, query: "symbol=MW&timeframe=1w").status == 422)
-        let id = try t.create(#"{"datasets":[{"symbol":"MW","dataset_id":"\#(dataset)"}],"timeframes":["1d","1w"],"stages":["load","resample","merge"]}"#)
+        let id = try t.create(
+            #"{"datasets":[{"symbol":"MW","dataset_id":"\#(dataset)"}],"timeframes":["1d","1w"],"stages":["load","resample","merge"]}"#)
         let done = try t.waitFor(id, timeout: 60, StageTests.finished)
         #expect(done["status"] as? String == "succeeded", "\(done)")
         let weeks = try t.request("GET", "/v1/experiments/\(id)/bars?symbol=MW&timeframe=1w&limit=1000").json
@@ -198,7 +203,9 @@ struct TimeframeServiceTests {
         // Months mixed with days at 1d: refused (the months cannot be days).
         let mixedDaily = try t.request(
             "POST", "/v1/experiments",
-            body: #"{"datasets":[{"symbol":"BTCUSD","path":"monthly/BTCUSD_1M.csv"},{"symbol":"ETHUSD","path":"daily/ETHUSD_1d.csv"}],"timeframes":["1d"]}"#)
+            body:
+                #"{"datasets":[{"symbol":"BTCUSD","path":"monthly/BTCUSD_1M.csv"},{"symbol":"ETHUSD","path":"daily/ETHUSD_1d.csv"}],"timeframes":["1d"]}"#
+        )
         #expect(mixedDaily.status == 400 && mixedDaily.json["field"] as? String == "timeframes", "\(mixedDaily.text)")
 
         // Weeks cannot be made into months (a week can straddle two).
@@ -207,15 +214,19 @@ struct TimeframeServiceTests {
         _ = try SyntheticMarket.writeCSV(weekly, to: t.app.settings.dataDir + "/weekly")
         for asked in [#"["1M"]"#, #"["1w","1M"]"#] {
             let r = try t.request(
-                "POST", "/v1/experiments", body: #"{"datasets":[{"symbol":"SOLUSD","path":"weekly/SOLUSD_1w.csv"}],"timeframes":\#(asked)}"#)
+                "POST", "/v1/experiments", body: #"{"datasets":[{"symbol":"SOLUSD","path":"weekly/SOLUSD_1w.csv"}],"timeframes":\#(asked)}"#
+            )
             #expect(r.status == 400 && r.json["field"] as? String == "timeframes", "\(r.text)")
             #expect((r.json["detail"] as? String)?.contains("straddle") == true, "\(r.text)")
         }
-        #expect(try t.create(#"{"datasets":[{"symbol":"SOLUSD","path":"weekly/SOLUSD_1w.csv"}],"timeframes":["1w"],"stages":["load"]}"#).count == 36)
+        #expect(
+            try t.create(#"{"datasets":[{"symbol":"SOLUSD","path":"weekly/SOLUSD_1w.csv"}],"timeframes":["1w"],"stages":["load"]}"#).count
+                == 36)
 
         // At 1M both are months: the daily symbol is resampled to calendar months, 24 shared rows.
         let id = try t.create(
-            #"{"datasets":[{"symbol":"BTCUSD","path":"monthly/BTCUSD_1M.csv"},{"symbol":"ETHUSD","path":"daily/ETHUSD_1d.csv"}],"timeframes":["1M"],"stages":["load","resample","merge"]}"#)
+            #"{"datasets":[{"symbol":"BTCUSD","path":"monthly/BTCUSD_1M.csv"},{"symbol":"ETHUSD","path":"daily/ETHUSD_1d.csv"}],"timeframes":["1M"],"stages":["load","resample","merge"]}"#
+        )
         let done = try t.waitFor(id, timeout: 60, StageTests.finished)
         #expect(done["status"] as? String == "succeeded", "\(done)")
         let eth = try t.request("GET", "/v1/experiments/\(id)/bars?symbol=ETHUSD&timeframe=1M&limit=1000").json

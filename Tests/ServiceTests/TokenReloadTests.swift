@@ -3,8 +3,9 @@ import Hashing
 import Logging
 import Service
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -145,7 +146,8 @@ struct TokenReloadTests {
             }
         }
         func status(_ name: String) -> Int {
-            (try? httpRequest(port: port, "GET", "/v1/experiments", headers: ["Authorization": "Bearer \(ReloadTokens.token(name))"]).status) ?? 0
+            (try? httpRequest(port: port, "GET", "/v1/experiments", headers: ["Authorization": "Bearer \(ReloadTokens.token(name))"]).status)
+                ?? 0
         }
         func logText() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
         #expect(ReloadTokens.secondsUntil(30) { status("alpha") == 200 } != nil, "the server did not start: \(logText())")

@@ -3,8 +3,8 @@ import MarketData
 import Pipeline
 import Service
 import Stages
-import Testing
 import TestSupport
+import Testing
 
 /// The web view's static files, over plain HTTP.
 struct UITests {

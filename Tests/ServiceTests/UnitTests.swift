@@ -1,8 +1,9 @@
 import Foundation
 import Hashing
-import Testing
-@testable import Service
 import Store
+import Testing
+
+@testable import Service
 
 struct SHA256Tests {
     @Test func nistVectors() {
@@ -81,8 +82,10 @@ struct SettingsTests {
     }
 
     @Test func everyKeyHasAnEnvironmentName() {
-        let design = ["DATABASE_URL", "SIGNALFORGE_ADDRESS", "SIGNALFORGE_PORT", "SIGNALFORGE_DATA_DIR", "SIGNALFORGE_TOKENS_FILE",
-                      "SIGNALFORGE_MEMORY_BUDGET_MB", "SIGNALFORGE_MAX_RUNNING"]
+        let design = [
+            "DATABASE_URL", "SIGNALFORGE_ADDRESS", "SIGNALFORGE_PORT", "SIGNALFORGE_DATA_DIR", "SIGNALFORGE_TOKENS_FILE",
+            "SIGNALFORGE_MEMORY_BUDGET_MB", "SIGNALFORGE_MAX_RUNNING",
+        ]
         let envs = Set(Settings.keys.map(\.env))
         for name in design { #expect(envs.contains(name), "\(name)") }
     }
@@ -117,7 +120,8 @@ struct JSONParserTests {
 
 struct ExperimentRequestTests {
     @Test func defaultsAreFilledIn() throws {
-        let r = try ExperimentRequest.validate(try JSONParser.parse(Array(#"{"datasets":[{"symbol":"EURUSD","path":"./a/../b.csv"}]}"#.utf8)))
+        let r = try ExperimentRequest.validate(
+            try JSONParser.parse(Array(#"{"datasets":[{"symbol":"EURUSD","path":"./a/../b.csv"}]}"#.utf8)))
         #expect(r.priority == "medium")
         #expect(r.timeframes == ["1h"])
         #expect(r.stages == ExperimentRequest.stageNames)
@@ -129,7 +133,8 @@ struct ExperimentRequestTests {
             try JSONParser.parse(Array(#"{"datasets":[{"symbol":"A","path":"a"}],"stages":["merge","load","resample"]}"#.utf8)))
         #expect(ok.stages == ["load", "resample", "merge"])
         #expect(throws: APIError.self) {
-            try ExperimentRequest.validate(try JSONParser.parse(Array(#"{"datasets":[{"symbol":"A","path":"a"}],"stages":["load","merge"]}"#.utf8)))
+            try ExperimentRequest.validate(
+                try JSONParser.parse(Array(#"{"datasets":[{"symbol":"A","path":"a"}],"stages":["load","merge"]}"#.utf8)))
         }
     }
 }

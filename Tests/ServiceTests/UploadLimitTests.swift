@@ -2,8 +2,9 @@ import Foundation
 import MarketData
 import Pipeline
 import Stages
-import Testing
 import TestSupport
+import Testing
+
 @testable import Service
 
 /// Uploads metered while they stream: the upload limit counts decompressed
@@ -48,7 +49,9 @@ struct UploadLimitTests {
     @Test func aBodyInAnotherCharsetIs415() throws {
         let t = try TestApp()
         let body = Array(Self.csv(rows: 3).utf8)
-        for type in ["text/csv; charset=utf-16", "text/csv;charset=UTF-16LE", "text/csv; charset=\"iso-8859-1\"", "text/plain; charset=latin1"] {
+        for type in [
+            "text/csv; charset=utf-16", "text/csv;charset=UTF-16LE", "text/csv; charset=\"iso-8859-1\"", "text/plain; charset=latin1",
+        ] {
             let r = try Self.post(t, body, contentType: type)
             #expect(r.status == 415, "\(type): \(r.text)")
             #expect(r.header("Content-Type") == "application/problem+json")
@@ -116,7 +119,9 @@ struct UploadLimitTests {
     @Test func uploadCorpus() throws {
         let folder = try #require(Bundle.module.resourceURL?.appendingPathComponent("Corpus/uploads"))
         let manifest = try String(contentsOf: folder.appendingPathComponent("expected.tsv"), encoding: .utf8)
-        let cases = manifest.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.map { $0.split(separator: "\t").map(String.init) }
+        let cases = manifest.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.map {
+            $0.split(separator: "\t").map(String.init)
+        }
         #expect(cases.count >= 20)
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0 != "expected.tsv" }
         #expect(Set(files) == Set(cases.map { $0[0] }), "every corpus file has an expectation")
@@ -144,7 +149,8 @@ struct UploadLimitTests {
         let folder = try #require(Bundle.module.resourceURL?.appendingPathComponent("Corpus/uploads"))
         let dir = t.app.settings.dataDir + "/bad"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: folder.appendingPathComponent("negative-prices.csv").path, toPath: dir + "/negative-prices.csv")
+        try FileManager.default.copyItem(
+            atPath: folder.appendingPathComponent("negative-prices.csv").path, toPath: dir + "/negative-prices.csv")
         let id = try t.create(#"{"datasets":[{"symbol":"A","path":"bad/negative-prices.csv"}],"stages":["load"]}"#)
         let done = try t.waitFor(id, timeout: 30) { ["succeeded", "failed"].contains($0["status"] as? String ?? "") }
         #expect(done["status"] as? String == "failed")

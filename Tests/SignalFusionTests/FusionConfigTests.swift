@@ -25,12 +25,13 @@ struct FusionConfigTests {
     }
 
     @Test func jsonRoundTripWithSnakeCaseKeys() throws {
-        let c = try Self.decode("""
+        let c = try Self.decode(
+            """
             {"quality_threshold": 0.7, "horizon_bars": 6, "weights": {"pattern_strength": 2, "correlation_safety": 0}}
             """)
         #expect(c.qualityThreshold == 0.7 && c.horizonBars == 6)
         #expect(c.weights.patternStrength == 2 && c.weights.correlationSafety == 0)
-        #expect(c.weights.mtfAgreement == 0.2)   // not named: keeps its default
+        #expect(c.weights.mtfAgreement == 0.2)  // not named: keeps its default
         let data = try JSONEncoder().encode(c)
         let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         #expect(object["quality_threshold"] as? Double == 0.7)
@@ -48,11 +49,14 @@ struct FusionConfigTests {
         c = FusionConfig()
         c.weights = QualityWeights(Dictionary(uniqueKeysWithValues: QualityComponent.allCases.map { ($0, 0.0) }))
         #expect(Self.message { try c.validate() } == "fusion.weights: must not all be zero")
-        #expect(Self.message { _ = try Self.decode(#"{"weights": {"sentiment_alignment": -1}}"#) }
+        #expect(
+            Self.message { _ = try Self.decode(#"{"weights": {"sentiment_alignment": -1}}"#) }
                 == "fusion.weights.sentiment_alignment: must be ≥ 0")
-        #expect(Self.message { _ = try Self.decode(#"{"weights": {"momentum": 1}}"#) }?
+        #expect(
+            Self.message { _ = try Self.decode(#"{"weights": {"momentum": 1}}"#) }?
                 .hasPrefix("fusion.weights.momentum: unknown component") == true)
-        #expect(Self.message { _ = try Self.decode(#"{"weights": {"mtf_agreement": "high"}}"#) }
+        #expect(
+            Self.message { _ = try Self.decode(#"{"weights": {"mtf_agreement": "high"}}"#) }
                 == "fusion.weights.mtf_agreement: must be a number")
     }
 
@@ -88,8 +92,11 @@ struct FusionConfigTests {
         predictions[30] = 0.01
         let signal = try #require(try SignalFusion.fuse([QualityTests.plainInput(predictions: predictions)]).first)
         let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(signal)) as! [String: Any]
-        #expect(Set(object.keys) == ["symbol", "timeframe", "timestamp", "direction", "entry", "stop", "target",
-                                     "horizon_bars", "quality", "accepted", "components", "sources", "quality_prior", "outcome"])
+        #expect(
+            Set(object.keys) == [
+                "symbol", "timeframe", "timestamp", "direction", "entry", "stop", "target",
+                "horizon_bars", "quality", "accepted", "components", "sources", "quality_prior", "outcome",
+            ])
         #expect(Set((object["components"] as! [String: Any]).keys) == Set(QualityComponent.allCases.map(\.rawValue)))
         #expect(object["direction"] as? String == "long")
         #expect(try JSONDecoder().decode(FusedSignal.self, from: JSONEncoder().encode(signal)) == signal)

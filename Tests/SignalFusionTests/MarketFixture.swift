@@ -21,7 +21,7 @@ struct MarketFixture {
         /// Roughly standard normal (sum of 4 uniforms, rescaled).
         mutating func normal() -> Double {
             var s = 0.0
-            for _ in 0 ..< 4 { s += uniform() }
+            for _ in 0..<4 { s += uniform() }
             return (s - 2) * (3.0).squareRoot()
         }
     }
@@ -45,11 +45,11 @@ struct MarketFixture {
             while i + factor <= count {
                 out.timestamps.append(timestamps[i])
                 out.open.append(open[i])
-                out.high.append(high[i ..< i + factor].max()!)
-                out.low.append(low[i ..< i + factor].min()!)
+                out.high.append(high[i..<i + factor].max()!)
+                out.low.append(low[i..<i + factor].min()!)
                 out.close.append(close[i + factor - 1])
-                out.volume.append(volume[i ..< i + factor].reduce(0, +))
-                out.sentiment.append(sentiment[i ..< i + factor].reduce(0, +) / Double(factor))
+                out.volume.append(volume[i..<i + factor].reduce(0, +))
+                out.sentiment.append(sentiment[i..<i + factor].reduce(0, +) / Double(factor))
                 i += factor
             }
             return out
@@ -77,13 +77,13 @@ struct MarketFixture {
     static func base(symbols: Int, bars: Int, seed: UInt64 = 42) -> [Bars] {
         var rng = Random(state: seed)
         var out = [Bars](repeating: Bars(), count: symbols)
-        var price = (0 ..< symbols).map { 1.0 + 0.2 * Double($0) }
-        let loadings = (0 ..< symbols).map { [0.8, -0.6, 0.3, 0.0][$0 % 4] }
+        var price = (0..<symbols).map { 1.0 + 0.2 * Double($0) }
+        let loadings = (0..<symbols).map { [0.8, -0.6, 0.3, 0.0][$0 % 4] }
         var regime = 1.0
-        for t in 0 ..< bars {
+        for t in 0..<bars {
             if t % 400 == 0 { regime = 0.5 + 1.5 * rng.uniform() }
             let common = rng.normal()
-            for s in 0 ..< symbols {
+            for s in 0..<symbols {
                 let sigma = 0.001 * regime
                 let drift = 0.0002 * sin(Double(t) / 150 + Double(s))
                 let shock = loadings[s] * common + (1 - loadings[s] * loadings[s]).squareRoot() * rng.normal()
@@ -108,7 +108,7 @@ struct MarketFixture {
     static func forecast(_ close: [Double]) -> (predictions: [Double], confidence: [Double]) {
         var p = [Double](repeating: .nan, count: close.count)
         var c = [Double](repeating: .nan, count: close.count)
-        for t in 3 ..< Swift.max(3, close.count) where t % 7 != 0 {
+        for t in 3..<Swift.max(3, close.count) where t % 7 != 0 {
             p[t] = 0.5 * (close[t] / close[t - 3] - 1)
             c[t] = 0.4 + 0.5 * Double((t * 7919) % 100) / 100
         }
@@ -130,12 +130,13 @@ struct MarketFixture {
                 var b = tf.factor == 1 ? bars15 : bars15.resampled(by: tf.factor)
                 if let cutoff { b = b.closed(by: cutoff, duration: duration) }
                 let f = forecast(b.close)
-                out.append(FusionInput(
-                    symbol: "SYM\(s)", timeframe: tf.name, barDurationMicros: duration,
-                    timestamps: b.timestamps, open: b.open, high: b.high, low: b.low,
-                    close: b.close, volume: b.volume, sentiment: s == 1 ? nil : b.sentiment,
-                    predictions: f.predictions, confidence: f.confidence,
-                    patterns: patterns(b)))
+                out.append(
+                    FusionInput(
+                        symbol: "SYM\(s)", timeframe: tf.name, barDurationMicros: duration,
+                        timestamps: b.timestamps, open: b.open, high: b.high, low: b.low,
+                        close: b.close, volume: b.volume, sentiment: s == 1 ? nil : b.sentiment,
+                        predictions: f.predictions, confidence: f.confidence,
+                        patterns: patterns(b)))
             }
         }
         return out

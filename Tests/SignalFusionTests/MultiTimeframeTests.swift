@@ -17,13 +17,13 @@ struct MultiTimeframeTests {
             close: closes4h, volume: closes4h.map { _ in 1 },
             predictions: closes4h.map { _ in 0.01 })
         let n = 28
-        let closes1h = (0 ..< n).map { 100 + 0.1 * Double($0) }
+        let closes1h = (0..<n).map { 100 + 0.1 * Double($0) }
         let h1 = FusionInput(
             symbol: "X", timeframe: "1h", barDurationMicros: hour,
-            timestamps: (0 ..< n).map { Int64($0) * hour },
+            timestamps: (0..<n).map { Int64($0) * hour },
             open: closes1h, high: closes1h.map { $0 + 0.5 }, low: closes1h.map { $0 - 0.5 },
             close: closes1h, volume: closes1h.map { _ in 1 },
-            predictions: [Double](repeating: 0.01, count: n))   // long on every bar
+            predictions: [Double](repeating: 0.01, count: n))  // long on every bar
         return [h1, h4]
     }
 

@@ -15,10 +15,12 @@ struct NoLookAheadTests {
         config.minHistory = 60
         config.refitEvery = 20
         let full = try SignalFusion.fuse(MarketFixture.inputs(base), config: config)
-        let duration: [String: Int64] = ["15m": 15 * MarketFixture.minute, "1h": 60 * MarketFixture.minute, "4h": 240 * MarketFixture.minute]
+        let duration: [String: Int64] = [
+            "15m": 15 * MarketFixture.minute, "1h": 60 * MarketFixture.minute, "4h": 240 * MarketFixture.minute,
+        ]
         var rng = MarketFixture.Random(state: 99)
         var cuts: [Int64] = [0, 1, 16, 17, 63, 64, 65, 200, 1199, 1200].map { Int64($0) * 15 * MarketFixture.minute }
-        for _ in 0 ..< 14 { cuts.append(Int64(rng.next() % 1200) * 15 * MarketFixture.minute + Int64(rng.next() % 3) * MarketFixture.minute) }
+        for _ in 0..<14 { cuts.append(Int64(rng.next() % 1200) * 15 * MarketFixture.minute + Int64(rng.next() % 3) * MarketFixture.minute) }
         var compared = 0, calibrated = 0, resolved = 0
         for cut in cuts {
             let truncated = try SignalFusion.fuse(MarketFixture.inputs(base, cutoff: cut), config: config)
@@ -46,7 +48,7 @@ struct NoLookAheadTests {
         let base = MarketFixture.base(symbols: 2, bars: 800, seed: 11)
         var altered = base
         for s in altered.indices {
-            for t in 500 ..< 800 {
+            for t in 500..<800 {
                 altered[s].close[t] *= 1.05
                 altered[s].high[t] *= 1.06
                 altered[s].open[t] *= 1.05
@@ -60,7 +62,9 @@ struct NoLookAheadTests {
         config.minHistory = 40
         let a = try SignalFusion.fuse(MarketFixture.inputs(base), config: config)
         let b = try SignalFusion.fuse(MarketFixture.inputs(altered), config: config)
-        let duration: [String: Int64] = ["15m": 15 * MarketFixture.minute, "1h": 60 * MarketFixture.minute, "4h": 240 * MarketFixture.minute]
+        let duration: [String: Int64] = [
+            "15m": 15 * MarketFixture.minute, "1h": 60 * MarketFixture.minute, "4h": 240 * MarketFixture.minute,
+        ]
         let early = { (s: FusedSignal) in s.timestamp + duration[s.timeframe]! <= cut }
         #expect(a.filter(early).map { $0.known(at: cut) } == b.filter(early).map { $0.known(at: cut) })
         #expect(a.filter(early).contains { !$0.sources.contains("flag:calibration_warmup") })

@@ -17,7 +17,8 @@ enum ReferenceFusion {
     static let lock = NSLock()
 
     static func columns(_ input: FusionInput, _ config: FusionConfig) -> Columns {
-        let key = "\(input.symbol) \(input.timeframe) \(input.timestamps.count) \(input.close.last ?? 0) \(config.atrPeriod) \(config.adxPeriod) \(config.trendPeriod) \(config.volumeWindow)"
+        let key =
+            "\(input.symbol) \(input.timeframe) \(input.timestamps.count) \(input.close.last ?? 0) \(config.atrPeriod) \(config.adxPeriod) \(config.trendPeriod) \(config.volumeWindow)"
         lock.lock()
         defer { lock.unlock() }
         if let c = cache[key] { return c }
@@ -47,7 +48,8 @@ enum ReferenceFusion {
                 let f = input.predictions[t]
                 let conf = input.confidence.isEmpty ? Double.nan : input.confidence[t]
                 if f.isFinite && abs(f) > config.minForecastMagnitude
-                    && (config.minForecastConfidence == 0 || conf >= config.minForecastConfidence) {
+                    && (config.minForecastConfidence == 0 || conf >= config.minForecastConfidence)
+                {
                     out.append((t, f > 0 ? 1 : -1, true))
                     continue
                 }
@@ -84,9 +86,13 @@ enum ReferenceFusion {
             let ema = columns(other, config).ema
             guard ema[j].isFinite else { continue }
             m += 1
-            if other.close[j] > ema[j] { agree += d > 0 ? 1 : 0 }
-            else if other.close[j] < ema[j] { agree += d < 0 ? 1 : 0 }
-            else { agree += 0.5 }
+            if other.close[j] > ema[j] {
+                agree += d > 0 ? 1 : 0
+            } else if other.close[j] < ema[j] {
+                agree += d < 0 ? 1 : 0
+            } else {
+                agree += 0.5
+            }
         }
         let mtf = m > 0 ? agree / m : 0.5
         if m == 0 { flags.insert("flag:mtf_unavailable") }
@@ -96,7 +102,7 @@ enum ReferenceFusion {
         let a = adx.isFinite ? Swift.min(1, Swift.max(0, (adx - 15) / 20)) : 0.5
         if !adx.isFinite { flags.insert("flag:regime_warmup") }
         let atr = columns(input, config).atr
-        let window = (Swift.max(0, t - config.volatilityLookback + 1) ... t).map { atr[$0] / input.close[$0] }.filter(\.isFinite)
+        let window = (Swift.max(0, t - config.volatilityLookback + 1)...t).map { atr[$0] / input.close[$0] }.filter(\.isFinite)
         let now = atr[t] / input.close[t]
         let p = (Double(window.filter { $0 < now }.count) + 0.5 * Double(window.filter { $0 == now }.count)) / Double(window.count)
         let regime = 0.5 * a + 0.5 * (1 - abs(2 * p - 1))
@@ -123,11 +129,13 @@ enum ReferenceFusion {
         // Correlation safety against concurrent signals of other symbols.
         var worst = 0.0
         var anyConcurrent = false
-        for other in concurrent where other.timeframe == signal.timeframe && other.symbol != signal.symbol
-            && other.timestamp == signal.timestamp {
+        for other in concurrent
+        where other.timeframe == signal.timeframe && other.symbol != signal.symbol
+            && other.timestamp == signal.timestamp
+        {
             let y = inputs.first { $0.symbol == other.symbol && $0.timeframe == other.timeframe }!
             var xs: [Double] = [], ys: [Double] = []
-            for k in Swift.max(1, t - config.correlationWindow + 1) ... t {
+            for k in Swift.max(1, t - config.correlationWindow + 1)...t {
                 guard let j = columns(y, config).index[input.timestamps[k]], j >= 1 else { continue }
                 let rx = input.close[k] / input.close[k - 1] - 1
                 let ry = y.close[j] / y.close[j - 1] - 1
@@ -147,9 +155,11 @@ enum ReferenceFusion {
         if !anyConcurrent { flags.insert("flag:correlation_unavailable") }
         let correlation = Swift.min(1, Swift.max(0, 1 - worst))
 
-        return (QualityComponents(
-            patternStrength: pattern, mtfAgreement: mtf, regimeConfidence: regime,
-            volumeConfirmation: volume, sentimentAlignment: sentiment, correlationSafety: correlation), flags)
+        return (
+            QualityComponents(
+                patternStrength: pattern, mtfAgreement: mtf, regimeConfidence: regime,
+                volumeConfirmation: volume, sentimentAlignment: sentiment, correlationSafety: correlation), flags
+        )
     }
 
     /// `Σ wᵢ·cᵢ / Σ wᵢ` over the informative components (those not flagged as unavailable).

@@ -23,7 +23,8 @@ struct RenormalisationTests {
         var withVolume = 0
         for s in signals {
             let c = s.components
-            #expect(s.sources.contains("flag:sentiment_missing") && s.sources.contains("flag:correlation_unavailable")
+            #expect(
+                s.sources.contains("flag:sentiment_missing") && s.sources.contains("flag:correlation_unavailable")
                     && s.sources.contains("flag:mtf_unavailable"))
             var num = w.patternStrength * c.patternStrength + w.regimeConfidence * c.regimeConfidence
             var den = w.patternStrength + w.regimeConfidence

@@ -17,15 +17,18 @@ struct EvaluationAcceptanceTests {
     static func momentum(_ close: [Double], window: Int = 24, horizon: Double = 12, every: Int = 1) -> [Double] {
         var p = [Double](repeating: .nan, count: close.count)
         guard close.count > window else { return p }
-        for t in window ..< close.count where t % every == 0 {
+        for t in window..<close.count where t % every == 0 {
             p[t] = log(close[t] / close[t - window]) / Double(window) * horizon
         }
         return p
     }
 
-    static func run(seed: UInt64, edge: Double, bars: Int = 4000, threshold: Double = 0.65, every: Int = 1) throws -> (EvaluationReport, [FusedSignal]) {
-        var market = SyntheticMarket(.init(
-            symbols: ["EURUSD", "USDJPY"], timeframe: .h1, bars: bars, seed: seed, correlation: 0.3, edge: edge))
+    static func run(
+        seed: UInt64, edge: Double, bars: Int = 4000, threshold: Double = 0.65, every: Int = 1
+    ) throws -> (EvaluationReport, [FusedSignal]) {
+        var market = SyntheticMarket(
+            .init(
+                symbols: ["EURUSD", "USDJPY"], timeframe: .h1, bars: bars, seed: seed, correlation: 0.3, edge: edge))
         let series = market.next(maxBars: bars)!
         var fusion = FusionConfig()
         fusion.qualityThreshold = threshold
@@ -45,14 +48,15 @@ struct EvaluationAcceptanceTests {
             let every = OutcomeLabeler.everyBar(
                 open: s.open, high: s.high, low: s.low, close: s.close, atr: atr, stopMultiple: fusion.stopATRMultiplier,
                 targetMultiple: fusion.targetATRMultiplier, horizon: fusion.horizonBars, costs: costs)
-            evaluation.append(EvaluationSeries(
-                symbol: s.symbol, timeframe: "1h", periodsPerYear: 8766, close: s.close, longR: every.long, shortR: every.short,
-                signals: signals.filter { $0.symbol == s.symbol }.map {
-                    EvaluationSignal(
-                        direction: $0.direction == .long ? .long : .short, quality: $0.quality, accepted: $0.accepted,
-                        calibrated: !$0.sources.contains("flag:calibration_warmup"), r: $0.outcome.r,
-                        knownAt: $0.timestamp + Self.hour, resolvedAt: $0.outcome.resolvedAt)
-                }))
+            evaluation.append(
+                EvaluationSeries(
+                    symbol: s.symbol, timeframe: "1h", periodsPerYear: 8766, close: s.close, longR: every.long, shortR: every.short,
+                    signals: signals.filter { $0.symbol == s.symbol }.map {
+                        EvaluationSignal(
+                            direction: $0.direction == .long ? .long : .short, quality: $0.quality, accepted: $0.accepted,
+                            calibrated: !$0.sources.contains("flag:calibration_warmup"), r: $0.outcome.r,
+                            knownAt: $0.timestamp + Self.hour, resolvedAt: $0.outcome.resolvedAt)
+                    }))
         }
         return (Evaluation.evaluate(evaluation, config: analysis), signals)
     }
@@ -66,7 +70,7 @@ struct EvaluationAcceptanceTests {
         var noEdge = 0, bigBins = 0, withTrades = 0
         var misses: [String] = []
         var worst = 0.0
-        for seed in 1 ... 20 as ClosedRange<UInt64> {
+        for seed in 1...20 as ClosedRange<UInt64> {
             let (report, _) = try Self.run(seed: seed, edge: 0, bars: 12_000, threshold: 0.4, every: 4)
             let overall = report.overall
             if overall.verdict != .edge { noEdge += 1 }

@@ -1,8 +1,9 @@
-import Foundation
 import Forecasting
+import Foundation
 import MarketData
 import Pipeline
 import Testing
+
 @testable import Stages
 
 /// The one list of built-in stages: order, prerequisites, sections, options.
@@ -77,7 +78,9 @@ struct ExperimentPlanTests {
         let plan = try ExperimentPlan(
             request: Self.request(
                 stages: ["load"],
-                config: #"{"merge":{"join":"outer"},"forecast":{"ar_order":7,"window":300},"export":{"formats":["csv"]},"patterns":{"swing_window":5}}"#))
+                config:
+                    #"{"merge":{"join":"outer"},"forecast":{"ar_order":7,"window":300},"export":{"formats":["csv"]},"patterns":{"swing_window":5}}"#
+            ))
         #expect(plan.stages == ["load"])
         #expect(plan.options(MergeOptions.self).join == .outer)
         #expect(plan.options(ForecastConfig.self).arOrder == 7)

@@ -1,6 +1,7 @@
 import Foundation
 import MarketData
 import Testing
+
 @testable import Stages
 
 struct TableCheckpointTests {

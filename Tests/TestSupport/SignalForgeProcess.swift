@@ -44,10 +44,11 @@ public final class SignalForgeProcess {
         guard let output = FileHandle(forWritingAtPath: logPath) else { throw Failure(description: "cannot write \(logPath)") }
         output.seekToEndOfFile()
         process.executableURL = URL(fileURLWithPath: try Self.executable())
-        process.arguments = [
-            "serve", "--port", "\(port)", "--data-dir", dataDir, "--database-url", databaseURL,
-            "--log-level", "info", "--access-log", "false",
-        ] + arguments
+        process.arguments =
+            [
+                "serve", "--port", "\(port)", "--data-dir", dataDir, "--database-url", databaseURL,
+                "--log-level", "info", "--access-log", "false",
+            ] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
         process.standardError = output

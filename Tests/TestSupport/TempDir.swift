@@ -40,7 +40,9 @@ public func runProcess(_ executable: String, _ arguments: [String], currentDirec
     try process.run()
     // Standard error goes to a file-backed pipe reader on another thread so neither pipe fills up.
     let errBox = ErrorBytes()
-    let thread = Thread { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); errBox.done.signal() }
+    let thread = Thread {
+        errBox.data = err.fileHandleForReading.readDataToEndOfFile(); errBox.done.signal()
+    }
     thread.start()
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     errBox.done.wait()

@@ -87,7 +87,9 @@ public final class TemporaryPostgres: Sendable {
             "-c max_connections=200", "-c fsync=off", "-c full_page_writes=off",
         ].joined(separator: " ")
         do {
-            try run(binDirectory + "/pg_ctl", ["-D", dataDirectory, "-w", "-t", "60", "-l", dataDirectory + "/server.log", "-o", options, "start"])
+            try run(
+                binDirectory + "/pg_ctl",
+                ["-D", dataDirectory, "-w", "-t", "60", "-l", dataDirectory + "/server.log", "-o", options, "start"])
         } catch {
             let log = (try? String(contentsOfFile: dataDirectory + "/server.log", encoding: .utf8)) ?? ""
             throw Failure(description: "\(error)\nserver log:\n\(log.split(separator: "\n").suffix(20).joined(separator: "\n"))")

@@ -61,7 +61,8 @@ nonisolated func makeApp(_ stages: [any Stage], maxRunning: Int = 2) throws -> A
 nonisolated func create(_ app: Application, stages: [String]) throws -> String {
     let list = stages.map { "\"\($0)\"" }.joined(separator: ",")
     let body = #"{"name":"bench","datasets":[{"symbol":"A","path":"a.csv"}],"stages":[\#(list)]}"#
-    let r = try httpRequest(port: app.port, "POST", "/v1/experiments", headers: ["Content-Type": "application/json"], body: Array(body.utf8))
+    let r = try httpRequest(
+        port: app.port, "POST", "/v1/experiments", headers: ["Content-Type": "application/json"], body: Array(body.utf8))
     guard let id = r.json["id"] as? String else { fatalError("create failed: \(r.text)") }
     return id
 }
@@ -90,8 +91,10 @@ nonisolated func benchBus() {
     let publish = now() - t0
     done.wait()
     let total = now() - t0
-    print(String(format: "event bus: %d events, publish %.0f events/s, delivered to a consumer thread %.0f events/s (target >= 1,000,000)",
-                 n, Double(n) / publish, Double(n) / total))
+    print(
+        String(
+            format: "event bus: %d events, publish %.0f events/s, delivered to a consumer thread %.0f events/s (target >= 1,000,000)",
+            n, Double(n) / publish, Double(n) / total))
 }
 
 // MARK: log pipeline
@@ -155,8 +158,11 @@ nonisolated func benchLogs() throws {
     c2.close()
     app.stop()
     let rate = Double(stored) / elapsed
-    print(String(format: "log pipeline: %d lines emitted → %d committed in %.2f s = %.0f lines/s (target >= 200,000); raw COPY %.0f rows/s; ratio %.2f (target >= 0.5)",
-                 n, stored, elapsed, rate, raw, rate / raw))
+    print(
+        String(
+            format:
+                "log pipeline: %d lines emitted → %d committed in %.2f s = %.0f lines/s (target >= 200,000); raw COPY %.0f rows/s; ratio %.2f (target >= 0.5)",
+            n, stored, elapsed, rate, raw, rate / raw))
 }
 
 // MARK: pause latency
@@ -190,7 +196,9 @@ nonisolated func benchPause() throws {
     }
     _ = try httpRequest(port: app.port, "POST", "/v1/experiments/\(id)/cancel")
     app.stop()
-    print("pause latency (request → paused, 200 pauses of a CPU-bound stage): p50 \(ms(percentile(latencies, 0.5))), p99 \(ms(percentile(latencies, 0.99))), max \(ms(latencies.max()!)) (target p99 <= 50 ms)")
+    print(
+        "pause latency (request → paused, 200 pauses of a CPU-bound stage): p50 \(ms(percentile(latencies, 0.5))), p99 \(ms(percentile(latencies, 0.99))), max \(ms(latencies.max()!)) (target p99 <= 50 ms)"
+    )
 }
 
 // MARK: SSE latency and followers
@@ -213,19 +221,19 @@ struct Ticker: Stage {
 
 enum SSE {
     nonisolated static func read(_ c: RawHTTPConnection, onData: (String) -> Bool) throws {
-    var pending = ""
-    while let chunk = try c.readChunk() {
-        pending += String(decoding: chunk, as: UTF8.self)
-        while let r = pending.range(of: "\n\n") {
-            let block = String(pending[..<r.lowerBound])
-            pending.removeSubrange(..<r.upperBound)
-            if block.hasPrefix("event: end") { return }
-            if let d = block.split(separator: "\n").first(where: { $0.hasPrefix("data: ") }) {
-                if !onData(String(d.dropFirst(6))) { return }
+        var pending = ""
+        while let chunk = try c.readChunk() {
+            pending += String(decoding: chunk, as: UTF8.self)
+            while let r = pending.range(of: "\n\n") {
+                let block = String(pending[..<r.lowerBound])
+                pending.removeSubrange(..<r.upperBound)
+                if block.hasPrefix("event: end") { return }
+                if let d = block.split(separator: "\n").first(where: { $0.hasPrefix("data: ") }) {
+                    if !onData(String(d.dropFirst(6))) { return }
+                }
             }
         }
     }
-}
 }
 
 nonisolated func benchSSE() throws {
@@ -244,7 +252,9 @@ nonisolated func benchSSE() throws {
         return true
     }
     app.stop()
-    print("emit → SSE client at 1,000 lines/s (\(latencies.count) lines): p50 \(ms(percentile(latencies, 0.5))), p99 \(ms(percentile(latencies, 0.99))) (target p99 <= 10 ms)")
+    print(
+        "emit → SSE client at 1,000 lines/s (\(latencies.count) lines): p50 \(ms(percentile(latencies, 0.5))), p99 \(ms(percentile(latencies, 0.99))) (target p99 <= 10 ms)"
+    )
 }
 
 nonisolated func benchFollowers() throws {
@@ -273,8 +283,11 @@ nonisolated func benchFollowers() throws {
     let cores = (server1 - server0) / (now() - t0)
     _ = group.wait(timeout: .now() + 30)
     app.stop()
-    print(String(format: "200 SSE followers of one experiment at 1,000 lines/s: server CPU %.2f cores (HTTP + follow threads; target < 1), %d events delivered",
-                 cores, received.load(ordering: .relaxed)))
+    print(
+        String(
+            format:
+                "200 SSE followers of one experiment at 1,000 lines/s: server CPU %.2f cores (HTTP + follow threads; target < 1), %d events delivered",
+            cores, received.load(ordering: .relaxed)))
 }
 
 switch mode {

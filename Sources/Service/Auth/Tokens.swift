@@ -116,7 +116,9 @@ public struct TokenStore: Sendable {
         }
         var rng = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        let token = "sf_" + Data(bytes).base64EncodedString()
+        let token =
+            "sf_"
+            + Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
         return (token, "\(name) \(scope.rawValue) \(SHA256.hex(Array(token.utf8)))")

@@ -76,16 +76,28 @@ public struct Settings: Sendable, Equatable {
         key("data_dir", env: "SIGNALFORGE_DATA_DIR", "folder for datasets, artifacts and spill files", ".data") { s, v in
             s.dataDir = v
         },
-        key("tokens_file", env: "SIGNALFORGE_TOKENS_FILE", "bearer tokens file (NAME SCOPE SHA256HEX per line)", "none: no auth, loopback only") { s, v in
+        key(
+            "tokens_file", env: "SIGNALFORGE_TOKENS_FILE", "bearer tokens file (NAME SCOPE SHA256HEX per line)",
+            "none: no auth, loopback only"
+        ) { s, v in
             s.tokensFile = v
         },
-        key("tokens_poll_ms", env: "SIGNALFORGE_TOKENS_POLL_MS", "how often the tokens file is checked for changes (0 = only on SIGHUP)", "200") { s, v in
+        key(
+            "tokens_poll_ms", env: "SIGNALFORGE_TOKENS_POLL_MS", "how often the tokens file is checked for changes (0 = only on SIGHUP)",
+            "200"
+        ) { s, v in
             s.tokensPollMs = try int(v, "tokens_poll_ms", 0...60_000)
         },
-        key("memory_budget_mb", env: "SIGNALFORGE_MEMORY_BUDGET_MB", "memory budget of the experiments, in MiB", "half of the cgroup limit or of RAM") { s, v in
+        key(
+            "memory_budget_mb", env: "SIGNALFORGE_MEMORY_BUDGET_MB", "memory budget of the experiments, in MiB",
+            "half of the cgroup limit or of RAM"
+        ) { s, v in
             s.memoryBudgetMB = try int(v, "memory_budget_mb", 16...(1 << 24))
         },
-        key("metrics_interval_ms", env: "SIGNALFORGE_METRICS_INTERVAL_MS", "how often each running experiment's resources and rows/s are sampled", "2000") { s, v in
+        key(
+            "metrics_interval_ms", env: "SIGNALFORGE_METRICS_INTERVAL_MS",
+            "how often each running experiment's resources and rows/s are sampled", "2000"
+        ) { s, v in
             s.metricsIntervalMs = try int(v, "metrics_interval_ms", 10...3_600_000)
         },
         key("max_running", env: "SIGNALFORGE_MAX_RUNNING", "experiments run at once by this instance", "number of cores") { s, v in
@@ -106,16 +118,25 @@ public struct Settings: Sendable, Equatable {
         key("connection_limit", env: "SIGNALFORGE_CONNECTION_LIMIT", "most open HTTP connections", "1024") { s, v in
             s.connectionLimit = try int(v, "connection_limit", 1...1_000_000)
         },
-        key("per_ip_connection_limit", env: "SIGNALFORGE_PER_IP_CONNECTION_LIMIT", "most connections from one IP (0 = no limit); more get a 503", "connection_limit / 8") { s, v in
+        key(
+            "per_ip_connection_limit", env: "SIGNALFORGE_PER_IP_CONNECTION_LIMIT",
+            "most connections from one IP (0 = no limit); more get a 503", "connection_limit / 8"
+        ) { s, v in
             s.perIPConnectionLimit = try int(v, "per_ip_connection_limit", 0...1_000_000)
         },
-        key("header_deadline_s", env: "SIGNALFORGE_HEADER_DEADLINE_S", "seconds a client has to send a complete request head (also the longest idle time of a kept-alive connection)", "10") { s, v in
+        key(
+            "header_deadline_s", env: "SIGNALFORGE_HEADER_DEADLINE_S",
+            "seconds a client has to send a complete request head (also the longest idle time of a kept-alive connection)", "10"
+        ) { s, v in
             guard let d = Double(v.trimmingCharacters(in: .whitespaces)), d.isFinite, d >= 0.1, d <= 3600 else {
                 throw SettingsError("header_deadline_s: '\(v)' is not a number of seconds in 0.1…3600")
             }
             s.headerDeadlineSeconds = d
         },
-        key("min_body_rate_bytes_per_s", env: "SIGNALFORGE_MIN_BODY_RATE_BYTES_PER_S", "slowest request body accepted after a 10 s grace, in bytes/s (0 = no minimum)", "1024") { s, v in
+        key(
+            "min_body_rate_bytes_per_s", env: "SIGNALFORGE_MIN_BODY_RATE_BYTES_PER_S",
+            "slowest request body accepted after a 10 s grace, in bytes/s (0 = no minimum)", "1024"
+        ) { s, v in
             s.minBodyRateBytesPerSecond = try int(v, "min_body_rate_bytes_per_s", 0...(1 << 30))
         },
         key("idle_timeout_s", env: "SIGNALFORGE_IDLE_TIMEOUT_S", "seconds before an idle connection is closed", "60") { s, v in
@@ -135,7 +156,10 @@ public struct Settings: Sendable, Equatable {
             guard levels.contains(v) else { throw SettingsError("log_level: '\(v)' is not one of \(levels.joined(separator: ", "))") }
             s.logLevel = v
         },
-        key("log_buffer_lines", env: "SIGNALFORGE_LOG_BUFFER_LINES", "experiment log lines kept in memory while PostgreSQL is away; more go to spill files", "200000") { s, v in
+        key(
+            "log_buffer_lines", env: "SIGNALFORGE_LOG_BUFFER_LINES",
+            "experiment log lines kept in memory while PostgreSQL is away; more go to spill files", "200000"
+        ) { s, v in
             s.logBufferLines = try int(v, "log_buffer_lines", 1...100_000_000)
         },
         key("access_log", env: "SIGNALFORGE_ACCESS_LOG", "one log line per HTTP request (true/false)", "true") { s, v in
@@ -145,29 +169,47 @@ public struct Settings: Sendable, Equatable {
             default: throw SettingsError("access_log: '\(v)' is not true or false")
             }
         },
-        key("webhook_url", env: "SIGNALFORGE_WEBHOOK_URL", "a server-wide webhook (http or https URL) told of every experiment's events", "none") { s, v in
+        key(
+            "webhook_url", env: "SIGNALFORGE_WEBHOOK_URL", "a server-wide webhook (http or https URL) told of every experiment's events",
+            "none"
+        ) { s, v in
             if let reason = WebhookSubscription.urlProblem(v) { throw SettingsError("webhook_url: \(reason)") }
             s.webhookURL = v
         },
-        key("webhook_events", env: "SIGNALFORGE_WEBHOOK_EVENTS", "events sent to webhook_url, comma-separated (\(WebhookSubscription.allowedEvents.joined(separator: ", ")))", WebhookSubscription.defaultEvents.joined(separator: ",")) { s, v in
+        key(
+            "webhook_events", env: "SIGNALFORGE_WEBHOOK_EVENTS",
+            "events sent to webhook_url, comma-separated (\(WebhookSubscription.allowedEvents.joined(separator: ", ")))",
+            WebhookSubscription.defaultEvents.joined(separator: ",")
+        ) { s, v in
             let list = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             if let reason = WebhookSubscription.eventsProblem(list) { throw SettingsError("webhook_events: \(reason)") }
             s.webhookEvents = list
         },
-        key("webhook_secret", env: "SIGNALFORGE_WEBHOOK_SECRET", "HMAC-SHA256 key that signs deliveries to webhook_url (never logged)", "none: unsigned") { s, v in
+        key(
+            "webhook_secret", env: "SIGNALFORGE_WEBHOOK_SECRET", "HMAC-SHA256 key that signs deliveries to webhook_url (never logged)",
+            "none: unsigned"
+        ) { s, v in
             if let reason = WebhookSubscription.secretProblem(v) { throw SettingsError("webhook_secret: \(reason)") }
             s.webhookSecret = RedactedSecret(v)
         },
-        key("stuck_after_s", env: "SIGNALFORGE_STUCK_AFTER_S", "seconds without progress before a running experiment emits `stuck`", "600") { s, v in
+        key("stuck_after_s", env: "SIGNALFORGE_STUCK_AFTER_S", "seconds without progress before a running experiment emits `stuck`", "600")
+        { s, v in
             s.stuckAfterSeconds = Double(try int(v, "stuck_after_s", 1...604_800))
         },
-        key("outage_wait_s", env: "SIGNALFORGE_OUTAGE_WAIT_S", "seconds a run waits out an unreachable PostgreSQL (retrying its writes) before it is interrupted and requeued", "600") { s, v in
+        key(
+            "outage_wait_s", env: "SIGNALFORGE_OUTAGE_WAIT_S",
+            "seconds a run waits out an unreachable PostgreSQL (retrying its writes) before it is interrupted and requeued", "600"
+        ) { s, v in
             s.outageWaitSeconds = try int(v, "outage_wait_s", 1...86_400)
         },
-        key("notify_backoff_base_ms", env: "SIGNALFORGE_NOTIFY_BACKOFF_BASE_MS", "first retry delay of a webhook delivery; doubles per attempt, at most 5 min", "1000") { s, v in
+        key(
+            "notify_backoff_base_ms", env: "SIGNALFORGE_NOTIFY_BACKOFF_BASE_MS",
+            "first retry delay of a webhook delivery; doubles per attempt, at most 5 min", "1000"
+        ) { s, v in
             s.notifyBackoffBaseMs = try int(v, "notify_backoff_base_ms", 1...300_000)
         },
-        key("notify_give_up_s", env: "SIGNALFORGE_NOTIFY_GIVE_UP_S", "how long a webhook delivery is retried before it fails", "3600") { s, v in
+        key("notify_give_up_s", env: "SIGNALFORGE_NOTIFY_GIVE_UP_S", "how long a webhook delivery is retried before it fails", "3600") {
+            s, v in
             s.notifyGiveUpSeconds = try int(v, "notify_give_up_s", 1...604_800)
         },
         key("notify_timeout_ms", env: "SIGNALFORGE_NOTIFY_TIMEOUT_MS", "connect and read timeout of one webhook attempt", "10000") { s, v in

@@ -101,7 +101,9 @@ final class EngineSampler: Sendable {
                 seen[id] = pressure
             }
             if pressure > previous {
-                logger.warning("memory pressure", metadata: ["pressure": "\(pressure)", "rss_bytes": "\(rss)", "budget_bytes": "\(memory.budgetBytes)"])
+                logger.warning(
+                    "memory pressure",
+                    metadata: ["pressure": "\(pressure)", "rss_bytes": "\(rss)", "budget_bytes": "\(memory.budgetBytes)"])
             }
             if pressure < previous {
                 logger.notice("memory pressure eased", metadata: ["pressure": "\(pressure)", "rss_bytes": "\(rss)"])
@@ -177,8 +179,10 @@ final class EngineSampler: Sendable {
                 try tx.execute("DELETE FROM pipeline_progress WHERE experiment_id = \(id)")
                 _ = try tx.copyFrom(
                     table: "pipeline_progress",
-                    columns: ["experiment_id", "node_path", "parent_path", "kind", "name", "status", "units_done", "units_total",
-                              "percent", "rate", "eta_seconds", "position"]
+                    columns: [
+                        "experiment_id", "node_path", "parent_path", "kind", "name", "status", "units_done", "units_total",
+                        "percent", "rate", "eta_seconds", "position",
+                    ]
                 ) { w in
                     for (position, n) in rows.enumerated() {
                         w.appendField(id)
@@ -196,7 +200,9 @@ final class EngineSampler: Sendable {
                         try w.endRow()
                     }
                 }
-                try tx.execute("UPDATE experiments SET percent = \(min(100, max(0, rows[0].percent))) WHERE id = \(id) AND status NOT IN ('succeeded')")
+                try tx.execute(
+                    "UPDATE experiments SET percent = \(min(100, max(0, rows[0].percent))) WHERE id = \(id) AND status NOT IN ('succeeded')"
+                )
             }
             versions.withLock { $0[id] = version }
         } catch is StaleGeneration {
@@ -319,7 +325,8 @@ final class EngineSampler: Sendable {
 
     private func event(_ id: UUID, _ kind: String, _ details: [String: String]) {
         guard let generation = engine.fence(of: id)?.generation else { return }
-        enqueue(.event(id: id, generation: generation, at: Date(), kind: kind, details: PostgresExperimentRepository.json(details, error: nil)))
+        enqueue(
+            .event(id: id, generation: generation, at: Date(), kind: kind, details: PostgresExperimentRepository.json(details, error: nil)))
     }
 
     /// How long a young stage's sample may wait for its first rows: one

@@ -130,7 +130,9 @@ final class LogFollowHub: Sendable {
                 if notified.isEmpty, let n = try listener!.waitForNotification(timeout: .seconds(1)) {
                     for part in n.payload.split(separator: ",") { if let id = UUID(uuidString: String(part)) { notified.insert(id) } }
                     while let more = try listener!.waitForNotification(timeout: .zero) {
-                        for part in more.payload.split(separator: ",") { if let id = UUID(uuidString: String(part)) { notified.insert(id) } }
+                        for part in more.payload.split(separator: ",") {
+                            if let id = UUID(uuidString: String(part)) { notified.insert(id) }
+                        }
                     }
                 }
                 if !notified.isEmpty { try deliver(to: notified) }

@@ -113,7 +113,8 @@ final class LogWriter: Sendable {
         var memoryHead = 0  // lines before this index are already stored
         while true {
             // Take what has arrived (this also keeps the bus's buffer small during an outage).
-            let fresh = memoryHead == memory.count && spillFiles.isEmpty
+            let fresh =
+                memoryHead == memory.count && spillFiles.isEmpty
                 ? subscription.next(max: maxBatch, timeout: maxDelay) : subscription.poll(max: maxBatch)
             if memoryHead > 0, memoryHead >= memory.count / 2 {
                 memory.removeFirst(memoryHead)  // amortized: only once half is stored
@@ -136,7 +137,8 @@ final class LogWriter: Sendable {
             }
             if batch.isEmpty {
                 if let file = fromSpill { removeSpill(file) }
-                if stopping.load(ordering: .acquiring) && memoryHead == memory.count && spillFiles.isEmpty && subscription.pendingCount == 0 {
+                if stopping.load(ordering: .acquiring) && memoryHead == memory.count && spillFiles.isEmpty && subscription.pendingCount == 0
+                {
                     break
                 }
                 continue
@@ -148,8 +150,9 @@ final class LogWriter: Sendable {
                 backoff = 0.05
             } catch {
                 // Keep every line (in memory, then on disk); try again once PostgreSQL answers.
-                logger.warning("log writer: PostgreSQL write failed; keeping lines and retrying",
-                               metadata: ["buffered": "\(memory.count - memoryHead)", "spill_files": "\(spillFiles.count)", "error": "\(error)"])
+                logger.warning(
+                    "log writer: PostgreSQL write failed; keeping lines and retrying",
+                    metadata: ["buffered": "\(memory.count - memoryHead)", "spill_files": "\(spillFiles.count)", "error": "\(error)"])
                 if stopping.load(ordering: .acquiring), backoff >= 2 {
                     memory.removeFirst(memoryHead)
                     memoryHead = 0
@@ -176,7 +179,8 @@ final class LogWriter: Sendable {
         for k in memory {
             let l = k.line
             let obj: [String: Any] = [
-                "e": l.experimentID.uuidString, "t": l.micros, "l": l.level.rawValue, "s": l.stage ?? NSNull(), "m": l.message, "f": l.fields,
+                "e": l.experimentID.uuidString, "t": l.micros, "l": l.level.rawValue, "s": l.stage ?? NSNull(), "m": l.message,
+                "f": l.fields,
                 "k": k.key,
             ]
             if let d = try? JSONSerialization.data(withJSONObject: obj) { text += String(decoding: d, as: UTF8.self) + "\n" }
@@ -189,7 +193,9 @@ final class LogWriter: Sendable {
             try Data(text.utf8).write(to: file)
             spillFiles.append(file)
             spilled.add(memory.count, ordering: .relaxed)
-            logger.warning("log writer: spilled lines to disk while PostgreSQL is away", metadata: ["lines": "\(memory.count)", "file": "\(file.path)"])
+            logger.warning(
+                "log writer: spilled lines to disk while PostgreSQL is away",
+                metadata: ["lines": "\(memory.count)", "file": "\(file.path)"])
             memory.removeAll()
         } catch {
             logger.error("log writer: cannot spill to disk; keeping lines in memory", metadata: ["error": "\(error)"])
@@ -237,7 +243,8 @@ final class LogWriter: Sendable {
                     w.appendField(Date(timeIntervalSince1970: Double(line.micros) / 1_000_000))
                     w.appendField(line.level.rawValue)
                     if let stage = line.stage { w.appendField(stage) } else { w.appendNull() }
-                    w.appendField(line.message.utf8.contains(0) ? line.message.replacingOccurrences(of: "\0", with: "\u{FFFD}") : line.message)
+                    w.appendField(
+                        line.message.utf8.contains(0) ? line.message.replacingOccurrences(of: "\0", with: "\u{FFFD}") : line.message)
                     w.appendField(PostgresJSON(line.fields))
                     w.appendField(keyed.key)
                     try w.endRow()

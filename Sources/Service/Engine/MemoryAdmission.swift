@@ -59,7 +59,9 @@ final class MemoryAdmission: Sendable {
                     "estimate_bytes": "\(need)", "free_bytes": "\(max(0, free))", "budget_bytes": "\(memory.budgetBytes)",
                     "running": "\(running.count)",
                 ]
-                logger.notice("admission wait", metadata: ["experiment_id": "\(next.uuidString.lowercased())"].merging(details.mapValues { .string($0) }) { $1 })
+                logger.notice(
+                    "admission wait",
+                    metadata: ["experiment_id": "\(next.uuidString.lowercased())"].merging(details.mapValues { .string($0) }) { $1 })
                 try pool.withConnection { c in
                     try c.execute(
                         """
@@ -85,7 +87,11 @@ final class MemoryAdmission: Sendable {
         if let known = estimates.withLock({ $0[id] }) { return known }
         let e = MemoryEstimate(request: Data(request.utf8), budgetBytes: memory.budgetBytes) { path, datasetID in
             let url: URL?
-            if let datasetID { url = try? environment.datasetFile(id: datasetID) } else { url = path.map { environment.dataRoot.appendingPathComponent($0) } }
+            if let datasetID {
+                url = try? environment.datasetFile(id: datasetID)
+            } else {
+                url = path.map { environment.dataRoot.appendingPathComponent($0) }
+            }
             guard let url, let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber else { return nil }
             return size.int64Value
         }

@@ -53,8 +53,9 @@ struct PostgresExperimentRepository: ExperimentRepository {
     func abandon(_ id: UUID, reason: String, fence: Fence, details: [String: String]) throws -> ExperimentState? {
         try pool.withTransaction { tx in
             try ExperimentStore.requireGeneration(tx, id, generation: fence.generation, owner: fence.owner)
-            guard let current = try tx.query("SELECT status FROM experiments WHERE id = \(id)").first
-                .flatMap({ ExperimentState(rawValue: try $0.decode(0, as: String.self)) })
+            guard
+                let current = try tx.query("SELECT status FROM experiments WHERE id = \(id)").first
+                    .flatMap({ ExperimentState(rawValue: try $0.decode(0, as: String.self)) })
             else { return nil }
             switch current {
             case .running, .pausing:
@@ -318,7 +319,9 @@ struct PostgresExperimentRepository: ExperimentRepository {
     }
 
     static func json(_ details: [String: String], error: String?) -> String {
-        var members = details.sorted { $0.key < $1.key }.map { (JSONValue.string($0.key).serialized, JSONValue.string($0.value).serialized) }
+        var members = details.sorted { $0.key < $1.key }.map {
+            (JSONValue.string($0.key).serialized, JSONValue.string($0.value).serialized)
+        }
         if let error { members.append(("\"error\"", JSONValue.string(error).serialized)) }
         return "{" + members.map { "\($0.0):\($0.1)" }.joined(separator: ",") + "}"
     }

@@ -60,7 +60,13 @@ public enum JSONValue: Sendable, Equatable {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .number(let n):
-            if n.isFinite, n == n.rounded(), abs(n) < 1e15 { out += String(Int64(n)) } else if n.isFinite { out += "\(n)" } else { out += "null" }
+            if n.isFinite, n == n.rounded(), abs(n) < 1e15 {
+                out += String(Int64(n))
+            } else if n.isFinite {
+                out += "\(n)"
+            } else {
+                out += "null"
+            }
         case .string(let s): out += JSONText.quote(s)
         case .array(let items):
             out += "["
@@ -130,7 +136,9 @@ public struct JSONParser {
     }
 
     private mutating func value() throws(JSONSyntaxError) -> JSONValue {
-        guard i < bytes.count else { throw error(bytes.isEmpty ? "the body is empty; expected a JSON document" : "unexpected end of input") }
+        guard i < bytes.count else {
+            throw error(bytes.isEmpty ? "the body is empty; expected a JSON document" : "unexpected end of input")
+        }
         switch bytes[i] {
         case UInt8(ascii: "{"): return try object()
         case UInt8(ascii: "["): return try array()
@@ -168,7 +176,9 @@ public struct JSONParser {
         while true {
             skipSpace()
             guard i < bytes.count else { throw error("unexpected end of input inside an object") }
-            guard bytes[i] == UInt8(ascii: "\"") else { throw error("unexpected \(describe(bytes[i])); expected a member name in double quotes") }
+            guard bytes[i] == UInt8(ascii: "\"") else {
+                throw error("unexpected \(describe(bytes[i])); expected a member name in double quotes")
+            }
             let keyStart = i
             let key = try string()
             if members.contains(where: { $0.0 == key }) { throw error("duplicate member \"\(key)\"", at: keyStart) }

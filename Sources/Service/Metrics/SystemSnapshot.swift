@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+
 #if canImport(Glibc)
 import Glibc
 #endif

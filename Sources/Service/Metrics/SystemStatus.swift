@@ -69,15 +69,20 @@ final class SystemStatus: Sendable {
         gauge("signalforge_uptime_seconds", "Seconds since the service started", num(uptimeSeconds))
         gauge("signalforge_data_dir_size_bytes", "Size of the data folder's file system", s.diskTotalBytes.map(String.init))
         gauge("signalforge_data_dir_used_bytes", "Bytes used on the data folder's file system", s.diskUsedBytes.map(String.init))
-        gauge("signalforge_data_dir_free_bytes", "Bytes free (to the service) on the data folder's file system", s.diskFreeBytes.map(String.init))
+        gauge(
+            "signalforge_data_dir_free_bytes", "Bytes free (to the service) on the data folder's file system",
+            s.diskFreeBytes.map(String.init))
         gauge("signalforge_host_memory_total_bytes", "Memory of the host", s.memoryTotalBytes.map(String.init))
-        gauge("signalforge_host_memory_available_bytes", "Memory the host can give without swapping", s.memoryAvailableBytes.map(String.init))
+        gauge(
+            "signalforge_host_memory_available_bytes", "Memory the host can give without swapping", s.memoryAvailableBytes.map(String.init))
         gauge("signalforge_host_load1", "Host load average over 1 minute", num(s.load1))
         gauge("signalforge_host_load5", "Host load average over 5 minutes", num(s.load5))
         gauge("signalforge_host_load15", "Host load average over 15 minutes", num(s.load15))
         let up = sampler.databaseUp.load(ordering: .relaxed)
         gauge("signalforge_database_up", "1 when the last probe of PostgreSQL (every 5 s) answered, else 0", up < 0 ? nil : "\(up)")
-        gauge("signalforge_log_spill_files", "Log spill files waiting for PostgreSQL (above 0: logs are going to disk)", "\(logWriter.spillFileCount)")
+        gauge(
+            "signalforge_log_spill_files", "Log spill files waiting for PostgreSQL (above 0: logs are going to disk)",
+            "\(logWriter.spillFileCount)")
         return out
     }
 

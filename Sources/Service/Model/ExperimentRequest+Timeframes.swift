@@ -35,7 +35,8 @@ extension ExperimentRequest {
             let requested = timeframes.compactMap(Timeframe.init(rawValue:))
             if let straddled = requested.first(where: { $0 > own && !own.nests(in: $0) }) {
                 throw APIError(
-                    400, "timeframes: \(straddled) cannot be built from the \(own) bars of \(source): a \(own) bar can straddle two \(straddled) bars",
+                    400,
+                    "timeframes: \(straddled) cannot be built from the \(own) bars of \(source): a \(own) bar can straddle two \(straddled) bars",
                     field: "timeframes")
             }
             guard finest < own else { continue }

@@ -75,8 +75,11 @@ public struct ExperimentRequest: Sendable, Equatable {
             if let unknown = m.first(where: { !["symbol", "dataset_id", "path"].contains($0.0) }) {
                 throw ConfigChecker.unknownKey(unknown.0, known: ["symbol", "dataset_id", "path"], path: "\(f).\(unknown.0)").apiError
             }
-            guard case .string(let symbol)? = item["symbol"] else { throw APIError.invalid("\(f).symbol", "is required and must be a string") }
-            guard (1...32).contains(symbol.count), symbol.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+            guard case .string(let symbol)? = item["symbol"] else {
+                throw APIError.invalid("\(f).symbol", "is required and must be a string")
+            }
+            guard (1...32).contains(symbol.count), symbol.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) })
+            else {
                 throw APIError.invalid("\(f).symbol", "must be 1 to 32 letters, digits, '.', '_' or '-'")
             }
             if datasets.contains(where: { $0.symbol.lowercased() == symbol.lowercased() }) {
@@ -214,7 +217,8 @@ public struct ExperimentRequest: Sendable, Equatable {
     ///   (`config.forecast.model_timeout`) and whose detail says why.
     static func validateConfig(_ config: JSONValue) throws(APIError) {
         guard case .object(let sections) = config else {
-            throw APIError.invalid("config", "expected an object (sections: \(configSections.joined(separator: ", "))), got \(config.typeName)")
+            throw APIError.invalid(
+                "config", "expected an object (sections: \(configSections.joined(separator: ", "))), got \(config.typeName)")
         }
         if let unknown = sections.first(where: { !configSections.contains($0.0) }) {
             throw ConfigChecker.unknownKey(unknown.0, known: configSections, path: "config.\(unknown.0)", noun: "section").apiError
@@ -228,12 +232,16 @@ public struct ExperimentRequest: Sendable, Equatable {
         var members: [(String, JSONValue)] = [
             ("name", .string(name)),
             ("priority", .string(priority)),
-            ("datasets", .array(datasets.map { d in
-                var m: [(String, JSONValue)] = [("symbol", .string(d.symbol))]
-                if let id = d.datasetID { m.append(("dataset_id", .string(id.uuidString.lowercased()))) }
-                if let p = d.path { m.append(("path", .string(p))) }
-                return .object(m)
-            })),
+            (
+                "datasets",
+                .array(
+                    datasets.map { d in
+                        var m: [(String, JSONValue)] = [("symbol", .string(d.symbol))]
+                        if let id = d.datasetID { m.append(("dataset_id", .string(id.uuidString.lowercased()))) }
+                        if let p = d.path { m.append(("path", .string(p))) }
+                        return .object(m)
+                    })
+            ),
             ("timeframes", .array(timeframes.map { .string($0) })),
             ("stages", .array(stages.map { .string($0) })),
             ("config", config),

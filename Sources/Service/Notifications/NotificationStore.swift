@@ -82,8 +82,10 @@ struct NotificationStore: Sendable {
                 """
             ).first.map { r in
                 ClaimedDelivery(
-                    id: try r.decode(0, as: UUID.self), experimentID: try r.decode(1, as: UUID.self), event: try r.decode(2, as: String.self),
-                    eventID: try r.decode(3, as: Int64.self), occurredAt: try r.decode(4, as: Date.self), createdAt: try r.decode(5, as: Date.self),
+                    id: try r.decode(0, as: UUID.self), experimentID: try r.decode(1, as: UUID.self),
+                    event: try r.decode(2, as: String.self),
+                    eventID: try r.decode(3, as: Int64.self), occurredAt: try r.decode(4, as: Date.self),
+                    createdAt: try r.decode(5, as: Date.self),
                     attempt: try r.decode(6, as: Int.self), body: try r.decode(7, as: [UInt8]?.self), url: try r.decode(8, as: String.self),
                     secret: try r.decode(9, as: String?.self))
             }
@@ -140,7 +142,8 @@ struct NotificationStore: Sendable {
             ).map { r in
                 DeliveryRecord(
                     id: try r.decode(0, as: UUID.self), event: try r.decode(1, as: String.self), eventID: try r.decode(2, as: Int64.self),
-                    occurredAt: try r.decode(3, as: Date.self), status: try r.decode(4, as: String.self), url: try r.decode(5, as: String.self),
+                    occurredAt: try r.decode(3, as: Date.self), status: try r.decode(4, as: String.self),
+                    url: try r.decode(5, as: String.self),
                     source: try r.decode(6, as: String.self), nextAttemptAt: try r.decode(7, as: Date?.self),
                     lastError: try r.decode(8, as: String?.self), createdAt: try r.decode(9, as: Date.self),
                     finishedAt: try r.decode(10, as: Date?.self))

@@ -71,7 +71,8 @@ final class StuckDetector: Sendable {
                             try store.recordUnstuck(id, stage: engine.currentStage(of: id))
                             w.flagged = false
                         } catch {
-                            logger.warning("could not record that progress resumed", metadata: ["experiment_id": "\(id)", "error": "\(error)"])
+                            logger.warning(
+                                "could not record that progress resumed", metadata: ["experiment_id": "\(id)", "error": "\(error)"])
                         }
                     }
                     w.version = version
@@ -89,7 +90,8 @@ final class StuckDetector: Sendable {
                     watches[id] = w
                     stuckTotal.add(1, ordering: .relaxed)
                     logger.warning(
-                        "experiment stuck: no progress", metadata: [
+                        "experiment stuck: no progress",
+                        metadata: [
                             "experiment_id": "\(id.uuidString.lowercased())", "stage": "\(stage ?? "-")", "stalled_s": "\(Int(seconds))",
                         ])
                 } catch {

@@ -95,11 +95,15 @@ public struct WebhookSubscription: Sendable, Equatable, CustomStringConvertible,
             if let reason = urlProblem(url) { throw APIError.invalid("\(f).url", reason) }
             var events = defaultEvents
             if let ev = item["events"] {
-                guard case .array(let list) = ev else { throw APIError.invalid("\(f).events", "must be an array of strings, not \(ev.typeName)") }
+                guard case .array(let list) = ev else {
+                    throw APIError.invalid("\(f).events", "must be an array of strings, not \(ev.typeName)")
+                }
                 guard !list.isEmpty else { throw APIError.invalid("\(f).events", "must name at least one event") }
                 events = []
                 for (j, e) in list.enumerated() {
-                    guard case .string(let name) = e else { throw APIError.invalid("\(f).events[\(j)]", "must be a string, not \(e.typeName)") }
+                    guard case .string(let name) = e else {
+                        throw APIError.invalid("\(f).events[\(j)]", "must be a string, not \(e.typeName)")
+                    }
                     guard allowedEvents.contains(name) else {
                         throw APIError(
                             400, "\(f).events[\(j)]: '\(name)' is not one of \(allowedEvents.joined(separator: ", "))",

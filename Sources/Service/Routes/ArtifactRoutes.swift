@@ -2,6 +2,7 @@ import Foundation
 import MicroHTTP
 import PostgresClient
 import Store
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -65,7 +65,8 @@ struct BarsRoutes {
         else {
             let symbols = table.columns.compactMap { c in c.name.hasSuffix("_close") ? c.name.dropLast(6).uppercased() : nil }
             throw APIError(
-                404, "no symbol '\(symbol)' in the \(timeframe.rawValue) bars (symbols: \(symbols.joined(separator: ", ")))", field: "symbol")
+                404, "no symbol '\(symbol)' in the \(timeframe.rawValue) bars (symbols: \(symbols.joined(separator: ", ")))",
+                field: "symbol")
         }
         let volume = table.column(prefix + "volume")
 

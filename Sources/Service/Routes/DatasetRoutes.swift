@@ -6,6 +6,7 @@ import MicroHTTP
 import PostgresClient
 import Store
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -179,9 +180,12 @@ struct DatasetRoutes {
                 if let i = misaligned {
                     let t = chunk.timestamps[i]
                     let line = (try? CSVLineLocator.line(ofRecord: rows + Int64(i), path: path, isGzip: isGzip)) ?? 0
-                    let grid = timeframe == .w1 ? "weeks open on Monday 00:00 UTC"
-                        : timeframe == .mo1 ? "months open on the 1st, 00:00 UTC"
-                        : "bars open at multiples of \(timeframe) since 1970-01-01 UTC"
+                    let grid =
+                        timeframe == .w1
+                        ? "weeks open on Monday 00:00 UTC"
+                        : timeframe == .mo1
+                            ? "months open on the 1st, 00:00 UTC"
+                            : "bars open at multiples of \(timeframe) since 1970-01-01 UTC"
                     throw DatasetRejection(
                         line: line,
                         reason: "timestamp \(Timestamps.iso8601(Date(timeIntervalSince1970: Double(t) / 1_000_000))) "

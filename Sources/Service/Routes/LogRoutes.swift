@@ -36,7 +36,8 @@ struct LogRoutes {
         if let a = req.headers["Last-Event-ID"] ?? req.query["after"], !a.isEmpty {
             // Plain decimal digits only: no sign, spaces, hex or trailing bytes ("5\0", "+5", "0x5", "5a").
             guard a.utf8.count <= 19, a.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int64(a) else {
-                throw APIError.invalid(req.headers["Last-Event-ID"] != nil ? "Last-Event-ID" : "after", "must be a log id written as plain decimal digits")
+                throw APIError.invalid(
+                    req.headers["Last-Event-ID"] != nil ? "Last-Event-ID" : "after", "must be a log id written as plain decimal digits")
             }
             after = n
         }

@@ -56,7 +56,8 @@ struct SignalRoutes {
         let page = rows.prefix(limit)
         let next = rows.count > limit ? page.last.map { String($0.id) } : nil
         if csv {
-            var out = "id,symbol,timeframe,timestamp,direction,entry,stop,target,horizon_bars,quality,accepted,"
+            var out =
+                "id,symbol,timeframe,timestamp,direction,entry,stop,target,horizon_bars,quality,accepted,"
                 + SignalRecord.componentNames.joined(separator: ",") + ",sources,quality_prior,outcome,outcome_r,resolved_at\n"
             for s in page {
                 let c = ServiceStageEnvironment.record(s)
@@ -68,7 +69,9 @@ struct SignalRoutes {
                 out += (s.resolvedAtMicros.map { Timestamps.iso8601(micros: $0) } ?? "") + "\n"
             }
             var r = Response(status: 200, headers: ["Content-Type": "text/csv; charset=utf-8"], body: Array(out.utf8))
-            if let next { r.headers.add("Link", "</v1/experiments/\(id.uuidString.lowercased())/signals?after=\(next)&format=csv>; rel=\"next\"") }
+            if let next {
+                r.headers.add("Link", "</v1/experiments/\(id.uuidString.lowercased())/signals?after=\(next)&format=csv>; rel=\"next\"")
+            }
             return r
         }
         let items = page.map(Self.render).joined(separator: ",")

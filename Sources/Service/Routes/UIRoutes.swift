@@ -33,7 +33,8 @@ struct UIRoutes {
         // The router matches `/ui` and `/ui/` alike; the handler tells them apart.
         r.get("/ui/") { req in
             if req.path.hasSuffix("/") { return serve("index.html", req) }
-            return Response(status: 301, headers: ["Location": "/ui/", "Content-Type": "text/plain; charset=utf-8"], body: Array("/ui/\n".utf8))
+            return Response(
+                status: 301, headers: ["Location": "/ui/", "Content-Type": "text/plain; charset=utf-8"], body: Array("/ui/\n".utf8))
         }
         r.get("/ui/{file}") { req in serve(req.parameter("file"), req) }
     }

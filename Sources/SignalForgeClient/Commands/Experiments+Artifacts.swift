@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,7 +20,8 @@ extension Experiments {
             static let configuration = CommandConfiguration(
                 commandName: "list",
                 abstract: "List an experiment's exported files (the default).",
-                discussion: "csv columns: \(Artifacts.columns.joined(separator: ",")). json: an array of artifacts as the server sent them.")
+                discussion: "csv columns: \(Artifacts.columns.joined(separator: ",")). json: an array of artifacts as the server sent them."
+            )
 
             @OptionGroup var options: ClientOptions
             @Argument(help: "The experiment's id") var id: ExperimentID

@@ -20,7 +20,8 @@ extension Experiments {
     struct Pause: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Pause a running experiment at its next checkpoint (pausing now, paused once parked).",
-            discussion: "Prints the experiment as it is now. A state that does not allow it is a 409 (exit 4) that says what the state allows.")
+            discussion:
+                "Prints the experiment as it is now. A state that does not allow it is a 409 (exit 4) that says what the state allows.")
         @OptionGroup var options: ClientOptions
         @Argument(help: "The experiment's id") var id: ExperimentID
         func run() throws { try Experiments.control("pause", id, options) }
@@ -29,7 +30,8 @@ extension Experiments {
     struct Resume: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Resume a paused experiment.",
-            discussion: "Prints the experiment as it is now. A state that does not allow it is a 409 (exit 4) that says what the state allows.")
+            discussion:
+                "Prints the experiment as it is now. A state that does not allow it is a 409 (exit 4) that says what the state allows.")
         @OptionGroup var options: ClientOptions
         @Argument(help: "The experiment's id") var id: ExperimentID
         func run() throws { try Experiments.control("resume", id, options) }
@@ -38,7 +40,8 @@ extension Experiments {
     struct Cancel: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Cancel an experiment (at once when queued or paused, else at its next checkpoint).",
-            discussion: "Prints the experiment as it is now. A state that does not allow it is a 409 (exit 4) that says what the state allows.")
+            discussion:
+                "Prints the experiment as it is now. A state that does not allow it is a 409 (exit 4) that says what the state allows.")
         @OptionGroup var options: ClientOptions
         @Argument(help: "The experiment's id") var id: ExperimentID
         func run() throws { try Experiments.control("cancel", id, options) }

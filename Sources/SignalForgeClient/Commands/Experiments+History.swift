@@ -5,7 +5,8 @@ extension Experiments {
     /// `experiments history`: finished experiments with their outcome.
     struct History: ParsableCommand {
         static let columns = [
-            "id", "name", "outcome", "started_at", "finished_at", "duration_s", "stages_completed", "stages_total", "signals_accepted", "error",
+            "id", "name", "outcome", "started_at", "finished_at", "duration_s", "stages_completed", "stages_total", "signals_accepted",
+            "error",
         ]
 
         static let configuration = CommandConfiguration(
@@ -50,9 +51,10 @@ extension Experiments {
                             r["signals_accepted"]?.isNull == false ? r["signals_accepted"]!.cell : "-",
                         ])
                     }
-                    Console.out(t.render { column, raw, padded in
-                        column == 2 ? padded.replacingOccurrences(of: raw, with: Terminal.paintStatus(raw)) : padded
-                    })
+                    Console.out(
+                        t.render { column, raw, padded in
+                            column == 2 ? padded.replacingOccurrences(of: raw, with: Terminal.paintStatus(raw)) : padded
+                        })
                 }
                 return 0
             }
@@ -88,9 +90,10 @@ extension Experiments {
         static func acceptedSignals(_ id: String, _ client: APIClient) throws(ClientError) -> Int? {
             do {
                 return try client.items(
-                    APIClient.path("v1", "experiments", id, "signals"), query: [("accepted", "true"), ("limit", "5000")], cursorParameter: "after"
+                    APIClient.path("v1", "experiments", id, "signals"), query: [("accepted", "true"), ("limit", "5000")],
+                    cursorParameter: "after"
                 ).items.count
-            } catch where error.status == 404 {
+            } catch  where error.status == 404 {
                 return nil
             }
         }

@@ -30,7 +30,8 @@ extension Experiments {
                 let client = try options.client()
                 var query: [(String, String)] = [("limit", String(limit == 0 ? 500 : min(limit, 500)))]
                 if let status { query.append(("status", status)) }
-                let items = try client.items("/v1/experiments", query: query, cursorParameter: "cursor", max: limit == 0 ? .max : limit).items
+                let items = try client.items("/v1/experiments", query: query, cursorParameter: "cursor", max: limit == 0 ? .max : limit)
+                    .items
                 ExperimentView.show(items, as: options.output, single: false)
                 return 0
             }

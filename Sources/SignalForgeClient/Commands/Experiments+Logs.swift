@@ -35,7 +35,9 @@ extension Experiments {
         var reconnectFor: Double = 60
 
         func validate() throws {
-            if let level, !Self.levels.contains(level) { throw ValidationError("--level must be one of \(Self.levels.joined(separator: ", "))") }
+            if let level, !Self.levels.contains(level) {
+                throw ValidationError("--level must be one of \(Self.levels.joined(separator: ", "))")
+            }
             guard reconnectFor >= 0 else { throw ValidationError("--reconnect-for must be 0 or more") }
         }
 

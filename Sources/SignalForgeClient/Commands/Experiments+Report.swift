@@ -72,7 +72,10 @@ extension Experiments {
                 head = Terminal.paint("verdict: \(verdict)", .bold, enabled: colors) + " — " + (overall["reason"]?.cell ?? "") + "\n"
             }
             let width = rows.map(\.0.count).max() ?? 0
-            return head + rows.map { Terminal.paint($0.0.padding(toLength: width, withPad: " ", startingAt: 0), .bold, enabled: colors) + "  " + $0.1 }
+            return head
+                + rows.map {
+                    Terminal.paint($0.0.padding(toLength: width, withPad: " ", startingAt: 0), .bold, enabled: colors) + "  " + $0.1
+                }
                 .joined(separator: "\n") + "\n"
         }
 

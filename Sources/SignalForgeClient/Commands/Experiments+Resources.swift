@@ -54,7 +54,8 @@ extension Experiments {
                 let values = items.map { $0[key]?.double }
                 let present = values.compactMap { $0 }
                 guard let lo = present.min(), let hi = present.max() else { continue }
-                out += label.padding(toLength: 8, withPad: " ", startingAt: 0) + Sparkline.render(values, width: width)
+                out +=
+                    label.padding(toLength: 8, withPad: " ", startingAt: 0) + Sparkline.render(values, width: width)
                     + "  min \(fmt(lo))  max \(fmt(hi))  last \(fmt(present.last!))\n"
             }
             return out

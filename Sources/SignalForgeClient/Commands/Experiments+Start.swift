@@ -57,7 +57,9 @@ extension Experiments {
             if let p = priority, !["high", "medium", "low"].contains(p) {
                 throw ValidationError("--priority must be high, medium or low")
             }
-            if let key = idempotencyKey, key.isEmpty || key.utf8.count > 255 || !key.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) {
+            if let key = idempotencyKey,
+                key.isEmpty || key.utf8.count > 255 || !key.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
+            {
                 throw ValidationError("--idempotency-key must be 1 to 255 visible ASCII characters")
             }
             guard interval > 0 else { throw ValidationError("--interval must be positive") }
@@ -116,7 +118,8 @@ extension Experiments {
                 let experiment = try response.json()
                 guard let id = experiment["id"]?.string else { throw .transport("the server's answer has no experiment id") }
                 if response.header("Idempotent-Replayed") == "true" {
-                    Console.error("note: Idempotency-Key '\(idempotencyKey ?? "")' was used before: this is experiment \(id), not a new one")
+                    Console.error(
+                        "note: Idempotency-Key '\(idempotencyKey ?? "")' was used before: this is experiment \(id), not a new one")
                 }
                 if quiet { Console.line(id) } else { ExperimentView.show([experiment], as: options.output, single: true) }
                 guard wait else { return 0 }

@@ -31,7 +31,8 @@ extension Experiments {
 
         func run() throws {
             try runClient { () throws(ClientError) -> Int32 in
-                try Watcher(client: options.client(), id: id.value, format: options.output, interval: interval, reconnectFor: reconnectFor).run()
+                try Watcher(client: options.client(), id: id.value, format: options.output, interval: interval, reconnectFor: reconnectFor)
+                    .run()
             }
         }
     }

@@ -50,7 +50,9 @@ public struct SystemStatus: ParsableCommand {
         func count(_ path: String) -> String { value(s, path)?.int.map(String.init) ?? "n/a" }
         func load(_ path: String) -> String { value(s, path)?.double.map { String(format: "%.2f", $0) } ?? "n/a" }
         let disk: String = {
-            guard let used = value(s, "data_dir.used_bytes")?.double, let free = value(s, "data_dir.free_bytes")?.double else { return "n/a" }
+            guard let used = value(s, "data_dir.used_bytes")?.double, let free = value(s, "data_dir.free_bytes")?.double else {
+                return "n/a"
+            }
             let share = used + free > 0 ? used / (used + free) * 100 : 0
             return "\(Format.bytes(used)) used, \(Format.bytes(free)) free (\(Format.percent(share)) used)"
         }()
@@ -59,15 +61,24 @@ public struct SystemStatus: ParsableCommand {
             ("instance", s["instance"]?.string ?? "n/a"),
             ("version", s["version"]?.string ?? "n/a"),
             ("uptime", s["uptime_seconds"]?.double.map(Format.duration) ?? "n/a"),
-            ("experiments", "\(count("experiments.running")) running, \(count("experiments.queued")) queued, "
-                + "\(count("experiments.paused")) paused (\(count("experiments.running_here")) running here)"),
-            ("process", "rss \(bytes("process.rss_bytes")), cpu \(value(s, "process.cpu_seconds")?.double.map { String(format: "%.1f s", $0) } ?? "n/a"), "
-                + "\(count("process.open_fds")) open fds, \(count("process.threads")) threads"),
+            (
+                "experiments",
+                "\(count("experiments.running")) running, \(count("experiments.queued")) queued, "
+                    + "\(count("experiments.paused")) paused (\(count("experiments.running_here")) running here)"
+            ),
+            (
+                "process",
+                "rss \(bytes("process.rss_bytes")), cpu \(value(s, "process.cpu_seconds")?.double.map { String(format: "%.1f s", $0) } ?? "n/a"), "
+                    + "\(count("process.open_fds")) open fds, \(count("process.threads")) threads"
+            ),
             ("data dir", (value(s, "data_dir.path")?.string ?? "?") + ": " + disk),
             ("host memory", "\(bytes("host.memory_available_bytes")) available of \(bytes("host.memory_total_bytes"))"),
             ("load", "\(load("host.load1")) \(load("host.load5")) \(load("host.load15"))"),
-            ("database", (up == true ? "up" : up == false ? "DOWN" : "n/a")
-                + ", pool \(count("database.pool.in_use")) in use, \(count("database.pool.waiting")) waiting, max \(count("database.pool.max"))"),
+            (
+                "database",
+                (up == true ? "up" : up == false ? "DOWN" : "n/a")
+                    + ", pool \(count("database.pool.in_use")) in use, \(count("database.pool.waiting")) waiting, max \(count("database.pool.max"))"
+            ),
             ("log spill", "\(count("logs.spill_files")) files, \(count("logs.pending_lines")) lines pending"),
         ]
         let width = rows.map(\.0.count).max() ?? 0

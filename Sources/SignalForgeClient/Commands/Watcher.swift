@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -52,12 +53,15 @@ struct Watcher {
                 }
                 if failingSince != nil { Console.error("\(Timestamp.nowTime()) reconnected") }
                 failingSince = nil
-            } catch where error.code == .transport || (error.status.map(HTTPStatus.isTransient) ?? false) {
+            } catch  where error.code == .transport || (error.status.map(HTTPStatus.isTransient) ?? false) {
                 let since = failingSince ?? Date()
-                if failingSince == nil { Console.error("\(Timestamp.nowTime()) \(error.message); retrying for up to \(Int(reconnectFor)) s") }
+                if failingSince == nil {
+                    Console.error("\(Timestamp.nowTime()) \(error.message); retrying for up to \(Int(reconnectFor)) s")
+                }
                 failingSince = since
                 if Date().timeIntervalSince(since) > reconnectFor {
-                    throw ClientError(code: error.code, message: error.message + " (gave up after \(Int(reconnectFor)) s)", status: error.status)
+                    throw ClientError(
+                        code: error.code, message: error.message + " (gave up after \(Int(reconnectFor)) s)", status: error.status)
                 }
                 Thread.sleep(forTimeInterval: max(interval, 0.5))
                 continue

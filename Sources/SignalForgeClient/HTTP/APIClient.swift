@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -106,7 +107,9 @@ final class APIClient: Sendable {
         body: [UInt8]? = nil, timeout: Double = 30
     ) throws(ClientError) -> Response {
         let collected = Mutex<[UInt8]>([])
-        let head = try exchange(request(method, path, query: query, headers: headers, body: body, timeout: timeout)) { _ in true } data: { chunk in
+        let head = try exchange(request(method, path, query: query, headers: headers, body: body, timeout: timeout)) { _ in
+            true
+        } data: { chunk in
             collected.withLock { $0.append(contentsOf: chunk) }
             return true
         }.response

@@ -1,6 +1,7 @@
 import Foundation
 import Hashing
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -98,7 +99,7 @@ struct Download {
                         default:
                             break
                         }
-                        if (head.status == 200 || head.status == 206), let etag = a.etag {
+                        if head.status == 200 || head.status == 206, let etag = a.etag {
                             try? (etag + "\n").write(toFile: etagFile, atomically: true, encoding: .utf8)
                         }
                         return true
@@ -178,7 +179,9 @@ struct Download {
     }
 
     /// Verifies the digest (when the ETag has one) and moves the part into place.
-    private func finish(part: String, etagFile: String, dest: String, etag: String?, size: Int64, resumedFrom: Int64) throws(ClientError) -> Result {
+    private func finish(
+        part: String, etagFile: String, dest: String, etag: String?, size: Int64, resumedFrom: Int64
+    ) throws(ClientError) -> Result {
         var verified: String?
         if let expected = Self.digest(inETag: etag) {
             let actual = try Self.sha256(ofFile: part)

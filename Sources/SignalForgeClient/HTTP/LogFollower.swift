@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -115,13 +116,15 @@ struct LogFollower {
                 backoff = 0.2
             }
             if failingSince == nil {
-                Console.error("log stream: \(failure?.message ?? "the connection ended"); reconnecting after line \(state.withLock { $0.lastID })")
+                Console.error(
+                    "log stream: \(failure?.message ?? "the connection ended"); reconnecting after line \(state.withLock { $0.lastID })")
             }
             let since = failingSince ?? Date()
             failingSince = since
             if Date().timeIntervalSince(since) > reconnectFor {
                 let reason = failure?.message ?? "the log stream kept ending before the experiment did"
-                throw ClientError(code: failure?.code ?? .transport, message: reason + " (gave up after \(Int(reconnectFor)) s)", status: failure?.status)
+                throw ClientError(
+                    code: failure?.code ?? .transport, message: reason + " (gave up after \(Int(reconnectFor)) s)", status: failure?.status)
             }
             Thread.sleep(forTimeInterval: retryMs.map { Double($0) / 1000 } ?? backoff)
             backoff = min(5, backoff * 2)

@@ -61,7 +61,8 @@ enum ExperimentView {
             add("stages", request["stages"]?.cell.replacingOccurrences(of: ";", with: ","))
         }
         let width = rows.map(\.0.count).max() ?? 0
-        return rows.map { k, v in Terminal.paint(k.padding(toLength: width, withPad: " ", startingAt: 0), .bold, enabled: colors) + "  " + v }
-            .joined(separator: "\n") + "\n"
+        return rows.map { k, v in Terminal.paint(k.padding(toLength: width, withPad: " ", startingAt: 0), .bold, enabled: colors) + "  " + v
+        }
+        .joined(separator: "\n") + "\n"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,8 @@ enum Terminal {
     static let isTTY: Bool = isatty(STDOUT_FILENO) == 1
 
     /// Whether to colour stdout.
-    static let colors: Bool = isTTY && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    static let colors: Bool =
+        isTTY && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         && ProcessInfo.processInfo.environment["TERM"] != "dumb"
 
     /// The width in columns of the terminal on `fd` (default stdout): `COLUMNS`, else 80 when unknown.

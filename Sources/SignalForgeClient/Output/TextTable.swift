@@ -24,7 +24,8 @@ struct TextTable {
             let fill = String(repeating: " ", count: max(0, widths[i] - s.count))
             return rightAligned.contains(i) ? fill + s : s + fill
         }
-        var out = headers.enumerated().map { i, h in Terminal.paint(pad(h, i), .bold, enabled: colors) }
+        var out =
+            headers.enumerated().map { i, h in Terminal.paint(pad(h, i), .bold, enabled: colors) }
             .joined(separator: "  ").trimmingTrailingSpaces() + "\n"
         for r in rows {
             let cells = headers.indices.map { i -> String in

@@ -46,7 +46,8 @@ enum WatchRenderer {
     static func treeLines(_ s: WatchSnapshot, width: Int, colors: Bool) -> [String] {
         func paint(_ t: String, _ st: Terminal.Style) -> String { Terminal.paint(t, st, enabled: colors) }
         var lines: [String] = []
-        var head = paint(s.name.isEmpty ? s.id : s.name, .bold) + " " + paint(s.id, .dim) + "  "
+        var head =
+            paint(s.name.isEmpty ? s.id : s.name, .bold) + " " + paint(s.id, .dim) + "  "
             + Terminal.paintStatus(s.status, enabled: colors) + "  " + Format.percent(s.overallPercent)
         if let started = s.startedAt.flatMap(Timestamp.parse) {
             let end = s.finishedAt.flatMap(Timestamp.parse) ?? Date.now.timeIntervalSince1970
@@ -60,7 +61,8 @@ enum WatchRenderer {
             let branch = last ? "└─ " : "├─ "
             var line = branch + stage.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
             if stage.isActive {
-                line += paint(bar(stage.percent), stage.status == "paused" ? .magenta : .cyan) + " "
+                line +=
+                    paint(bar(stage.percent), stage.status == "paused" ? .magenta : .cyan) + " "
                     + Format.percent(stage.percent).leftPadded(6)
                 let sp = speed(stage)
                 if !sp.isEmpty { line += "  " + sp }
@@ -75,7 +77,8 @@ enum WatchRenderer {
         }
         if let log = s.log {
             let level = log["level"]?.string ?? ""
-            let text = paint(Timestamp.time(log["ts"]?.string ?? ""), .dim) + " "
+            let text =
+                paint(Timestamp.time(log["ts"]?.string ?? ""), .dim) + " "
                 + (Terminal.style(forStatus: level).map { paint(level, $0) } ?? level) + " "
                 + (log["stage"]?.string.map { $0 + ": " } ?? "") + (log["message"]?.string ?? "")
             lines.append("› " + text)

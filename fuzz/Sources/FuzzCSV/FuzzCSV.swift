@@ -1,3 +1,5 @@
+import MarketData
+
 // libFuzzer entry for OHLCVCSVReader: every input is written to a file and
 // read twice, once whole with the default buffer and once in chunks of 7 rows
 // through a 64-byte buffer (so every record straddles refills). Both readings
@@ -6,7 +8,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import MarketData
 
 private let path: String = {
     let dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"

@@ -7,13 +7,13 @@ let package = Package(
     name: "hb-hello",
     platforms: [.macOS(.v14)],
     dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1")
     ],
     targets: [
         .executableTarget(
             name: "hb-hello",
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
             path: "Sources/hb-hello"
-        ),
+        )
     ]
 )

@@ -8,34 +8,40 @@ import Foundation
 
 /// The C functions used by the benchmark, resolved from one shared library.
 struct TALib {
-    typealias Real1 = @convention(c) (
-        Int32, Int32, UnsafePointer<Double>?, Int32,
-        UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Double>?
-    ) -> Int32
-    typealias MACDFn = @convention(c) (
-        Int32, Int32, UnsafePointer<Double>?, Int32, Int32, Int32,
-        UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?,
-        UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?
-    ) -> Int32
-    typealias BBandsFn = @convention(c) (
-        Int32, Int32, UnsafePointer<Double>?, Int32, Double, Double, Int32,
-        UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?,
-        UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?
-    ) -> Int32
-    typealias HLC1 = @convention(c) (
-        Int32, Int32, UnsafePointer<Double>?, UnsafePointer<Double>?, UnsafePointer<Double>?, Int32,
-        UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Double>?
-    ) -> Int32
-    typealias StochFn = @convention(c) (
-        Int32, Int32, UnsafePointer<Double>?, UnsafePointer<Double>?, UnsafePointer<Double>?,
-        Int32, Int32, Int32, Int32, Int32,
-        UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?,
-        UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?
-    ) -> Int32
-    typealias CDLFn = @convention(c) (
-        Int32, Int32, UnsafePointer<Double>?, UnsafePointer<Double>?, UnsafePointer<Double>?, UnsafePointer<Double>?,
-        UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?
-    ) -> Int32
+    typealias Real1 =
+        @convention(c) (
+            Int32, Int32, UnsafePointer<Double>?, Int32,
+            UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Double>?
+        ) -> Int32
+    typealias MACDFn =
+        @convention(c) (
+            Int32, Int32, UnsafePointer<Double>?, Int32, Int32, Int32,
+            UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?,
+            UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?
+        ) -> Int32
+    typealias BBandsFn =
+        @convention(c) (
+            Int32, Int32, UnsafePointer<Double>?, Int32, Double, Double, Int32,
+            UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?,
+            UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?
+        ) -> Int32
+    typealias HLC1 =
+        @convention(c) (
+            Int32, Int32, UnsafePointer<Double>?, UnsafePointer<Double>?, UnsafePointer<Double>?, Int32,
+            UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Double>?
+        ) -> Int32
+    typealias StochFn =
+        @convention(c) (
+            Int32, Int32, UnsafePointer<Double>?, UnsafePointer<Double>?, UnsafePointer<Double>?,
+            Int32, Int32, Int32, Int32, Int32,
+            UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?,
+            UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?
+        ) -> Int32
+    typealias CDLFn =
+        @convention(c) (
+            Int32, Int32, UnsafePointer<Double>?, UnsafePointer<Double>?, UnsafePointer<Double>?, UnsafePointer<Double>?,
+            UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?
+        ) -> Int32
 
     let sma: Real1, ema: Real1, rsi: Real1
     let macd: MACDFn
@@ -52,14 +58,16 @@ struct TALib {
         }
         typealias Initialize = @convention(c) () -> Int32
         guard let initialize = sym("TA_Initialize", Initialize.self), initialize() == 0,
-              let sma = sym("TA_SMA", Real1.self), let ema = sym("TA_EMA", Real1.self),
-              let rsi = sym("TA_RSI", Real1.self), let macd = sym("TA_MACD", MACDFn.self),
-              let bbands = sym("TA_BBANDS", BBandsFn.self), let atr = sym("TA_ATR", HLC1.self),
-              let adx = sym("TA_ADX", HLC1.self), let stoch = sym("TA_STOCH", StochFn.self)
+            let sma = sym("TA_SMA", Real1.self), let ema = sym("TA_EMA", Real1.self),
+            let rsi = sym("TA_RSI", Real1.self), let macd = sym("TA_MACD", MACDFn.self),
+            let bbands = sym("TA_BBANDS", BBandsFn.self), let atr = sym("TA_ATR", HLC1.self),
+            let adx = sym("TA_ADX", HLC1.self), let stoch = sym("TA_STOCH", StochFn.self)
         else { return nil }
         var cdl: [String: CDLFn] = [:]
-        for name in ["CDLHAMMER", "CDLSHOOTINGSTAR", "CDLENGULFING", "CDLDOJI", "CDLDRAGONFLYDOJI",
-                     "CDLGRAVESTONEDOJI", "CDL3WHITESOLDIERS", "CDL3BLACKCROWS"] {
+        for name in [
+            "CDLHAMMER", "CDLSHOOTINGSTAR", "CDLENGULFING", "CDLDOJI", "CDLDRAGONFLYDOJI",
+            "CDLGRAVESTONEDOJI", "CDL3WHITESOLDIERS", "CDL3BLACKCROWS",
+        ] {
             guard let f = sym("TA_" + name, CDLFn.self) else { return nil }
             cdl[name] = f
         }
@@ -169,8 +177,10 @@ struct TALibCases {
         a.withUnsafeMutableBufferPointer { a in
             b.withUnsafeMutableBufferPointer { b in
                 d.withUnsafeMutableBufferPointer { d in
-                    precondition(lib.macd(0, end, c, 12, 26, 9, &beg, &nb, a.baseAddress! + lookback,
-                                          b.baseAddress! + lookback, d.baseAddress! + lookback) == 0)
+                    precondition(
+                        lib.macd(
+                            0, end, c, 12, 26, 9, &beg, &nb, a.baseAddress! + lookback,
+                            b.baseAddress! + lookback, d.baseAddress! + lookback) == 0)
                 }
             }
         }
@@ -183,8 +193,10 @@ struct TALibCases {
         a.withUnsafeMutableBufferPointer { a in
             b.withUnsafeMutableBufferPointer { b in
                 d.withUnsafeMutableBufferPointer { d in
-                    precondition(lib.bbands(0, end, c, 20, 2.0, 2.0, 0, &beg, &nb, a.baseAddress! + lookback,
-                                            b.baseAddress! + lookback, d.baseAddress! + lookback) == 0)
+                    precondition(
+                        lib.bbands(
+                            0, end, c, 20, 2.0, 2.0, 0, &beg, &nb, a.baseAddress! + lookback,
+                            b.baseAddress! + lookback, d.baseAddress! + lookback) == 0)
                 }
             }
         }
@@ -203,8 +215,10 @@ struct TALibCases {
         var beg: Int32 = 0, nb: Int32 = 0
         k.withUnsafeMutableBufferPointer { k in
             d.withUnsafeMutableBufferPointer { d in
-                precondition(lib.stoch(0, end, h, l, c, 14, 3, 0, 3, 0, &beg, &nb,
-                                       k.baseAddress! + lookback, d.baseAddress! + lookback) == 0)
+                precondition(
+                    lib.stoch(
+                        0, end, h, l, c, 14, 3, 0, 3, 0, &beg, &nb,
+                        k.baseAddress! + lookback, d.baseAddress! + lookback) == 0)
             }
         }
         return [k, d]

@@ -39,7 +39,7 @@ func column(_ k: Int) -> [Double] {
             _ = madvise(raw + offset, bytes - offset, MADV_HUGEPAGE)
         }
         #endif
-        _ = buffer.initialize(from: all[k * n ..< (k + 1) * n])
+        _ = buffer.initialize(from: all[k * n..<(k + 1) * n])
         count = n
     }
 }
@@ -47,7 +47,7 @@ func column(_ k: Int) -> [Double] {
 let open = column(0), high = column(1), low = column(2), close = column(3)
 
 var python: [String: Double] = [:]
-var wrapperCost: [Double] = []      // ns per call, fixed part (talib_bench.py)
+var wrapperCost: [Double] = []  // ns per call, fixed part (talib_bench.py)
 for line in try String(contentsOfFile: args[2], encoding: .utf8).split(separator: "\n") {
     let parts = line.split(separator: "\t")
     if parts.count >= 2, let v = Double(parts[1]) { python[String(parts[0])] = v }
@@ -79,51 +79,72 @@ struct Case {
     let theirsFull: ((TALibCases) -> Output)?
 }
 
-func indicator(_ name: String, _ ours: @escaping () -> [[Double]], _ theirs: @escaping (TALibCases) -> Double,
-               _ theirsFull: @escaping (TALibCases) -> [[Double]]) -> Case {
-    Case(name: name, isPattern: false,
-         ours: { ours().reduce(0) { $0 + $1.last! } },
-         theirs: theirs,
-         oursFull: { .reals(ours()) },
-         theirsFull: { .reals(theirsFull($0)) })
+func indicator(
+    _ name: String, _ ours: @escaping () -> [[Double]], _ theirs: @escaping (TALibCases) -> Double,
+    _ theirsFull: @escaping (TALibCases) -> [[Double]]
+) -> Case {
+    Case(
+        name: name, isPattern: false,
+        ours: { ours().reduce(0) { $0 + $1.last! } },
+        theirs: theirs,
+        oursFull: { .reals(ours()) },
+        theirsFull: { .reals(theirsFull($0)) })
 }
 
 func pattern(_ name: String, _ p: CandlestickPattern) -> Case {
     let lookback = Candlesticks.lookback(p)
     let ours = { Candlesticks.scores(p, open: open, high: high, low: low, close: close) }
-    return Case(name: name, isPattern: true,
-                ours: { Double(ours().last!) },
-                theirs: { $0.pattern(name, lookback: lookback) },
-                oursFull: { .scores(ours()) },
-                theirsFull: { .scores($0.patternSeries(name, lookback: lookback)) })
+    return Case(
+        name: name, isPattern: true,
+        ours: { Double(ours().last!) },
+        theirs: { $0.pattern(name, lookback: lookback) },
+        oursFull: { .scores(ours()) },
+        theirsFull: { .scores($0.patternSeries(name, lookback: lookback)) })
 }
 
 let lbMACD = MACD.lookback(), lbStoch = Stochastic.lookback()
 var cases: [Case] = [
-    indicator("SMA", { [SMA.compute(close, period: 20)] },
-              { $0.real1($0.lib.sma, period: 20, lookback: 19) },
-              { [$0.real1Series($0.lib.sma, period: 20, lookback: 19)] }),
-    indicator("EMA", { [EMA.compute(close, period: 20)] },
-              { $0.real1($0.lib.ema, period: 20, lookback: 19) },
-              { [$0.real1Series($0.lib.ema, period: 20, lookback: 19)] }),
-    indicator("RSI", { [RSI.compute(close, period: 14)] },
-              { $0.real1($0.lib.rsi, period: 14, lookback: 14) },
-              { [$0.real1Series($0.lib.rsi, period: 14, lookback: 14)] }),
-    indicator("MACD", { let m = MACD.compute(close); return [m.macd, m.signal, m.histogram] },
-              { $0.macd(lookback: lbMACD) },
-              { $0.macdSeries(lookback: lbMACD) }),
-    indicator("BBANDS", { let b = BollingerBands.compute(close); return [b.upper, b.middle, b.lower] },
-              { $0.bbands(lookback: 19) },
-              { $0.bbandsSeries(lookback: 19) }),
-    indicator("ATR", { [ATR.compute(high: high, low: low, close: close)] },
-              { $0.hlc($0.lib.atr, period: 14, lookback: 14) },
-              { [$0.hlcSeries($0.lib.atr, period: 14, lookback: 14)] }),
-    indicator("STOCH", { let s = Stochastic.compute(high: high, low: low, close: close); return [s.k, s.d] },
-              { $0.stoch(lookback: lbStoch) },
-              { $0.stochSeries(lookback: lbStoch) }),
-    indicator("ADX", { [ADX.compute(high: high, low: low, close: close)] },
-              { $0.hlc($0.lib.adx, period: 14, lookback: 27) },
-              { [$0.hlcSeries($0.lib.adx, period: 14, lookback: 27)] }),
+    indicator(
+        "SMA", { [SMA.compute(close, period: 20)] },
+        { $0.real1($0.lib.sma, period: 20, lookback: 19) },
+        { [$0.real1Series($0.lib.sma, period: 20, lookback: 19)] }),
+    indicator(
+        "EMA", { [EMA.compute(close, period: 20)] },
+        { $0.real1($0.lib.ema, period: 20, lookback: 19) },
+        { [$0.real1Series($0.lib.ema, period: 20, lookback: 19)] }),
+    indicator(
+        "RSI", { [RSI.compute(close, period: 14)] },
+        { $0.real1($0.lib.rsi, period: 14, lookback: 14) },
+        { [$0.real1Series($0.lib.rsi, period: 14, lookback: 14)] }),
+    indicator(
+        "MACD",
+        {
+            let m = MACD.compute(close); return [m.macd, m.signal, m.histogram]
+        },
+        { $0.macd(lookback: lbMACD) },
+        { $0.macdSeries(lookback: lbMACD) }),
+    indicator(
+        "BBANDS",
+        {
+            let b = BollingerBands.compute(close); return [b.upper, b.middle, b.lower]
+        },
+        { $0.bbands(lookback: 19) },
+        { $0.bbandsSeries(lookback: 19) }),
+    indicator(
+        "ATR", { [ATR.compute(high: high, low: low, close: close)] },
+        { $0.hlc($0.lib.atr, period: 14, lookback: 14) },
+        { [$0.hlcSeries($0.lib.atr, period: 14, lookback: 14)] }),
+    indicator(
+        "STOCH",
+        {
+            let s = Stochastic.compute(high: high, low: low, close: close); return [s.k, s.d]
+        },
+        { $0.stoch(lookback: lbStoch) },
+        { $0.stochSeries(lookback: lbStoch) }),
+    indicator(
+        "ADX", { [ADX.compute(high: high, low: low, close: close)] },
+        { $0.hlc($0.lib.adx, period: 14, lookback: 27) },
+        { [$0.hlcSeries($0.lib.adx, period: 14, lookback: 27)] }),
     pattern("CDLHAMMER", .hammer),
     pattern("CDLSHOOTINGSTAR", .shootingStar),
     pattern("CDLENGULFING", .bullishEngulfing),
@@ -143,7 +164,7 @@ if let only { cases = cases.filter { only.contains($0.name) } }
 /// allowed difference (so 1 would be at the limit).
 func compare(_ ours: [Double], _ theirs: [Double]) -> (bad: Int, worst: Double) {
     var bad = 0, worst = 0.0
-    for i in 0 ..< Swift.min(ours.count, theirs.count) {
+    for i in 0..<Swift.min(ours.count, theirs.count) {
         let a = ours[i], b = theirs[i]
         if a.isNaN || b.isNaN { if a.isNaN != b.isNaN { bad += 1 }; continue }
         let allowed = Swift.max(1e-9 * Swift.max(Swift.abs(a), Swift.abs(b)), 1e-12)
@@ -166,11 +187,13 @@ if runCheck, let ta {
             let bad = results.reduce(0) { $0 + $1.bad }
             let worst = results.map(\.worst).max() ?? 0
             checkFailed = checkFailed || bad > 0
-            line = bad == 0 ? String(format: "ok, largest difference %.1e of the tolerance", worst)
-                            : String(format: "%d values outside the tolerance (largest %.1e of it)", bad, worst)
+            line =
+                bad == 0
+                ? String(format: "ok, largest difference %.1e of the tolerance", worst)
+                : String(format: "%d values outside the tolerance (largest %.1e of it)", bad, worst)
         case (.scores(let a), .scores(let b)):
             var union = 0, differ = 0
-            for i in 0 ..< n where a[i] != 0 || b[i] != 0 {
+            for i in 0..<n where a[i] != 0 || b[i] != 0 {
                 union += 1
                 if a[i] != b[i] { differ += 1 }
             }
@@ -204,7 +227,7 @@ for c in cases {
 // of load from elsewhere hits both, not one.
 var oursTimes = [[Double]](repeating: [], count: cases.count)
 var theirTimes = [[Double]](repeating: [], count: cases.count)
-for round in 0 ..< rounds {
+for round in 0..<rounds {
     for (k, c) in cases.enumerated() {
         let theirs = ta.flatMap { ta in c.theirs.map { f in { f(ta) } } }
         if round % 2 == 0 || theirs == nil {
@@ -238,20 +261,22 @@ func r(_ a: Double, _ b: Double?) -> String {
     return String(format: "%6.2f×", a / b)
 }
 
-print("""
-\(n) bars, ns/bar. Swift vs TA-Lib's C library in this process: best and median \
-of \(rounds) interleaved rounds. TA-Lib via Python (talib wrapper): best of its runs.
-name                 swift  ta-lib C   ratio | median: swift  ta-lib C   ratio | ta-lib py   ratio
-""")
+print(
+    """
+    \(n) bars, ns/bar. Swift vs TA-Lib's C library in this process: best and median \
+    of \(rounds) interleaved rounds. TA-Lib via Python (talib wrapper): best of its runs.
+    name                 swift  ta-lib C   ratio | median: swift  ta-lib C   ratio | ta-lib py   ratio
+    """)
 var totals = (ours: 0.0, theirs: 0.0, oursMed: 0.0, theirsMed: 0.0, py: 0.0)
 var patternCount = 0
 for (k, c) in cases.enumerated() {
     let ob = oursTimes[k].min()!, om = median(oursTimes[k])
     let tb = theirTimes[k].min(), tm = theirTimes[k].isEmpty ? nil : median(theirTimes[k])
     let py = python[c.name]
-    print(c.name.padding(toLength: 19, withPad: " ", startingAt: 0)
-          + f(ob) + "  " + f(tb) + "  " + r(ob, tb) + " |         " + f(om) + "  " + f(tm) + "  " + r(om, tm)
-          + " |  " + f(py) + "  " + r(ob, py))
+    print(
+        c.name.padding(toLength: 19, withPad: " ", startingAt: 0)
+            + f(ob) + "  " + f(tb) + "  " + r(ob, tb) + " |         " + f(om) + "  " + f(tm) + "  " + r(om, tm)
+            + " |  " + f(py) + "  " + r(ob, py))
     if c.isPattern {
         patternCount += 1
         totals.ours += ob; totals.oursMed += om
@@ -260,16 +285,19 @@ for (k, c) in cases.enumerated() {
     }
 }
 if patternCount == 8 {
-    print("8 patterns (total)".padding(toLength: 19, withPad: " ", startingAt: 0)
-          + f(totals.ours) + "  " + f(totals.theirs) + "  " + r(totals.ours, totals.theirs)
-          + " |         " + f(totals.oursMed) + "  " + f(totals.theirsMed) + "  " + r(totals.oursMed, totals.theirsMed)
-          + " |  " + f(totals.py) + "  " + r(totals.ours, totals.py))
+    print(
+        "8 patterns (total)".padding(toLength: 19, withPad: " ", startingAt: 0)
+            + f(totals.ours) + "  " + f(totals.theirs) + "  " + r(totals.ours, totals.theirs)
+            + " |         " + f(totals.oursMed) + "  " + f(totals.theirsMed) + "  " + r(totals.oursMed, totals.theirsMed)
+            + " |  " + f(totals.py) + "  " + r(totals.ours, totals.py))
 }
 if let lo = wrapperCost.min(), let hi = wrapperCost.max() {
-    print(String(format: "TA-Lib's Python wrapper costs %.1f–%.1f µs per call besides the C function (%.5f ns/bar at %d bars).",
-                 lo / 1000, hi / 1000, hi / Double(n), n))
+    print(
+        String(
+            format: "TA-Lib's Python wrapper costs %.1f–%.1f µs per call besides the C function (%.5f ns/bar at %d bars).",
+            lo / 1000, hi / 1000, hi / Double(n), n))
 }
-if sink == 42 { print("") }   // keep results alive
+if sink == 42 { print("") }  // keep results alive
 if checkFailed {
     print("CHECK FAILED: outputs differ from TA-Lib (see above)")
     exit(1)
