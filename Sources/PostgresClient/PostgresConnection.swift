@@ -59,8 +59,8 @@ public final class PostgresConnection: @unchecked Sendable {
         let keywords = parameters.map { strdup($0.0) }
         let values = parameters.map { strdup($0.1) }
         defer {
-            keywords.forEach { free($0) }
-            values.forEach { free($0) }
+            for pointer in keywords { free(pointer) }
+            for pointer in values { free(pointer) }
         }
         var keywordPointers = keywords.map { UnsafePointer<CChar>($0) }
         var valuePointers = values.map { UnsafePointer<CChar>($0) }

@@ -107,7 +107,7 @@ struct MemoryEstimateTests {
             p.initializeMemory(as: UInt8.self, repeating: 1, count: 64 << 10 - 64)
             blocks.append(p)
         }
-        blocks.forEach { $0.deallocate() }
+        for block in blocks { block.deallocate() }
         // glibc had 64 MB of free heap to give back (its RSS is asserted against
         // a real server process in ServiceTests, where no other test allocates).
         #expect(MemoryMonitor.releaseFreeMemory())

@@ -13,7 +13,8 @@ import Testing
 struct SignalRoundTripTests {
     /// Doubles that text formatting or `jsonb` (`numeric`) would change.
     static let awkward: [Double] = [
-        1.0 / 3.0, 0.1 + 0.2, .leastNonzeroMagnitude /* 5e-324 */, 1.7976931348623157e308, -0.0, 0.0,
+        1.0 / 3.0, 0.1 + 0.2, .leastNonzeroMagnitude,  // 5e-324
+        1.7976931348623157e308, -0.0, 0.0,
         0.12345678901234567, 1.2345678901234567e-300, -9.876543210987654e200, 2.2250738585072014e-308,
         1e23, 9_007_199_254_740_991, 1.0000000000000002, 0.9999999999999999, 1.0811781320000319,
         -123456.78901234567, .nan, .infinity, -.infinity,

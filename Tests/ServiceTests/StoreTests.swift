@@ -86,7 +86,7 @@ struct MigratorTests {
                 } catch { errors.withLock { $0.append("\(error)") } }
             }
         }
-        threads.forEach { $0.start() }
+        for thread in threads { thread.start() }
         let deadline = Date().addingTimeInterval(30)
         while applied.withLock({ $0.count }) + errors.withLock({ $0.count }) < 4, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         #expect(errors.withLock { $0 }.isEmpty)

@@ -219,7 +219,7 @@ public final class TemporaryPostgres: Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         let arguments = command.map { strdup($0) }
-        defer { arguments.forEach { free($0) } }
+        defer { for argument in arguments { free(argument) } }
         var argv = arguments.map { UnsafeMutablePointer<CChar>($0) }
         argv.append(nil)
         var pid: pid_t = 0
