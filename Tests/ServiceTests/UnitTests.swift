@@ -69,6 +69,17 @@ struct SettingsTests {
         #expect(s.maxBodyBytes == 1 << 20)
     }
 
+    @Test func printingTheSettingsRedactsTheDatabasePassword() throws {
+        let s = try Settings.resolve(
+            flags: [:], environment: ["DATABASE_URL": "postgres://sf:s3cret@db:5432/signalforge?sslpassword=x"], configFile: nil)
+        for text in ["\(s)", String(reflecting: s)] {
+            #expect(!text.contains("s3cret") && !text.contains("sslpassword"), "\(text)")
+            #expect(text.contains("postgres://sf:…@db:5432/signalforge?…"), "\(text)")
+            #expect(text.contains("port: 8080"), "\(text)")
+        }
+        #expect(s.databaseURL == "postgres://sf:s3cret@db:5432/signalforge?sslpassword=x")
+    }
+
     @Test func errorsNameTheSource() throws {
         #expect(throws: SettingsError("SIGNALFORGE_PORT: port: 'http' is not an integer")) {
             try Settings.resolve(flags: [:], environment: ["SIGNALFORGE_PORT": "http"], configFile: nil)

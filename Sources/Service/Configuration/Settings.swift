@@ -302,6 +302,30 @@ public struct Settings: Sendable, Equatable {
     }
 }
 
+extension Settings: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Every setting, with the database URL's password (and query) redacted,
+    /// so that printing or logging the settings never leaks a credential.
+    public var description: String {
+        var shown = self
+        shown.databaseURL = databaseURL.map(Self.redactedDatabaseURL)
+        let fields = Mirror(reflecting: shown).children.map { child in "\(child.label ?? "?"): \(child.value)" }
+        return "Settings(\(fields.joined(separator: ", ")))"
+    }
+    public var debugDescription: String { description }
+
+    /// `url` with the password of its user-info and its query replaced by `…`
+    /// (`postgres://sf:…@db:5432/signalforge`).
+    static func redactedDatabaseURL(_ url: String) -> String {
+        var shown = url
+        if let q = shown.firstIndex(of: "?") { shown = String(shown[..<q]) + "?…" }
+        guard let scheme = shown.range(of: "://") else { return shown }
+        let authority = shown[scheme.upperBound...].prefix(while: { $0 != "/" })
+        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return shown }
+        shown.replaceSubrange(shown.index(after: colon)..<at, with: "…")
+        return shown
+    }
+}
+
 public struct SettingsError: Error, CustomStringConvertible, Equatable {
     public var message: String
     public init(_ message: String) { self.message = message }
