@@ -17,13 +17,13 @@ struct FootprintTests {
     static let diskTarget: Int64 = 60 << 20
     static let databaseTarget: Int64 = 30 << 20
 
-    /// Days of 1m bars the footprint test runs: the demo's 365 take minutes
-    /// in a debug build, so by default 30 days, whose per-bar footprint is
+    /// Days of 1m bars the footprint test runs: the demo's 365 take over two
+    /// minutes in a debug build, so by default 90 days, whose per-bar footprint is
     /// scaled to the demo (fixed costs — the report, the experiment's row,
     /// logs that do not grow with the bars — are scaled too: the estimate is
     /// an upper bound). `SIGNALFORGE_FOOTPRINT_DAYS=365` runs the demo itself.
     static var days: Int {
-        ProcessInfo.processInfo.environment["SIGNALFORGE_FOOTPRINT_DAYS"].flatMap(Int.init) ?? 30
+        ProcessInfo.processInfo.environment["SIGNALFORGE_FOOTPRINT_DAYS"].flatMap(Int.init) ?? 90
     }
 
     /// The bytes of the regular files under `path`, by file (relative path).
@@ -179,7 +179,7 @@ struct FusionStoreTests {
         let done = try t.waitFor(id, timeout: 120) { $0["status"] as? String == "succeeded" }
         #expect(done["status"] as? String == "succeeded", "\(done)")
 
-        let stored = try t.request("GET", "/v1/experiments/\(id)/signals?limit=100000").json["items"] as? [[String: Any]] ?? []
+        let stored = try Self.signals(t, id)
         #expect(!stored.isEmpty && stored.allSatisfy { $0["accepted"] as? Bool == true })
         let report = try t.request("GET", "/v1/experiments/\(id)/report").json
         let counts = try #require(report["signals"] as? [String: Any])
@@ -197,6 +197,18 @@ struct FusionStoreTests {
         #expect(try t.request("GET", "/v1/experiments/\(id)/bars?symbol=USDJPY&timeframe=15m").status == 200)
     }
 
+    /// Every stored signal of the experiment, page by page.
+    static func signals(_ t: TestApp, _ id: String) throws -> [[String: Any]] {
+        var all: [[String: Any]] = []
+        var after = "0"
+        while true {
+            let page = try t.request("GET", "/v1/experiments/\(id)/signals?limit=500&after=\(after)").json
+            all += page["items"] as? [[String: Any]] ?? []
+            guard let next = page["next_cursor"] as? String else { return all }
+            after = next
+        }
+    }
+
     /// `fusion.store: all` stores every candidate; anything else is a 400 naming the member.
     @Test func storeAllKeepsEveryCandidateAndABadValueIsRefused() throws {
         let t = try TestApp(stages: StageRegistry(SignalForgeStages.all))
@@ -211,7 +223,7 @@ struct FusionStoreTests {
                 config: #"{"forecast":{"horizon_bars":4},"fusion":{"quality_threshold":0.5,"store":"all"}}"#))
         let done = try t.waitFor(id, timeout: 120, StageTests.finished)
         #expect(done["status"] as? String == "succeeded", "\(done)")
-        let stored = try t.request("GET", "/v1/experiments/\(id)/signals?limit=100000").json["items"] as? [[String: Any]] ?? []
+        let stored = try Self.signals(t, id)
         let counts = try #require(try t.request("GET", "/v1/experiments/\(id)/report").json["signals"] as? [String: Any])
         #expect(counts["candidates"] as? Int == stored.count)
         #expect(stored.contains { $0["accepted"] as? Bool == false })
