@@ -8,7 +8,8 @@ import Testing
 struct SignalCheckpointTests {
     static func signal(_ i: Int, accepted: Bool, open: Bool, sources: [String]) -> SignalRecord {
         SignalRecord(
-            symbol: i % 2 == 0 ? "EURUSD" : "USDJPY", timeframe: i % 3 == 0 ? "15m" : "1h", timestampMicros: 1_700_000_000_000_000 + Int64(i),
+            symbol: i % 2 == 0 ? "EURUSD" : "USDJPY", timeframe: i % 3 == 0 ? "15m" : "1h",
+            timestampMicros: 1_700_000_000_000_000 + Int64(i),
             direction: i % 2 == 0 ? "long" : "short", entry: 1.1 + Double(i) * 1e-7, stop: 1.09 + 1e-17, target: .pi,
             horizonBars: 12 + i, quality: 0.1 * Double(i % 10), accepted: accepted,
             components: [0.1, 0.2, 0.3 + Double(i) * 1e-9, 0, 1, 0.5], sources: sources, qualityPrior: 0.123456789012345,
