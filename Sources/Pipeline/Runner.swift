@@ -164,6 +164,7 @@ final class Runner: Sendable {
                     owner: fence.owner, generations: [id: fence.generation], leaseSeconds: engine.configuration.leaseSeconds)
             }
             guard ours.contains(id) else { throw RunStop.fenced }
+            engine.registry.compactSucceeded(directory, logger: log)
             log.info("experiment succeeded")
             try finish(.succeed, error: nil)
         } catch let stop as RunStop {

@@ -27,11 +27,23 @@ public protocol Stage: Sendable {
     /// The stages that must run before this one in an experiment (by name).
     /// The default is none.
     var prerequisites: [String] { get }
+
+    /// Called on the runner's thread once every stage of the experiment has
+    /// completed, before its success is recorded and its `checkpoints/`
+    /// folder is removed (see ``StageRegistry/compactSucceeded(_:logger:)``):
+    /// keeps, outside `checkpoints/`, what is served after success (the
+    /// chart's bars). The default keeps nothing.
+    /// - Parameters:
+    ///   - directory: the experiment's folder, `<data dir>/experiments/<id>`.
+    ///   - logger: the experiment's logger.
+    /// - Throws: any error, logged as a warning (it does not fail the experiment).
+    func keepAfterSuccess(_ directory: URL, logger: Logger) throws
 }
 
 extension Stage {
     public func restore(_ context: StageContext) throws -> Bool { true }
     public var prerequisites: [String] { [] }
+    public func keepAfterSuccess(_ directory: URL, logger: Logger) throws {}
 }
 
 /// What a stage gets: the experiment's request (the stages module decodes it
@@ -177,6 +189,42 @@ public struct StageRegistry: Sendable {
     public func prerequisites(of name: String) -> [String] { stages[name]?.prerequisites ?? [] }
 
     public var isEmpty: Bool { stages.isEmpty }
+
+    /// Compacts a succeeded experiment's folder: each stage keeps what is
+    /// served after success (``Stage/keepAfterSuccess(_:logger:)``), then
+    /// `checkpoints/` — tables, candidate signals, stage checkpoint files —
+    /// is removed: a succeeded experiment never runs again (retry takes only
+    /// failed, cancelled or interrupted ones), so nothing reads them. A
+    /// failure is logged as a warning, never the experiment's.
+    /// - Parameters:
+    ///   - directory: the experiment's folder, `<data dir>/experiments/<id>`.
+    ///   - logger: the experiment's logger.
+    public func compactSucceeded(_ directory: URL, logger: Logger) {
+        for name in names {
+            do { try stages[name]?.keepAfterSuccess(directory, logger: logger) } catch {
+                logger.warning("cannot keep what the stage serves after success", metadata: ["stage": "\(name)", "error": "\(error)"])
+            }
+        }
+        let checkpoints = directory.appendingPathComponent("checkpoints")
+        guard FileManager.default.fileExists(atPath: checkpoints.path) else { return }
+        let bytes = Self.bytes(under: checkpoints)
+        do {
+            try FileManager.default.removeItem(at: checkpoints)
+            logger.info("checkpoints removed: the experiment succeeded", metadata: ["bytes": "\(bytes)"])
+        } catch {
+            logger.warning("cannot remove the checkpoints", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The bytes of the regular files under `url`.
+    static func bytes(under url: URL) -> Int64 {
+        let files = FileManager.default.enumerator(at: url, includingPropertiesForKeys: [.fileSizeKey])
+        var total: Int64 = 0
+        while let file = files?.nextObject() as? URL {
+            total += Int64((try? file.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0)
+        }
+        return total
+    }
 }
 
 /// A suffix no other writer uses (process id and a random number), for the

@@ -141,6 +141,11 @@ public struct AnalysisStage: Stage {
             try ExportStage.writeSmall(equityColumns, name: "equity", format: format, compression: export.compression, context)
             files += ["trades.\(format.rawValue)", "equity.\(format.rawValue)"]
         }
+        // The web view's equity chart reads a CSV: when none is asked for, `equity.csv.gz` is written too.
+        if !export.formats.contains(.csv), !export.formats.contains(.csvGzip) {
+            try ExportStage.writeSmall(equityColumns, name: "equity", format: .csvGzip, compression: export.compression, context)
+            files.append("equity.csv.gz")
+        }
 
         // The report: the backtest, the forecast models, the signal counts.
         let encoder = JSONEncoder()

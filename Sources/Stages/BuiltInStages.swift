@@ -105,10 +105,18 @@ extension ExportStage { public var prerequisites: [String] { BuiltInStages.prere
 extension AnalysisStage { public var prerequisites: [String] { BuiltInStages.prerequisites(of: name) } }
 
 extension MergeStage {
-    /// The merged tables that `merge` checkpoints, `checkpoints/merged_<tf>.sftable`.
+    /// The chart's bars: while the experiment runs (or after it failed), the
+    /// merged tables that `merge` checkpoints, `checkpoints/merged_<tf>.sftable`;
+    /// once it succeeded, their OHLCV columns that ``keepAfterSuccess(_:logger:)``
+    /// kept in `chart/bars_<tf>.sftable` (the checkpoints are then removed).
     static let chartBars = ChartBars(
-        table: { directory, tf in TableCheckpoint.read(StageInputs.mergedCheckpointURL(directory, tf)) },
+        table: { directory, tf in
+            TableCheckpoint.read(chartBarsURL(directory, tf)) ?? TableCheckpoint.read(StageInputs.mergedCheckpointURL(directory, tf))
+        },
         timeframes: { directory in
-            Timeframe.allCases.filter { FileManager.default.fileExists(atPath: StageInputs.mergedCheckpointURL(directory, $0).path) }
+            Timeframe.allCases.filter {
+                FileManager.default.fileExists(atPath: chartBarsURL(directory, $0).path)
+                    || FileManager.default.fileExists(atPath: StageInputs.mergedCheckpointURL(directory, $0).path)
+            }
         })
 }

@@ -12,14 +12,24 @@ import SignalFusion
 /// experiment forecast) and the pattern events (``PatternsStage/events(_:_:)``)
 /// go to ``SignalFusion/fuse(_:config:)`` with `config.fusion`
 /// (``FusionConfig``: `quality_threshold`, `weights`, stop/target ATR
-/// multiples, windows; see `docs/fusion.md`). Every candidate is stored in
-/// `signals` (COPY, replacing an earlier run's), accepted or not, and kept
-/// for `export` and `analysis`.
+/// multiples, windows; see `docs/fusion.md`). Every candidate, accepted or
+/// not, is kept for `export` and `analysis` (in memory, and in
+/// `checkpoints/fusion/candidates.sfsignals` for a later run, see
+/// ``SignalCheckpoint``); the `signals` table gets the accepted ones, or
+/// every candidate with `config.fusion.store: all` (``FusionStorage``; COPY,
+/// replacing an earlier run's).
 public struct FusionStage: Stage {
     public let name = "fusion"
     public init() {}
 
     static let signalsKey = "fusion.signals"
+
+    /// A later run goes on without fusing again when every candidate can be
+    /// read back: from its checkpoint, or from `signals` with `fusion.store: all`.
+    public func restore(_ context: StageContext) throws -> Bool {
+        if FileManager.default.fileExists(atPath: SignalCheckpoint.url(context.directory).path) { return true }
+        return try FusionStorage(request: context.request) == .all
+    }
 
     public func run(_ context: StageContext) throws {
         let plan = try context.plan
@@ -90,8 +100,13 @@ public struct FusionStage: Stage {
             }
         }
         try context.checkpoint()
+        do { try context.writeCheckpoint(Self.candidatesFile, SignalCheckpoint.encode(records)) } catch {
+            // A checkpoint only saves work later: its failure is not the stage's.
+            context.logger.warning("cannot write checkpoint", metadata: ["file": "\(Self.candidatesFile)", "error": "\(error)"])
+        }
         if let store = context.environment as? any ResultStore {
-            try store.replaceSignals(records, experiment: context.experimentID)
+            let storage = try FusionStorage(request: context.request)
+            try store.replaceSignals(storage == .all ? records : records.filter(\.accepted), experiment: context.experimentID)
         } else {
             context.logger.warning("no result store: the signals are not stored")
         }
@@ -107,10 +122,27 @@ public struct FusionStage: Stage {
         return models.contains("ensemble") ? "ensemble" : models.first ?? "none"
     }
 
-    /// The signals of the experiment: from memory, else from the result store.
+    /// The candidates file fusion leaves in its checkpoint folder.
+    static let candidatesFile = "candidates.sfsignals"
+
+    /// Every candidate signal of the experiment: from memory, else from the
+    /// candidates checkpoint, else from the result store (which holds every
+    /// candidate only with `fusion.store: all`).
     static func signals(_ context: StageContext) throws -> [SignalRecord] {
         if let s = context.artifacts.get(signalsKey, as: [SignalRecord].self) { return s }
+        let url = SignalCheckpoint.url(context.directory)
+        if let bytes = try? Data(contentsOf: url), let s = SignalCheckpoint.decode([UInt8](bytes)) {
+            context.logger.info(
+                "the signals are not in memory (fusion ran in an earlier run): reloaded from its checkpoint",
+                metadata: ["signals": "\(s.count)", "file": "\(url.path)"])
+            context.artifacts.set(signalsKey, s)
+            return s
+        }
         guard let store = context.environment as? any ResultStore else { return [] }
+        if try FusionStorage(request: context.request) == .accepted {
+            context.logger.warning(
+                "fusion's candidates checkpoint is missing and fusion.store is accepted: only the accepted signals are read back")
+        }
         context.logger.info("the signals are not in memory (fusion ran in an earlier run): reading them from the database")
         let s = try store.signals(experiment: context.experimentID)
         context.artifacts.set(signalsKey, s)

@@ -1,6 +1,6 @@
-import Foundation
-import Logging
-import MarketData
+public import Foundation
+public import Logging
+public import MarketData
 public import Pipeline
 
 /// `merge`: per requested timeframe, all symbols on one time index.
@@ -15,10 +15,34 @@ public import Pipeline
 /// Each table is also written to `checkpoints/merged_<tf>.sftable` under the
 /// experiment's folder (``TableCheckpoint``), so that when a later run skips
 /// this stage the stages after it reload the table instead of recomputing.
+/// When the experiment succeeds, the web view's chart keeps the bars of each
+/// table — every `<symbol>_open/high/low/close/volume` column, exact doubles —
+/// in `chart/bars_<tf>.sftable` (``keepAfterSuccess(_:logger:)``).
 public struct MergeStage: Stage {
     public let name = "merge"
 
     public init() {}
+
+    /// The columns the chart shows, by suffix.
+    static let barColumns = ["_open", "_high", "_low", "_close", "_volume"]
+
+    /// `chart/bars_<tf>.sftable` in `directory`, an experiment's folder.
+    public static func chartBarsURL(_ directory: URL, _ tf: Timeframe) -> URL {
+        directory.appendingPathComponent("chart/bars_\(tf.rawValue).sftable")
+    }
+
+    /// Keeps the OHLCV columns of every merged checkpoint as the chart's bars.
+    public func keepAfterSuccess(_ directory: URL, logger: Logger) throws {
+        for tf in Timeframe.allCases {
+            guard let table = TableCheckpoint.read(StageInputs.mergedCheckpointURL(directory, tf)) else { continue }
+            let bars = AlignedTable(
+                timestamps: table.timestamps,
+                columns: table.columns.filter { c in Self.barColumns.contains { c.name.hasSuffix($0) } })
+            try TableCheckpoint.write(bars, to: Self.chartBarsURL(directory, tf))
+            logger.info(
+                "chart bars kept", metadata: ["timeframe": "\(tf)", "rows": "\(bars.count)", "columns": "\(bars.columns.count)"])
+        }
+    }
 
     public func run(_ context: StageContext) throws {
         let plan = try context.plan

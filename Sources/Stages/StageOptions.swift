@@ -126,8 +126,16 @@ extension FusionConfig: StageOptions {
         "min_history": .positive,
         "refit_every": .positive,
         "calibration_l2": .number(.atLeast(0)),
+        // Read by the fusion stage's storage step (``FusionStorage``), not by `FusionConfig`.
+        FusionStorage.member: .choice(FusionStorage.allCases.map(\.rawValue)),
     ])
     public init(configSection json: Data) throws(StageError) {
+        var json = json
+        var object = Self.object(json)
+        if let store = object.removeValue(forKey: FusionStorage.member) {
+            _ = try FusionStorage(store)
+            json = (try? JSONSerialization.data(withJSONObject: object)) ?? Data("{}".utf8)
+        }
         do { self = try JSONDecoder().decode(FusionConfig.self, from: json) } catch let e as FusionError {
             throw StageError("config.\(e)")
         } catch {

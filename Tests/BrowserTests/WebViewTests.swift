@@ -12,14 +12,15 @@ import Testing
 enum WebFixture {
     static let server: Result<WebTestServer, any Error> = Result { try WebTestServer(days: 10) }
 
-    /// The default experiment (every stage) over the sample data.
+    /// The default experiment (every stage) over the sample data; default
+    /// exports (Parquet, and `equity.csv.gz` that the equity chart reads).
     static let analysed: Result<String, any Error> = Result {
         let s = try server.get()
         return try s.create(
             name: "fx-majors",
             stages: ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"],
             timeframes: ["15m", "1h"],
-            config: #"{"export":{"formats":["csv"]},"forecast":{"horizon_bars":4},"fusion":{"quality_threshold":0.5}}"#)
+            config: #"{"forecast":{"horizon_bars":4},"fusion":{"quality_threshold":0.5}}"#)
     }
 
     /// The server, with the default experiment under way.
@@ -381,9 +382,9 @@ struct WebViewTests {
         guard let tf = Timeframe(rawValue: timeframe) else { throw Chromium.Failure(description: "bad timeframe \(timeframe)") }
 
         // What the chart should show, from the checkpoint itself.
-        let file = server.app.engine.configuration.dataDirectory
-            .appendingPathComponent("experiments/\(id)/checkpoints/merged_\(tf.rawValue).sftable")
-        let table = try #require(TableCheckpoint.read(file), "no merged table at \(file.path)")
+        let file = MergeStage.chartBarsURL(
+            server.app.engine.configuration.dataDirectory.appendingPathComponent("experiments/\(id)"), tf)
+        let table = try #require(TableCheckpoint.read(file), "no chart bars at \(file.path)")
         func expected(lastBars: Int) -> (bars: Int, first: Int64, last: Int64, markers: Int) {
             let stamps = Array(table.timestamps.suffix(lastBars))
             let first = stamps.first ?? 0, last = stamps.last ?? 0

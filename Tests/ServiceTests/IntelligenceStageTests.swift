@@ -69,11 +69,12 @@ struct IntelligenceStageTests {
             evaluated.allSatisfy {
                 ($0["details"] as? [String: Any])?["directional_accuracy"] != nil && $0["stage"] as? String == "forecast"
             })
-        let dir = URL(fileURLWithPath: files[0].path).deletingLastPathComponent().appendingPathComponent("checkpoints")
+        // Succeeded: the checkpoints are removed; the chart's bars are kept.
+        let dir = URL(fileURLWithPath: files[0].path).deletingLastPathComponent()
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoints").path))
         #expect(
-            try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == [
-                "features_15m.sftable", "features_1h.sftable", "forecast_15m.sftable", "forecast_1h.sftable", "forecast_summary.json",
-                "merged_15m.sftable", "merged_1h.sftable", "patterns_15m.sftable", "patterns_1h.sftable",
+            try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("chart").path).sorted() == [
+                "bars_15m.sftable", "bars_1h.sftable",
             ])
     }
 
@@ -133,9 +134,12 @@ struct DefaultExperimentTests {
         let body = StageTests.body(
             stages: ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "export", "analysis"],
             timeframes: ["15m", "1h", "4h"],
-            config: #"{"export":{"formats":["csv","parquet"]},"forecast":{"horizon_bars":4},"fusion":{"quality_threshold":0.5}}"#)
+            config:
+                #"{"export":{"formats":["csv","parquet"]},"forecast":{"horizon_bars":4},"fusion":{"quality_threshold":0.5,"store":"all"}}"#
+        )
         let id = try t.create(body)
-        // analysis fails once; the retry (a new runner) reads the signals back from PostgreSQL.
+        // analysis fails once; the retry (a new runner) reads the signals back (fusion's checkpoint).
+        // `fusion.store: all`: every candidate is in `signals`, accepted or not.
         #expect(try t.waitFor(id, timeout: 120, StageTests.finished)["status"] as? String == "failed")
         #expect(try t.request("GET", "/v1/experiments/\(id)/report").status == 404)
         #expect(try t.request("POST", "/v1/experiments/\(id)/retry", body: #"{"from_stage":"analysis"}"#).status == 202)

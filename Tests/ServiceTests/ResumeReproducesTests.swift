@@ -52,7 +52,7 @@ struct ResumeReproducesTests {
             try t.request("GET", "/v1/experiments/\(resumed)/logs?stage=\(failing)&limit=1000").json["items"] as? [[String: Any]] ?? []
         #expect(
             logs.contains { ($0["message"] as? String)?.hasPrefix("the signals are not in memory") == true },
-            "the retry did not read the signals back from PostgreSQL")
+            "the retry did not read the signals back (from fusion's checkpoint)")
 
         let undisturbed = try t.create(Self.body)
         let clean = try t.waitFor(undisturbed, timeout: 240, StageTests.finished)

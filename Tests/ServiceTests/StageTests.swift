@@ -96,13 +96,13 @@ struct StageTests {
                 #expect(try ParquetFooter.numRows(data) == rows[tf], "\(a.name)")
             }
         }
-        // No partial files or temporary checkpoints left; the merged tables are checkpointed.
+        // No partial files or checkpoints left (removed on success); the chart's bars are kept.
         let dir = URL(fileURLWithPath: stored[0].path).deletingLastPathComponent()
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
-        #expect(names == ["checkpoints", "features_15m.csv", "features_15m.parquet", "features_1h.csv", "features_1h.parquet"])
+        #expect(names == ["chart", "features_15m.csv", "features_15m.parquet", "features_1h.csv", "features_1h.parquet"])
         #expect(
-            try FileManager.default.contentsOfDirectory(atPath: dir.path + "/checkpoints").sorted()
-                == ["merged_15m.sftable", "merged_1h.sftable"])
+            try FileManager.default.contentsOfDirectory(atPath: dir.path + "/chart").sorted()
+                == ["bars_15m.sftable", "bars_1h.sftable"])
 
         // Progress counted rows: every loaded row, every resampled input row.
         let tree = try t.request("GET", "/v1/experiments/\(id)/progress").json

@@ -79,9 +79,11 @@ struct BarsTests {
         let done = try t.waitFor(id, timeout: 60, StageTests.finished)
         #expect(done["status"] as? String == "succeeded", "\(done)")
 
-        let file = t.app.engine.configuration.dataDirectory
-            .appendingPathComponent("experiments/\(id)/checkpoints/merged_1h.sftable")
-        let table = try #require(TableCheckpoint.read(file))
+        // Succeeded: the merged checkpoints are gone; the chart's bars are kept (OHLCV only, exact).
+        let folder = t.app.engine.configuration.dataDirectory.appendingPathComponent("experiments/\(id)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("checkpoints").path))
+        let table = try #require(TableCheckpoint.read(MergeStage.chartBarsURL(folder, .h1)))
+        #expect(table.columns.map(\.name).allSatisfy { ["_open", "_high", "_low", "_close", "_volume"].contains(where: $0.hasSuffix) })
         #expect(table.count == 3 * 24)
 
         // Everything, oldest first, columns index-aligned with the table.

@@ -27,7 +27,7 @@ struct StageOptionsTests {
 
     @Test func exportOptions() throws {
         let d = try ExportOptions([:])
-        #expect(d.formats == [.csv, .parquet] && "\(d.compression)".hasPrefix("zstd"))
+        #expect(d.formats == [.parquet] && "\(d.compression)".hasPrefix("zstd"))
         let o = try ExportOptions(["formats": ["parquet", "csv"], "gzip": true, "compression": "none"])
         #expect(o.formats == [.parquet, .csvGzip] && "\(o.compression)" == "none")
         #expect(throws: StageError("config.export.formats: 'xlsx' is not one of csv, csv.gz, parquet")) {

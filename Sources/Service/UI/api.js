@@ -101,6 +101,7 @@ export async function api(method, path, opts) {
     if (res.status === 401 && !opts.quiet401) tokenRejected(err.message);
     throw err;
   }
+  if (opts.gunzip) return new Response(res.body.pipeThrough(new DecompressionStream('gzip'))).text();
   if (opts.text) return res.text();
   if (res.status === 204) return null;
   const text = await res.text();

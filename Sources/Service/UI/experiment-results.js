@@ -37,6 +37,10 @@ export class ResultsPanels {
     if (report) this.showReport(report);
     let csv = null;
     try { csv = await api('GET', base + '/artifacts/equity.csv', { text: true, headers: { Accept: 'text/csv' } }); } catch (_) { csv = null; }
+    // Parquet-only exports (the default) come with `equity.csv.gz` for this chart.
+    if (!csv) {
+      try { csv = await api('GET', base + '/artifacts/equity.csv.gz', { gunzip: true, headers: { Accept: 'application/gzip' } }); } catch (_) { csv = null; }
+    }
     if (csv) this.showEquity(csv);
   }
 
