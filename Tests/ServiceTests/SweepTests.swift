@@ -9,7 +9,8 @@ import Testing
 /// fanned out to the children, on a real service and PostgreSQL.
 struct SweepTests {
     /// A 2 × 3 grid over the fusion threshold and the forecast horizon.
-    static let grid = #"{"config.fusion.quality_threshold":[0.6,0.7],"config.forecast.horizon_bars":{"min":4,"max":12,"count":3,"integer":true}}"#
+    static let grid =
+        #"{"config.fusion.quality_threshold":[0.6,0.7],"config.forecast.horizon_bars":{"min":4,"max":12,"count":3,"integer":true}}"#
 
     static func sweepBody(base: String, parameters: String = grid, extra: String = "") -> String {
         #"{"name":"grid","base":\#(base),"parameters":\#(parameters)\#(extra)}"#
@@ -71,7 +72,8 @@ struct SweepTests {
             let config = (e["request"] as? [String: Any])?["config"] as? [String: Any]
             #expect((config?["analysis"] as? [String: Any])?["trials"] as? Int == 6)
             let p = item["parameters"] as? [String: Any]
-            #expect((config?["fusion"] as? [String: Any])?["quality_threshold"] as? Double == p?["config.fusion.quality_threshold"] as? Double)
+            #expect(
+                (config?["fusion"] as? [String: Any])?["quality_threshold"] as? Double == p?["config.fusion.quality_threshold"] as? Double)
             #expect((config?["forecast"] as? [String: Any])?["horizon_bars"] as? Int == p?["config.forecast.horizon_bars"] as? Int)
             let report = try t.request("GET", "/v1/experiments/\(id)/report").json
             #expect(((report["evaluation"] as? [String: Any])?["overall"] as? [String: Any])?["trials"] as? Int == 6)
@@ -93,7 +95,8 @@ struct SweepTests {
         let byAccept = try t.request("GET", "/v1/sweeps/\(sweep)/leaderboard?metric=sharpe", headers: ["Accept": "text/csv"])
         #expect(byAccept.text == csv.text)
         // Sorted by the metric asked (children without the figure last).
-        let sharpes = try t.request("GET", "/v1/sweeps/\(sweep)/leaderboard?metric=sharpe&order=asc").json["items"] as? [[String: Any]] ?? []
+        let sharpes =
+            try t.request("GET", "/v1/sweeps/\(sweep)/leaderboard?metric=sharpe&order=asc").json["items"] as? [[String: Any]] ?? []
         let values = sharpes.compactMap { $0["sharpe"] as? Double }
         #expect(values == values.sorted())
         #expect(try t.request("GET", "/v1/sweeps/\(sweep)/leaderboard?metric=luck").status == 400)
@@ -106,7 +109,8 @@ struct SweepTests {
 
     @Test func pausingTheSweepPausesItsRunningChildrenAndClaimsNoOtherCancelCancelsTheRest() throws {
         let t = try Self.controlApp()
-        let r = try t.request("POST", "/v1/sweeps", body: Self.sweepBody(base: body("sweep", stages: ["load"]), extra: #","max_parallel":2"#))
+        let r = try t.request(
+            "POST", "/v1/sweeps", body: Self.sweepBody(base: body("sweep", stages: ["load"]), extra: #","max_parallel":2"#))
         #expect(r.status == 201, "\(r.text)")
         let sweep = try #require(r.json["id"] as? String)
 
@@ -196,7 +200,9 @@ struct SweepTests {
         #expect(again.status == 201)
         #expect(again.header("Idempotent-Replayed") == "true")
         #expect(again.json["id"] as? String == a.json["id"] as? String)
-        let other = try t.request("POST", "/v1/sweeps", headers: ["Idempotency-Key": "s-1"], body: request.replacingOccurrences(of: "\"seed\":7", with: "\"seed\":8"))
+        let other = try t.request(
+            "POST", "/v1/sweeps", headers: ["Idempotency-Key": "s-1"],
+            body: request.replacingOccurrences(of: "\"seed\":7", with: "\"seed\":8"))
         #expect(other.status == 422)
         let b = try t.request("POST", "/v1/sweeps", headers: ["Idempotency-Key": "s-2"], body: request)
         #expect(b.json["id"] as? String != a.json["id"] as? String)

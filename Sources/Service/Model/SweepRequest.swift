@@ -82,7 +82,9 @@ struct SweepRequest: Sendable {
         let maxParallel = try integer(json["max_parallel"], field: "max_parallel", range: 1...64) ?? 2
         let count = try integer(json["count"], field: "count", range: 1...maxPoints)
         if mode == "random", count == nil { throw APIError.invalid("count", "is required with mode random (1…\(maxPoints))") }
-        if mode == "grid", count != nil { throw APIError.invalid("count", "is only for mode random (a grid has one point per combination)") }
+        if mode == "grid", count != nil {
+            throw APIError.invalid("count", "is only for mode random (a grid has one point per combination)")
+        }
 
         guard case .object(let items)? = json["parameters"] else {
             throw APIError.invalid("parameters", "is required: an object from config paths to values ([…] or {min, max, count})")
@@ -162,7 +164,8 @@ struct SweepRequest: Sendable {
     /// `parameters.config.fusion.quality_threshold[1]: must be ≤ 1`; an error
     /// no parameter explains is the base's (`base.datasets[0].path: …`).
     func attribute(_ error: APIError, at point: Point) -> APIError {
-        let detail = error.field.map { f in error.detail.hasPrefix(f + ": ") ? String(error.detail.dropFirst(f.count + 2)) : error.detail }
+        let detail =
+            error.field.map { f in error.detail.hasPrefix(f + ": ") ? String(error.detail.dropFirst(f.count + 2)) : error.detail }
             ?? error.detail
         if let field = error.field,
             let v = point.values.first(where: { field == $0.path || field.hasPrefix($0.path + ".") || field.hasPrefix($0.path + "[") })
@@ -187,7 +190,9 @@ struct SweepRequest: Sendable {
         if parts.count == 1, topLevelPaths.contains(path) { return }
         guard parts.first == "config", parts.count >= 3 else {
             throw APIError.invalid(
-                field, "a parameter is a config path (config.<section>.<key>, e.g. config.fusion.quality_threshold) or one of \(topLevelPaths.joined(separator: ", "))")
+                field,
+                "a parameter is a config path (config.<section>.<key>, e.g. config.fusion.quality_threshold) or one of \(topLevelPaths.joined(separator: ", "))"
+            )
         }
         guard ExperimentRequest.configSections.contains(String(parts[1])) else {
             throw ConfigChecker.unknownKey(

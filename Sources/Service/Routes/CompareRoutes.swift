@@ -27,7 +27,9 @@ struct CompareRoutes {
             guard let r = records.first(where: { $0.id == id }) else { throw APIError.notFound("experiment \(id.uuidString.lowercased())") }
             requests.append((try? JSONParser.parse(Array(r.request.utf8))) ?? .object([]))
         }
-        let reports = try ids.map { id in try database { try signals.report(experiment: id) }.flatMap { try? JSONParser.parse(Array($0.utf8)) } }
+        let reports = try ids.map { id in
+            try database { try signals.report(experiment: id) }.flatMap { try? JSONParser.parse(Array($0.utf8)) }
+        }
         let curves = try ids.map { id in try equity(of: id) }
 
         let experiments = ids.enumerated().map { k, id in
@@ -167,7 +169,9 @@ struct CompareRoutes {
             else { continue }
             let key = String(decoding: fields[0], as: UTF8.self) + "/" + String(decoding: fields[1], as: UTF8.self)
             let k: Int
-            if let known = series[key] { k = known } else {
+            if let known = series[key] {
+                k = known
+            } else {
                 k = out.count
                 series[key] = k
                 out.append([])

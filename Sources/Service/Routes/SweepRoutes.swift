@@ -54,7 +54,8 @@ struct SweepRoutes {
             let child = UUID()
             notify[child] = experiment.notify
             let pointJSON = JSONValue.object([("index", .number(Double(point.index))), ("parameters", point.parameters)])
-            children.append(NewSweepChild(id: child, name: experiment.name, request: experiment.json.serialized, point: pointJSON.serialized))
+            children.append(
+                NewSweepChild(id: child, name: experiment.name, request: experiment.json.serialized, point: pointJSON.serialized))
         }
         var key: String?
         var hash: String?
@@ -71,7 +72,12 @@ struct SweepRoutes {
             case .list(let xs): asked.append((p.path, .array(xs)))
             case .range(let lo, let hi, let count, let integer):
                 asked.append(
-                    (p.path, .object([("min", .number(lo)), ("max", .number(hi)), ("count", .number(Double(count))), ("integer", .bool(integer))])))
+                    (
+                        p.path,
+                        .object([
+                            ("min", .number(lo)), ("max", .number(hi)), ("count", .number(Double(count))), ("integer", .bool(integer)),
+                        ])
+                    ))
             }
         }
         let parameters = JSONValue.object(asked)
@@ -153,7 +159,8 @@ struct SweepRoutes {
         let rows = Self.ranked(try database { try sweeps.children(record.id) }, by: metric, ascending: order == "asc")
         if csv {
             let paths = Self.parameterPaths(record)
-            var out = (["rank", "experiment_id", "index", "state"] + paths + Self.headline).map(SignalRoutes.csvField).joined(separator: ",")
+            var out = (["rank", "experiment_id", "index", "state"] + paths + Self.headline).map(SignalRoutes.csvField).joined(
+                separator: ",")
             out += "\n"
             for (rank, row) in rows.enumerated() {
                 var fields = ["\(rank + 1)", row.child.id.uuidString.lowercased(), "\(row.index)", row.child.status]
@@ -307,11 +314,12 @@ struct SweepRoutes {
         let best = ranked(children.filter { $0.status == "succeeded" }, by: "deflated_sharpe", ascending: false).first
         var bestJSON = "null"
         if let best, case .number(let v)? = best.metrics["deflated_sharpe"] {
-            bestJSON = JSONValue.object([
-                ("experiment_id", .string(best.child.id.uuidString.lowercased())), ("index", .number(Double(best.index))),
-                ("parameters", best.parameters), ("metric", .string("deflated_sharpe")), ("value", .number(v)),
-                ("metrics", best.metrics),
-            ]).serialized
+            bestJSON =
+                JSONValue.object([
+                    ("experiment_id", .string(best.child.id.uuidString.lowercased())), ("index", .number(Double(best.index))),
+                    ("parameters", best.parameters), ("metric", .string("deflated_sharpe")), ("value", .number(v)),
+                    ("metrics", best.metrics),
+                ]).serialized
         }
         let summary = renderSummary(s, counts: counts)
         return String(summary.dropLast()) + ",\"percent\":\(String(format: "%.3f", percent)),\"best\":\(bestJSON)}"
