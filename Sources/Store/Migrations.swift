@@ -362,7 +362,9 @@ public enum Migrations {
     /// its point (`sweep_point`: `{"index": i, "parameters": {path: value}}`).
     /// The engine's claim skips a child whose sweep is not `running` or
     /// already has `max_parallel` children running. `finished` is derived when
-    /// read (every child terminal); `state` holds what was asked.
+    /// read (every child terminal); `state` holds what was asked. `parameters`
+    /// is `json`, not `jsonb`, so its paths keep the order they were given in
+    /// (the leaderboard's CSV columns follow it).
     static let v11 = """
         CREATE TABLE sweeps (
             id               uuid PRIMARY KEY,
@@ -370,7 +372,7 @@ public enum Migrations {
             created_at       timestamptz NOT NULL DEFAULT now(),
             created_by       text NOT NULL DEFAULT '',
             base             jsonb NOT NULL CHECK (jsonb_typeof(base) = 'object'),
-            parameters       jsonb NOT NULL CHECK (jsonb_typeof(parameters) = 'object'),
+            parameters       json NOT NULL CHECK (json_typeof(parameters) = 'object'),
             mode             text NOT NULL CHECK (mode IN ('grid', 'random')),
             seed             bigint,
             count            integer NOT NULL CHECK (count >= 1),

@@ -121,7 +121,7 @@ public struct SweepStore: Sendable {
                 """
                 INSERT INTO sweeps AS s (id, name, created_by, base, parameters, mode, seed, count, max_parallel, priority,
                                          idempotency_key, request_hash)
-                VALUES (\(sweep.id), \(sweep.name), \(sweep.createdBy), \(PostgresJSON(sweep.base)), \(PostgresJSON(sweep.parameters)),
+                VALUES (\(sweep.id), \(sweep.name), \(sweep.createdBy), \(PostgresJSON(sweep.base)), \(sweep.parameters)::json,
                         \(sweep.mode), \(sweep.seed), \(children.count), \(sweep.maxParallel), \(sweep.priority), \(key), \(requestHash))
                 ON CONFLICT (created_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING s.id

@@ -42,7 +42,7 @@ struct SweepTests {
         try StageTests.sample(t, days: 12)
         let base = StageTests.body(
             stages: ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "analysis"], timeframes: ["1h"],
-            config: #"{"forecast":{"refit_every":200},"analysis":{"random_runs":50}}"#)
+            config: #"{"forecast":{"refit_every":200}}"#)
         let r = try t.request("POST", "/v1/sweeps", body: Self.sweepBody(base: base, extra: #","max_parallel":2"#))
         #expect(r.status == 201, "\(r.text)")
         let sweep = try #require(r.json["id"] as? String)
