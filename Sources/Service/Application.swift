@@ -170,9 +170,12 @@ public final class Application: Sendable {
             }
         ).register(&router)
         SystemRoutes(status: system).register(&router)
-        ExperimentRoutes(
-            store: store, engine: engine, reader: reader, authenticator: authenticator, webhooks: settings.webhooks
-        ).register(&router)
+        let experimentRoutes = ExperimentRoutes(
+            store: store, engine: engine, reader: reader, authenticator: authenticator, webhooks: settings.webhooks)
+        experimentRoutes.register(&router)
+        SweepRoutes(sweeps: SweepStore(pool: pool), engine: engine, authenticator: authenticator, experiments: experimentRoutes)
+            .register(&router)
+        CompareRoutes(store: store, signals: SignalStore(pool: pool), artifacts: ArtifactStore(pool: pool)).register(&router)
         NotificationRoutes(store: store, notifications: notifier.store).register(&router)
         ControlRoutes(engine: engine, store: store, pool: pool, authenticator: authenticator).register(&router)
         LogRoutes(store: store, hub: followHub).register(&router)

@@ -24,6 +24,7 @@ public enum Migrations {
         Migration(version: 7, name: "signals keep their quality components as exact float8", sql: v7),
         Migration(version: 8, name: "fencing generations; idempotent event and log writes", sql: v8),
         Migration(version: 9, name: "signals carry their prior quality and triple-barrier outcome", sql: v9),
+        Migration(version: 11, name: "sweeps: one child experiment per point of a parameter grid", sql: v11),
     ]
 
     static let v1 = """
@@ -354,5 +355,40 @@ public enum Migrations {
         UPDATE signals SET quality_prior = quality;
         ALTER TABLE signals ALTER COLUMN quality_prior SET NOT NULL;
         CREATE INDEX signals_outcome_idx ON signals (experiment_id, outcome, id);
+        """
+
+    /// Issue 14: a sweep is a grid or random search over config paths; each
+    /// point is an ordinary experiment that names its sweep (`sweep_id`) and
+    /// its point (`sweep_point`: `{"index": i, "parameters": {path: value}}`).
+    /// The engine's claim skips a child whose sweep is not `running` or
+    /// already has `max_parallel` children running. `finished` is derived when
+    /// read (every child terminal); `state` holds what was asked. `parameters`
+    /// is `json`, not `jsonb`, so its paths keep the order they were given in
+    /// (the leaderboard's CSV columns follow it).
+    static let v11 = """
+        CREATE TABLE sweeps (
+            id               uuid PRIMARY KEY,
+            name             text NOT NULL,
+            created_at       timestamptz NOT NULL DEFAULT now(),
+            created_by       text NOT NULL DEFAULT '',
+            base             jsonb NOT NULL CHECK (jsonb_typeof(base) = 'object'),
+            parameters       json NOT NULL CHECK (json_typeof(parameters) = 'object'),
+            mode             text NOT NULL CHECK (mode IN ('grid', 'random')),
+            seed             bigint,
+            count            integer NOT NULL CHECK (count >= 1),
+            max_parallel     integer NOT NULL CHECK (max_parallel >= 1),
+            priority         text NOT NULL CHECK (priority IN ('high', 'medium', 'low')),
+            state            text NOT NULL DEFAULT 'running'
+                                 CHECK (state IN ('running', 'paused', 'cancelled', 'finished')),
+            idempotency_key  text,
+            request_hash     text
+        );
+        CREATE INDEX sweeps_created_idx ON sweeps (created_at DESC, id DESC);
+        CREATE UNIQUE INDEX sweeps_idempotency_idx ON sweeps (created_by, idempotency_key)
+            WHERE idempotency_key IS NOT NULL;
+        ALTER TABLE experiments
+            ADD COLUMN sweep_id uuid REFERENCES sweeps (id),
+            ADD COLUMN sweep_point jsonb;
+        CREATE INDEX experiments_sweep_idx ON experiments (sweep_id, status) WHERE sweep_id IS NOT NULL;
         """
 }

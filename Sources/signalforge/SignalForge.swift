@@ -17,7 +17,7 @@ struct SignalForge: ParsableCommand {
             Settings come from flags, then environment variables, then an optional YAML config file \
             (--config or SIGNALFORGE_CONFIG), then defaults.
             """,
-        subcommands: [Serve.self, Migrate.self, Token.self, SampleData.self, Experiments.self, SystemStatus.self]
+        subcommands: [Serve.self, Migrate.self, Token.self, SampleData.self, Experiments.self, Sweeps.self, SystemStatus.self]
     )
 }
 

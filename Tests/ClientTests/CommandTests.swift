@@ -196,6 +196,7 @@ struct CommandTests {
         #expect(good["stages_completed"] as? Int == 1 && good["stages_total"] as? Int == 1)
         #expect((good["duration_s"] as? Double ?? 0) > 2)
         #expect(good["signals_accepted"] as? Int == 0)
+        #expect(good["total_return"] is NSNull && good["sharpe"] is NSNull && good["verdict"] is NSNull, "no report: no figures")
         let failed = try #require(rows.first { $0["id"] as? String == bad })
         #expect(failed["outcome"] as? String == "failed")
         #expect(failed["stages_completed"] as? Int == 1 && failed["stages_total"] as? Int == 2)
@@ -229,6 +230,7 @@ struct CommandTests {
 /// The `history` CSV header, as documented.
 enum Experiments_HistoryColumns {
     static let all = [
-        "id", "name", "outcome", "started_at", "finished_at", "duration_s", "stages_completed", "stages_total", "signals_accepted", "error",
+        "id", "name", "outcome", "started_at", "finished_at", "duration_s", "stages_completed", "stages_total", "signals_accepted",
+        "total_return", "sharpe", "verdict", "error",
     ]
 }

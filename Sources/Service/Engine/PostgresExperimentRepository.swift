@@ -148,7 +148,8 @@ struct PostgresExperimentRepository: ExperimentRepository {
                     lease_expires_at = now() + \(leaseSeconds) * INTERVAL '1 second',
                     started_at = COALESCE(e.started_at, now()), updated_at = now(), error = NULL,
                     generation = e.generation + 1
-                FROM (SELECT id FROM experiments WHERE status = 'queued'
+                FROM (SELECT id FROM experiments x WHERE status = 'queued'
+                          AND (x.sweep_id IS NULL OR EXISTS (\(unsafeSQL: Self.sweepAdmits)))
                       ORDER BY priority_rank DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) q
                 WHERE e.id = q.id
                 RETURNING e.id, e.name, e.request::text, array_to_string(e.completed_stages, ','), e.generation
@@ -171,6 +172,16 @@ struct PostgresExperimentRepository: ExperimentRepository {
                 generation: generation)
         }
     }
+
+    /// A sweep's child is claimed only while its sweep runs and has fewer than
+    /// `max_parallel` children running or pausing. `FOR SHARE` makes a sweep's
+    /// pause (an UPDATE of that row) wait for a claim in flight, or the claim
+    /// see the pause, so no child starts after the pause has listed the running ones.
+    private static let sweepAdmits = """
+        SELECT 1 FROM sweeps s WHERE s.id = x.sweep_id AND s.state = 'running'
+          AND (SELECT count(*) FROM experiments r WHERE r.sweep_id = s.id AND r.status IN ('running', 'pausing')) < s.max_parallel
+        FOR SHARE OF s
+        """
 
     func renewLeases(owner: String, generations: [UUID: Int64], leaseSeconds: Double) throws -> Set<UUID> {
         guard !generations.isEmpty else { return [] }

@@ -26,28 +26,7 @@ struct ExperimentRoutes {
     func create(_ req: Request) throws -> Response {
         try requireJSON(req)
         let body = try parseJSON(req.body)
-        // The request checked whole and decoded into its typed plan (every config section).
-        var experiment = try ExperimentRequest.validate(body)
-        try experiment.checkTimeframesAgainstData(engine.configuration.environment)
-        // Stages this build does not have would fail the experiment later: say so now.
-        let available = engine.registry.names
-        if !available.isEmpty {
-            let asked = body["stages"] != nil
-            if !asked {
-                experiment.stages = BuiltInStages.names.filter { available.contains($0) }
-            } else if let missing = experiment.stages.first(where: { !available.contains($0) }) {
-                throw APIError(
-                    400, "stages: '\(missing)' is not available in this build (available: \(available.joined(separator: ", ")))",
-                    field: "stages", extra: [("allowed", BuiltInStages.names.filter { available.contains($0) }.joined(separator: ", "))])
-            }
-        }
-        // The files a load stage reads are checked now (when this engine's
-        // load stage is the one that reads them: test stages read nothing).
-        if experiment.stages.contains(where: { engine.registry.stage($0) is LoadStage }),
-            let root = engine.configuration.environment?.dataRoot
-        {
-            try experiment.checkPaths(in: DataRoot(path: root.path))
-        }
+        var experiment = try validated(body)
         let id = UUID()
         let (requested, serverWide) = (experiment.notify, webhooks)
         let subscribe: (PostgresConnection) throws -> Void = { tx in
@@ -89,6 +68,35 @@ struct ExperimentRoutes {
         }
         engine.wake()
         return Self.createdResponse(record)
+    }
+
+    /// A body checked as `POST /v1/experiments` checks it: whole, decoded into
+    /// its typed plan (every config section), its stages available in this
+    /// build, its timeframes and files against the data.
+    /// - Throws: `APIError` 400 naming the member and the reason.
+    func validated(_ body: JSONValue) throws -> ExperimentRequest {
+        var experiment = try ExperimentRequest.validate(body)
+        try experiment.checkTimeframesAgainstData(engine.configuration.environment)
+        // Stages this build does not have would fail the experiment later: say so now.
+        let available = engine.registry.names
+        if !available.isEmpty {
+            let asked = body["stages"] != nil
+            if !asked {
+                experiment.stages = BuiltInStages.names.filter { available.contains($0) }
+            } else if let missing = experiment.stages.first(where: { !available.contains($0) }) {
+                throw APIError(
+                    400, "stages: '\(missing)' is not available in this build (available: \(available.joined(separator: ", ")))",
+                    field: "stages", extra: [("allowed", BuiltInStages.names.filter { available.contains($0) }.joined(separator: ", "))])
+            }
+        }
+        // The files a load stage reads are checked now (when this engine's
+        // load stage is the one that reads them: test stages read nothing).
+        if experiment.stages.contains(where: { engine.registry.stage($0) is LoadStage }),
+            let root = engine.configuration.environment?.dataRoot
+        {
+            try experiment.checkPaths(in: DataRoot(path: root.path))
+        }
+        return experiment
     }
 
     static func createdResponse(_ record: ExperimentRecord) -> Response {

@@ -3,10 +3,12 @@
 // modules, no build step; this one starts the page and switches views.
 import { api, forgetToken, probeScope, session, sessionEvents } from './api.js';
 import { $, banner } from './dom.js';
+import { CompareView } from './compare.js';
 import { ExperimentView } from './experiment.js';
 import { applyTheme, showScope, toggleTheme, watchSystem } from './header.js';
 import { ListView } from './list.js';
 import { showLogin } from './login.js';
+import { SweepView, SweepsListView } from './sweeps.js';
 
 let current = null;
 
@@ -27,13 +29,20 @@ function parseHash() {
   return { path, params };
 }
 
-/** Shows the view the location names (#/ or #/experiments/ID). */
+/** Shows the view the location names (#/, #/experiments/ID, #/sweeps, #/sweeps/ID, #/compare?ids=…). */
 function route() {
   if (current) current.stop();
   const { path, params } = parseHash();
   const m = path.match(/^\/experiments\/([0-9a-fA-F-]{36})\/?$/);
-  current = m ? new ExperimentView(m[1].toLowerCase(), params) : new ListView(params);
-  $('#nav-experiments').classList.toggle('active', !m);
+  const sweep = path.match(/^\/sweeps\/([0-9a-fA-F-]{36})\/?$/);
+  if (m) current = new ExperimentView(m[1].toLowerCase(), params);
+  else if (sweep) current = new SweepView(sweep[1].toLowerCase(), params);
+  else if (/^\/sweeps\/?$/.test(path)) current = new SweepsListView(params);
+  else if (/^\/compare\/?$/.test(path)) current = new CompareView(params);
+  else current = new ListView(params);
+  $('#nav-experiments').classList.toggle('active', current instanceof ListView);
+  $('#nav-sweeps').classList.toggle('active', current instanceof SweepsListView || current instanceof SweepView);
+  $('#nav-compare').classList.toggle('active', current instanceof CompareView);
   const main = $('#main');
   main.textContent = '';
   main.appendChild(current.render());

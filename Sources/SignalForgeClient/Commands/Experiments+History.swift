@@ -6,15 +6,15 @@ extension Experiments {
     struct History: ParsableCommand {
         static let columns = [
             "id", "name", "outcome", "started_at", "finished_at", "duration_s", "stages_completed", "stages_total", "signals_accepted",
-            "error",
+            "total_return", "sharpe", "verdict", "error",
         ]
 
         static let configuration = CommandConfiguration(
-            abstract: "Finished experiments (succeeded, failed, cancelled): outcome, duration, stages, signals accepted.",
+            abstract: "Finished experiments (succeeded, failed, cancelled): outcome, duration, stages, signals, return, Sharpe, verdict.",
             discussion: """
                 Newest finished first. csv columns: \(columns.joined(separator: ",")). json: an array of objects \
                 with those members (numbers as numbers; signals_accepted is null when the server does not serve \
-                signals for the experiment).
+                signals for the experiment; total_return, sharpe and verdict are null without a report).
                 """)
 
         @OptionGroup var options: ClientOptions
@@ -42,13 +42,18 @@ extension Experiments {
                 case .json: Console.line(JSONValue.array(rows).pretty)
                 case .csv: Console.out(CSV.table(Self.columns, rows))
                 case .table:
-                    var t = TextTable(["ID", "NAME", "OUTCOME", "FINISHED", "DURATION", "STAGES", "SIGNALS"], rightAligned: [4, 5, 6])
+                    var t = TextTable(
+                        ["ID", "NAME", "OUTCOME", "FINISHED", "DURATION", "STAGES", "SIGNALS", "RETURN", "SHARPE", "VERDICT"],
+                        rightAligned: [4, 5, 6, 7, 8])
                     for r in rows {
                         t.add([
                             r["id"]?.cell ?? "", (r["name"]?.cell ?? "").truncated(to: 28), r["outcome"]?.cell ?? "",
                             Timestamp.short(r["finished_at"]?.string), r["duration_s"]?.double.map(Format.duration) ?? "-",
                             "\(r["stages_completed"]?.cell ?? "?")/\(r["stages_total"]?.cell ?? "?")",
                             r["signals_accepted"]?.isNull == false ? r["signals_accepted"]!.cell : "-",
+                            r["total_return"]?.double.map { String(format: "%+.2f%%", $0 * 100) } ?? "-",
+                            r["sharpe"]?.double.map { String(format: "%.2f", $0) } ?? "-",
+                            r["verdict"]?.isNull == false ? r["verdict"]!.cell : "-",
                         ])
                     }
                     Console.out(
@@ -71,18 +76,34 @@ extension Experiments {
             let total = e["request"]?["stages"]?.array?.count
             let signals = try acceptedSignals(id, client)
             let duration = Timestamp.seconds(from: e["started_at"], to: e["finished_at"])
-            return .object([
-                ("id", .string(id)),
-                ("name", e["name"] ?? .null),
-                ("outcome", e["status"] ?? .null),
-                ("started_at", e["started_at"] ?? .null),
-                ("finished_at", e["finished_at"] ?? .null),
-                ("duration_s", duration.map { .number(String(format: "%.3f", $0)) } ?? .null),
-                ("stages_completed", .number(String(completed.count))),
-                ("stages_total", total.map { .number(String($0)) } ?? .null),
-                ("signals_accepted", signals.map { .number(String($0)) } ?? .null),
-                ("error", e["error"] ?? .null),
-            ])
+            let report = try Self.report(id, client)
+            let summary: JSONValue? = report?["backtest"]?["summary"]
+            let overall: JSONValue? = report?["evaluation"]?["overall"]
+            let totalReturn: JSONValue = summary?["total_return"] ?? .null
+            let sharpe: JSONValue = summary?["sharpe"] ?? .null
+            let verdict: JSONValue = overall?["verdict"] ?? .null
+            var members: [(String, JSONValue)] = []
+            members.append(("id", .string(id)))
+            members.append(("name", e["name"] ?? .null))
+            members.append(("outcome", e["status"] ?? .null))
+            members.append(("started_at", e["started_at"] ?? .null))
+            members.append(("finished_at", e["finished_at"] ?? .null))
+            members.append(("duration_s", duration.map { .number(String(format: "%.3f", $0)) } ?? .null))
+            members.append(("stages_completed", .number(String(completed.count))))
+            members.append(("stages_total", total.map { .number(String($0)) } ?? .null))
+            members.append(("signals_accepted", signals.map { .number(String($0)) } ?? .null))
+            members.append(("total_return", totalReturn))
+            members.append(("sharpe", sharpe))
+            members.append(("verdict", verdict))
+            members.append(("error", e["error"] ?? .null))
+            return .object(members)
+        }
+
+        /// The experiment's report; nil when it has none (404).
+        static func report(_ id: String, _ client: APIClient) throws(ClientError) -> JSONValue? {
+            do { return try client.json("GET", APIClient.path("v1", "experiments", id, "report")) } catch  where error.status == 404 {
+                return nil
+            }
         }
 
         /// How many accepted signals the experiment has; nil when the server
