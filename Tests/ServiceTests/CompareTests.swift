@@ -14,7 +14,7 @@ struct CompareTests {
             try t.create(
                 StageTests.body(
                     stages: ["load", "resample", "merge", "features", "patterns", "forecast", "fusion", "analysis"], timeframes: ["1h"],
-                    config: #"{"export":{"formats":["csv"]},"forecast":{"refit_every":200},"fusion":{"quality_threshold":\#(threshold)}}"#))
+                    config: #"{"forecast":{"refit_every":200},"fusion":{"quality_threshold":\#(threshold)}}"#))
         }
         let a = try start("0.6")
         let b = try start("0.7")

@@ -150,12 +150,11 @@ struct CompareRoutes {
 
     // MARK: equity
 
-    /// One experiment's equity series from its `equity.csv` (symbol × timeframe
-    /// curves), or nil without one.
+    /// One experiment's equity series (symbol × timeframe curves) from its
+    /// `equity.csv`, or the `equity.csv.gz` analysis writes when no CSV export
+    /// was asked for; nil without either.
     func equity(of id: UUID) throws -> [[(Int64, Double)]]? {
-        guard case .found(let record) = try database({ try artifacts.get(experiment: id, name: "equity.csv") }),
-            let data = FileManager.default.contents(atPath: record.path)
-        else { return nil }
+        guard let data = try equityCSV(of: id) else { return nil }
         var series: [String: Int] = [:]
         var out: [[(Int64, Double)]] = []
         var first = true
@@ -179,6 +178,20 @@ struct CompareRoutes {
             out[k].append((t, e))
         }
         return out
+    }
+
+    /// The bytes of the experiment's equity CSV, inflated when it is gzipped.
+    func equityCSV(of id: UUID) throws -> Data? {
+        if case .found(let record) = try database({ try artifacts.get(experiment: id, name: "equity.csv") }) {
+            return FileManager.default.contents(atPath: record.path)
+        }
+        guard case .found(let record) = try database({ try artifacts.get(experiment: id, name: "equity.csv.gz") }),
+            let gzipped = FileManager.default.contents(atPath: record.path)
+        else { return nil }
+        var csv = Data()
+        let inflater = try GzipInflater()
+        try gzipped.withUnsafeBytes { bytes in try inflater.inflate(bytes) { piece in csv.append(contentsOf: piece) } }
+        return inflater.isComplete ? csv : nil
     }
 
     /// `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` in µs since the epoch.
