@@ -23,8 +23,13 @@ let package = Package(
         .target(name: "SignalFusion", dependencies: ["Indicators", "Patterns"], swiftSettings: upcoming),
         .target(name: "Analysis", swiftSettings: upcoming),
         .executableTarget(
+            name: "LookAheadCheck",
+            dependencies: ["Indicators", "Patterns", "SignalFusion"],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
             name: "SignalsBench",
-            dependencies: ["MarketData", "Indicators", "SignalFusion", "Analysis"],
+            dependencies: ["MarketData", "Indicators", "Patterns", "SignalFusion", "Analysis"],
             swiftSettings: upcoming
         ),
     ]

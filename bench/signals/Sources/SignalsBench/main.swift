@@ -3,11 +3,15 @@
 //   signals-bench calibration  issue 13's random-walk scenario over 20 seeds: every
 //                              calibration bin, the verdicts, and the fusion time
 //   signals-bench edge         the planted-edge scenario
+//   signals-bench demo         SignalFusion.fuse on the default demo's shape: 3 symbols ×
+//                              525,600 1m bars (seed 42, sentiment) resampled to 15m/1h/4h,
+//                              a momentum forecast on every bar, the Patterns module's events
 // The scenarios are those of Tests/StagesTests/EvaluationAcceptanceTests.swift.
 import Analysis
 import Foundation
 import Indicators
 import MarketData
+import Patterns
 import SignalFusion
 
 let hour: Int64 = 3_600_000_000
@@ -164,13 +168,52 @@ func randomEntries() throws {
     print(String(format: "random entries: %.0f runs/s (%.0f trades drawn/s)", runs / (t2 - t1), runs * Double(trades) / Double(sections) / (t2 - t1)))
 }
 
+/// The fusion stage's work on the default demo's data, CPU time.
+func demo() throws {
+    var market = SyntheticMarket(
+        .init(symbols: ["EURUSD", "GBPUSD", "USDJPY"], timeframe: .m1, bars: 525_600, seed: 42, sentiment: true))
+    var minute: [OHLCVSeries] = []
+    while let chunk = market.next(maxBars: 1 << 20) { minute = chunk }
+    var inputs: [FusionInput] = []
+    let t0 = now()
+    for s in minute {
+        for tf in [Timeframe.m15, .h1, .h4] {
+            let b = try Resampler.resample(s, to: tf)
+            let patterns =
+                CandlestickEvents.detect(open: b.open, high: b.high, low: b.low, close: b.close)
+                + ChartPatternDetector().detect(high: b.high, low: b.low, close: b.close)
+            inputs.append(
+                FusionInput(
+                    symbol: s.symbol, timeframe: tf.rawValue, barDurationMicros: tf.nominalDurationMicros,
+                    timestamps: b.timestamps, open: b.open, high: b.high, low: b.low, close: b.close, volume: b.volume,
+                    sentiment: b.extras.first { $0.name == "sentiment" }?.values,
+                    predictions: momentum(b.close), patterns: patterns,
+                    costs: TradingCosts(proportional: 1e-4)))
+        }
+    }
+    let t1 = now()
+    var best = Double.infinity
+    var signals: [FusedSignal] = []
+    for _ in 0..<3 {
+        let start = now()
+        signals = try SignalFusion.fuse(inputs)
+        best = min(best, now() - start)
+    }
+    let bars = inputs.reduce(0) { $0 + $1.close.count }
+    print("inputs (resample + patterns): \(f3(t1 - t0)) s CPU; \(inputs.count) series, \(bars) bars")
+    print(
+        "fuse: \(f3(best)) s CPU (best of 3), \(signals.count) signals, \(signals.filter(\.accepted).count) accepted, \(signals.filter { !$0.sources.contains("flag:calibration_warmup") }.count) calibrated"
+    )
+}
+
 let command = CommandLine.arguments.dropFirst().first ?? "random"
 switch command {
 case "calibration":
     let seeds = CommandLine.arguments.count > 2 ? UInt64(CommandLine.arguments[2])!...UInt64(CommandLine.arguments[3])! : 1...20
     try calibration(seeds: seeds)
 case "edge": try edge()
+case "demo": try demo()
 case "random": try randomEntries()
 default:
-    print("usage: signals-bench [random|calibration [FROM TO]|edge]")
+    print("usage: signals-bench [random|calibration [FROM TO]|edge|demo]")
 }
