@@ -32,7 +32,8 @@ public enum SampleUniqueness {
             if resolvedAt[i] != .max { events.append((group[i], resolvedAt[i], 0, Int32(i))) }
         }
         events.sort { a, b in
-            a.group != b.group ? a.group < b.group : a.time != b.time ? a.time < b.time : a.kind != b.kind ? a.kind < b.kind : a.signal < b.signal
+            a.group != b.group
+                ? a.group < b.group : a.time != b.time ? a.time < b.time : a.kind != b.kind ? a.kind < b.kind : a.signal < b.signal
         }
         var integralAtStart = [Double](repeating: 0, count: n)
         var k = 0

@@ -35,7 +35,9 @@ for cut in cuts {
     calibrated += expected.filter { !$0.sources.contains("flag:calibration_warmup") }.count
     resolved += expected.filter { $0.outcome.exit != .open }.count
 }
-print("cuts \(cuts.count): compared \(compared) signals (\(calibrated) calibrated, \(resolved) resolved); differing \(differing); count mismatches \(countMismatch)")
+print(
+    "cuts \(cuts.count): compared \(compared) signals (\(calibrated) calibrated, \(resolved) resolved); differing \(differing); count mismatches \(countMismatch)"
+)
 
 let c = base[0].close, h = base[0].high, l = base[0].low
 var prefixProblems = 0

@@ -89,7 +89,11 @@ func calibration(seeds: ClosedRange<UInt64>) throws {
     for seed in seeds {
         let s = try scenario(seed: seed, edge: 0, bars: 12_000, threshold: 0.4, every: 4)
         fusionTime += s.fusionSeconds
-        let report = Evaluation.evaluate(s.series, config: { var c = AnalysisConfig(); c.spread = 0; return c }())
+        let report = Evaluation.evaluate(
+            s.series,
+            config: {
+                var c = AnalysisConfig(); c.spread = 0; return c
+            }())
         let o = report.overall
         if o.verdict != .edge { noEdge += 1 }
         var line = "seed \(seed): \(o.verdict.rawValue) p=\(f3(o.baselines.randomEntries.pValue)) trades=\(o.strategy.trades)"
@@ -124,7 +128,11 @@ func calibration(seeds: ClosedRange<UInt64>) throws {
 
 func edge() throws {
     let s = try scenario(seed: 7, edge: 0.35, bars: 6000, threshold: 0.65, every: 1)
-    let report = Evaluation.evaluate(s.series, config: { var c = AnalysisConfig(); c.spread = 0; return c }())
+    let report = Evaluation.evaluate(
+        s.series,
+        config: {
+            var c = AnalysisConfig(); c.spread = 0; return c
+        }())
     let o = report.overall
     print("edge: \(o.verdict.rawValue) p=\(f3(o.baselines.randomEntries.pValue)) trades=\(o.strategy.trades) dsr=\(f3(o.deflatedSharpe))")
     print("accepted mean R \(f3(o.accepted.meanR)) (\(o.accepted.count)), rejected \(f3(o.rejected.meanR)) (\(o.rejected.count))")
@@ -164,8 +172,12 @@ func randomEntries() throws {
     let sections = 1 + s.series.count  // overall + one per series, each with its own runs
     let trades = r1.overall.baselines.randomEntries.trades
     let runs = Double(large.randomRuns - small.randomRuns) * Double(sections)
-    print("evaluate (CPU time): \(f3(t1)) s with 1,000 runs, \(f3(t2)) s with 100,000 runs (\(sections) sections, \(trades) trades overall)")
-    print(String(format: "random entries: %.0f runs/s (%.0f trades drawn/s)", runs / (t2 - t1), runs * Double(trades) / Double(sections) / (t2 - t1)))
+    print(
+        "evaluate (CPU time): \(f3(t1)) s with 1,000 runs, \(f3(t2)) s with 100,000 runs (\(sections) sections, \(trades) trades overall)")
+    print(
+        String(
+            format: "random entries: %.0f runs/s (%.0f trades drawn/s)", runs / (t2 - t1),
+            runs * Double(trades) / Double(sections) / (t2 - t1)))
 }
 
 /// The fusion stage's work on the default demo's data, CPU time.
