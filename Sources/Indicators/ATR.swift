@@ -5,7 +5,9 @@
 /// |close[t-1]−low|)`. The first ATR, at index `period`, is the mean of the
 /// true ranges of bars `1 … period`; after it
 /// `atr[t] = (atr[t-1]·(period−1) + tr[t]) / period` (computed four bars per
-/// step, equal up to rounding; see `kernel`).
+/// step, equal up to rounding; see `kernel`). A value never depends on the
+/// bars after it, to the last bit: `compute` on a prefix of the columns gives
+/// a prefix of the result.
 public enum ATR {
     /// The number of leading NaN entries: `period`.
     public static func lookback(period: Int = 14) -> Int { period }
@@ -75,7 +77,7 @@ public enum ATR {
         var total = 0.0
         var i = 1
         while i <= period { total += trueRange(h[i], l[i], c[i - 1]); i += 1 }
-        var atr = total / p
+        let atr = total / p
         out[period] = atr
         // atr·(p−1)/p + tr/p, four bars per step (see `Decay`): one
         // multiply-add on the carried chain per four bars, the true ranges
@@ -105,11 +107,24 @@ public enum ATR {
             y = y23[high]
             i &+= 4
         }
-        atr = y[0]
-        while i < n {
-            atr = atr * a.a1 + trueRange(h[i], l[i], c[i - 1]) * invP
-            out[i] = atr
-            i += 1
+        // The last one to three bars: the same block, the missing bars'
+        // true ranges taken as 0 (they only meet a multiplication by 0 on the
+        // way to the bars that exist), so a bar's ATR is bit for bit the same
+        // however many bars follow it — cutting a series at t changes no value
+        // at or before t (the fusion's no-look-ahead property relies on it).
+        if i < n {
+            var b01 = SIMD2<Double>(repeating: 0), b23 = SIMD2<Double>(repeating: 0)
+            b01[0] = trueRange(h[i], l[i], c[i - 1]) * invP
+            if i + 1 < n { b01[1] = trueRange(h[i + 1], l[i + 1], c[i]) * invP }
+            if i + 2 < n { b23[0] = trueRange(h[i + 2], l[i + 2], c[i + 1]) * invP }
+            let q01 = b01 + (b01 * pow1)[swap]
+            let q23 = b23 + (b23 * pow1)[swap]
+            let s23 = q23 + q01[high] * pow12
+            let y01 = y * pow12 + q01
+            let y23 = y * pow34 + s23
+            out[i] = y01[0]
+            if i + 1 < n { out[i + 1] = y01[1] }
+            if i + 2 < n { out[i + 2] = y23[0] }
         }
     }
 }

@@ -2,7 +2,9 @@
 ///
 /// The smoothing factor is `k = 2 / (period + 1)`. The first value, at index
 /// `period - 1`, is the simple average of the first `period` inputs; after it
-/// `ema[t] = (x[t] - ema[t-1]) * k + ema[t-1]`.
+/// `ema[t] = (x[t] - ema[t-1]) * k + ema[t-1]` (four bars per step, equal up
+/// to rounding). A value never depends on the inputs after it, to the last
+/// bit: `compute` on a prefix gives a prefix of the result.
 public enum EMA {
     /// The number of leading NaN entries: `period - 1`.
     public static func lookback(period: Int) -> Int { period - 1 }
@@ -65,10 +67,21 @@ public enum EMA {
             out[i + 3] = prev
             i += 4
         }
-        while i < n {
-            prev = (input[i] - prev) * k + prev
-            out[i] = prev
-            i += 1
+        // The last one to three bars: the block's arithmetic for the bars
+        // that exist, so a value is bit for bit the same however many bars
+        // follow it (cutting a series at t changes no value at or before t).
+        if i < n {
+            let r = input[i]
+            let d = prev - r
+            out[i] = r + d * a.a1
+            if i + 1 < n {
+                let s2 = (input[i + 1] - r) * k
+                out[i + 1] = r + (d * a.a2 + s2)
+                if i + 2 < n {
+                    let s3 = s2 * a.a1 + (input[i + 2] - r) * k
+                    out[i + 2] = r + (d * a.a3 + s3)
+                }
+            }
         }
     }
 }

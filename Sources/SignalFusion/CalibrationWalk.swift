@@ -15,15 +15,19 @@
 struct CalibrationWalk {
     typealias Features = (Double, Double, Double, Double, Double, Double, Double, Double)
     var knownAt: [Int64] = []
+    /// The symbol's index: outcomes of one symbol overlap in time on one price path.
+    var group: [Int32] = []
     var features: [Double] = []
 
     init(capacity: Int) {
         knownAt.reserveCapacity(capacity)
+        group.reserveCapacity(capacity)
         features.reserveCapacity(capacity * QualityModel.featureCount)
     }
 
-    mutating func add(knownAt time: Int64, _ x: Features) {
+    mutating func add(knownAt time: Int64, group g: Int, _ x: Features) {
         knownAt.append(time)
+        group.append(Int32(g))
         features.append(contentsOf: [x.0, x.1, x.2, x.3, x.4, x.5, x.6, x.7])
     }
 
@@ -38,8 +42,10 @@ struct CalibrationWalk {
         for i in 0..<n { if let r = signals[i].outcome.resolvedAt { resolvedTime[i] = r } }
         let resolved = (0..<n).filter { resolvedTime[$0] != .max }
             .sorted { resolvedTime[$0] != resolvedTime[$1] ? resolvedTime[$0] < resolvedTime[$1] : $0 < $1 }
+        let unique = SampleUniqueness.average(knownAt: known, resolvedAt: resolvedTime, group: group)
         var x: [Double] = []
         var y: [Double] = []
+        var uniquenessSum = 0.0
         x.reserveCapacity(resolved.count * p)
         y.reserveCapacity(resolved.count)
         var model = QualityModel()
@@ -59,11 +65,18 @@ struct CalibrationWalk {
                     let j = resolved[next]
                     x.append(contentsOf: f[j * p..<(j + 1) * p])
                     y.append((signals[j].outcome.r ?? 0) > 0 ? 1 : 0)
+                    uniquenessSum += unique[j]
                     next += 1
                 }
                 let m = y.count
-                if m >= config.minHistory && (!fitted || m >= lastFit + Swift.max(config.refitEvery, lastFit / 10)) {
-                    model.fit(x: x, y: y, count: m, lambda: config.calibrationL2)
+                // Evidence is the effective sample Σu = m·ū (overlapping outcomes
+                // count as fractions of one): the first fit waits for
+                // `min_history` of it, and the penalty weighs against it.
+                if uniquenessSum >= Double(config.minHistory)
+                    && (!fitted || m >= lastFit + Swift.max(config.refitEvery, lastFit / 10))
+                {
+                    let meanUniqueness = Swift.max(uniquenessSum / Double(m), 1e-6)
+                    model.fit(x: x, y: y, count: m, lambda: config.calibrationL2 / meanUniqueness)
                     fitted = true
                     lastFit = m
                 }

@@ -12,7 +12,7 @@
 ///  "min_forecast_magnitude": 0.0001, "min_forecast_confidence": 0,
 ///  "atr_period": 14, "adx_period": 14, "trend_period": 50, "volume_window": 20,
 ///  "volatility_lookback": 100, "correlation_window": 50,
-///  "min_history": 200, "refit_every": 50, "calibration_l2": 50}
+///  "min_history": 200, "refit_every": 50, "calibration_l2": 150}
 /// ```
 public struct FusionConfig: Sendable, Equatable, Codable {
     /// `quality_threshold`: a signal is accepted when `quality ≥` this; in [0, 1]. Default 0.65.
@@ -48,15 +48,18 @@ public struct FusionConfig: Sendable, Equatable, Codable {
     public var correlationWindow: Int = 50
     /// `min_history`: resolved signals needed before `quality` is the
     /// calibrated probability (before that: the prior and
-    /// `flag:calibration_warmup`); ≥ 1. Default 200.
+    /// `flag:calibration_warmup`), counted by their sample uniqueness (the
+    /// effective number of independent outcomes, see ``SampleUniqueness``);
+    /// ≥ 1. Default 200.
     public var minHistory: Int = 200
     /// `refit_every`: the model is refitted when at least this many (and 10 %)
     /// more signals have resolved since the last fit; ≥ 1. Default 50.
     public var refitEvery: Int = 50
-    /// `calibration_l2`: the L2 penalty λ of the logistic model; ≥ 0. Default 50
-    /// (outcomes of neighbouring signals overlap, so the effective sample is
-    /// far smaller than the count; a weaker penalty over-fits early refits).
-    public var calibrationL2: Double = 50
+    /// `calibration_l2`: the L2 penalty λ of the logistic model, per unit of
+    /// effective sample (the fit uses `λ / ū`, `ū` the training outcomes'
+    /// mean sample uniqueness: overlapping outcomes are worth fewer
+    /// independent ones than their count); ≥ 0. Default 150.
+    public var calibrationL2: Double = 150
 
     /// The defaults.
     public init() {}

@@ -14,7 +14,9 @@ import Darwin
 /// expected move in ATRs in the signal's direction (0 without a forecast).
 ///
 /// It minimises `−Σ [y log p + (1−y) log(1−p)] + λ/2·Σ_{j≥1} βⱼ²` (the
-/// intercept is not penalised). A refit starts from the previous
+/// intercept is not penalised); ``CalibrationWalk`` passes
+/// `λ = calibration_l2 / ū`, `ū` the training outcomes' mean sample
+/// uniqueness. A refit starts from the previous
 /// coefficients (warm start) and stops when no coefficient moves more than
 /// 1e-9, or after 25 steps.
 struct QualityModel: Sendable, Equatable {

@@ -180,6 +180,7 @@ public enum SignalFusion {
         let weights = config.weights
         let lookback = config.volatilityLookback
         let forecastSource = "forecast:" + input.forecastName
+        let symbolIndex = inputs.firstIndex { $0.symbol == input.symbol } ?? i
 
         for (n, candidate) in state.candidates.enumerated() {
             if n & 255 == 255 { try checkpoint() }
@@ -286,7 +287,7 @@ public enum SignalFusion {
                 if !strength.isFinite { strength = 0 }
             }
             walk.add(
-                knownAt: closeTime,
+                knownAt: closeTime, group: symbolIndex,
                 (
                     1, components.patternStrength - 0.5, mtfKnown ? mtf - 0.5 : 0, regime - 0.5,
                     volumeKnown ? volumeScore - 0.5 : 0, sentimentKnown ? sentimentScore - 0.5 : 0,

@@ -43,6 +43,33 @@ struct KernelPathTests {
         check("adx_7", lookback: 13) { h, l, c in ADX.compute(high: h, low: l, close: c, period: 7) }
     }
 
+    /// A value never depends on later bars, to the last bit: on every prefix
+    /// length the result is the prefix of the full result (the fusion stage's
+    /// no-look-ahead property test cuts series at arbitrary bars and compares
+    /// exactly). Covers the indicators the fusion reads.
+    @Test func prefixesGiveBitForBitPrefixes() {
+        let n = 400
+        let h = Array(f.high.prefix(n)), l = Array(f.low.prefix(n)), c = Array(f.close.prefix(n))
+        let indicators: [(String, ([Double], [Double], [Double]) -> [Double])] = [
+            ("sma_20", { _, _, c in SMA.compute(c, period: 20) }),
+            ("ema_12", { _, _, c in EMA.compute(c, period: 12) }),
+            ("ema_50", { _, _, c in EMA.compute(c, period: 50) }),
+            ("atr_14", { h, l, c in ATR.compute(high: h, low: l, close: c) }),
+            ("atr_5", { h, l, c in ATR.compute(high: h, low: l, close: c, period: 5) }),
+            ("adx_14", { h, l, c in ADX.compute(high: h, low: l, close: c) }),
+        ]
+        for (name, compute) in indicators {
+            let whole = compute(h, l, c)
+            var differing: [Int] = []
+            for m in 1...n {
+                let part = compute(Array(h.prefix(m)), Array(l.prefix(m)), Array(c.prefix(m)))
+                let same = zip(part, whole).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+                if !same { differing.append(m) }
+            }
+            #expect(differing.isEmpty, "\(name): prefixes of \(differing.prefix(10)) bars differ")
+        }
+    }
+
     /// Mean and population standard deviation of `x[t−period+1 … t]`, two
     /// passes.
     func twoPass(_ x: [Double], _ t: Int, _ period: Int) -> (mean: Double, sigma: Double) {

@@ -26,13 +26,16 @@ struct NoLookAheadTests {
             let truncated = try SignalFusion.fuse(MarketFixture.inputs(base, cutoff: cut), config: config)
             // Outcomes are compared as known at the cut: resolved by then, else open.
             let expected = full.filter { $0.timestamp + duration[$0.timeframe]! <= cut }.map { $0.known(at: cut) }
-            // The calibrated quality may differ in its last bit (the fits' sums); everything else exactly.
+            // Bit for bit: every field, the calibrated quality, the prior and the outcome included.
             #expect(truncated.count == expected.count, "cut at \(cut)")
-            var aligned = truncated
-            for i in aligned.indices where i < expected.count && abs(aligned[i].quality - expected[i].quality) < 1e-12 {
-                aligned[i].quality = expected[i].quality
-            }
-            #expect(aligned == expected, "cut at \(cut)")
+            #expect(truncated == expected, "cut at \(cut)")
+            let differing = zip(truncated, expected).enumerated().filter { _, pair in
+                let (a, b) = pair
+                return a.quality.bitPattern != b.quality.bitPattern || a.qualityPrior.bitPattern != b.qualityPrior.bitPattern
+                    || a.outcome.exit != b.outcome.exit || a.outcome.r?.bitPattern != b.outcome.r?.bitPattern
+                    || a.outcome.resolvedAt != b.outcome.resolvedAt
+            }.map(\.offset)
+            #expect(differing.isEmpty, "cut at \(cut): quality, quality_prior or outcome bits differ at \(differing.prefix(5))")
             compared += expected.count
             calibrated += expected.filter { !$0.sources.contains("flag:calibration_warmup") }.count
             resolved += expected.filter { $0.outcome.exit != .open }.count

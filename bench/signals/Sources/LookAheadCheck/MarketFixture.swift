@@ -1,0 +1,1 @@
+../../../../Tests/SignalFusionTests/MarketFixture.swift
