@@ -2,6 +2,7 @@ import Foundation
 import Hashing
 import Pipeline
 import Service
+import Stages
 import TestSupport
 import Testing
 
@@ -64,8 +65,8 @@ struct StageCacheServiceTests {
     }
 
     @Test func aSecondIdenticalExperimentRestoresEveryStageAndAThresholdChangeRecomputesFusionExportAnalysisOnly() throws {
-        let t = try TestApp { $0.cacheEnabled = true }
-        try StageTests.sample(t, days: 20)
+        let t = try TestApp(stages: StageRegistry(SignalForgeStages.all)) { $0.cacheEnabled = true }
+        try StageTests.sample(t, days: 10)
 
         let first = try Self.run(t, Self.body())
         #expect(try Self.stages(t, first, "stage_cached") == [])
@@ -102,7 +103,7 @@ struct StageCacheServiceTests {
     }
 
     @Test func changingADatasetsContentRecomputesEveryStage() throws {
-        let t = try TestApp { $0.cacheEnabled = true }
+        let t = try TestApp(stages: StageRegistry(SignalForgeStages.all)) { $0.cacheEnabled = true }
         try StageTests.sample(t, days: 10)
         let body = StageTests.body(stages: ["load", "resample", "merge", "features", "export"])
         let first = try Self.run(t, body)
@@ -123,7 +124,7 @@ struct StageCacheServiceTests {
     }
 
     @Test func aCorruptedEntryIsDetectedDroppedAndRecomputed() throws {
-        let t = try TestApp { $0.cacheEnabled = true }
+        let t = try TestApp(stages: StageRegistry(SignalForgeStages.all)) { $0.cacheEnabled = true }
         try StageTests.sample(t, days: 10)
         let first = try Self.run(t, Self.body())
         // One byte of fusion's entry changes; its size does not.
@@ -147,7 +148,7 @@ struct StageCacheServiceTests {
     @Test func withAVeryLowLimitRunsSucceedAndTheCacheStaysUnderIt() throws {
         let limitGB = 0.0002
         let limit = Int64(limitGB * Double(1 << 30))
-        let t = try TestApp {
+        let t = try TestApp(stages: StageRegistry(SignalForgeStages.all)) {
             $0.cacheEnabled = true
             $0.cacheMaxGB = limitGB
         }
@@ -174,7 +175,7 @@ struct StageCacheServiceTests {
     }
 
     @Test func theCacheSwitchedOffComputesEveryStage() throws {
-        let t = try TestApp { $0.cacheEnabled = false }
+        let t = try TestApp(stages: StageRegistry(SignalForgeStages.all)) { $0.cacheEnabled = false }
         try StageTests.sample(t, days: 5)
         let body = StageTests.body(stages: ["load", "resample", "merge", "export"])
         _ = try Self.run(t, body)
