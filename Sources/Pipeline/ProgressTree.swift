@@ -213,7 +213,10 @@ public final class ProgressTree: Sendable {
         let n = s.nodes[i]
         if n.children.isEmpty { return n.done }
         if n.kind == .pipeline {
-            return Int64(n.children.count(where: { s.nodes[$0].status == .completed || s.nodes[$0].status == .skipped || s.nodes[$0].status == .cached }))
+            return Int64(
+                n.children.count(where: {
+                    s.nodes[$0].status == .completed || s.nodes[$0].status == .skipped || s.nodes[$0].status == .cached
+                }))
         }
         var sum: Int64 = 0
         for c in n.children { sum += done(s, c) }

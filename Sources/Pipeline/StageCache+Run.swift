@@ -63,8 +63,9 @@ struct StageCacheRun {
         let suspendedBefore = context.suspendedTime
         let outcome: StageCache.ReadOutcome
         do {
-            outcome = try cache.read(key, verify: cacheable.restoreReadsEntry(needed: needed), checkpoint: { try context.checkpoint() }) {
-                entry in try cacheable.restoreCacheEntry(context, from: entry, needed: needed)
+            let checkpoint: () throws -> Void = { try context.checkpoint() }
+            outcome = try cache.read(key, verify: cacheable.restoreReadsEntry(needed: needed), checkpoint: checkpoint) { entry in
+                try cacheable.restoreCacheEntry(context, from: entry, needed: needed)
             }
         } catch let e as RunStop {
             throw e
@@ -81,14 +82,16 @@ struct StageCacheRun {
             return nil
         case .corrupt(let reason):
             context.logger.warning(
-                "stage cache: the entry is corrupted; dropped, computing the stage", metadata: ["cache_key": "\(key)", "reason": "\(reason)"])
+                "stage cache: the entry is corrupted; dropped, computing the stage",
+                metadata: ["cache_key": "\(key)", "reason": "\(reason)"])
             try context.event("cache_corrupt", ["key": key, "reason": reason])
             return nil
         case .hit:
             context.progress.finish(context.node, .cached)
             let elapsed = started.duration(to: .now) - (context.suspendedTime - suspendedBefore)
             let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-            context.logger.info("stage cached: restored from the stage cache", metadata: ["cache_key": "\(key)", "duration_ms": "\(Int(ms))"])
+            context.logger.info(
+                "stage cached: restored from the stage cache", metadata: ["cache_key": "\(key)", "duration_ms": "\(Int(ms))"])
             return Restored(key: key, durationMs: ms)
         }
     }
@@ -99,7 +102,8 @@ struct StageCacheRun {
     mutating func store(_ stage: any Stage, _ context: StageContext) throws {
         guard let cache, let cacheable = stage as? any CacheableStage, let key = key(stage.name, context) else { return }
         do {
-            let stored = try cache.write(key, stage: stage.name, checkpoint: { try context.checkpoint() }) { entry in
+            let checkpoint: () throws -> Void = { try context.checkpoint() }
+            let stored = try cache.write(key, stage: stage.name, checkpoint: checkpoint) { entry in
                 try cacheable.writeCacheEntry(context, to: entry)
             }
             if stored { context.logger.info("stage output stored in the stage cache", metadata: ["cache_key": "\(key)"]) }

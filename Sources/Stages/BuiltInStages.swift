@@ -50,32 +50,47 @@ public struct ChartBars: Sendable {
 public enum BuiltInStages {
     /// `load` → `resample` → `merge` → `features` → `patterns` → `forecast` → `fusion` → `export` → `analysis`.
     public static let descriptors: [StageDescriptor] = [
-        StageDescriptor(name: "load", prerequisites: [], options: LoadOptions.self, reads: ["load"], bars: nil, cacheVersion: 1) { LoadStage() },
-        StageDescriptor(name: "resample", prerequisites: ["load"], options: ResampleOptions.self, reads: ["resample"], bars: nil, cacheVersion: 1) {
+        StageDescriptor(name: "load", prerequisites: [], options: LoadOptions.self, reads: ["load"], bars: nil, cacheVersion: 1) {
+            LoadStage()
+        },
+        StageDescriptor(
+            name: "resample", prerequisites: ["load"], options: ResampleOptions.self, reads: ["resample"], bars: nil, cacheVersion: 1
+        ) {
             ResampleStage()
         },
         StageDescriptor(
-            name: "merge", prerequisites: ["resample"], options: MergeOptions.self, reads: ["merge"], bars: MergeStage.chartBars, cacheVersion: 1
+            name: "merge", prerequisites: ["resample"], options: MergeOptions.self, reads: ["merge"], bars: MergeStage.chartBars,
+            cacheVersion: 1
         ) {
             MergeStage()
         },
-        StageDescriptor(name: "features", prerequisites: ["merge"], options: FeaturesOptions.self, reads: ["features"], bars: nil, cacheVersion: 1) {
+        StageDescriptor(
+            name: "features", prerequisites: ["merge"], options: FeaturesOptions.self, reads: ["features"], bars: nil, cacheVersion: 1
+        ) {
             FeaturesStage()
         },
-        StageDescriptor(name: "patterns", prerequisites: ["merge"], options: PatternsOptions.self, reads: ["patterns"], bars: nil, cacheVersion: 1) {
+        StageDescriptor(
+            name: "patterns", prerequisites: ["merge"], options: PatternsOptions.self, reads: ["patterns"], bars: nil, cacheVersion: 1
+        ) {
             PatternsStage()
         },
-        StageDescriptor(name: "forecast", prerequisites: ["features"], options: ForecastConfig.self, reads: ["forecast"], bars: nil, cacheVersion: 1) {
+        StageDescriptor(
+            name: "forecast", prerequisites: ["features"], options: ForecastConfig.self, reads: ["forecast"], bars: nil, cacheVersion: 1
+        ) {
             ForecastStage()
         },
         StageDescriptor(
-            name: "fusion", prerequisites: ["forecast", "patterns"], options: FusionConfig.self, reads: ["fusion", "patterns", "analysis"], bars: nil, cacheVersion: 1
+            name: "fusion", prerequisites: ["forecast", "patterns"], options: FusionConfig.self, reads: ["fusion", "patterns", "analysis"],
+            bars: nil, cacheVersion: 1
         ) { FusionStage() },
-        StageDescriptor(name: "export", prerequisites: ["merge"], options: ExportOptions.self, reads: ["export"], bars: nil, cacheVersion: 1) {
+        StageDescriptor(
+            name: "export", prerequisites: ["merge"], options: ExportOptions.self, reads: ["export"], bars: nil, cacheVersion: 1
+        ) {
             ExportStage()
         },
         StageDescriptor(
-            name: "analysis", prerequisites: ["fusion"], options: AnalysisConfig.self, reads: ["analysis", "export", "fusion"], bars: nil, cacheVersion: 1
+            name: "analysis", prerequisites: ["fusion"], options: AnalysisConfig.self, reads: ["analysis", "export", "fusion"], bars: nil,
+            cacheVersion: 1
         ) { AnalysisStage() },
     ]
 

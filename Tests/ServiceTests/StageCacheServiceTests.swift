@@ -35,13 +35,18 @@ struct StageCacheServiceTests {
         return stages.filter(named.contains)
     }
 
-    /// Every artifact's SHA-256 by name; `report.json` with the experiment's id blanked.
-    static func digests(_ t: TestApp, _ id: String) throws -> [String: String] {
+    /// Every artifact's SHA-256 by name; `report.json` with the experiment's id blanked
+    /// (and, with `timings`, the forecast models' fit times, which differ between two computations).
+    static func digests(_ t: TestApp, _ id: String, timings: Bool = false) throws -> [String: String] {
         var out: [String: String] = [:]
         for a in try StageTests.artifacts(t, id) {
             var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: a.path)))
             if a.name == "report.json" {
-                bytes = Array(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: id, with: "ID").utf8)
+                var text = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: id, with: "ID")
+                if timings {
+                    text = text.replacingOccurrences(of: #""seconds":[-+0-9.eE]+"#, with: #""seconds":0"#, options: .regularExpression)
+                }
+                bytes = Array(text.utf8)
             }
             out[a.name] = SHA256.hex(bytes)
         }
@@ -49,7 +54,7 @@ struct StageCacheServiceTests {
     }
 
     static func signals(_ t: TestApp, _ id: String) throws -> [[String: Any]] {
-        try t.request("GET", "/v1/experiments/\(id)/signals?limit=100000").json["items"] as? [[String: Any]] ?? []
+        try t.request("GET", "/v1/experiments/\(id)/signals?limit=5000").json["items"] as? [[String: Any]] ?? []
     }
 
     /// `<data>/cache/entries/*`, with the stage each manifest names.
@@ -87,7 +92,11 @@ struct StageCacheServiceTests {
         #expect(try Self.digests(t, second) == digests)
         let signals = try Self.signals(t, first)
         #expect(!signals.isEmpty)
-        #expect(try Self.signals(t, second).count == signals.count)
+        let restored = try Self.signals(t, second)
+        #expect(restored.count == signals.count)
+        #expect(
+            restored.map { "\($0["timestamp"] ?? "") \($0["quality"] ?? "")" }
+                == signals.map { "\($0["timestamp"] ?? "") \($0["quality"] ?? "")" })
         let report = try t.request("GET", "/v1/experiments/\(second)/report")
         #expect(report.status == 200)
         #expect(report.text.contains(second), "the restored report names its own experiment")
@@ -98,7 +107,9 @@ struct StageCacheServiceTests {
         #expect(try Self.stages(t, third, "stage_started") == ["fusion", "export", "analysis"])
 
         let metrics = try t.request("GET", "/metrics").text
-        #expect(metrics.contains("signalforge_stage_cache_hits_total 15"), "\(metrics.split(separator: "\n").filter { $0.contains("stage_cache") })")
+        #expect(
+            metrics.contains("signalforge_stage_cache_hits_total 15"),
+            "\(metrics.split(separator: "\n").filter { $0.contains("stage_cache") })")
         #expect(metrics.contains("signalforge_stage_cache_bytes "))
     }
 
@@ -156,7 +167,9 @@ struct StageCacheServiceTests {
         let first = try Self.run(t, Self.body())
         let second = try Self.run(t, Self.body(threshold: 0.6))
         let third = try Self.run(t, Self.body())
-        #expect(try Self.digests(t, third) == Self.digests(t, first))
+        // Forecast's entry does not fit: it is computed again, so the report's fit times differ.
+        let (a, b) = (try Self.digests(t, third, timings: true), try Self.digests(t, first, timings: true))
+        #expect(a == b, "differ: \(a.keys.filter { a[$0] != b[$0] }.sorted())")
         _ = second
         let entries = try Self.entries(t)
         #expect(!entries.isEmpty, "small entries fit")
@@ -164,7 +177,8 @@ struct StageCacheServiceTests {
         var onDisk: Int64 = 0
         for e in entries {
             for name in try FileManager.default.contentsOfDirectory(atPath: e.dir.path) where name != "manifest.json" {
-                onDisk += (try FileManager.default.attributesOfItem(atPath: e.dir.appendingPathComponent(name).path)[.size] as? NSNumber)?
+                onDisk +=
+                    (try FileManager.default.attributesOfItem(atPath: e.dir.appendingPathComponent(name).path)[.size] as? NSNumber)?
                     .int64Value ?? 0
             }
         }
