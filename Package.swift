@@ -85,7 +85,7 @@ let package = Package(
         // The experiment engine: lifecycle, stage runner, progress, events.
         .target(
             name: "Pipeline",
-            dependencies: ["CLinux", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLinux", "Hashing", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming
         ),
 

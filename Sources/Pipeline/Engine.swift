@@ -47,6 +47,9 @@ public final class Engine: Sendable {
         /// for work. Not asked when nothing runs here: one experiment alone
         /// always starts. nil (the default) admits everything.
         public var admit: (@Sendable (_ running: [UUID]) -> Bool)?
+        /// Where stages' outputs are kept by content key and restored from
+        /// (nil, the default: every stage is computed). See `docs/cache.md`.
+        public var stageCache: StageCache?
         public init() {}
     }
 

@@ -18,7 +18,7 @@ import Synchronization
 /// `version` to persist only when something changed. Thread-safe.
 public final class ProgressTree: Sendable {
     public enum Kind: String, Sendable, Codable { case pipeline, stage, step, substep }
-    public enum Status: String, Sendable, Codable { case pending, running, paused, completed, skipped, failed }
+    public enum Status: String, Sendable, Codable { case pending, running, paused, completed, skipped, cached, failed }
 
     /// A node as clients see it. `path` is `pipeline/stage/step/substep`.
     public struct Snapshot: Sendable, Equatable {
@@ -165,7 +165,7 @@ public final class ProgressTree: Sendable {
     /// Sets a node's total units (when it becomes known).
     public func setTotal(_ path: String, _ total: Int64?) { mutate(path) { s, i in s.nodes[i].total = total } }
 
-    /// Ends a node with `status` (`completed`, `skipped` or `failed`).
+    /// Ends a node with `status` (`completed`, `skipped`, `cached` or `failed`).
     public func finish(_ path: String, _ status: Status = .completed) {
         let now = clock()
         mutate(path) { s, i in
@@ -213,7 +213,10 @@ public final class ProgressTree: Sendable {
         let n = s.nodes[i]
         if n.children.isEmpty { return n.done }
         if n.kind == .pipeline {
-            return Int64(n.children.count(where: { s.nodes[$0].status == .completed || s.nodes[$0].status == .skipped }))
+            return Int64(
+                n.children.count(where: {
+                    s.nodes[$0].status == .completed || s.nodes[$0].status == .skipped || s.nodes[$0].status == .cached
+                }))
         }
         var sum: Int64 = 0
         for c in n.children { sum += done(s, c) }
@@ -237,7 +240,7 @@ public final class ProgressTree: Sendable {
 
     private static func percent(_ s: State, _ i: Int) -> Double {
         let n = s.nodes[i]
-        if n.status == .completed || n.status == .skipped { return 100 }
+        if n.status == .completed || n.status == .skipped || n.status == .cached { return 100 }
         if !n.children.isEmpty {
             // A parent with a total of its own counts its children's units against it.
             if n.kind != .pipeline, let total = n.total, total > 0 {

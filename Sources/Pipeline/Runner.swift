@@ -102,6 +102,7 @@ final class Runner: Sendable {
         progress.start("pipeline")
         log.info("experiment started", metadata: ["stages": "\(experiment.stages.joined(separator: ","))"])
         let environment = engine.configuration.environment?.bound(to: store)
+        var cache = StageCacheRun(cache: engine.configuration.stageCache, registry: engine.registry, stages: experiment.stages)
         do {
             for (index, name) in experiment.stages.enumerated() {
                 try gate.checkpoint()
@@ -133,6 +134,16 @@ final class Runner: Sendable {
                             id, kind: "recompute", stage: name, details: ["reason": "checkpoint missing"], fence: fence, key: key)
                     }
                 }
+                if let cached = try cache.restore(stage, context, at: index) {
+                    let percent = Double(index + 1) / Double(experiment.stages.count) * 100
+                    try store.write { key in
+                        try repo.recordEvent(id, kind: "stage_cached", stage: name, details: ["key": cached.key], fence: fence, key: key)
+                    }
+                    try store.write { key in
+                        try repo.stageCompleted(id, stage: name, durationMs: cached.durationMs, percent: percent, fence: fence, key: key)
+                    }
+                    continue
+                }
                 try store.write { key in try repo.stageStarted(id, stage: name, fence: fence, key: key) }
                 progress.start(node)
                 stageLog.info("stage started")
@@ -155,6 +166,7 @@ final class Runner: Sendable {
                 let percent = Double(index + 1) / Double(experiment.stages.count) * 100
                 try store.write { key in try repo.stageCompleted(id, stage: name, durationMs: ms, percent: percent, fence: fence, key: key)
                 }
+                try cache.store(stage, context)
             }
             try gate.checkpoint()
             lease.withLock { $0.finishing = true }

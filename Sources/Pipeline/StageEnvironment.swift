@@ -14,6 +14,9 @@ public protocol StageEnvironment: Sendable {
     /// upload (e.g. `1h`, `1M`), or nil when unknown.
     func datasetTimeframe(id: UUID) -> String?
 
+    /// The SHA-256 (hex) recorded for an uploaded dataset's file, or nil when unknown.
+    func datasetSHA256(id: UUID) -> String?
+
     /// Records (or replaces) an artifact of the experiment: a file under its
     /// directory that `GET /v1/experiments/{id}/artifacts/{name}` serves.
     func recordArtifact(_ artifact: ArtifactInfo, experiment: UUID) throws
@@ -26,6 +29,9 @@ public protocol StageEnvironment: Sendable {
 extension StageEnvironment {
     /// Default: nil (no record of uploads' timeframes).
     public func datasetTimeframe(id: UUID) -> String? { nil }
+
+    /// Default: nil (the stage cache then hashes the file itself).
+    public func datasetSHA256(id: UUID) -> String? { nil }
 
     /// Default: the same environment (one without a store).
     public func bound(to store: RunStore) -> any StageEnvironment { self }

@@ -103,6 +103,11 @@ public final class Application: Sendable {
         engineConfig.outageWaitSeconds = Double(settings.outageWaitSeconds)
         engineConfig.dataDirectory = URL(fileURLWithPath: settings.dataDir)
         engineConfig.beforeFinish = { logWriter.waitUntilWritten(logBus.publishedCount, timeout: .seconds(120)) }
+        if settings.cacheEnabled, settings.cacheMaxGB > 0 {
+            engineConfig.stageCache = StageCache(
+                directory: URL(fileURLWithPath: settings.dataDir).appendingPathComponent("cache"),
+                maxBytes: Int64(settings.cacheMaxGB * Double(1 << 30)))
+        }
         configureEngine(&engineConfig)
         engine = Engine(
             configuration: engineConfig, repository: PostgresExperimentRepository(pool: pool), registry: stages, logger: logger,
@@ -167,6 +172,7 @@ public final class Application: Sendable {
                     + stuckDetector.metricsText + notifier.metricsText
                     + metrics.renderOutcomes() + system.prometheus()
                     + edgeStatistics.prometheusText
+                    + (engine.configuration.stageCache?.prometheusText ?? "")
             }
         ).register(&router)
         SystemRoutes(status: system).register(&router)

@@ -177,9 +177,9 @@ public struct AnalysisStage: Stage {
             """
         let url = context.directory.appendingPathComponent("report.json").standardizedFileURL.absoluteURL
         try Data(json.utf8).write(to: url, options: .atomic)
-        try context.environment?.recordArtifact(
-            ArtifactInfo(name: "report.json", format: "json", path: url.path, sizeBytes: Int64(json.utf8.count)),
-            experiment: context.experimentID)
+        let reportInfo = ArtifactInfo(name: "report.json", format: "json", path: url.path, sizeBytes: Int64(json.utf8.count))
+        RecordedArtifacts.note(reportInfo, context)
+        try context.environment?.recordArtifact(reportInfo, experiment: context.experimentID)
         if let store = context.environment as? any ResultStore {
             try store.recordReport(json, experiment: context.experimentID)
         } else {

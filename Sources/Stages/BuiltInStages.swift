@@ -17,11 +17,16 @@ public struct StageDescriptor: Sendable {
     /// Its options type, decoded from `config.<name>`.
     public let options: any StageOptions.Type
     /// Every `config` section it reads (its own first; `fusion` also reads
-    /// `patterns`, `analysis` reads `export`). A stage that recomputes an
+    /// `patterns` and `analysis` (the costs of its outcome labels), `analysis`
+    /// reads `export` and `fusion`); the stage cache keys on exactly these. A stage that recomputes an
     /// earlier stage's output after a restart reads that stage's section too.
     public let reads: [String]
     /// The chart's bars, when this stage leaves them (`merge`).
     public let bars: ChartBars?
+    /// The version of the stage's output in the stage cache's keys: bump it
+    /// by hand in the same commit as any change that alters what the stage
+    /// produces from the same inputs (its entries are then recomputed; see `docs/cache.md`).
+    public let cacheVersion: Int
     let make: @Sendable () -> any Stage
 
     /// A fresh instance of the stage, with its default settings.
@@ -45,32 +50,47 @@ public struct ChartBars: Sendable {
 public enum BuiltInStages {
     /// `load` → `resample` → `merge` → `features` → `patterns` → `forecast` → `fusion` → `export` → `analysis`.
     public static let descriptors: [StageDescriptor] = [
-        StageDescriptor(name: "load", prerequisites: [], options: LoadOptions.self, reads: ["load"], bars: nil) { LoadStage() },
-        StageDescriptor(name: "resample", prerequisites: ["load"], options: ResampleOptions.self, reads: ["resample"], bars: nil) {
+        StageDescriptor(name: "load", prerequisites: [], options: LoadOptions.self, reads: ["load"], bars: nil, cacheVersion: 1) {
+            LoadStage()
+        },
+        StageDescriptor(
+            name: "resample", prerequisites: ["load"], options: ResampleOptions.self, reads: ["resample"], bars: nil, cacheVersion: 1
+        ) {
             ResampleStage()
         },
         StageDescriptor(
-            name: "merge", prerequisites: ["resample"], options: MergeOptions.self, reads: ["merge"], bars: MergeStage.chartBars
+            name: "merge", prerequisites: ["resample"], options: MergeOptions.self, reads: ["merge"], bars: MergeStage.chartBars,
+            cacheVersion: 1
         ) {
             MergeStage()
         },
-        StageDescriptor(name: "features", prerequisites: ["merge"], options: FeaturesOptions.self, reads: ["features"], bars: nil) {
+        StageDescriptor(
+            name: "features", prerequisites: ["merge"], options: FeaturesOptions.self, reads: ["features"], bars: nil, cacheVersion: 1
+        ) {
             FeaturesStage()
         },
-        StageDescriptor(name: "patterns", prerequisites: ["merge"], options: PatternsOptions.self, reads: ["patterns"], bars: nil) {
+        StageDescriptor(
+            name: "patterns", prerequisites: ["merge"], options: PatternsOptions.self, reads: ["patterns"], bars: nil, cacheVersion: 1
+        ) {
             PatternsStage()
         },
-        StageDescriptor(name: "forecast", prerequisites: ["features"], options: ForecastConfig.self, reads: ["forecast"], bars: nil) {
+        StageDescriptor(
+            name: "forecast", prerequisites: ["features"], options: ForecastConfig.self, reads: ["forecast"], bars: nil, cacheVersion: 1
+        ) {
             ForecastStage()
         },
         StageDescriptor(
-            name: "fusion", prerequisites: ["forecast", "patterns"], options: FusionConfig.self, reads: ["fusion", "patterns"], bars: nil
+            name: "fusion", prerequisites: ["forecast", "patterns"], options: FusionConfig.self, reads: ["fusion", "patterns", "analysis"],
+            bars: nil, cacheVersion: 1
         ) { FusionStage() },
-        StageDescriptor(name: "export", prerequisites: ["merge"], options: ExportOptions.self, reads: ["export"], bars: nil) {
+        StageDescriptor(
+            name: "export", prerequisites: ["merge"], options: ExportOptions.self, reads: ["export"], bars: nil, cacheVersion: 1
+        ) {
             ExportStage()
         },
         StageDescriptor(
-            name: "analysis", prerequisites: ["fusion"], options: AnalysisConfig.self, reads: ["analysis", "export"], bars: nil
+            name: "analysis", prerequisites: ["fusion"], options: AnalysisConfig.self, reads: ["analysis", "export", "fusion"], bars: nil,
+            cacheVersion: 1
         ) { AnalysisStage() },
     ]
 

@@ -79,6 +79,7 @@ public struct ExportStage: Stage {
             let info = ArtifactInfo(
                 name: name, format: job.format.rawValue, path: url.path, sizeBytes: size, sha256: nil,
                 rows: Int64(job.table.count))
+            RecordedArtifacts.note(info, context)
             if let environment = context.environment {
                 try environment.recordArtifact(info, experiment: context.experimentID)
             } else {
@@ -136,9 +137,9 @@ public struct ExportStage: Stage {
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value ?? 0
         let rows = Int64(columns.first?.values.count ?? 0)
         context.logger.info("exported", metadata: ["file": "\(file)", "rows": "\(rows)", "bytes": "\(size)"])
-        try context.environment?.recordArtifact(
-            ArtifactInfo(name: file, format: format.rawValue, path: url.path, sizeBytes: size, rows: rows),
-            experiment: context.experimentID)
+        let info = ArtifactInfo(name: file, format: format.rawValue, path: url.path, sizeBytes: size, rows: rows)
+        RecordedArtifacts.note(info, context)
+        try context.environment?.recordArtifact(info, experiment: context.experimentID)
     }
 
     private func write(

@@ -61,6 +61,8 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .long, help: help("notify_give_up_s")) var notifyGiveUpS: String?
     @Option(name: .long, help: help("notify_timeout_ms")) var notifyTimeoutMs: String?
     @Option(name: .long, help: help("notify_workers")) var notifyWorkers: String?
+    @Option(name: .long, help: help("cache_max_gb")) var cacheMaxGb: String?
+    @Option(name: .long, help: help("cache")) var cache: String?
 
     func resolve() throws -> Settings {
         let given: [(String, String?)] = [
@@ -75,6 +77,7 @@ struct SettingsOptions: ParsableArguments {
             ("webhook_url", webhookUrl), ("webhook_events", webhookEvents), ("stuck_after_s", stuckAfterS), ("outage_wait_s", outageWaitS),
             ("notify_backoff_base_ms", notifyBackoffBaseMs), ("notify_give_up_s", notifyGiveUpS),
             ("notify_timeout_ms", notifyTimeoutMs), ("notify_workers", notifyWorkers),
+            ("cache_max_gb", cacheMaxGb), ("cache", cache),
         ]
         var flags: [String: String] = [:]
         for (k, v) in given { if let v { flags[k] = v } }

@@ -23,6 +23,8 @@ final class TestApp {
         s.httpThreads = 2
         s.databaseURL = self.databaseURL
         s.poolTimeoutMs = 1000
+        // Every stage computed (tests compare runs); StageCacheServiceTests turns the cache on.
+        s.cacheEnabled = false
         if let tokens {
             let file = NSTemporaryDirectory() + "sf-tokens-\(UUID().uuidString)"
             try tokens.write(toFile: file, atomically: true, encoding: .utf8)

@@ -26,7 +26,9 @@ struct StageRegistryTests {
             #expect(d.reads.first == d.name && d.options.section == d.name)
             for s in d.reads { #expect(BuiltInStages.descriptor(s) != nil, "\(d.name) reads \(s)") }
         }
-        #expect(BuiltInStages.descriptor("fusion")?.reads == ["fusion", "patterns"])
+        // Fusion labels outcomes with analysis's costs; analysis uses fusion's stop/target multiples.
+        #expect(BuiltInStages.descriptor("fusion")?.reads == ["fusion", "patterns", "analysis"])
+        #expect(BuiltInStages.descriptor("analysis")?.reads == ["analysis", "export", "fusion"])
         #expect(BuiltInStages.descriptor("nope") == nil)
         #expect(BuiltInStages.prerequisites(of: "nope") == [])
     }

@@ -50,6 +50,10 @@ public struct Settings: Sendable, Equatable {
     public var notifyTimeoutMs = 10_000
     /// Threads delivering webhooks on this instance.
     public var notifyWorkers = 2
+    /// The stage cache's size limit in GiB (`0` disables the cache).
+    public var cacheMaxGB = 10.0
+    /// Whether the stage cache is used at all (`cache: off` disables it).
+    public var cacheEnabled = true
 
     public init() {}
 
@@ -217,6 +221,22 @@ public struct Settings: Sendable, Equatable {
         },
         key("notify_workers", env: "SIGNALFORGE_NOTIFY_WORKERS", "threads delivering webhooks on this instance", "2") { s, v in
             s.notifyWorkers = try int(v, "notify_workers", 1...64)
+        },
+        key(
+            "cache_max_gb", env: "SIGNALFORGE_CACHE_MAX_GB",
+            "size limit of the stage cache (<data_dir>/cache), in GiB; least recently used entries are evicted (0 = no cache)", "10"
+        ) { s, v in
+            guard let d = Double(v.trimmingCharacters(in: .whitespaces)), d.isFinite, d >= 0, d <= 1_000_000 else {
+                throw SettingsError("cache_max_gb: '\(v)' is not a number of GiB in 0…1000000")
+            }
+            s.cacheMaxGB = d
+        },
+        key("cache", env: "SIGNALFORGE_CACHE", "the stage cache: on or off (see docs/cache.md)", "on") { s, v in
+            switch v.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "on", "true", "1": s.cacheEnabled = true
+            case "off", "false", "0": s.cacheEnabled = false
+            default: throw SettingsError("cache: '\(v)' is not on or off")
+            }
         },
     ]
 

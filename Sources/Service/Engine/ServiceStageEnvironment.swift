@@ -50,6 +50,14 @@ struct ServiceStageEnvironment: StageEnvironment {
         }
     }
 
+    func datasetSHA256(id: UUID) -> String? {
+        try? call {
+            try pool.withConnection { c in
+                try c.query("SELECT sha256 FROM datasets WHERE id = \(id)").first?.decode(0, as: String?.self)
+            }
+        }
+    }
+
     func recordArtifact(_ a: ArtifactInfo, experiment: UUID) throws {
         try call {
             try ArtifactStore(pool: pool).record(

@@ -1,0 +1,435 @@
+import Foundation
+import Logging
+import MarketData
+public import Pipeline
+
+/// The stage cache's view of the built-in stages (see `docs/cache.md`): each
+/// stage's key material is its ``StageDescriptor/cacheVersion``, the
+/// symbols and (but for `load`) the timeframes, and the canonical encoding of every options
+/// section it reads (``StageDescriptor/reads``); `load` adds each dataset's
+/// content hash. The key of the stage before it is chained in by the runner.
+extension BuiltInStages {
+    /// The key material of the built-in stage `name` in `context`'s experiment.
+    static func cacheMaterial(_ name: String, _ context: StageContext) throws -> String? {
+        cacheMaterial(name, plan: try context.plan)
+    }
+
+    /// The key material of the built-in stage `name` in the experiment of `plan`
+    /// (without `load`'s dataset hashes).
+    static func cacheMaterial(_ name: String, plan: ExperimentPlan) -> String? {
+        guard let descriptor = descriptor(name) else { return nil }
+        var lines = ["version=\(descriptor.cacheVersion)", "symbols=\(StageCacheKey.canonical(plan.symbols))"]
+        // `load` reads the datasets whatever the timeframes; every later stage depends on them.
+        if name != "load" { lines.append("timeframes=\(StageCacheKey.canonical(plan.timeframes.map(\.rawValue)))") }
+        for section in descriptor.reads {
+            guard let options = BuiltInStages.descriptor(section)?.options else { continue }
+            lines.append("config.\(section)=\(canonicalOptions(options, plan))")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The canonical text of a section's typed options, defaults included.
+    static func canonicalOptions<T: StageOptions>(_ type: T.Type, _ plan: ExperimentPlan) -> String {
+        StageCacheKey.canonical(plan.options(type))
+    }
+
+    /// Each dataset's symbol, content hash and the timeframe recorded at upload.
+    static func datasetMaterial(_ context: StageContext) throws -> String? {
+        guard let environment = context.environment else { return nil }
+        let plan = try context.plan
+        var lines: [String] = []
+        for d in plan.datasets {
+            let hash: String
+            var recorded = "none"
+            if let id = d.datasetID {
+                recorded = environment.datasetTimeframe(id: id) ?? "none"
+                if let known = environment.datasetSHA256(id: id) {
+                    hash = known
+                } else {
+                    hash = try StageCacheKey.contentHash(of: try environment.datasetFile(id: id)) { try context.checkpoint() }
+                }
+            } else if let path = d.path {
+                hash = try StageCacheKey.contentHash(of: environment.dataRoot.appendingPathComponent(path)) { try context.checkpoint() }
+            } else {
+                return nil
+            }
+            lines.append("dataset=\(StageCacheKey.canonical(d.symbol)) sha256=\(hash) recorded=\(recorded)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+// MARK: tables (merge, features, patterns, forecast)
+
+/// A table stage's entry: `<stage>_<tf>.sftable` per timeframe, restored as
+/// the experiment's checkpoint files (later stages read them from there).
+enum CachedTables {
+    static func name(_ stage: String, _ tf: Timeframe) -> String { "\(stage)_\(tf.rawValue).sftable" }
+
+    static func write(_ stage: String, _ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
+        let plan = try context.plan
+        for tf in plan.timeframes {
+            let checkpoint = TableChain.checkpointURL(context, stage, tf)
+            if FileManager.default.fileExists(atPath: checkpoint.path) {
+                try entry.add(file: checkpoint, as: name(stage, tf))
+            } else if let table = context.artifacts.get(TableChain.key(stage, tf), as: AlignedTable.self) {
+                try TableCheckpoint.write(table, to: entry.url(name(stage, tf)))
+                try entry.added(name(stage, tf))
+            } else {
+                return false
+            }
+        }
+        return true
+    }
+
+    static func restore(_ stage: String, _ context: StageContext, from entry: StageCacheEntry) throws {
+        for tf in try context.plan.timeframes {
+            try entry.place(name(stage, tf), at: TableChain.checkpointURL(context, stage, tf))
+        }
+    }
+}
+
+extension MergeStage: CacheableStage {
+    public func cacheKeyMaterial(_ context: StageContext) throws -> String? { try BuiltInStages.cacheMaterial(name, context) }
+    public func writeCacheEntry(_ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
+        try CachedTables.write(name, context, to: entry)
+    }
+    public func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws {
+        try CachedTables.restore(name, context, from: entry)
+    }
+}
+
+extension FeaturesStage: CacheableStage {
+    public func cacheKeyMaterial(_ context: StageContext) throws -> String? { try BuiltInStages.cacheMaterial(name, context) }
+    public func writeCacheEntry(_ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
+        try CachedTables.write(name, context, to: entry)
+    }
+    public func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws {
+        try CachedTables.restore(name, context, from: entry)
+    }
+}
+
+extension PatternsStage: CacheableStage {
+    public func cacheKeyMaterial(_ context: StageContext) throws -> String? { try BuiltInStages.cacheMaterial(name, context) }
+    public func writeCacheEntry(_ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
+        try CachedTables.write(name, context, to: entry)
+    }
+    public func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws {
+        try CachedTables.restore(name, context, from: entry)
+    }
+}
+
+/// `forecast`: its tables and `forecast_summary.json`. A run in which a
+/// model was left out (a timeout depends on the machine's load) is not
+/// stored, nor is one with models given in code (tests).
+extension ForecastStage: CacheableStage {
+    static let summaryFile = "forecast_summary.json"
+
+    public func cacheKeyMaterial(_ context: StageContext) throws -> String? {
+        guard models == nil else { return nil }
+        return try BuiltInStages.cacheMaterial(name, context)
+    }
+
+    public func writeCacheEntry(_ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
+        guard let summaries = context.artifacts.get(Self.summaryKey, as: [ForecastSummary].self) else { return false }
+        guard summaries.allSatisfy({ $0.failure == nil }) else {
+            context.logger.notice("stage cache: not storing forecast: a model was left out (timeouts do not repeat)")
+            return false
+        }
+        guard try CachedTables.write(name, context, to: entry) else { return false }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try entry.add(try encoder.encode(summaries), as: Self.summaryFile)
+        return true
+    }
+
+    public func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws {
+        try CachedTables.restore(name, context, from: entry)
+        try entry.place(Self.summaryFile, at: context.directory.appendingPathComponent("checkpoints/\(Self.summaryFile)"))
+        let summaries = try JSONDecoder().decode([ForecastSummary].self, from: try entry.data(Self.summaryFile))
+        context.artifacts.set(Self.summaryKey, summaries)
+    }
+}
+
+// MARK: series (load, resample)
+
+/// Series saved as tables (`open`, `high`, `low`, `close`, `volume`, then
+/// the extra columns), described by a JSON list.
+enum CachedSeries {
+    struct Meta: Codable {
+        var file: String
+        var key: String
+        var symbol: String
+        var timeframe: String?
+        var extras: [String]
+    }
+
+    static func write(_ series: [(key: String, series: OHLCVSeries)], to entry: StageCacheEntryWriter) throws {
+        var metas: [Meta] = []
+        for (i, item) in series.enumerated() {
+            let s = item.series
+            let file = "series_\(i).sftable"
+            let table = AlignedTable(
+                timestamps: s.timestamps,
+                columns: [
+                    NamedColumn(name: "open", values: s.open), NamedColumn(name: "high", values: s.high),
+                    NamedColumn(name: "low", values: s.low), NamedColumn(name: "close", values: s.close),
+                    NamedColumn(name: "volume", values: s.volume),
+                ] + s.extras)
+            try TableCheckpoint.write(table, to: entry.url(file))
+            try entry.added(file)
+            metas.append(Meta(file: file, key: item.key, symbol: s.symbol, timeframe: s.timeframe?.rawValue, extras: s.extras.map(\.name)))
+        }
+        try entry.add(try JSONEncoder().encode(metas), as: "series.json")
+    }
+
+    static func read(_ entry: StageCacheEntry) throws -> [(key: String, series: OHLCVSeries)] {
+        let metas = try JSONDecoder().decode([Meta].self, from: try entry.data("series.json"))
+        return try metas.map { m in
+            guard let t = TableCheckpoint.read(entry.url(m.file)), t.columns.count == 5 + m.extras.count else {
+                throw StageError("stage cache: \(m.file) does not read back")
+            }
+            let s = OHLCVSeries(
+                symbol: m.symbol, timeframe: m.timeframe.flatMap(Timeframe.init(rawValue:)), timestamps: t.timestamps,
+                open: t.columns[0].values, high: t.columns[1].values, low: t.columns[2].values, close: t.columns[3].values,
+                volume: t.columns[4].values, extras: Array(t.columns[5...]))
+            return (m.key, s)
+        }
+    }
+}
+
+/// `load`: the loaded series (not stored when a dataset was streamed from
+/// disk); restored into memory only when `resample` will be computed.
+extension LoadStage: CacheableStage {
+    public func cacheKeyMaterial(_ context: StageContext) throws -> String? {
+        guard let base = try BuiltInStages.cacheMaterial(name, context), let datasets = try BuiltInStages.datasetMaterial(context)
+        else { return nil }
+        return base + "\n" + datasets
+    }
+
+    public func writeCacheEntry(_ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
+        let plan = try context.plan
+        var series: [(key: String, series: OHLCVSeries)] = []
+        for symbol in plan.symbols {
+            guard let s = context.artifacts.get(ArtifactKey.series(symbol), as: OHLCVSeries.self) else { return false }
+            series.append((ArtifactKey.series(symbol), s))
+        }
+        try CachedSeries.write(series, to: entry)
+        return true
+    }
+
+    public func restoreReadsEntry(needed: Bool) -> Bool { needed }
+
+    public func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws {
+        guard needed else { return }
+        let series = try CachedSeries.read(entry)
+        for (key, s) in series { context.artifacts.set(key, s) }
+        if let base = series.compactMap({ $0.series.timeframe }).max() { context.artifacts.set(ArtifactKey.baseTimeframe, base) }
+    }
+}
+
+/// `resample`: every series at every timeframe; restored into memory only
+/// when `merge` will be computed.
+extension ResampleStage: CacheableStage {
+    public func cacheKeyMaterial(_ context: StageContext) throws -> String? { try BuiltInStages.cacheMaterial(name, context) }
+
+    public func writeCacheEntry(_ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
+        let plan = try context.plan
+        var series: [(key: String, series: OHLCVSeries)] = []
+        for tf in plan.timeframes {
+            for symbol in plan.symbols {
+                let key = ArtifactKey.series(symbol, tf.rawValue)
+                guard let s = context.artifacts.get(key, as: OHLCVSeries.self) else { return false }
+                series.append((key, s))
+            }
+        }
+        try CachedSeries.write(series, to: entry)
+        return true
+    }
+
+    public func restoreReadsEntry(needed: Bool) -> Bool { needed }
+
+    public func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws {
+        let plan = try context.plan
+        // As after a computed resample: the loaded bars are not read any more.
+        for symbol in plan.symbols { context.artifacts.remove(ArtifactKey.series(symbol)) }
+        guard needed else { return }
+        for (key, s) in try CachedSeries.read(entry) { context.artifacts.set(key, s) }
+    }
+}
+
+// MARK: fusion
+
+/// `fusion`: its signals, every double stored bit for bit; restored as the
+/// new experiment's `signals` rows.
+extension FusionStage: CacheableStage {
+    struct CachedSignal: Codable {
+        var symbol: String
+        var timeframe: String
+        var timestamp: Int64
+        var direction: String
+        var entry: UInt64
+        var stop: UInt64
+        var target: UInt64
+        var horizonBars: Int
+        var quality: UInt64
+        var accepted: Bool
+        var components: [UInt64]
+        var sources: [String]
+        var qualityPrior: UInt64
+        var outcome: String
+        var outcomeR: UInt64?
+        var resolvedAt: Int64?
+
+        init(_ s: SignalRecord) {
+            symbol = s.symbol
+            timeframe = s.timeframe
+            timestamp = s.timestampMicros
+            direction = s.direction
+            entry = s.entry.bitPattern
+            stop = s.stop.bitPattern
+            target = s.target.bitPattern
+            horizonBars = s.horizonBars
+            quality = s.quality.bitPattern
+            accepted = s.accepted
+            components = s.components.map(\.bitPattern)
+            sources = s.sources
+            qualityPrior = s.qualityPrior.bitPattern
+            outcome = s.outcome
+            outcomeR = s.outcomeR?.bitPattern
+            resolvedAt = s.resolvedAtMicros
+        }
+
+        var record: SignalRecord {
+            SignalRecord(
+                symbol: symbol, timeframe: timeframe, timestampMicros: timestamp, direction: direction,
+                entry: Double(bitPattern: entry), stop: Double(bitPattern: stop), target: Double(bitPattern: target),
+                horizonBars: horizonBars, quality: Double(bitPattern: quality), accepted: accepted,
+                components: components.map(Double.init(bitPattern:)), sources: sources,
+                qualityPrior: Double(bitPattern: qualityPrior), outcome: outcome, outcomeR: outcomeR.map(Double.init(bitPattern:)),
+                resolvedAtMicros: resolvedAt)
+        }
+    }
+
+    static let cachedSignalsFile = "signals.json"
+
+    public func cacheKeyMaterial(_ context: StageContext) throws -> String? { try BuiltInStages.cacheMaterial(name, context) }
+
+    public func writeCacheEntry(_ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
+        guard let records = context.artifacts.get(Self.signalsKey, as: [SignalRecord].self) else { return false }
+        try entry.add(try JSONEncoder().encode(records.map(CachedSignal.init)), as: Self.cachedSignalsFile)
+        return true
+    }
+
+    public func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws {
+        let records = try JSONDecoder().decode([CachedSignal].self, from: try entry.data(Self.cachedSignalsFile)).map(\.record)
+        context.artifacts.set(Self.signalsKey, records)
+        if let store = context.environment as? any ResultStore {
+            try store.replaceSignals(records, experiment: context.experimentID)
+        }
+    }
+}
+
+// MARK: export, analysis (files recorded as artifacts)
+
+/// The artifacts a stage recorded in this run, in order (``note(_:_:)``),
+/// so that the stage cache can store and record them again.
+enum RecordedArtifacts {
+    struct Item: Codable {
+        var name: String
+        var format: String
+        var rows: Int64?
+    }
+
+    static func key(_ stage: String) -> String { "stage_cache.recorded.\(stage)" }
+
+    /// Notes an artifact the running stage recorded.
+    static func note(_ info: ArtifactInfo, _ context: StageContext) {
+        var list = context.artifacts.get(key(context.stage), as: [Item].self) ?? []
+        list.removeAll { $0.name == info.name }
+        list.append(Item(name: info.name, format: info.format, rows: info.rows))
+        context.artifacts.set(key(context.stage), list)
+    }
+
+    static let listFile = "artifacts.json"
+
+    /// Adds the stage's recorded files (but those in `except`) and their list to `entry`.
+    static func write(_ context: StageContext, to entry: StageCacheEntryWriter, except: Set<String> = []) throws -> [Item]? {
+        guard let items = context.artifacts.get(key(context.stage), as: [Item].self) else { return nil }
+        for item in items where !except.contains(item.name) {
+            try entry.add(file: context.directory.appendingPathComponent(item.name), as: item.name)
+        }
+        try entry.add(try JSONEncoder().encode(items), as: listFile)
+        return items
+    }
+
+    static func items(_ entry: StageCacheEntry) throws -> [Item] {
+        try JSONDecoder().decode([Item].self, from: try entry.data(listFile))
+    }
+
+    /// Places a file of the entry in the experiment's folder and records it.
+    static func restore(_ item: Item, _ context: StageContext, from entry: StageCacheEntry) throws {
+        let url = context.directory.appendingPathComponent(item.name).standardizedFileURL.absoluteURL
+        try entry.place(item.name, at: url)
+        try record(item, at: url, context)
+    }
+
+    static func record(_ item: Item, at url: URL, _ context: StageContext) throws {
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value ?? 0
+        try context.environment?.recordArtifact(
+            ArtifactInfo(name: item.name, format: item.format, path: url.path, sizeBytes: size, rows: item.rows),
+            experiment: context.experimentID)
+    }
+}
+
+extension ExportStage: CacheableStage {
+    public func cacheKeyMaterial(_ context: StageContext) throws -> String? { try BuiltInStages.cacheMaterial(name, context) }
+
+    public func writeCacheEntry(_ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
+        try RecordedArtifacts.write(context, to: entry) != nil
+    }
+
+    public func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws {
+        for item in try RecordedArtifacts.items(entry) { try RecordedArtifacts.restore(item, context, from: entry) }
+    }
+}
+
+/// `analysis`: the trade and equity files, and `report.json` with the
+/// experiment's id left out (put back for the experiment restoring it).
+extension AnalysisStage: CacheableStage {
+    static let reportFile = "report.json"
+    static let idPlaceholder = "@EXPERIMENT_ID@"
+
+    static func idField(_ id: String) -> String { "\"experiment_id\":\"\(id)\"" }
+
+    public func cacheKeyMaterial(_ context: StageContext) throws -> String? { try BuiltInStages.cacheMaterial(name, context) }
+
+    public func writeCacheEntry(_ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
+        let report = try String(contentsOf: context.directory.appendingPathComponent(Self.reportFile), encoding: .utf8)
+        let field = Self.idField(context.experimentID.uuidString.lowercased())
+        guard report.hasPrefix("{" + field) else { return false }
+        let template = "{" + Self.idField(Self.idPlaceholder) + report.dropFirst(1 + field.count)
+        guard try RecordedArtifacts.write(context, to: entry, except: [Self.reportFile]) != nil else { return false }
+        try entry.add(Data(template.utf8), as: "report.template.json")
+        return true
+    }
+
+    public func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws {
+        let template = String(decoding: try entry.data("report.template.json"), as: UTF8.self)
+        let field = Self.idField(Self.idPlaceholder)
+        guard template.hasPrefix("{" + field) else { throw StageError("stage cache: the report template has no experiment id") }
+        let json = "{" + Self.idField(context.experimentID.uuidString.lowercased()) + template.dropFirst(1 + field.count)
+        for item in try RecordedArtifacts.items(entry) {
+            if item.name == Self.reportFile {
+                let url = context.directory.appendingPathComponent(item.name).standardizedFileURL.absoluteURL
+                try Data(json.utf8).write(to: url, options: .atomic)
+                try RecordedArtifacts.record(item, at: url, context)
+            } else {
+                try RecordedArtifacts.restore(item, context, from: entry)
+            }
+        }
+        if let store = context.environment as? any ResultStore {
+            try store.recordReport(json, experiment: context.experimentID)
+        }
+    }
+}
