@@ -324,8 +324,15 @@ extension FusionStage: CacheableStage {
     public func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws {
         let records = try JSONDecoder().decode([CachedSignal].self, from: try entry.data(Self.cachedSignalsFile)).map(\.record)
         context.artifacts.set(Self.signalsKey, records)
+        // As a computed run leaves them: every candidate in the checkpoint (for
+        // a later run of export or analysis), the `fusion.store` selection in
+        // the `signals` table.
+        do { try context.writeCheckpoint(Self.candidatesFile, SignalCheckpoint.encode(records)) } catch {
+            context.logger.warning("cannot write checkpoint", metadata: ["file": "\(Self.candidatesFile)", "error": "\(error)"])
+        }
         if let store = context.environment as? any ResultStore {
-            try store.replaceSignals(records, experiment: context.experimentID)
+            let storage = try FusionStorage(request: context.request)
+            try store.replaceSignals(storage == .all ? records : records.filter(\.accepted), experiment: context.experimentID)
         }
     }
 }
