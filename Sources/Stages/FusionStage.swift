@@ -91,7 +91,10 @@ public struct FusionStage: Stage {
         }
         try context.checkpoint()
         if let store = context.environment as? any ResultStore {
-            try store.replaceSignals(records, experiment: context.experimentID)
+            // In chunks, with a checkpoint between them (a pause takes effect within the write).
+            try store.replaceSignals(records, experiment: context.experimentID) { () throws(StageCancelled) in
+                try context.checkpoint()
+            }
         } else {
             context.logger.warning("no result store: the signals are not stored")
         }
