@@ -149,39 +149,39 @@ public struct SignalStore: Sendable {
     private static func copy(_ signals: ArraySlice<StoredSignal>, experiment id: UUID, _ tx: PostgresConnection) throws -> Int {
         if signals.isEmpty { return 0 }
         return try tx.copyFrom(
-                table: "signals",
-                columns: [
-                    "experiment_id", "symbol", "timeframe", "ts", "direction", "entry", "stop", "target", "horizon_bars",
-                    "quality", "accepted", "components", "sources", "component_values",
-                    "quality_prior", "outcome", "outcome_r", "resolved_at",
-                ]
-            ) { w in
-                for s in signals {
-                    w.appendField(id)
-                    w.appendField(s.symbol)
-                    w.appendField(s.timeframe)
-                    w.appendTimestamp(microsecondsSince1970: s.timestampMicros)
-                    w.appendField(s.direction)
-                    w.appendField(s.entry)
-                    w.appendField(s.stop)
-                    w.appendField(s.target)
-                    w.appendField(s.horizonBars)
-                    w.appendField(s.quality)
-                    w.appendField(s.accepted)
-                    w.appendField(PostgresJSON(s.components))
-                    w.appendField(PostgresJSON(s.sources))
-                    w.appendField(Self.arrayLiteral(s.componentValues))
-                    w.appendField(s.qualityPrior)
-                    w.appendField(s.outcome)
-                    w.appendField(s.outcomeR)
-                    if let at = s.resolvedAtMicros {
-                        w.appendTimestamp(microsecondsSince1970: at)
-                    } else {
-                        w.appendField(Optional<Int64>.none)
-                    }
-                    try w.endRow()
+            table: "signals",
+            columns: [
+                "experiment_id", "symbol", "timeframe", "ts", "direction", "entry", "stop", "target", "horizon_bars",
+                "quality", "accepted", "components", "sources", "component_values",
+                "quality_prior", "outcome", "outcome_r", "resolved_at",
+            ]
+        ) { w in
+            for s in signals {
+                w.appendField(id)
+                w.appendField(s.symbol)
+                w.appendField(s.timeframe)
+                w.appendTimestamp(microsecondsSince1970: s.timestampMicros)
+                w.appendField(s.direction)
+                w.appendField(s.entry)
+                w.appendField(s.stop)
+                w.appendField(s.target)
+                w.appendField(s.horizonBars)
+                w.appendField(s.quality)
+                w.appendField(s.accepted)
+                w.appendField(PostgresJSON(s.components))
+                w.appendField(PostgresJSON(s.sources))
+                w.appendField(Self.arrayLiteral(s.componentValues))
+                w.appendField(s.qualityPrior)
+                w.appendField(s.outcome)
+                w.appendField(s.outcomeR)
+                if let at = s.resolvedAtMicros {
+                    w.appendTimestamp(microsecondsSince1970: at)
+                } else {
+                    w.appendField(Optional<Int64>.none)
                 }
+                try w.endRow()
             }
+        }
     }
 
     /// One page of the experiment's signals, by id.
