@@ -41,6 +41,8 @@ public struct FusionStage: Stage {
                 let bars = try SymbolBars(symbol, in: table)
                 let predictions = bars.column("forecast", in: table)
                 if predictions == nil { forecastMissing = true }
+                let events = PatternsStage.events(bars, patterns)
+                try context.checkpoint()
                 inputs.append(
                     FusionInput(
                         symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.nominalDurationMicros,
@@ -48,7 +50,7 @@ public struct FusionStage: Stage {
                         timestamps: bars.timestamps, open: bars.open, high: bars.high, low: bars.low, close: bars.close,
                         volume: bars.volume, sentiment: bars.sentiment,
                         predictions: predictions ?? [], confidence: bars.column("forecast_confidence", in: table) ?? [],
-                        forecastName: Self.forecastModel(table, prefix: bars.prefix), patterns: PatternsStage.events(bars, patterns),
+                        forecastName: Self.forecastModel(table, prefix: bars.prefix), patterns: events,
                         costs: Self.costs(analysis, symbol: symbol)))
                 context.progress.advance(step, by: Int64(table.count))
             }
