@@ -36,22 +36,37 @@ public enum Evaluation {
     /// Evaluates every series and all of them together.
     public static func evaluate(_ series: [EvaluationSeries], config: AnalysisConfig, costs: [String: CostModel] = [:]) -> EvaluationReport
     {
+        evaluate(series, config: config, costs: costs) { () throws(Never) in }
+    }
+
+    /// Evaluates every series and all of them together, calling `checkpoint`
+    /// between chunks of work (each random-entry run, each section) — every
+    /// few microseconds to milliseconds — so the caller can pause or stop.
+    /// - Throws: what `checkpoint` throws.
+    public static func evaluate<E: Error>(
+        _ series: [EvaluationSeries], config: AnalysisConfig, costs: [String: CostModel] = [:],
+        checkpoint: () throws(E) -> Void
+    ) throws(E) -> EvaluationReport {
         var sections: [EvaluationSection] = []
         for (i, s) in series.enumerated() {
+            try checkpoint()
             sections.append(
-                section(
+                try section(
                     [s], symbol: s.symbol, timeframe: s.timeframe, config: config,
-                    seed: UInt64(config.randomSeed) &+ UInt64(i + 1) &* 0x9e37_79b9_7f4a_7c15))
+                    seed: UInt64(config.randomSeed) &+ UInt64(i + 1) &* 0x9e37_79b9_7f4a_7c15, checkpoint: checkpoint))
         }
-        let overall = section(series, symbol: nil, timeframe: nil, config: config, seed: UInt64(config.randomSeed))
+        try checkpoint()
+        let overall = try section(
+            series, symbol: nil, timeframe: nil, config: config, seed: UInt64(config.randomSeed), checkpoint: checkpoint)
         return EvaluationReport(
             overall: overall, series: sections, costs: costs, alpha: config.alpha, minTrades: config.minTrades,
             randomRuns: config.randomRuns)
     }
 
-    static func section(
-        _ series: [EvaluationSeries], symbol: String?, timeframe: String?, config: AnalysisConfig, seed: UInt64
-    ) -> EvaluationSection {
+    static func section<E: Error>(
+        _ series: [EvaluationSeries], symbol: String?, timeframe: String?, config: AnalysisConfig, seed: UInt64,
+        checkpoint: () throws(E) -> Void
+    ) throws(E) -> EvaluationSection {
         var total = 0, resolved = 0
         var binCount = [Int](repeating: 0, count: 10)
         var binQ = [Double](repeating: 0, count: 10), binHit = [Double](repeating: 0, count: 10), binR = [Double](repeating: 0, count: 10)
@@ -122,7 +137,9 @@ public enum Evaluation {
             return: bhReturns.isEmpty ? nil : bhReturns.reduce(0, +) / Double(bhReturns.count),
             sharpe: bhSharpes.isEmpty ? nil : bhSharpes.reduce(0, +) / Double(bhSharpes.count))
 
-        let random = randomEntries(series, counts: counts, strategySharpe: strategySharpe, runs: config.randomRuns, seed: seed)
+        try checkpoint()
+        let random = try randomEntries(
+            series, counts: counts, strategySharpe: strategySharpe, runs: config.randomRuns, seed: seed, checkpoint: checkpoint)
         let dsr = deflatedSharpe(strategyR, trials: config.trials)
 
         let verdict: EvaluationSection.Verdict
@@ -163,9 +180,10 @@ public enum Evaluation {
     }
 
     /// The random-entry baseline: `runs` runs over precomputed per-bar R.
-    static func randomEntries(
-        _ series: [EvaluationSeries], counts: [(long: Int, short: Int)], strategySharpe: Double?, runs: Int, seed: UInt64
-    ) -> EvaluationSection.RandomEntries {
+    static func randomEntries<E: Error>(
+        _ series: [EvaluationSeries], counts: [(long: Int, short: Int)], strategySharpe: Double?, runs: Int, seed: UInt64,
+        checkpoint: () throws(E) -> Void
+    ) throws(E) -> EvaluationSection.RandomEntries {
         let trades = counts.reduce(0) { $0 + $1.long + $1.short }
         var pools: [(long: [Double], short: [Double])] = []
         for s in series { pools.append((s.longR.filter(\.isFinite), s.shortR.filter(\.isFinite))) }
@@ -178,6 +196,7 @@ public enum Evaluation {
         var sharpes: [Double] = []
         sharpes.reserveCapacity(runs)
         for _ in 0..<runs {
+            try checkpoint()
             var sum = 0.0, sumSq = 0.0
             for (i, c) in counts.enumerated() {
                 pools[i].long.withUnsafeBufferPointer { p in

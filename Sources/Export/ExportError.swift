@@ -10,6 +10,8 @@ public struct ExportError: Error, Sendable, Equatable, CustomStringConvertible {
         case compression
         /// The writer was already closed.
         case closed
+        /// The writer's checkpoint (see ``ParquetWriter/checkpoint``) threw: the write stopped.
+        case interrupted
     }
 
     /// What kind of failure.

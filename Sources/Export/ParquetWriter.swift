@@ -28,6 +28,13 @@ public final class ParquetWriter {
     private var scratchCapacity = 0
     private var closed = false
 
+    /// Called before each page while a row group is written (by ``write(_:)``
+    /// when it fills, and by ``close()``), so that a long write reaches a
+    /// checkpoint every page — a few milliseconds — where its thread may park
+    /// (a pause) or stop: when it throws, the write ends with
+    /// ``ExportError/Code/interrupted`` and the file is incomplete. Default: none.
+    public var checkpoint: (() throws -> Void)?
+
     /// Creates the file.
     /// - Parameters:
     ///   - path: the file to create (truncated if it exists).
@@ -99,6 +106,7 @@ public final class ParquetWriter {
             let chunkStart = sink.offset
             var uncompressed: Int64 = 0
             for page in 0..<buffer.pageStarts.count {
+                try pause()
                 let values = min(buffer.pageRows, buffer.count - page * buffer.pageRows)
                 let from = buffer.pageStarts[page]
                 let to = page + 1 < buffer.pageStarts.count ? buffer.pageStarts[page + 1] : buffer.data.count
@@ -120,6 +128,15 @@ public final class ParquetWriter {
         totalRows += Int64(bufferedRows)
         bufferedRows = 0
         for b in buffers { b.reset() }
+    }
+
+    /// Runs ``checkpoint``; an error it throws becomes ``ExportError/Code/interrupted``.
+    private func pause() throws(ExportError) {
+        guard let checkpoint else { return }
+        do { try checkpoint() } catch {
+            closed = true
+            throw ExportError(.interrupted, path: sink.path, reason: "\(error)")
+        }
     }
 
     /// Writes one data page; returns its uncompressed size including the header.

@@ -122,10 +122,27 @@ public struct SignalRecord: Sendable, Equatable {
 public protocol ResultStore: Sendable {
     /// Replaces every signal of the experiment (a re-run writes them afresh).
     func replaceSignals(_ signals: [SignalRecord], experiment: UUID) throws
+    /// Replaces every signal of the experiment in chunks of a few
+    /// milliseconds each, calling `checkpoint` between chunks (so a pause or
+    /// a drain takes effect within the write). A write stopped between chunks
+    /// leaves a prefix of the rows, which the next replace removes; no row is
+    /// ever stored twice. The default writes them at once.
+    func replaceSignals(
+        _ signals: [SignalRecord], experiment: UUID, checkpoint: () throws(StageCancelled) -> Void
+    ) throws
     /// The experiment's signals exactly as ``replaceSignals(_:experiment:)``
     /// was given them: same order (fusion's), every double bit for bit, so a
     /// later run's `export` and `analysis` write the files an undisturbed run does.
     func signals(experiment: UUID) throws -> [SignalRecord]
     /// Stores (or replaces) the backtest report, a JSON object.
     func recordReport(_ json: String, experiment: UUID) throws
+}
+
+extension ResultStore {
+    /// Default: one write, no checkpoint inside it.
+    public func replaceSignals(
+        _ signals: [SignalRecord], experiment: UUID, checkpoint: () throws(StageCancelled) -> Void
+    ) throws {
+        try replaceSignals(signals, experiment: experiment)
+    }
 }

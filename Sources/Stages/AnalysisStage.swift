@@ -161,7 +161,9 @@ public struct AnalysisStage: Stage {
         let forecastJSON = String(decoding: try encoder.encode(ForecastStage.summaries(context)), as: UTF8.self)
         let configJSON = String(decoding: try encoder.encode(config), as: UTF8.self)
         try context.checkpoint()
-        let evaluation = Evaluation.evaluate(evaluationInputs, config: config, costs: costsUsed)
+        let evaluation = try Evaluation.evaluate(evaluationInputs, config: config, costs: costsUsed) {
+            () throws(StageCancelled) in try context.checkpoint()
+        }
         let evaluationJSON = String(decoding: try encoder.encode(evaluation), as: UTF8.self)
         context.logger.info(
             "evaluated",

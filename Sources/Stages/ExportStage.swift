@@ -122,8 +122,9 @@ public struct ExportStage: Stage {
         return columns
     }
 
-    /// Writes a table small enough for one batch as `<name>.<format>` in the
-    /// experiment's folder and records it as an artifact.
+    /// Writes a table (signals, trades, equity) as `<name>.<format>` in the
+    /// experiment's folder and records it as an artifact: in batches of about
+    /// ``batchCells`` cells with a checkpoint before each, like the tables.
     static func writeSmall(
         _ columns: [ExportColumn], name: String, format: ExportOptions.Format, compression: ParquetCompression,
         _ context: StageContext
@@ -131,8 +132,16 @@ public struct ExportStage: Stage {
         try FileManager.default.createDirectory(at: context.directory, withIntermediateDirectories: true)
         let file = "\(name).\(format.rawValue)"
         let url = context.directory.appendingPathComponent(file).standardizedFileURL.absoluteURL
-        try Self.writeFile(columns.map(\.spec), format: format, compression: compression, to: url) { append in
-            try append(columns)
+        let count = columns.first?.values.count ?? 0
+        let rowsPerBatch = max(256, batchCells / max(1, columns.count))
+        try Self.writeFile(columns.map(\.spec), format: format, compression: compression, to: url, context) { append in
+            var start = 0
+            repeat {
+                try context.checkpoint()
+                let end = min(count, start + rowsPerBatch)
+                try append(start == 0 && end == count ? columns : columns.map { $0.slice(start..<end) })
+                start = end
+            } while start < count
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value ?? 0
         let rows = Int64(columns.first?.values.count ?? 0)
@@ -151,7 +160,7 @@ public struct ExportStage: Stage {
         let rowsPerBatch = max(256, min(batchRows, Self.batchCells / max(1, columns.count)))
         var batches = ChunkProgress(
             context.progress, step: step, prefix: "batch", expectedRows: Int64(table.count), chunkRows: rowsPerBatch)
-        try Self.writeFile(columns.map(\.spec), format: format, compression: compression, to: url) { append in
+        try Self.writeFile(columns.map(\.spec), format: format, compression: compression, to: url, context) { append in
             var start = 0
             repeat {
                 try context.checkpoint()
@@ -168,10 +177,12 @@ public struct ExportStage: Stage {
 
     /// Writes a file of `format` under a `.partial` name — `fill` hands the
     /// writer its batches — and renames it into place when complete; on any
-    /// error the partial file is removed.
+    /// error the partial file is removed. A Parquet writer also reaches the
+    /// context's checkpoint before every page of a row group (its long
+    /// `close`); a cancel there ends the write with `StageCancelled`.
     static func writeFile(
         _ specs: [ColumnSpec], format: ExportOptions.Format, compression: ParquetCompression, to url: URL,
-        _ fill: (_ append: ([ExportColumn]) throws -> Void) throws -> Void
+        _ context: StageContext, _ fill: (_ append: ([ExportColumn]) throws -> Void) throws -> Void
     ) throws {
         let partial = url.path + ".\(uniqueTemporarySuffix()).partial"
         let append: ([ExportColumn]) throws -> Void
@@ -183,6 +194,7 @@ public struct ExportStage: Stage {
             close = { try writer.close() }
         case .parquet:
             let writer = try ParquetWriter(path: partial, columns: specs, compression: compression)
+            writer.checkpoint = { try context.checkpoint() }
             append = { try writer.write($0) }
             close = { try writer.close() }
         }
@@ -192,6 +204,8 @@ public struct ExportStage: Stage {
         } catch {
             try? close()
             unlink(partial)
+            // The only error a checkpoint throws is the cancel.
+            if let e = error as? ExportError, e.code == .interrupted { throw StageCancelled() }
             throw error
         }
         guard rename(partial, url.path) == 0 else {

@@ -51,6 +51,8 @@ public struct FusionStage: Stage {
                 let bars = try SymbolBars(symbol, in: table)
                 let predictions = bars.column("forecast", in: table)
                 if predictions == nil { forecastMissing = true }
+                let events = PatternsStage.events(bars, patterns)
+                try context.checkpoint()
                 inputs.append(
                     FusionInput(
                         symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.nominalDurationMicros,
@@ -58,7 +60,7 @@ public struct FusionStage: Stage {
                         timestamps: bars.timestamps, open: bars.open, high: bars.high, low: bars.low, close: bars.close,
                         volume: bars.volume, sentiment: bars.sentiment,
                         predictions: predictions ?? [], confidence: bars.column("forecast_confidence", in: table) ?? [],
-                        forecastName: Self.forecastModel(table, prefix: bars.prefix), patterns: PatternsStage.events(bars, patterns),
+                        forecastName: Self.forecastModel(table, prefix: bars.prefix), patterns: events,
                         costs: Self.costs(analysis, symbol: symbol)))
                 context.progress.advance(step, by: Int64(table.count))
             }
@@ -106,7 +108,10 @@ public struct FusionStage: Stage {
         }
         if let store = context.environment as? any ResultStore {
             let storage = try FusionStorage(request: context.request)
-            try store.replaceSignals(storage == .all ? records : records.filter(\.accepted), experiment: context.experimentID)
+            // In chunks, with a checkpoint between them (a pause takes effect within the write).
+            try store.replaceSignals(storage == .all ? records : records.filter(\.accepted), experiment: context.experimentID) {
+                () throws(StageCancelled) in try context.checkpoint()
+            }
         } else {
             context.logger.warning("no result store: the signals are not stored")
         }

@@ -54,7 +54,9 @@ public struct MergeStage: Stage {
             try context.checkpoint()
             let url = StageInputs.checkpointURL(context, merged: tf)
             do {
-                try TableCheckpoint.write(table, to: url)
+                try TableCheckpoint.write(table, to: url) { try context.checkpoint() }
+            } catch let e as StageCancelled {
+                throw e
             } catch {
                 // A checkpoint only saves work later: its failure is not the stage's.
                 context.logger.warning("cannot write checkpoint", metadata: ["file": "\(url.path)", "error": "\(error)"])

@@ -74,6 +74,7 @@ public struct PatternsStage: Stage {
             try context.checkpoint()
             let bars = try SymbolBars(symbol, in: table)
             for pattern in candles {
+                try context.checkpoint()
                 let scores = Candlesticks.scores(pattern, open: bars.open, high: bars.high, low: bars.low, close: bars.close)
                 out.columns.append(NamedColumn(name: bars.prefix + pattern.featureName, values: bars.scatter(scores.map(Double.init))))
             }

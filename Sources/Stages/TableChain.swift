@@ -107,7 +107,9 @@ enum TableChain {
                     "ms": "\(Int(started.duration(to: .now).seconds * 1000))",
                 ])
             let url = checkpointURL(context, stage, tf)
-            do { try TableCheckpoint.write(result, to: url) } catch {
+            do { try TableCheckpoint.write(result, to: url) { try context.checkpoint() } } catch let e as StageCancelled {
+                throw e
+            } catch {
                 context.logger.warning("cannot write checkpoint", metadata: ["file": "\(url.path)", "error": "\(error)"])
             }
         }

@@ -19,8 +19,12 @@ public enum TableCheckpoint {
     static let magic = Array("SFTABLE1".utf8)
 
     /// Writes `table` to `url` (its folder is created), replacing any file there.
-    /// - Throws: Foundation's file errors.
-    public static func write(_ table: AlignedTable, to url: URL) throws {
+    /// - Parameters:
+    ///   - checkpoint: called before each column (a few milliseconds of
+    ///     writing), where a stage's thread may park or stop; when it throws,
+    ///     the temporary file is removed and the old file (if any) stays. Default: nothing.
+    /// - Throws: Foundation's file errors; what `checkpoint` throws.
+    public static func write(_ table: AlignedTable, to url: URL, checkpoint: () throws -> Void = {}) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         var header = try JSONSerialization.data(
             withJSONObject: ["rows": table.count, "columns": table.columns.map(\.name)] as [String: Any])
@@ -36,7 +40,10 @@ public enum TableCheckpoint {
             prefix.append(header)
             try handle.write(contentsOf: prefix)
             try table.timestamps.withUnsafeBytes { try handle.write(contentsOf: $0) }
-            for c in table.columns { try c.values.withUnsafeBytes { try handle.write(contentsOf: $0) } }
+            for c in table.columns {
+                try checkpoint()
+                try c.values.withUnsafeBytes { try handle.write(contentsOf: $0) }
+            }
             try handle.close()
         } catch {
             try? handle.close()

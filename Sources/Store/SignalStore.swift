@@ -102,40 +102,84 @@ public struct SignalStore: Sendable {
         try pool.withTransaction { tx in
             if let generation { try ExperimentStore.requireGeneration(tx, id, generation: generation) }
             try tx.execute("DELETE FROM signals WHERE experiment_id = \(id)")
-            if signals.isEmpty { return 0 }
-            return try tx.copyFrom(
-                table: "signals",
-                columns: [
-                    "experiment_id", "symbol", "timeframe", "ts", "direction", "entry", "stop", "target", "horizon_bars",
-                    "quality", "accepted", "components", "sources", "component_values",
-                    "quality_prior", "outcome", "outcome_r", "resolved_at",
-                ]
-            ) { w in
-                for s in signals {
-                    w.appendField(id)
-                    w.appendField(s.symbol)
-                    w.appendField(s.timeframe)
-                    w.appendTimestamp(microsecondsSince1970: s.timestampMicros)
-                    w.appendField(s.direction)
-                    w.appendField(s.entry)
-                    w.appendField(s.stop)
-                    w.appendField(s.target)
-                    w.appendField(s.horizonBars)
-                    w.appendField(s.quality)
-                    w.appendField(s.accepted)
-                    w.appendField(PostgresJSON(s.components))
-                    w.appendField(PostgresJSON(s.sources))
-                    w.appendField(Self.arrayLiteral(s.componentValues))
-                    w.appendField(s.qualityPrior)
-                    w.appendField(s.outcome)
-                    w.appendField(s.outcomeR)
-                    if let at = s.resolvedAtMicros {
-                        w.appendTimestamp(microsecondsSince1970: at)
-                    } else {
-                        w.appendField(Optional<Int64>.none)
-                    }
-                    try w.endRow()
+            return try Self.copy(signals[...], experiment: id, tx)
+        }
+    }
+
+    /// The rows one chunk of a chunked replace (``replaceChunk(_:experiment:after:generation:)``)
+    /// writes by default: a few milliseconds of COPY, so that the writer
+    /// can pause (or stop) between chunks.
+    public static let chunkRows = 2_048
+
+    /// Writes one chunk of a replace done in several transactions, so that
+    /// the writer reaches a checkpoint between chunks. In one transaction:
+    /// removes the experiment's rows with an id above `watermark` (all of
+    /// them for the first chunk, whose `watermark` is 0; for a later chunk,
+    /// what an earlier attempt of this same chunk may have committed before
+    /// its connection failed), then appends `signals` (COPY).
+    ///
+    /// Idempotent: calling it again with the same `watermark` leaves the
+    /// same rows, so a retried chunk is never stored twice; calling it in
+    /// order, each with the watermark the previous one returned, leaves the
+    /// rows ``replace(_:experiment:generation:)`` would (ids increase in
+    /// the order given, so ``all(experiment:)`` reads them back in it).
+    /// A writer stopped between chunks leaves a prefix, which the next
+    /// replace (starting again at watermark 0) removes.
+    /// - Parameters:
+    ///   - watermark: 0 for the first chunk, else what the previous chunk returned.
+    ///   - generation: the writing runner's generation: the write is refused
+    ///     (``StaleGeneration``) when the experiment moved on.
+    /// - Returns: the watermark for the next chunk (the largest id of the
+    ///   experiment's rows, or `watermark` when this chunk was empty).
+    public func replaceChunk(
+        _ signals: ArraySlice<StoredSignal>, experiment id: UUID, after watermark: Int64, generation: Int64? = nil
+    ) throws -> Int64 {
+        try pool.withTransaction { tx in
+            if let generation { try ExperimentStore.requireGeneration(tx, id, generation: generation) }
+            // `id > watermark` first: the primary key finds the few rows above it.
+            try tx.execute("DELETE FROM signals WHERE id > \(watermark) AND experiment_id = \(id)")
+            if try Self.copy(signals, experiment: id, tx) == 0 { return watermark }
+            let top = try tx.query("SELECT max(id) FROM signals WHERE id > \(watermark) AND experiment_id = \(id)")
+            return try top.first?.decode(0, as: Int64?.self) ?? watermark
+        }
+    }
+
+    /// Appends `signals` to the experiment's rows (COPY, in order).
+    /// - Returns: rows written.
+    private static func copy(_ signals: ArraySlice<StoredSignal>, experiment id: UUID, _ tx: PostgresConnection) throws -> Int {
+        if signals.isEmpty { return 0 }
+        return try tx.copyFrom(
+            table: "signals",
+            columns: [
+                "experiment_id", "symbol", "timeframe", "ts", "direction", "entry", "stop", "target", "horizon_bars",
+                "quality", "accepted", "components", "sources", "component_values",
+                "quality_prior", "outcome", "outcome_r", "resolved_at",
+            ]
+        ) { w in
+            for s in signals {
+                w.appendField(id)
+                w.appendField(s.symbol)
+                w.appendField(s.timeframe)
+                w.appendTimestamp(microsecondsSince1970: s.timestampMicros)
+                w.appendField(s.direction)
+                w.appendField(s.entry)
+                w.appendField(s.stop)
+                w.appendField(s.target)
+                w.appendField(s.horizonBars)
+                w.appendField(s.quality)
+                w.appendField(s.accepted)
+                w.appendField(PostgresJSON(s.components))
+                w.appendField(PostgresJSON(s.sources))
+                w.appendField(Self.arrayLiteral(s.componentValues))
+                w.appendField(s.qualityPrior)
+                w.appendField(s.outcome)
+                w.appendField(s.outcomeR)
+                if let at = s.resolvedAtMicros {
+                    w.appendTimestamp(microsecondsSince1970: at)
+                } else {
+                    w.appendField(Optional<Int64>.none)
                 }
+                try w.endRow()
             }
         }
     }

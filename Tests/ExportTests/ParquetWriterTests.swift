@@ -143,4 +143,44 @@ struct ParquetWriterTests {
         try w.close()
         #expect(throws: ExportError.self) { try w.write([ExportColumn("x", .double([1]))]) }
     }
+
+    /// The checkpoint runs before every page of a row group (the long part of
+    /// `close`), changes nothing in the file, and when it throws the write
+    /// stops with `.interrupted`.
+    @Test func theCheckpointRunsBeforeEveryPageAndCanStopTheWrite() throws {
+        let dir = try TempDir()
+        let n = 1_000
+        let columns: [ExportColumn] = [
+            ExportColumn("timestamp", .timestamp((0..<n).map { Int64($0) * 60_000_000 })),
+            ExportColumn("close", .double((0..<n).map { Double($0) / 8 })),
+            ExportColumn("label", .string((0..<n).map { "s\($0 % 13)" })),
+        ]
+        func write(_ name: String, _ checkpoint: (() throws -> Void)?) throws -> [UInt8] {
+            let path = dir.path(name)
+            let w = try ParquetWriter(path: path, columns: columns.map(\.spec), rowGroupRows: 600, pageRows: 100)
+            w.checkpoint = checkpoint
+            try w.write(columns)
+            try w.close()
+            return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        }
+        var calls = 0
+        let plain = try write("plain.parquet", nil)
+        let checked = try write("checked.parquet") { calls += 1 }
+        #expect(checked == plain)
+        // Two row groups (600 + 400 rows) of three columns in pages of 100 rows: (6 + 4) × 3 pages.
+        #expect(calls == 30)
+
+        struct Stop: Error {}
+        var left = 7
+        let stopped = try ParquetWriter(path: dir.path("stopped.parquet"), columns: columns.map(\.spec), rowGroupRows: 600, pageRows: 100)
+        stopped.checkpoint = {
+            left -= 1
+            if left == 0 { throw Stop() }
+        }
+        #expect(throws: ExportError(.interrupted, path: dir.path("stopped.parquet"), reason: "Stop()")) {
+            try stopped.write(columns)
+            try stopped.close()
+        }
+        #expect(left == 0)
+    }
 }

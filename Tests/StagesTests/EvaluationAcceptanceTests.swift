@@ -26,6 +26,13 @@ struct EvaluationAcceptanceTests {
     static func run(
         seed: UInt64, edge: Double, bars: Int = 4000, threshold: Double = 0.65, every: Int = 1
     ) throws -> (EvaluationReport, [FusedSignal]) {
+        let (evaluation, analysis, signals) = try inputs(seed: seed, edge: edge, bars: bars, threshold: threshold, every: every)
+        return (Evaluation.evaluate(evaluation, config: analysis), signals)
+    }
+
+    static func inputs(
+        seed: UInt64, edge: Double, bars: Int = 4000, threshold: Double = 0.65, every: Int = 1
+    ) throws -> ([EvaluationSeries], AnalysisConfig, [FusedSignal]) {
         var market = SyntheticMarket(
             .init(
                 symbols: ["EURUSD", "USDJPY"], timeframe: .h1, bars: bars, seed: seed, correlation: 0.3, edge: edge))
@@ -58,7 +65,7 @@ struct EvaluationAcceptanceTests {
                             knownAt: $0.timestamp + Self.hour, resolvedAt: $0.outcome.resolvedAt)
                     }))
         }
-        return (Evaluation.evaluate(evaluation, config: analysis), signals)
+        return (evaluation, analysis, signals)
     }
 
     /// Random walks, 20 seeds: the verdict is `no_edge` or `insufficient_data`
@@ -88,6 +95,30 @@ struct EvaluationAcceptanceTests {
         #expect(bigBins >= 20)
         // Every bin with ≥ 200 signals is within 0.05 of its prediction.
         #expect(misses.isEmpty, "\(misses) of \(bigBins) bins with ≥ 200 signals (worst gap \(worst))")
+    }
+
+    /// The checkpoint runs before every random-entry run of every section
+    /// (the long loop), changes nothing in the report, and stops it when it throws.
+    @Test func theCheckpointRunsInsideTheRandomEntriesAndCanStopThem() throws {
+        let (series, config, _) = try Self.inputs(seed: 7, edge: 0.35, bars: 6000)
+        var calls = 0
+        let checked = Evaluation.evaluate(series, config: config) { () throws(Never) in calls += 1 }
+        let plain = Evaluation.evaluate(series, config: config)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        #expect(try encoder.encode(checked) == encoder.encode(plain))
+        // Three sections (two series, overall), each with trades: a call per run at least.
+        #expect(plain.overall.baselines.randomEntries.runs == config.randomRuns)
+        #expect(calls >= 3 * config.randomRuns)
+
+        struct Stop: Error, Equatable {}
+        var left = config.randomRuns / 2
+        #expect(throws: Stop()) {
+            _ = try Evaluation.evaluate(series, config: config) { () throws(Stop) in
+                left -= 1
+                if left == 0 { throw Stop() }
+            }
+        }
     }
 
     /// A planted edge: `edge` with p < 0.01, accepted signals' mean R above the

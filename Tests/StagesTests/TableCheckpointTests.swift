@@ -39,4 +39,30 @@ struct TableCheckpointTests {
         try data.dropLast(3).write(to: url)
         #expect(TableCheckpoint.read(url) == nil)
     }
+
+    /// The checkpoint runs before every column; when it throws, the write
+    /// stops, its temporary file is gone and the previous file is intact.
+    @Test func aThrowingCheckpointLeavesThePreviousFile() throws {
+        let url = temporaryURL()
+        let old = AlignedTable(timestamps: [1, 2], columns: [NamedColumn(name: "a", values: [1, 2])])
+        try TableCheckpoint.write(old, to: url)
+        let new = AlignedTable(
+            timestamps: [1, 2, 3], columns: (0..<4).map { NamedColumn(name: "c\($0)", values: [1, 2, Double($0)]) })
+        var calls = 0
+        try TableCheckpoint.write(new, to: url.deletingLastPathComponent().appendingPathComponent("u.sftable")) { calls += 1 }
+        #expect(calls == 4)
+
+        struct Stop: Error {}
+        calls = 0
+        #expect(throws: Stop.self) {
+            try TableCheckpoint.write(new, to: url) {
+                calls += 1
+                if calls == 3 { throw Stop() }
+            }
+        }
+        #expect(TableCheckpoint.read(url)?.columns.map(\.name) == ["a"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path).sorted()
+                == ["t.sftable", "u.sftable"])
+    }
 }

@@ -73,6 +73,25 @@ extension ServiceStageEnvironment: ResultStore {
         _ = try call { try SignalStore(pool: pool).replace(rows, experiment: experiment, generation: generation) }
     }
 
+    /// In chunks of ``SignalStore/chunkRows``, each its own transaction
+    /// retried on its own (``SignalStore/replaceChunk(_:experiment:after:generation:)``
+    /// is idempotent), with `checkpoint` between them.
+    func replaceSignals(
+        _ signals: [SignalRecord], experiment: UUID, checkpoint: () throws(StageCancelled) -> Void
+    ) throws {
+        let store = SignalStore(pool: pool)
+        var watermark: Int64 = 0
+        var start = 0
+        repeat {
+            if start > 0 { try checkpoint() }
+            let end = min(signals.count, start + SignalStore.chunkRows)
+            let rows = signals[start..<end].map(Self.stored)[...]
+            let after = watermark
+            watermark = try call { try store.replaceChunk(rows, experiment: experiment, after: after, generation: generation) }
+            start = end
+        } while start < signals.count
+    }
+
     func signals(experiment: UUID) throws -> [SignalRecord] {
         try call { try SignalStore(pool: pool).all(experiment: experiment) }.map(Self.record)
     }
