@@ -109,7 +109,9 @@ public enum Retention {
     }
 
     /// The experiments `policy` deletes now (see ``select(_:policy:now:)``).
-    public static func plan(pool: PostgresPool, dataDirectory: URL, policy: RetentionPolicy, now: Date = Date()) throws
+    public static func plan(
+        pool: PostgresPool, dataDirectory: URL, policy: RetentionPolicy, now: Date = Date()
+    ) throws
         -> [RetentionChoice]
     {
         guard policy.isEnabled else { return [] }

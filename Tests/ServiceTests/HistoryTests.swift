@@ -29,9 +29,10 @@ struct HistoryTests {
             ).map { try $0.decode(0, as: String.self) }
             var predicate = "x::text ILIKE '%' || $1 || '%'"
             for c in bytea { predicate += " OR position(convert_to($1, 'UTF8') IN x.\"\(c)\") > 0" }
-            let n = try conn.query(
-                "SELECT count(*) FROM \(unsafeSQL: "\"\(table)\"") x WHERE \(unsafeSQL: predicate.replacingOccurrences(of: "$1", with: "'\(id)'"))"
-            ).first?.decode(0, as: Int.self) ?? 0
+            let n =
+                try conn.query(
+                    "SELECT count(*) FROM \(unsafeSQL: "\"\(table)\"") x WHERE \(unsafeSQL: predicate.replacingOccurrences(of: "$1", with: "'\(id)'"))"
+                ).first?.decode(0, as: Int.self) ?? 0
             if n > 0 { rows[table] = n }
         }
         var files: [String] = []
@@ -147,7 +148,9 @@ struct HistoryTests {
         #expect(try t.request("POST", "/v1/experiments/\(id)/unpin", token: TestTokens.operatorToken).json["pinned"] as? Bool == false)
         #expect(try t.request("POST", "/v1/experiments/\(UUID())/pin", token: TestTokens.operatorToken).status == 404)
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline, try t.request("GET", "/v1/experiments/\(id)", token: TestTokens.reader).json["status"] as? String != "succeeded" {
+        while Date() < deadline,
+            try t.request("GET", "/v1/experiments/\(id)", token: TestTokens.reader).json["status"] as? String != "succeeded"
+        {
             Thread.sleep(forTimeInterval: 0.02)
         }
         #expect(try t.request("DELETE", "/v1/experiments/\(id)", token: TestTokens.operatorToken).status == 403)
@@ -178,7 +181,9 @@ struct HistoryTests {
         func gc(_ mode: String) throws -> (status: Int32, ids: [String], stderr: String) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: try SignalForgeProcess.executable())
-            p.arguments = ["gc", mode, "--database-url", t.databaseURL, "--data-dir", dataDir, "--retention-max-gb", limit, "--log-level", "error"]
+            p.arguments = [
+                "gc", mode, "--database-url", t.databaseURL, "--data-dir", dataDir, "--retention-max-gb", limit, "--log-level", "error",
+            ]
             let out = Pipe()
             let err = Pipe()
             p.standardOutput = out
