@@ -247,6 +247,14 @@ struct HistoryTests {
         }
         let metrics = try t.request("GET", "/metrics").text
         #expect(metrics.contains("signalforge_experiments_deleted_total{reason=\"retention\"} 2"))
+        // Storage gauges: measured by the retention job's thread when it starts.
+        for gauge in [
+            "signalforge_disk_used_bytes{area=\"experiments\"}", "signalforge_disk_used_bytes{area=\"datasets\"}",
+            "signalforge_table_size_bytes{table=\"signals\"}", "signalforge_table_size_bytes{table=\"pipeline_logs\"}",
+            "signalforge_deletions_pending 0",
+        ] {
+            #expect(metrics.contains(gauge), "\(gauge)")
+        }
         // By age: nothing finished a day ago here, and a zero-day policy takes every unpinned one.
         #expect(try Retention.plan(pool: t.app.pool, dataDirectory: URL(fileURLWithPath: dataDir), policy: .init(maxAgeDays: 1)).isEmpty)
         let old = try Retention.plan(pool: t.app.pool, dataDirectory: URL(fileURLWithPath: dataDir), policy: .init(maxAgeDays: 0))
