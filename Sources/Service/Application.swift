@@ -26,6 +26,8 @@ public final class Application: Sendable {
     let sampler: EngineSampler
     let notifier: NotificationDispatcher
     let stuckDetector: StuckDetector
+    let retention: RetentionJob
+    let deletion: ExperimentDeletion
     /// The memory budget watcher (stages see its pressure).
     public let memory: MemoryMonitor
     /// The bearer tokens in force (reloaded on SIGHUP and when the file changes).
@@ -135,6 +137,14 @@ public final class Application: Sendable {
             engine: engine, store: notifier.store, threshold: settings.stuckAfterSeconds, logger: logger)
         self.stuckDetector = stuckDetector
 
+        let history = HistoryCounters()
+        let dataDirectory = URL(fileURLWithPath: settings.dataDir)
+        let deletion = ExperimentDeletion(pool: pool, dataDirectory: dataDirectory)
+        self.deletion = deletion
+        retention = RetentionJob(
+            pool: pool, dataDirectory: dataDirectory, policy: settings.retentionPolicy, period: .seconds(settings.retentionPollSeconds),
+            counters: history, logger: logger)
+
         var router = Router()
         let store = ExperimentStore(pool: pool)
         let reader = ExperimentReadBatcher(store: store, logger: logger)
@@ -171,7 +181,7 @@ public final class Application: Sendable {
                     + counter("signalforge_experiment_reads_total", "Experiment reads answered by the batcher", reader.statistics.served)
                     + stuckDetector.metricsText + notifier.metricsText
                     + metrics.renderOutcomes() + system.prometheus()
-                    + edgeStatistics.prometheusText
+                    + edgeStatistics.prometheusText + history.prometheusText
                     + (engine.configuration.stageCache?.prometheusText ?? "")
             }
         ).register(&router)
@@ -184,6 +194,7 @@ public final class Application: Sendable {
         CompareRoutes(store: store, signals: SignalStore(pool: pool), artifacts: ArtifactStore(pool: pool)).register(&router)
         NotificationRoutes(store: store, notifications: notifier.store).register(&router)
         ControlRoutes(engine: engine, store: store, pool: pool, authenticator: authenticator).register(&router)
+        HistoryRoutes(engine: engine, store: store, deletion: deletion, authenticator: authenticator, counters: history).register(&router)
         LogRoutes(store: store, hub: followHub).register(&router)
         DatasetRoutes(
             pool: pool, dataDir: settings.dataDir, maxUploadBytes: settings.maxUploadBytes, maxLineBytes: settings.maxLineBytes,
@@ -230,12 +241,20 @@ public final class Application: Sendable {
                 Thread.sleep(forTimeInterval: 0.5)
             }
         }
+        // Deletions a crash cut short are finished before anything else runs.
+        do {
+            let finished = try deletion.finishPending()
+            if !finished.isEmpty { logger.notice("finished deletions a crash cut short", metadata: ["count": "\(finished.count)"]) }
+        } catch {
+            logger.warning("could not finish pending deletions; the retention job retries", metadata: ["error": "\(error)"])
+        }
         logWriter.start()
         followHub.start()
         sampler.start()
         reader.start()
         notifier.start()
         stuckDetector.start()
+        retention.start()
         try server.start()
         tokenRegistry.startWatching()
         if engine.registry.isEmpty {
@@ -250,6 +269,7 @@ public final class Application: Sendable {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         tokenRegistry.stopWatching()
         engine.drain()
+        retention.stop()
         stuckDetector.stop()
         notifier.stop()
         sampler.stop()

@@ -30,6 +30,7 @@ public struct Experiments: ParsableCommand {
         subcommands: [
             Start.self, List.self, Status.self, History.self, Pause.self, Resume.self, Cancel.self, Retry.self,
             Watch.self, Logs.self, Events.self, Resources.self, Signals.self, Report.self, Artifacts.self, Compare.self,
+            Delete.self, Pin.self, Unpin.self,
         ]
     )
 

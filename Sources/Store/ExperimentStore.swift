@@ -17,6 +17,8 @@ public struct ExperimentRecord: Sendable, Equatable {
     public var finishedAt: Date?
     /// `created_at` in microseconds since the epoch: the exact list cursor.
     public var createdMicros: Int64
+    /// Exempt from retention (`POST …/pin`).
+    public var pinned: Bool = false
 }
 
 /// A position in a newest-first list: the last row's (created_at, id).
@@ -37,7 +39,7 @@ public struct ExperimentStore: Sendable {
 
     static let columns = """
         id, name, status, priority, stage, percent, error, request::text, created_at, started_at, finished_at,
-        (extract(epoch FROM created_at) * 1000000)::bigint
+        (extract(epoch FROM created_at) * 1000000)::bigint, pinned
         """
 
     /// Inserts a queued experiment and its `created` event in one transaction.
@@ -188,7 +190,8 @@ public struct ExperimentStore: Sendable {
             createdAt: try row.decode(8, as: Date.self),
             startedAt: try row.decode(9, as: Date?.self),
             finishedAt: try row.decode(10, as: Date?.self),
-            createdMicros: try row.decode(11, as: Int64.self))
+            createdMicros: try row.decode(11, as: Int64.self),
+            pinned: try row.decode(12, as: Bool.self))
     }
 }
 
@@ -287,6 +290,16 @@ extension ExperimentStore {
                 ORDER BY id
                 """
             ).map(Self.logRecord)
+        }
+    }
+
+    /// Sets or clears the experiment's pin (retention never deletes a pinned one).
+    /// - Returns: the experiment as it is now, or nil when there is none.
+    public func setPinned(_ id: UUID, _ pinned: Bool) throws -> ExperimentRecord? {
+        try pool.withConnection { c in
+            try c.query(
+                "UPDATE experiments SET pinned = \(pinned) WHERE id = \(id) RETURNING \(unsafeSQL: Self.columns)"
+            ).first.map(Self.record)
         }
     }
 

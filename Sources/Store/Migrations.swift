@@ -24,6 +24,7 @@ public enum Migrations {
         Migration(version: 7, name: "signals keep their quality components as exact float8", sql: v7),
         Migration(version: 8, name: "fencing generations; idempotent event and log writes", sql: v8),
         Migration(version: 9, name: "signals carry their prior quality and triple-barrier outcome", sql: v9),
+        Migration(version: 10, name: "delete and retention: pins, deletion marks, indexes led by experiment_id", sql: v10),
         Migration(version: 11, name: "sweeps: one child experiment per point of a parameter grid", sql: v11),
     ]
 
@@ -357,6 +358,45 @@ public enum Migrations {
         CREATE INDEX signals_outcome_idx ON signals (experiment_id, outcome, id);
         """
 
+    /// Issue 15 (history). `pinned` exempts an experiment from retention.
+    /// `experiment_deletions` holds a mark per deletion under way: written
+    /// before anything is removed and removed last, so a deletion a crash
+    /// cut short is finished by the next start (see `ExperimentDeletion`).
+    /// Every foreign key to `experiments` is indexed (a delete costs the same
+    /// whatever the history), and the per-experiment pages that go by `id`
+    /// (signals, metrics) have an index led by `(experiment_id, id)`: before,
+    /// a page of one experiment's signals walked the primary key through
+    /// other experiments' rows. The trigger that deletes a deleted
+    /// experiment's log lines goes by that index whatever the history.
+    static let v10 = """
+        ALTER TABLE experiments ADD COLUMN pinned boolean NOT NULL DEFAULT false;
+
+        CREATE TABLE experiment_deletions (
+            experiment_id  uuid PRIMARY KEY,
+            reason         text NOT NULL,
+            requested_at   timestamptz NOT NULL DEFAULT now()
+        );
+
+        -- Retention: finished, unpinned experiments, oldest first.
+        CREATE INDEX experiments_retention_idx ON experiments (finished_at, id)
+            WHERE status IN ('succeeded', 'failed', 'cancelled') AND NOT pinned;
+        CREATE INDEX idempotency_keys_experiment_idx ON idempotency_keys (experiment_id);
+        CREATE INDEX signals_experiment_id_idx ON signals (experiment_id, id);
+        CREATE INDEX pipeline_metrics_experiment_id_idx ON pipeline_metrics (experiment_id, id);
+        DROP INDEX pipeline_metrics_experiment_idx;
+
+        -- The log lines of deleted experiments, one experiment at a time: `experiment_id = $1`
+        -- always goes through pipeline_logs_experiment_idx (a semi-join with the transition
+        -- table, which has no statistics, could scan every experiment's lines).
+        CREATE OR REPLACE FUNCTION sf_experiments_delete_logs() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            gone uuid;
+        BEGIN
+            FOR gone IN SELECT id FROM old_rows LOOP
+                DELETE FROM pipeline_logs WHERE experiment_id = gone;
+            END LOOP;
+            RETURN NULL;
+        END $$;
     /// Issue 14: a sweep is a grid or random search over config paths; each
     /// point is an ordinary experiment that names its sweep (`sweep_id`) and
     /// its point (`sweep_point`: `{"index": i, "parameters": {path: value}}`).

@@ -17,7 +17,9 @@ struct SignalForge: ParsableCommand {
             Settings come from flags, then environment variables, then an optional YAML config file \
             (--config or SIGNALFORGE_CONFIG), then defaults.
             """,
-        subcommands: [Serve.self, Migrate.self, Token.self, SampleData.self, Experiments.self, Sweeps.self, SystemStatus.self]
+        subcommands: [
+            Serve.self, Migrate.self, Token.self, SampleData.self, Experiments.self, Sweeps.self, SystemStatus.self, GarbageCollect.self,
+        ]
     )
 }
 
@@ -63,6 +65,9 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .long, help: help("notify_workers")) var notifyWorkers: String?
     @Option(name: .long, help: help("cache_max_gb")) var cacheMaxGb: String?
     @Option(name: .long, help: help("cache")) var cache: String?
+    @Option(name: .long, help: help("retention_days")) var retentionDays: String?
+    @Option(name: .long, help: help("retention_max_gb")) var retentionMaxGb: String?
+    @Option(name: .long, help: help("retention_poll_s")) var retentionPollS: String?
 
     func resolve() throws -> Settings {
         let given: [(String, String?)] = [
@@ -78,6 +83,7 @@ struct SettingsOptions: ParsableArguments {
             ("notify_backoff_base_ms", notifyBackoffBaseMs), ("notify_give_up_s", notifyGiveUpS),
             ("notify_timeout_ms", notifyTimeoutMs), ("notify_workers", notifyWorkers),
             ("cache_max_gb", cacheMaxGb), ("cache", cache),
+            ("retention_days", retentionDays), ("retention_max_gb", retentionMaxGb), ("retention_poll_s", retentionPollS),
         ]
         var flags: [String: String] = [:]
         for (k, v) in given { if let v { flags[k] = v } }

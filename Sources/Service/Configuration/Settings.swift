@@ -1,4 +1,5 @@
 import Foundation
+public import Store
 import Yams
 
 /// Every setting of `signalforge serve`, with its sources: a flag, then an
@@ -54,6 +55,17 @@ public struct Settings: Sendable, Equatable {
     public var cacheMaxGB = 10.0
     /// Whether the stage cache is used at all (`cache: off` disables it).
     public var cacheEnabled = true
+    /// Retention: finished, unpinned experiments older than this many days are deleted; nil: no age limit.
+    public var retentionDays: Double? = nil
+    /// Retention: the experiments' folders stay under this many GiB (oldest finished, unpinned ones go first); nil: no limit.
+    public var retentionMaxGB: Double? = nil
+    /// How often this instance applies retention and finishes deletions a crash cut short.
+    public var retentionPollSeconds = 3600.0
+
+    /// The retention policy of `retention_days` and `retention_max_gb`.
+    public var retentionPolicy: RetentionPolicy {
+        RetentionPolicy(maxAgeDays: retentionDays, maxBytes: retentionMaxGB.map { Int64(($0 * 1_073_741_824).rounded()) })
+    }
 
     public init() {}
 
@@ -238,7 +250,34 @@ public struct Settings: Sendable, Equatable {
             default: throw SettingsError("cache: '\(v)' is not on or off")
             }
         },
+        key(
+            "retention_days", env: "SIGNALFORGE_RETENTION_DAYS",
+            "delete finished, unpinned experiments this many days after they finished (off = keep)", "off"
+        ) { s, v in
+            s.retentionDays = try optionalNumber(v, "retention_days", 0...36_500)
+        },
+        key(
+            "retention_max_gb", env: "SIGNALFORGE_RETENTION_MAX_GB",
+            "keep the experiments' folders under this many GiB, deleting the oldest finished, unpinned ones (off = no limit)", "off"
+        ) { s, v in
+            s.retentionMaxGB = try optionalNumber(v, "retention_max_gb", 0...1_000_000)
+        },
+        key(
+            "retention_poll_s", env: "SIGNALFORGE_RETENTION_POLL_S",
+            "how often retention is applied (and deletions cut short by a crash are finished)", "3600"
+        ) { s, v in
+            s.retentionPollSeconds = Double(try int(v, "retention_poll_s", 1...604_800))
+        },
     ]
+
+    /// A number in `range`, or nil for `off`/`none`.
+    private static func optionalNumber(_ v: String, _ name: String, _ range: ClosedRange<Double>) throws(SettingsError) -> Double? {
+        let t = v.trimmingCharacters(in: .whitespaces).lowercased()
+        if t == "off" || t == "none" { return nil }
+        guard let d = Double(t), d.isFinite else { throw SettingsError("\(name): '\(v)' is not a number (or off)") }
+        guard range.contains(d) else { throw SettingsError("\(name): \(v) is outside \(range.lowerBound)…\(range.upperBound)") }
+        return d
+    }
 
     private static func key(
         _ name: String, env: String, _ help: String, _ defaultText: String,

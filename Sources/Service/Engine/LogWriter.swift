@@ -253,7 +253,10 @@ final class LogWriter: Sendable {
             try tx.execute(
                 """
                 INSERT INTO pipeline_logs (experiment_id, ts, level, stage, message, fields, line_key)
-                SELECT experiment_id, ts, level, stage, message, fields, line_key FROM sf_log_staging ORDER BY seq
+                SELECT experiment_id, ts, level, stage, message, fields, line_key FROM sf_log_staging s
+                -- Lines of an experiment deleted meanwhile are dropped (they would fail the batch forever).
+                WHERE EXISTS (SELECT 1 FROM experiments e WHERE e.id = s.experiment_id)
+                ORDER BY seq
                 ON CONFLICT (line_key) WHERE line_key IS NOT NULL DO NOTHING
                 """)
             let ids = Set(batch.map(\.line.experimentID)).map { $0.uuidString.lowercased() }.sorted().joined(separator: ",")

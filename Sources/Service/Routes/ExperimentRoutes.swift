@@ -134,7 +134,8 @@ struct ExperimentRoutes {
             {"id":"\(e.id.uuidString.lowercased())","name":\(JSONText.quote(e.name)),"status":"\(e.status)",\
             "priority":"\(e.priority)","stage":\(e.stage.map(JSONText.quote) ?? "null"),"percent":\(e.percent),\
             "created_at":\(date(e.createdAt)),"started_at":\(date(e.startedAt)),"finished_at":\(date(e.finishedAt)),\
-            "error":\(e.error.map(JSONText.quote) ?? "null"),"allowed_actions":\(allowedActions(e.status)),"request":\(e.request)}
+            "error":\(e.error.map(JSONText.quote) ?? "null"),"pinned":\(e.pinned),"allowed_actions":\(allowedActions(e.status)),\
+            "request":\(e.request)}
             """
     }
 
