@@ -168,7 +168,8 @@ struct MemoryBudgetTests {
         for stage in ["merge", "features", "patterns", "forecast", "fusion", "export", "analysis"] {
             #expect(streamed.contains(stage), "\(stage) did not stream: \(streamed)")
         }
-        #expect(!tiny.logs.messages("memory pressure: tables stream through their checkpoint files, read back one timeframe at a time").isEmpty)
+        #expect(
+            !tiny.logs.messages("memory pressure: tables stream through their checkpoint files, read back one timeframe at a time").isEmpty)
 
         let expected = try ResumeReproducesTests.digests(free, clean)
         let got = try ResumeReproducesTests.digests(tiny, spilled)

@@ -104,7 +104,9 @@ struct MemoryStreamingTests {
         }
         let expected = try Self.files(whole)
         let got = try Self.files(chunked)
-        for name in ["checkpoints/merged_15m.sftable", "checkpoints/forecast_4h.sftable", "features_1h.parquet", "signals.csv", "report.json"] {
+        for name in [
+            "checkpoints/merged_15m.sftable", "checkpoints/forecast_4h.sftable", "features_1h.parquet", "signals.csv", "report.json",
+        ] {
             #expect(expected[name] != nil, "no \(name) in \(expected.keys.sorted())")
         }
         #expect(Set(got.keys) == Set(expected.keys))
