@@ -30,9 +30,11 @@ public struct AnalysisStage: Stage {
         let fusion = plan.options(FusionConfig.self)
         let signals = try FusionStage.signals(context)
         let accepted = signals.filter(\.accepted)
-        let tables = try TableChain.input(for: name, context, plan)
+        // One timeframe's table at a time (read back from its checkpoint under memory pressure).
+        let tables = try TableChain.Source(for: name, context, plan)
+        var memory = MemoryReaction(context)
         // Progress in bars: gathered per series, then backtested (the second half).
-        let barCount = Int64(plan.timeframes.reduce(0) { $0 + (tables[$1]?.count ?? 0) } * plan.symbols.count)
+        let barCount = Int64(plan.timeframes.reduce(0) { $0 + (tables.rows[$1] ?? 0) } * plan.symbols.count)
         let step = context.progress.child(of: context.node, "backtest", total: 2 * barCount, weight: 3)
         context.progress.start(step)
         let bySeries = Dictionary(grouping: accepted) { "\($0.symbol) \($0.timeframe)" }
@@ -41,7 +43,9 @@ public struct AnalysisStage: Stage {
         var evaluationInputs: [EvaluationSeries] = []
         var costsUsed: [String: CostModel] = [:]
         for tf in plan.timeframes {
-            guard let table = tables[tf] else { throw StageError("no \(tf) table to backtest on") }
+            let pressure = try memory.level("timeframe \(tf)")
+            guard let table = try tables.table(tf) else { throw StageError("no \(tf) table to backtest on") }
+            defer { if pressure >= .shrink { tables.release(tf) } }
             for symbol in plan.symbols {
                 try context.checkpoint()
                 let bars = try SymbolBars(symbol, in: table)

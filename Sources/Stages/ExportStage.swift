@@ -48,37 +48,48 @@ public struct ExportStage: Stage {
         let plan = try context.plan
         let options = plan.options(ExportOptions.self)
         // The last table the experiment built: merged, plus features, patterns and forecasts when it ran them.
-        let tables = try TableChain.input(for: name, context, plan)
+        // One timeframe's table at a time (read back from its checkpoint under memory pressure, see ``MemoryReaction``).
+        let tables = try TableChain.Source(for: name, context, plan)
+        var memory = MemoryReaction(context)
         try FileManager.default.createDirectory(at: context.directory, withIntermediateDirectories: true)
-        var jobs: [(tf: String, format: ExportOptions.Format, table: AlignedTable, step: String)] = []
+        var jobs: [(tf: String, format: ExportOptions.Format, timeframe: Timeframe, step: String)] = []
         for tf in plan.timeframes {
-            guard let table = tables[tf] else { throw StageError("no merged \(tf) table to export") }
+            guard let rows = tables.rows[tf] else { throw StageError("no merged \(tf) table to export") }
             for format in options.formats {
                 let name = "features_\(tf.rawValue).\(format.rawValue)"
                 // CSV costs more per row than Parquet: weigh it so.
-                let weight = Double(max(table.count, 1)) * (format == .parquet ? 1 : 4)
-                let step = context.progress.child(of: context.node, name, total: Int64(table.count), weight: weight)
-                jobs.append((tf.rawValue, format, table, step))
+                let weight = Double(max(rows, 1)) * (format == .parquet ? 1 : 4)
+                let step = context.progress.child(of: context.node, name, total: Int64(rows), weight: weight)
+                jobs.append((tf.rawValue, format, tf, step))
             }
         }
+        var held: (tf: Timeframe, table: AlignedTable)?
         for job in jobs {
             try context.checkpoint()
+            let pressure = try memory.level("timeframe \(job.tf)")
+            if held?.tf != job.timeframe {
+                if let last = held?.tf, pressure >= .shrink { tables.release(last) }
+                held = nil  // before the next is read: one table at a time
+                guard let table = try tables.table(job.timeframe) else { throw StageError("no merged \(job.tf) table to export") }
+                held = (job.timeframe, table)
+            }
+            guard let table = held?.table else { continue }
             let name = "features_\(job.tf).\(job.format.rawValue)"
             let url = context.directory.appendingPathComponent(name).standardizedFileURL.absoluteURL
             context.progress.start(job.step)
             let started = ContinuousClock.now
-            try write(job.table, format: job.format, compression: options.compression, to: url, context, step: job.step)
+            try write(table, format: job.format, compression: options.compression, to: url, context, step: job.step)
             let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value ?? 0
             context.progress.finish(job.step)
             context.logger.info(
                 "exported",
                 metadata: [
-                    "file": "\(name)", "rows": "\(job.table.count)", "columns": "\(job.table.columns.count + 1)",
+                    "file": "\(name)", "rows": "\(table.count)", "columns": "\(table.columns.count + 1)",
                     "bytes": "\(size)", "ms": "\(Int(started.duration(to: .now).seconds * 1000))",
                 ])
             let info = ArtifactInfo(
                 name: name, format: job.format.rawValue, path: url.path, sizeBytes: size, sha256: nil,
-                rows: Int64(job.table.count))
+                rows: Int64(table.count))
             RecordedArtifacts.note(info, context)
             if let environment = context.environment {
                 try environment.recordArtifact(info, experiment: context.experimentID)
@@ -86,6 +97,7 @@ public struct ExportStage: Stage {
                 context.logger.warning("no environment: the file is not recorded as an artifact", metadata: ["file": "\(name)"])
             }
         }
+        held = nil
         // The fused signals, when the experiment ran fusion.
         if plan.stages.contains("fusion") {
             let signals = try FusionStage.signals(context)

@@ -36,16 +36,22 @@ public struct FusionStage: Stage {
         let config = plan.options(FusionConfig.self)
         let patterns = plan.options(PatternsOptions.self)
         let analysis = plan.options(AnalysisConfig.self)
-        let tables = try TableChain.input(for: name, context, plan)
+        // One timeframe's table at a time: from memory, or read back from its
+        // checkpoint when the tables stream through disk (memory pressure);
+        // at `shrink` each is let go once its series are gathered.
+        let tables = try TableChain.Source(for: name, context, plan)
+        var memory = MemoryReaction(context)
         // Progress in bars: gathered per series (`inputs`), then fused (`fuse`).
-        let barCount = Int64(plan.timeframes.reduce(0) { $0 + (tables[$1]?.count ?? 0) } * plan.symbols.count)
+        let barCount = Int64(plan.timeframes.reduce(0) { $0 + (tables.rows[$1] ?? 0) } * plan.symbols.count)
         let step = context.progress.child(of: context.node, "inputs", total: barCount, weight: 1)
         let fuseStep = context.progress.child(of: context.node, "fuse", total: barCount, weight: 1)
         context.progress.start(step)
         var inputs: [FusionInput] = []
         var forecastMissing = false
         for tf in plan.timeframes {
-            guard let table = tables[tf] else { throw StageError("no \(tf) table to fuse") }
+            let pressure = try memory.level("timeframe \(tf)")
+            guard let table = try tables.table(tf) else { throw StageError("no \(tf) table to fuse") }
+            defer { if pressure >= .shrink { tables.release(tf) } }
             for symbol in plan.symbols {
                 try context.checkpoint()
                 let bars = try SymbolBars(symbol, in: table)

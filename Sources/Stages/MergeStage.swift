@@ -48,10 +48,12 @@ public struct MergeStage: Stage {
         let plan = try context.plan
         let options = plan.options(MergeOptions.self)
         let resampled = try StageInputs.resampled(context, plan)
-        let tables = try Self.mergeAll(context, plan, options, resampled, under: context.node)
-        for (tf, table) in tables {
-            context.artifacts.set(ArtifactKey.merged(tf.rawValue), table)
+        // Each table is stored and checkpointed as soon as it is merged; at
+        // `spill` it is kept on disk only (later stages read it back).
+        var memory = MemoryReaction(context)
+        _ = try Self.mergeAll(context, plan, options, resampled, under: context.node) { tf, table in
             try context.checkpoint()
+            let pressure = try memory.level("timeframe \(tf)")
             let url = StageInputs.checkpointURL(context, merged: tf)
             do {
                 try TableCheckpoint.write(table, to: url) { try context.checkpoint() }
@@ -60,15 +62,25 @@ public struct MergeStage: Stage {
             } catch {
                 // A checkpoint only saves work later: its failure is not the stage's.
                 context.logger.warning("cannot write checkpoint", metadata: ["file": "\(url.path)", "error": "\(error)"])
+                context.artifacts.set(ArtifactKey.merged(tf.rawValue), table)
+                return false
             }
+            if pressure >= .spill {
+                context.artifacts.remove(ArtifactKey.merged(tf.rawValue))
+            } else {
+                context.artifacts.set(ArtifactKey.merged(tf.rawValue), table)
+            }
+            return false
         }
     }
 
     /// Merges every timeframe, reporting progress (rows in) under `node`.
-    /// - Returns: one table per timeframe of `plan`.
+    /// - Parameter each: given each table as soon as it is merged; it returns
+    ///   whether the table is also to be returned (nil: every table is).
+    /// - Returns: one table per timeframe of `plan` (those `each` kept).
     static func mergeAll(
         _ context: StageContext, _ plan: ExperimentPlan, _ options: MergeOptions, _ resampled: [Timeframe: [OHLCVSeries]],
-        under node: String
+        under node: String, each: ((Timeframe, AlignedTable) throws -> Bool)? = nil
     ) throws -> [Timeframe: AlignedTable] {
         let steps = plan.timeframes.map { tf in
             let rows = resampled[tf]?.reduce(0) { $0 + $1.count } ?? 0
@@ -102,7 +114,7 @@ public struct MergeStage: Stage {
                     "the merged table is empty: the symbols share no bar time (an outer join or a tolerance keeps them)",
                     metadata: ["timeframe": "\(tf)"])
             }
-            out[tf] = table
+            if try each?(tf, table) ?? true { out[tf] = table }
         }
         return out
     }

@@ -60,7 +60,8 @@ enum TableChain {
                 context.logger.info(
                     "\(stage) table reloaded from its checkpoint",
                     metadata: ["timeframe": "\(tf)", "rows": "\(t.count)", "file": "\(checkpointURL(context, stage, tf).path)"])
-                context.artifacts.set(key(stage, tf), t)
+                // Under memory pressure it stays on disk for the next reader too.
+                if context.memoryPressure < .shrink { context.artifacts.set(key(stage, tf), t) }
                 out[tf] = t
             } else {
                 missing.append(tf)
@@ -85,33 +86,111 @@ enum TableChain {
 
     /// Runs a table stage: reads its input, enriches each timeframe under its
     /// own progress step, stores and checkpoints the results.
+    ///
+    /// One timeframe at a time, with the memory pressure read before each
+    /// (``MemoryReaction``): at `shrink` the input table just consumed is let
+    /// go when its checkpoint is on disk; at `spill` the result, once
+    /// checkpointed, is not kept in memory either, and the next reader reads
+    /// it back from the file. The tables are the same whatever the pressure.
     static func run(_ stage: String, _ context: StageContext, _ plan: ExperimentPlan, enrich given: Enrich? = nil) throws {
         guard let enrich = given ?? enricher(stage) else { throw StageError("\(stage) is not a table stage") }
-        let inputs = try input(for: stage, context, plan)
+        let inputs = try Source(for: stage, context, plan)
+        var memory = MemoryReaction(context)
         let steps = plan.timeframes.map { tf in
-            let rows = inputs[tf]?.count ?? 0
+            let rows = inputs.rows[tf] ?? 0
             return context.progress.child(of: context.node, tf.rawValue, total: Int64(rows), weight: Double(max(rows, 1)))
         }
         for (tf, step) in zip(plan.timeframes, steps) {
             try context.checkpoint()
-            guard let table = inputs[tf] else { throw StageError("no \(tf) table for \(stage)") }
+            let pressure = try memory.level("timeframe \(tf)")
+            guard let table = try inputs.table(tf) else { throw StageError("no \(tf) table for \(stage)") }
             context.progress.start(step)
             let started = ContinuousClock.now
             let result = try enrich(context, plan, tf, table, step)
             context.progress.finish(step)
-            context.artifacts.set(key(stage, tf), result)
+            let url = checkpointURL(context, stage, tf)
+            var written = false
+            do {
+                try TableCheckpoint.write(result, to: url) { try context.checkpoint() }
+                written = true
+            } catch let e as StageCancelled {
+                throw e
+            } catch {
+                context.logger.warning("cannot write checkpoint", metadata: ["file": "\(url.path)", "error": "\(error)"])
+            }
+            if written, pressure >= .spill {
+                context.artifacts.remove(key(stage, tf))
+            } else {
+                context.artifacts.set(key(stage, tf), result)
+            }
+            if pressure >= .shrink { inputs.release(tf) }
             context.logger.info(
                 "\(stage) computed",
                 metadata: [
                     "timeframe": "\(tf)", "rows": "\(result.count)", "columns_added": "\(result.columns.count - table.columns.count)",
                     "ms": "\(Int(started.duration(to: .now).seconds * 1000))",
+                    "kept": written && pressure >= .spill ? "on disk" : "in memory",
                 ])
-            let url = checkpointURL(context, stage, tf)
-            do { try TableCheckpoint.write(result, to: url) { try context.checkpoint() } } catch let e as StageCancelled {
-                throw e
-            } catch {
-                context.logger.warning("cannot write checkpoint", metadata: ["file": "\(url.path)", "error": "\(error)"])
+        }
+    }
+
+    /// The tables a stage reads, one timeframe at a time: each from memory,
+    /// else read back from its checkpoint when asked for (and not kept), so
+    /// that a reader under memory pressure holds one table at a time. When a
+    /// table is in neither place, every input is recovered at once as
+    /// ``input(for:_:_:)`` does.
+    struct Source {
+        let context: StageContext
+        /// The stage whose tables these are.
+        let producer: String
+        /// The rows of each timeframe's table.
+        let rows: [Timeframe: Int]
+        /// Tables recovered (computed again) up front, when some were missing.
+        private let recovered: [Timeframe: AlignedTable]
+
+        /// The input of `stage`.
+        init(for stage: String, _ context: StageContext, _ plan: ExperimentPlan) throws {
+            try self.init(of: TableChain.producer(before: stage, plan), context, plan)
+        }
+
+        /// The output of `producer`.
+        init(of producer: String, _ context: StageContext, _ plan: ExperimentPlan) throws {
+            self.context = context
+            self.producer = producer
+            var rows: [Timeframe: Int] = [:]
+            for tf in plan.timeframes {
+                if let t = context.artifacts.get(key(producer, tf), as: AlignedTable.self) {
+                    rows[tf] = t.count
+                } else if let n = TableCheckpoint.rowCount(checkpointURL(context, producer, tf)) {
+                    rows[tf] = n
+                }
             }
+            if rows.count == plan.timeframes.count {
+                recovered = [:]
+            } else {
+                recovered = try output(of: producer, context, plan)
+                rows = recovered.mapValues(\.count)
+            }
+            self.rows = rows
+        }
+
+        /// The table of `tf`: from memory, else read back from its checkpoint (not kept in memory).
+        func table(_ tf: Timeframe) throws -> AlignedTable? {
+            if let t = recovered[tf] ?? context.artifacts.get(key(producer, tf), as: AlignedTable.self) { return t }
+            let url = checkpointURL(context, producer, tf)
+            guard let t = TableCheckpoint.read(url) else {
+                // Gone since (a checkpoint removed under us): recover it as a first reader would.
+                return try output(of: producer, context, context.plan)[tf]
+            }
+            context.logger.info(
+                "\(producer) table read back from its checkpoint", metadata: ["timeframe": "\(tf)", "rows": "\(t.count)"])
+            return t
+        }
+
+        /// Lets go of the table of `tf` in memory when its checkpoint is on disk (a later reader reads it back).
+        func release(_ tf: Timeframe) {
+            guard FileManager.default.fileExists(atPath: checkpointURL(context, producer, tf).path) else { return }
+            context.artifacts.remove(key(producer, tf))
         }
     }
 }

@@ -58,6 +58,22 @@ public enum TableCheckpoint {
         }
     }
 
+    /// The rows of the table in a checkpoint, from its header alone (the file is not read).
+    /// - Returns: nil when there is no file or it is not a complete checkpoint.
+    public static func rowCount(_ url: URL) -> Int? {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+        defer { try? handle.close() }
+        guard let prefix = try? handle.read(upToCount: 16), prefix.count == 16, Array(prefix.prefix(8)) == magic else { return nil }
+        let headerLength = prefix.suffix(8).reversed().reduce(0) { $0 << 8 | Int($1) }
+        guard headerLength > 0, headerLength < 1 << 26, let data = try? handle.read(upToCount: headerLength),
+            data.count == headerLength,
+            let header = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let rows = header["rows"] as? Int, let names = header["columns"] as? [String], rows >= 0,
+            let size = try? handle.seekToEnd(), size == UInt64(16 + headerLength + rows * 8 * (1 + names.count))
+        else { return nil }
+        return rows
+    }
+
     /// Reads a table written by ``write(_:to:)``.
     /// - Returns: the table, or `nil` when there is no file or it is not a complete checkpoint.
     public static func read(_ url: URL) -> AlignedTable? {

@@ -1,6 +1,7 @@
 import Foundation
 import Pipeline
 import Service
+import Stages
 import TestSupport
 import Testing
 
@@ -134,6 +135,49 @@ struct MemoryBudgetTests {
         }
         #expect(back, "idle RSS \(idle / Self.mb) MB against \(startup / Self.mb) MB at start-up")
         print("memory: startup \(startup / Self.mb) MB, peak \(peak / Self.mb) MB, idle \(idle / Self.mb) MB, admission waits \(waits)")
+    }
+
+    /// Under a budget far below what the process uses (16 MB: the pressure is
+    /// `spill` from the first sample), a default experiment succeeds, its
+    /// stages stream their tables through disk (`memory_streaming` events from
+    /// merge, features and fusion, after `memory_critical`), and its files are
+    /// those of the same experiment run without a budget, byte for byte
+    /// (`report.json` apart from its id and timing fields).
+    @Test func aTinyBudgetStreamsEveryStageAndWritesTheSameFiles() throws {
+        let body = ResumeReproducesTests.body
+        let free = try TestApp(stages: StageRegistry(SignalForgeStages.all))
+        try StageTests.sample(free, days: 30)
+        let clean = try free.create(body)
+        let cleanDone = try free.waitFor(clean, timeout: 300, StageTests.finished)
+        #expect(cleanDone["status"] as? String == "succeeded", "\(cleanDone)")
+        let cleanKinds = try free.request("GET", "/v1/experiments/\(clean)/events?limit=1000").json["items"] as? [[String: Any]] ?? []
+        #expect(!cleanKinds.contains { $0["kind"] as? String == "memory_streaming" }, "streamed without pressure")
+
+        let tiny = try TestApp(stages: StageRegistry(SignalForgeStages.all), configure: { $0.memoryBudgetMB = 16 })
+        try StageTests.sample(tiny, days: 30)
+        let spilled = try tiny.create(body)
+        let done = try tiny.waitFor(spilled, timeout: 300, StageTests.finished)
+        #expect(done["status"] as? String == "succeeded", "\(done)")
+
+        let events = try tiny.request("GET", "/v1/experiments/\(spilled)/events?limit=1000").json["items"] as? [[String: Any]] ?? []
+        let kinds = events.compactMap { $0["kind"] as? String }
+        #expect(kinds.contains("memory_warning") && kinds.contains("memory_critical"), "\(kinds)")
+        let streamed = events.filter { $0["kind"] as? String == "memory_streaming" }.compactMap {
+            ($0["details"] as? [String: Any])?["stage"] as? String
+        }
+        for stage in ["merge", "features", "patterns", "forecast", "fusion", "export", "analysis"] {
+            #expect(streamed.contains(stage), "\(stage) did not stream: \(streamed)")
+        }
+        #expect(
+            !tiny.logs.messages("memory pressure: tables stream through their checkpoint files, read back one timeframe at a time").isEmpty)
+
+        let expected = try ResumeReproducesTests.digests(free, clean)
+        let got = try ResumeReproducesTests.digests(tiny, spilled)
+        #expect(expected.count >= 10 && Set(got.keys) == Set(expected.keys), "\(got.keys.sorted()) against \(expected.keys.sorted())")
+        for (name, digest) in expected.sorted(by: { $0.key < $1.key }) where name != "report.json" {
+            #expect(got[name] == digest, "\(name) differs from the unconstrained run's")
+        }
+        #expect(try ResumeReproducesTests.report(tiny, spilled) == ResumeReproducesTests.report(free, clean))
     }
 
     /// A run that starts while memory is already over 80 % and 90 % of the

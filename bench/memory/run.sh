@@ -4,7 +4,7 @@
 # once to `signalforge serve --memory-budget-mb BUDGET_MB`, RUNS experiments in
 # all, CONCURRENT at a time. Prints the server's start-up RSS, its peak RSS
 # (VmHWM) against the budget (target <= budget + 96 MB), the admission waits
-# and memory events, and its idle RSS once the runs are over (target: within
+# and memory events (with the stages that shrank or streamed), and its idle RSS once the runs are over (target: within
 # 64 MB of start-up).
 #
 # Usage: bash bench/memory/run.sh
@@ -69,17 +69,21 @@ for id in "${ids[@]}"; do
 done
 t1=$(date +%s.%N)
 peak=$(field VmHWM)
-waits=0; warnings=0; criticals=0
+waits=0; warnings=0; criticals=0; streaming=0; streamed=""
 for id in "${ids[@]}"; do
-    kinds=$(curl -fs "http://127.0.0.1:$port/v1/experiments/$id/events?limit=1000" | jq -r '.items[].kind')
+    items=$(curl -fs "http://127.0.0.1:$port/v1/experiments/$id/events?limit=1000")
+    kinds=$(jq -r '.items[].kind' <<<"$items")
     waits=$((waits + $(grep -c '^admission_wait$' <<<"$kinds" || true)))
     warnings=$((warnings + $(grep -c '^memory_warning$' <<<"$kinds" || true)))
     criticals=$((criticals + $(grep -c '^memory_critical$' <<<"$kinds" || true)))
+    streaming=$((streaming + $(grep -c '^memory_streaming$' <<<"$kinds" || true)))
+    streamed+=$(jq -r '.items[] | select(.kind == "memory_streaming") | "\(.details.stage):\(.details.reaction) "' <<<"$items")
 done
 # Idle: the server trims when a run ends and once more 2 s later.
 sleep 4
 idle=$(field VmRSS)
 echo "experiments: $runs ($concurrent at a time), $((runs - failed)) succeeded, $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
-echo "events: admission_wait $waits, memory_warning $warnings, memory_critical $criticals"
+echo "events: admission_wait $waits, memory_warning $warnings, memory_critical $criticals, memory_streaming $streaming"
+echo "stages that reacted (stage:reaction, count): $(tr ' ' '\n' <<<"$streamed" | sed '/^$/d' | sort | uniq -c | awk '{ printf "%s %s, ", $2, $1 }' | sed 's/, $//')"
 echo "RSS: start-up $startup MB, peak (VmHWM) $peak MB with a $budget MB budget (target <= $((budget + 96)) MB): $([ "$peak" -le $((budget + 96)) ] && echo met || echo MISSED)"
 echo "idle RSS after the runs: $idle MB, $((idle - startup)) MB over start-up (target <= 64 MB): $([ $((idle - startup)) -le 64 ] && echo met || echo MISSED)"
