@@ -69,7 +69,7 @@ public final class Engine: Sendable {
     let repository: any ExperimentRepository
     public let registry: StageRegistry
     let logger: Logger
-    let makeLogger: @Sendable (UUID, String?) -> Logger
+    let makeLogger: @Sendable (UUID, String?, Fence?) -> Logger
 
     private struct State {
         var runners: [UUID: Runner] = [:]
@@ -91,18 +91,20 @@ public final class Engine: Sendable {
     private let schedulerExited = DispatchSemaphore(value: 0)
     private let leaseThreadsExited = DispatchSemaphore(value: 0)
 
-    /// - Parameter makeLogger: a logger for an experiment (and stage), whose
-    ///   lines reach the experiment's log (default: `logger` with metadata).
+    /// - Parameter makeLogger: a logger for an experiment (and stage) run
+    ///   under a fence, whose lines reach the experiment's log, carrying the
+    ///   fence's generation so the store refuses a stale runner's late lines
+    ///   (default: `logger` with metadata).
     public init(
         configuration: Configuration, repository: any ExperimentRepository, registry: StageRegistry, logger: Logger,
-        makeLogger: (@Sendable (UUID, String?) -> Logger)? = nil
+        makeLogger: (@Sendable (_ id: UUID, _ stage: String?, _ fence: Fence?) -> Logger)? = nil
     ) {
         self.configuration = configuration
         self.repository = repository
         self.registry = registry
         self.logger = logger
         self.makeLogger =
-            makeLogger ?? { id, stage in
+            makeLogger ?? { id, stage, _ in
                 var l = logger
                 l[metadataKey: "experiment_id"] = "\(id.uuidString.lowercased())"
                 if let stage { l[metadataKey: "stage"] = "\(stage)" }
