@@ -76,21 +76,6 @@ struct PostgresExperimentRepository: ExperimentRepository {
         }
     }
 
-    /// Drain: running → interrupted → queued in one transaction (both events
-    /// recorded), so no reader ever sees the passing `interrupted` state and
-    /// takes it for the end (`watch` exits 3 on it).
-    func interruptAndRequeue(_ id: UUID, reason: String, details: [String: String]) throws -> TransitionResult {
-        let (interrupt, requeue) = Lifecycle.interruptAndRequeue
-        return try pool.withTransaction { tx in
-            let first = try Self.move(
-                tx, id, from: interrupt.from, to: interrupt.to, event: interrupt.record, error: nil,
-                details: details.merging(["reason": reason]) { _, r in r })
-            guard case .moved = first else { return first }
-            return try Self.move(
-                tx, id, from: requeue.from, to: requeue.to, event: requeue.record, error: nil, details: ["reason": "drained"])
-        }
-    }
-
     /// One conditional state change and its event, inside `tx`.
     private static func move(
         _ tx: PostgresConnection, _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?,
