@@ -81,8 +81,6 @@ public final class Engine: Sendable {
         var schedulerRunning = false
         /// Runners parked by a pause, since when: they hold no `maxRunning` slot.
         var parkedSince: [UUID: ContinuousClock.Instant] = [:]
-        /// Time each runner spent parked before its current park.
-        var pausedTotal: [UUID: Duration] = [:]
         /// Runners that count toward `maxRunning` (parked ones do not).
         var slotsInUse: Int { runners.count - parkedSince.count }
     }
@@ -272,7 +270,6 @@ public final class Engine: Sendable {
         state.withLock { s in
             s.runners.removeValue(forKey: id)
             s.parkedSince.removeValue(forKey: id)
-            s.pausedTotal.removeValue(forKey: id)
         }
         wake()
     }
@@ -371,21 +368,15 @@ public final class Engine: Sendable {
         }
     }
 
-    /// The runner of `id` left its park: its paused time stops counting and it holds a slot again.
+    /// The runner of `id` left its park: it holds a slot again.
     private func unpark(_ id: UUID) {
-        state.withLock { s in
-            guard let since = s.parkedSince.removeValue(forKey: id) else { return }
-            s.pausedTotal[id, default: .zero] += since.duration(to: .now)
-        }
+        _ = state.withLock { $0.parkedSince.removeValue(forKey: id) }
     }
 
-    /// How long the runner of `id` has been parked in all (so far, in this process):
-    /// the runner subtracts it from stage durations.
-    func pausedTime(of id: UUID) -> Duration {
-        state.withLock { s in
-            s.pausedTotal[id, default: .zero] + (s.parkedSince[id].map { $0.duration(to: .now) } ?? .zero)
-        }
-    }
+    /// How long the runner of `id` has been suspended so far (parked, held,
+    /// waiting for the store): its pause gate's count, which the runner
+    /// subtracts from stage durations. nil when no runner holds `id` here.
+    func suspendedTime(of id: UUID) -> Duration? { state.withLock { $0.runners[id] }?.gate.suspendedTime }
 
     /// Pauses a running experiment: `pausing` now, `paused` once its runner parks.
     /// - Parameter cause: who asked (recorded in the events' details).

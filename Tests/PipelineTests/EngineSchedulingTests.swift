@@ -118,8 +118,8 @@ struct EngineSchedulingTests {
         #expect(eventually { state(a) == .running })
         try e.pause(a)
         #expect(eventually { state(a) == .paused })
-        // Parked for at least a second by the engine's own clock.
-        #expect(eventually { e.pausedTime(of: a) >= .seconds(1) })
+        // Parked for at least a second by the pause gate's own count.
+        #expect(eventually { (e.suspendedTime(of: a) ?? .zero) >= .seconds(1) })
         try e.resume(a)
         #expect(eventually { state(a) == .succeeded })
         let completed = try #require(repo.events(of: a).first { $0.kind == "stage_completed" })
