@@ -269,9 +269,9 @@ final class FaultRun {
     /// `succeeded`, one runner at a time, every artifact as in the undisturbed
     /// run `expected`; with `stored`, also the stored signals, events,
     /// progress, report, and every log line stored as many times (none lost, none twice).
-    func expectUndisturbed(_ id: String, as expected: Outcome, stored: Bool = false, sourceLocation: SourceLocation = #_sourceLocation)
-        throws
-    {
+    func expectUndisturbed(
+        _ id: String, as expected: Outcome, stored: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let status = try waitFinal(id)
         let error = try self.error(id) ?? ""
         #expect(status == "succeeded", "\(error)", sourceLocation: sourceLocation)

@@ -1,7 +1,6 @@
-public import Pipeline
-
 import Foundation
 import Logging
+public import Pipeline
 
 /// A CPU-light test stage that works in `units` chunks of `chunkSeconds`,
 /// reporting progress and calling the checkpoint between chunks, then logs

@@ -70,7 +70,8 @@ struct PostgresExperimentRepository: ExperimentRepository {
                 _ = try Self.move(
                     tx, id, from: interrupt.from, to: interrupt.to, event: interrupt.record, error: nil,
                     details: details.merging(["reason": reason]) { _, r in r })
-                _ = try Self.move(tx, id, from: requeue.from, to: requeue.to, event: requeue.record, error: nil, details: ["reason": reason])
+                _ = try Self.move(
+                    tx, id, from: requeue.from, to: requeue.to, event: requeue.record, error: nil, details: ["reason": reason])
                 return requeue.to
             }
             if let stop = Lifecycle.move(from: current, on: .interrupt) {
