@@ -157,7 +157,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "PostgresClient",
+                "PostgresClient", "Pipeline",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",
@@ -192,7 +192,7 @@ let package = Package(
             dependencies: ["PostgresClient", "TestSupport"],
             swiftSettings: upcoming
         ),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: upcoming),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MarketData"], swiftSettings: upcoming),
         .testTarget(
             name: "MarketDataTests", dependencies: ["MarketData", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: upcoming),

@@ -72,7 +72,7 @@ public final class Engine: Sendable {
     let repository: any ExperimentRepository
     public let registry: StageRegistry
     let logger: Logger
-    let makeLogger: @Sendable (UUID, String?) -> Logger
+    let makeLogger: @Sendable (UUID, String?, Fence?) -> Logger
 
     private struct State {
         var runners: [UUID: Runner] = [:]
@@ -84,8 +84,6 @@ public final class Engine: Sendable {
         var schedulerRunning = false
         /// Runners parked by a pause, since when: they hold no `maxRunning` slot.
         var parkedSince: [UUID: ContinuousClock.Instant] = [:]
-        /// Time each runner spent parked before its current park.
-        var pausedTotal: [UUID: Duration] = [:]
         /// Runners that count toward `maxRunning` (parked ones do not).
         var slotsInUse: Int { runners.count - parkedSince.count }
     }
@@ -94,18 +92,20 @@ public final class Engine: Sendable {
     private let schedulerExited = DispatchSemaphore(value: 0)
     private let leaseThreadsExited = DispatchSemaphore(value: 0)
 
-    /// - Parameter makeLogger: a logger for an experiment (and stage), whose
-    ///   lines reach the experiment's log (default: `logger` with metadata).
+    /// - Parameter makeLogger: a logger for an experiment (and stage) run
+    ///   under a fence, whose lines reach the experiment's log, carrying the
+    ///   fence's generation so the store refuses a stale runner's late lines
+    ///   (default: `logger` with metadata).
     public init(
         configuration: Configuration, repository: any ExperimentRepository, registry: StageRegistry, logger: Logger,
-        makeLogger: (@Sendable (UUID, String?) -> Logger)? = nil
+        makeLogger: (@Sendable (_ id: UUID, _ stage: String?, _ fence: Fence?) -> Logger)? = nil
     ) {
         self.configuration = configuration
         self.repository = repository
         self.registry = registry
         self.logger = logger
         self.makeLogger =
-            makeLogger ?? { id, stage in
+            makeLogger ?? { id, stage, _ in
                 var l = logger
                 l[metadataKey: "experiment_id"] = "\(id.uuidString.lowercased())"
                 if let stage { l[metadataKey: "stage"] = "\(stage)" }
@@ -273,7 +273,6 @@ public final class Engine: Sendable {
         state.withLock { s in
             s.runners.removeValue(forKey: id)
             s.parkedSince.removeValue(forKey: id)
-            s.pausedTotal.removeValue(forKey: id)
         }
         wake()
     }
@@ -372,21 +371,15 @@ public final class Engine: Sendable {
         }
     }
 
-    /// The runner of `id` left its park: its paused time stops counting and it holds a slot again.
+    /// The runner of `id` left its park: it holds a slot again.
     private func unpark(_ id: UUID) {
-        state.withLock { s in
-            guard let since = s.parkedSince.removeValue(forKey: id) else { return }
-            s.pausedTotal[id, default: .zero] += since.duration(to: .now)
-        }
+        _ = state.withLock { $0.parkedSince.removeValue(forKey: id) }
     }
 
-    /// How long the runner of `id` has been parked in all (so far, in this process):
-    /// the runner subtracts it from stage durations.
-    func pausedTime(of id: UUID) -> Duration {
-        state.withLock { s in
-            s.pausedTotal[id, default: .zero] + (s.parkedSince[id].map { $0.duration(to: .now) } ?? .zero)
-        }
-    }
+    /// How long the runner of `id` has been suspended so far (parked, held,
+    /// waiting for the store): its pause gate's count, which the runner
+    /// subtracts from stage durations. nil when no runner holds `id` here.
+    func suspendedTime(of id: UUID) -> Duration? { state.withLock { $0.runners[id] }?.gate.suspendedTime }
 
     /// Pauses a running experiment: `pausing` now, `paused` once its runner parks.
     /// - Parameter cause: who asked (recorded in the events' details).

@@ -11,14 +11,21 @@ public struct LogLine: Sendable, Equatable {
     public var message: String
     /// The line's metadata as a JSON object.
     public var fields: String
+    /// The generation of the run that emitted it (see ``Fence``): the store
+    /// refuses the line once the experiment moved on to another generation
+    /// (a stale runner's late lines). nil: not a runner's line, never refused.
+    public var generation: Int64?
 
-    public init(experimentID: UUID, micros: Int64, level: Logger.Level, stage: String?, message: String, fields: String) {
+    public init(
+        experimentID: UUID, micros: Int64, level: Logger.Level, stage: String?, message: String, fields: String, generation: Int64? = nil
+    ) {
         self.experimentID = experimentID
         self.micros = micros
         self.level = level
         self.stage = stage
         self.message = message
         self.fields = fields
+        self.generation = generation
     }
 }
 
@@ -28,14 +35,17 @@ public struct LogLine: Sendable, Equatable {
 public struct ExperimentLogHandler: LogHandler {
     public let experimentID: UUID
     public let stage: String?
+    /// The generation of the run whose lines these are (nil: not a runner's).
+    public let generation: Int64?
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
     let bus: EventBus<LogLine>
     let server: Logger?
 
-    public init(experimentID: UUID, stage: String?, bus: EventBus<LogLine>, server: Logger?) {
+    public init(experimentID: UUID, stage: String?, generation: Int64? = nil, bus: EventBus<LogLine>, server: Logger?) {
         self.experimentID = experimentID
         self.stage = stage
+        self.generation = generation
         self.bus = bus
         self.server = server
     }
@@ -52,7 +62,7 @@ public struct ExperimentLogHandler: LogHandler {
         bus.publish(
             LogLine(
                 experimentID: experimentID, micros: Int64((now * 1_000_000).rounded()), level: event.level, stage: stage,
-                message: event.message.description, fields: Self.json(merged)))
+                message: event.message.description, fields: Self.json(merged), generation: generation))
         if event.level >= .notice, var server {
             server[metadataKey: "experiment_id"] = "\(experimentID.uuidString.lowercased())"
             if let stage { server[metadataKey: "stage"] = "\(stage)" }

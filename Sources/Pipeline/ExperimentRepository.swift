@@ -51,12 +51,6 @@ public protocol ExperimentRepository: Sendable {
         fence: Fence
     ) throws -> TransitionResult
 
-    /// Drain: moves a running (or pausing) `id` to interrupted and at once
-    /// back to queued, recording both events; a store that can should do it
-    /// in one transaction so no reader sees the passing `interrupted`.
-    /// `details` go into the `interrupted` event's details (with `reason`).
-    func interruptAndRequeue(_ id: UUID, reason: String, details: [String: String]) throws -> TransitionResult
-
     /// A runner stopped without finishing (drain, outage, lost lease) and
     /// gives the experiment back, if `fence` still holds it: running or
     /// pausing → `interrupted` (from the real previous state) → `queued`;
@@ -123,15 +117,5 @@ extension ExperimentRepository {
     ) throws -> TransitionResult {
         guard let fence else { return try transition(id, from: from, to: to, event: event, error: error, details: details) }
         return try transition(id, from: from, to: to, event: event, error: error, details: details, fence: fence)
-    }
-
-    /// Two transitions, one after the other (stores without transactions).
-    public func interruptAndRequeue(_ id: UUID, reason: String, details: [String: String]) throws -> TransitionResult {
-        let (interrupt, requeue) = Lifecycle.interruptAndRequeue
-        let first = try transition(
-            id, from: interrupt.from, to: interrupt.to, event: interrupt.record, error: nil,
-            details: details.merging(["reason": reason]) { _, r in r })
-        guard case .moved = first else { return first }
-        return try transition(id, from: requeue.from, to: requeue.to, event: requeue.record, error: nil, details: ["reason": "drained"])
     }
 }

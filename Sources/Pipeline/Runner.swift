@@ -96,7 +96,7 @@ final class Runner: Sendable {
         let id = experiment.id
         let repo = engine.repository
         let fence = self.fence
-        let log = engine.makeLogger(id, nil)
+        let log = engine.makeLogger(id, nil, fence)
         let directory = engine.configuration.dataDirectory.appendingPathComponent("experiments/\(id.uuidString.lowercased())")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         progress.start("pipeline")
@@ -110,7 +110,7 @@ final class Runner: Sendable {
                 guard let stage = engine.registry.stage(name) else {
                     throw StageFailure(stage: name, message: "this build has no stage named '\(name)'")
                 }
-                let stageLog = engine.makeLogger(id, name)
+                let stageLog = engine.makeLogger(id, name, fence)
                 let context = StageContext(
                     experimentID: id, stage: name, request: experiment.request,
                     logger: stageLog, progress: progress, artifacts: artifacts, directory: directory, gate: gate,
@@ -191,8 +191,8 @@ final class Runner: Sendable {
                 // Draining: paused work stays paused; running work is interrupted
                 // and back in the queue at once, as after an expired lease: another
                 // instance (or this one, restarted) goes on after the last completed stage.
-                engine.drained(id, fence: fence)
                 log.warning("experiment interrupted: the server is stopping")
+                engine.drained(id, fence: fence)
             } else {
                 log.info("experiment cancelled")
                 do {

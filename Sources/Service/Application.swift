@@ -113,8 +113,9 @@ public final class Application: Sendable {
         configureEngine(&engineConfig)
         engine = Engine(
             configuration: engineConfig, repository: PostgresExperimentRepository(pool: pool), registry: stages, logger: logger,
-            makeLogger: { id, stage in
-                var l = Logger(label: "experiment") { _ in ExperimentLogHandler(experimentID: id, stage: stage, bus: logBus, server: logger)
+            makeLogger: { id, stage, fence in
+                var l = Logger(label: "experiment") { _ in
+                    ExperimentLogHandler(experimentID: id, stage: stage, generation: fence?.generation, bus: logBus, server: logger)
                 }
                 l.logLevel = .info
                 return l

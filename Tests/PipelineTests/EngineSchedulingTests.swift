@@ -1,26 +1,10 @@
 import Foundation
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Pipeline
-
-/// A stage that works in `units` short chunks, reporting progress and calling
-/// the checkpoint between chunks.
-struct SteppingStage: Stage {
-    let name: String
-    var units: Int64 = 40
-    var chunkSeconds = 0.005
-
-    func run(_ context: StageContext) throws {
-        let step = context.progress.child(of: context.node, "work", total: units)
-        for _ in 0..<units {
-            try context.checkpoint()
-            Thread.sleep(forTimeInterval: chunkSeconds)
-            context.progress.advance(step, by: 1)
-        }
-    }
-}
 
 /// Polls `condition` until it holds or `timeout` passes.
 @discardableResult
@@ -39,7 +23,7 @@ func eventually(timeout: Double = 10, _ condition: () throws -> Bool) rethrows -
 struct EngineSchedulingTests {
     let repo = InMemoryExperimentRepository()
 
-    func engine(maxRunning: Int = 2, stages: [any Stage] = [SteppingStage(name: "load")]) -> Engine {
+    func engine(maxRunning: Int = 2, stages: [any Stage] = [ChunkedStage(name: "load", units: 40)]) -> Engine {
         var c = Engine.Configuration()
         c.maxRunning = maxRunning
         c.pollSeconds = 0.02
@@ -66,7 +50,7 @@ struct EngineSchedulingTests {
     }
 
     @Test func pausedExperimentsGiveUpTheirSlots() throws {
-        let e = engine(maxRunning: 2, stages: [SteppingStage(name: "load", units: 400)])
+        let e = engine(maxRunning: 2, stages: [ChunkedStage(name: "load", units: 400)])
         defer { e.drain(timeout: .seconds(5)) }
         let a = repo.create("a", stages: ["load"])
         let b = repo.create("b", stages: ["load"])
@@ -94,7 +78,7 @@ struct EngineSchedulingTests {
     }
 
     @Test func aResumedRunnerTakesItsSlotBackAtOnce() throws {
-        let e = engine(maxRunning: 1, stages: [SteppingStage(name: "load", units: 300)])
+        let e = engine(maxRunning: 1, stages: [ChunkedStage(name: "load", units: 300)])
         defer { e.drain(timeout: .seconds(5)) }
         let a = repo.create("a", stages: ["load"])
         e.wake()
@@ -111,15 +95,15 @@ struct EngineSchedulingTests {
     }
 
     @Test func stageDurationsExcludePausedTime() throws {
-        let e = engine(maxRunning: 1, stages: [SteppingStage(name: "load", units: 20)])
+        let e = engine(maxRunning: 1, stages: [ChunkedStage(name: "load", units: 20)])
         defer { e.drain(timeout: .seconds(5)) }
         let a = repo.create("a", stages: ["load"])
         e.wake()
         #expect(eventually { state(a) == .running })
         try e.pause(a)
         #expect(eventually { state(a) == .paused })
-        // Parked for at least a second by the engine's own clock.
-        #expect(eventually { e.pausedTime(of: a) >= .seconds(1) })
+        // Parked for at least a second by the pause gate's own count.
+        #expect(eventually { (e.suspendedTime(of: a) ?? .zero) >= .seconds(1) })
         try e.resume(a)
         #expect(eventually { state(a) == .succeeded })
         let completed = try #require(repo.events(of: a).first { $0.kind == "stage_completed" })
@@ -129,7 +113,7 @@ struct EngineSchedulingTests {
     }
 
     @Test func pauseResumeAndCancelRecordTheirCause() throws {
-        let e = engine(maxRunning: 2, stages: [SteppingStage(name: "load", units: 2000)])
+        let e = engine(maxRunning: 2, stages: [ChunkedStage(name: "load", units: 2000)])
         defer { e.drain(timeout: .seconds(5)) }
         let a = repo.create("a", stages: ["load"])
         let b = repo.create("b", stages: ["load"])
@@ -155,7 +139,7 @@ struct EngineSchedulingTests {
     }
 
     @Test func cancelWhilePausedAndWhileQueued() throws {
-        let e = engine(maxRunning: 1, stages: [SteppingStage(name: "load", units: 2000)])
+        let e = engine(maxRunning: 1, stages: [ChunkedStage(name: "load", units: 2000)])
         defer { e.drain(timeout: .seconds(5)) }
         let a = repo.create("a", stages: ["load"])
         e.wake()
@@ -184,7 +168,7 @@ struct EngineSchedulingTests {
     }
 
     @Test func drainInterruptsRunningWorkAndKeepsPausedWorkPaused() throws {
-        let e = engine(maxRunning: 2, stages: [SteppingStage(name: "load", units: 4000)])
+        let e = engine(maxRunning: 2, stages: [ChunkedStage(name: "load", units: 4000)])
         let running = repo.create("running", stages: ["load"])
         let paused = repo.create("paused", stages: ["load"])
         e.wake()
@@ -204,7 +188,7 @@ struct EngineSchedulingTests {
     }
 
     @Test func resumingAPausedExperimentNoRunnerHoldsRequeuesIt() throws {
-        let e = engine(maxRunning: 1, stages: [SteppingStage(name: "load", units: 4000)])
+        let e = engine(maxRunning: 1, stages: [ChunkedStage(name: "load", units: 4000)])
         let a = repo.create("a", stages: ["load"])
         e.wake()
         #expect(eventually { state(a) == .running })
@@ -212,7 +196,7 @@ struct EngineSchedulingTests {
         #expect(eventually { state(a) == .paused })
         e.drain(timeout: .seconds(5))  // the runner is gone, the experiment stays paused
 
-        let next = engine(maxRunning: 1, stages: [SteppingStage(name: "load", units: 10)])
+        let next = engine(maxRunning: 1, stages: [ChunkedStage(name: "load", units: 10)])
         defer { next.drain(timeout: .seconds(5)) }
         #expect(try next.resume(a) == .queued)
         #expect(eventually { state(a) == .succeeded })

@@ -134,17 +134,6 @@ final class InMemoryExperimentRepository: ExperimentRepository {
         return .moved
     }
 
-    func interruptAndRequeue(_ id: UUID, reason: String, details: [String: String]) throws -> TransitionResult {
-        let (interrupt, requeue) = Lifecycle.interruptAndRequeue
-        return store.withLock { s in
-            let first = Self.move(
-                &s, id, from: interrupt.from, to: interrupt.to, event: interrupt.record, error: nil,
-                details: details.merging(["reason": reason]) { _, r in r })
-            guard case .moved = first else { return first }
-            return Self.move(&s, id, from: requeue.from, to: requeue.to, event: requeue.record, error: nil, details: ["reason": "drained"])
-        }
-    }
-
     func claimNext(owner: String, leaseSeconds: Double) throws -> ClaimedExperiment? {
         store.withLock { s in
             guard var row = s.rows.values.filter({ $0.status == .queued }).min(by: { $0.order < $1.order }) else { return nil }

@@ -6,24 +6,6 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// A CPU-light stage that works in `units` chunks of `chunkSeconds`,
-/// reporting progress and calling the checkpoint between chunks.
-struct ChunkedStage: Stage {
-    let name: String
-    var units: Int64 = 100
-    var chunkSeconds = 0.005
-
-    func run(_ context: StageContext) throws {
-        let step = context.progress.child(of: context.node, "work", total: units)
-        for _ in 0..<units {
-            try context.checkpoint()
-            Thread.sleep(forTimeInterval: chunkSeconds)
-            context.progress.advance(step, by: 1)
-        }
-        context.logger.info("chunks done", metadata: ["units": "\(units)"])
-    }
-}
-
 /// Fails its first `failures` runs, then works.
 final class FlakyStage: Stage, Sendable {
     let name: String

@@ -48,11 +48,7 @@ struct FaultTests {
         try run.waitForStage(id, "fusion")
         let owner = try #require(try run.ownerIndex(id), "no living instance owns the experiment")
         run.instances[owner].kill9()
-        let status = try run.waitFinal(id)
-        let error = try run.error(id) ?? ""
-        #expect(status == "succeeded", "\(error)")
-        try run.expectSingleRunner(id)
-        if status == "succeeded" { try run.expectSameFiles(id, as: expected) }
+        try run.expectUndisturbed(id, as: expected)
     }
 
     /// PostgreSQL stopped for 5 s during fusion: the run waits it out and
@@ -66,27 +62,7 @@ struct FaultTests {
         try run.pg.stop()
         run.wait(seconds: 5)
         try run.pg.start()
-        let status = try run.waitFinal(id)
-        let error = try run.error(id) ?? ""
-        #expect(status == "succeeded", "\(error)")
-        try run.expectSingleRunner(id)
-        guard status == "succeeded" else { return }
-        try run.expectSameFiles(id, as: expected)
-        let got = try run.outcome(id)
-        #expect(
-            got.signals == expected.signals,
-            "stored signals differ from an undisturbed run's: \(FaultRun.difference(got.signals, expected.signals))")
-        #expect(
-            got.events == expected.events, "events differ from an undisturbed run's: \(FaultRun.difference(got.events, expected.events))")
-        #expect(
-            got.progress == expected.progress,
-            "stored progress differs from an undisturbed run's: \(FaultRun.difference(got.progress, expected.progress))")
-        #expect(got.report == expected.report, "the stored report differs from an undisturbed run's")
-        let logs = expected.logs.keys.sorted().filter { got.logs[$0, default: 0] != expected.logs[$0] }
-        #expect(
-            logs.isEmpty,
-            "log lines stored a different number of times than in an undisturbed run: \(logs.prefix(10).map { "\($0) ×\(got.logs[$0, default: 0]) (\(expected.logs[$0]!))" })"
-        )
+        try run.expectUndisturbed(id, as: expected, stored: true)
     }
 
     /// SIGTERM during export: the instance exits within 2 s, the experiment
@@ -109,16 +85,12 @@ struct FaultTests {
         #expect(last == ["requeued:", "interrupted:drain"], "the events after SIGTERM: \(last)")
         let completed = try run.completedStages(id)
         try run.startInstance()
-        let status = try run.waitFinal(id)
-        let error = try run.error(id) ?? ""
-        #expect(status == "succeeded", "\(error)")
+        try run.expectUndisturbed(id, as: expected)
         let starts = try run.stageStarts(id)
         for stage in completed {
             #expect(starts[stage, default: 0] <= 1, "\(stage) completed before SIGTERM but ran again")
         }
         #expect(starts["export", default: 0] == 2, "export was not run again after SIGTERM: \(starts)")
-        try run.expectSingleRunner(id)
-        if status == "succeeded" { try run.expectSameFiles(id, as: expected) }
     }
 
     /// Three instances, the postmaster (and its children) killed -9 during
@@ -132,11 +104,7 @@ struct FaultTests {
         try run.pg.killPostmaster()
         run.wait(seconds: 5)
         try run.pg.start()
-        let status = try run.waitFinal(id)
-        let error = try run.error(id) ?? ""
-        #expect(status == "succeeded", "\(error)")
-        try run.expectSingleRunner(id)
-        if status == "succeeded" { try run.expectSameFiles(id, as: expected) }
+        try run.expectUndisturbed(id, as: expected)
     }
 }
 
@@ -296,6 +264,41 @@ final class FaultRun {
     }
 
     // MARK: - Checks
+
+    /// What every scenario checks once its fault is over: the run ends
+    /// `succeeded`, one runner at a time, every artifact as in the undisturbed
+    /// run `expected`; with `stored`, also the stored signals, events,
+    /// progress, report, and every log line stored as many times (none lost, none twice).
+    func expectUndisturbed(
+        _ id: String, as expected: Outcome, stored: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let status = try waitFinal(id)
+        let error = try self.error(id) ?? ""
+        #expect(status == "succeeded", "\(error)", sourceLocation: sourceLocation)
+        try expectSingleRunner(id, sourceLocation: sourceLocation)
+        guard status == "succeeded" else { return }
+        try expectSameFiles(id, as: expected, sourceLocation: sourceLocation)
+        guard stored else { return }
+        let got = try outcome(id)
+        #expect(
+            got.signals == expected.signals,
+            "stored signals differ from an undisturbed run's: \(Self.difference(got.signals, expected.signals))",
+            sourceLocation: sourceLocation)
+        #expect(
+            got.events == expected.events, "events differ from an undisturbed run's: \(Self.difference(got.events, expected.events))",
+            sourceLocation: sourceLocation)
+        #expect(
+            got.progress == expected.progress,
+            "stored progress differs from an undisturbed run's: \(Self.difference(got.progress, expected.progress))",
+            sourceLocation: sourceLocation)
+        #expect(got.report == expected.report, "the stored report differs from an undisturbed run's", sourceLocation: sourceLocation)
+        // Lines the disturbed run adds (outage warnings) are allowed.
+        let logs = expected.logs.keys.sorted().filter { got.logs[$0, default: 0] != expected.logs[$0] }
+        #expect(
+            logs.isEmpty,
+            "log lines stored a different number of times than in an undisturbed run: \(logs.prefix(10).map { "\($0) ×\(got.logs[$0, default: 0]) (\(expected.logs[$0, default: 0]))" })",
+            sourceLocation: sourceLocation)
+    }
 
     /// No `started` while the previous owner still held the run; one stored "experiment succeeded".
     func expectSingleRunner(_ id: String, sourceLocation: SourceLocation = #_sourceLocation) throws {

@@ -13,7 +13,14 @@ import Synchronization
 ///
 /// It never drops a line: while PostgreSQL is unreachable it keeps the lines
 /// (up to `maxBuffered` in memory, the rest in spill files under the data
-/// root, oldest first) and retries with backoff.
+/// root, oldest first) and retries with backoff. Each line is stored once:
+/// its `line_key`, given when the writer takes it, makes a retried batch
+/// insert nothing twice.
+///
+/// Fencing: a runner's line carries its run's generation, and is refused (not
+/// stored, counted in ``refusedCount``) once the experiment moved on to
+/// another generation — a stale runner's late lines, as for its other writes.
+/// Lines of an experiment that no longer exists are refused too.
 final class LogWriter: Sendable {
     static let channel = "sf_logs"
     let pool: PostgresPool
@@ -22,6 +29,7 @@ final class LogWriter: Sendable {
     let maxBatch: Int
     let maxDelay: Duration
     private let written = Atomic<Int>(0)
+    private let refused = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
     private let exited = DispatchSemaphore(value: 0)
@@ -45,10 +53,13 @@ final class LogWriter: Sendable {
         self.maxDelay = maxDelay
     }
 
-    /// Lines committed so far.
+    /// Lines handled so far: committed, or refused (``refusedCount``).
     var writtenCount: Int { written.load(ordering: .relaxed) }
 
-    /// Waits until `count` lines in all have been committed (at most `timeout`).
+    /// Lines refused so far: their run's generation was superseded, or their experiment is gone.
+    var refusedCount: Int { refused.load(ordering: .relaxed) }
+
+    /// Waits until `count` lines in all have been handled (at most `timeout`).
     func waitUntilWritten(_ count: Int, timeout: Duration = .seconds(5)) {
         let deadline = ContinuousClock.now + timeout
         while written.load(ordering: .acquiring) < count, ContinuousClock.now < deadline {
@@ -144,7 +155,12 @@ final class LogWriter: Sendable {
                 continue
             }
             do {
-                try write(batch)
+                let refusedNow = try write(batch)
+                if refusedNow > 0 {
+                    refused.add(refusedNow, ordering: .relaxed)
+                    logger.notice(
+                        "log writer: refused lines of a superseded run or of a deleted experiment", metadata: ["lines": "\(refusedNow)"])
+                }
                 written.add(batch.count, ordering: .releasing)
                 if let file = fromSpill { removeSpill(file) } else { memoryHead += batch.count }
                 backoff = 0.05
@@ -182,6 +198,7 @@ final class LogWriter: Sendable {
                 "e": l.experimentID.uuidString, "t": l.micros, "l": l.level.rawValue, "s": l.stage ?? NSNull(), "m": l.message,
                 "f": l.fields,
                 "k": k.key,
+                "g": l.generation.map { NSNumber(value: $0) } ?? NSNull(),
             ]
             if let d = try? JSONSerialization.data(withJSONObject: obj) { text += String(decoding: d, as: UTF8.self) + "\n" }
         }
@@ -212,7 +229,9 @@ final class LogWriter: Sendable {
                 let e = (o["e"] as? String).flatMap(UUID.init(uuidString:)), let t = (o["t"] as? NSNumber)?.int64Value,
                 let level = (o["l"] as? String).flatMap(Logger.Level.init(rawValue:)), let m = o["m"] as? String, let f = o["f"] as? String
             else { continue }
-            let line = LogLine(experimentID: e, micros: t, level: level, stage: o["s"] as? String, message: m, fields: f)
+            let line = LogLine(
+                experimentID: e, micros: t, level: level, stage: o["s"] as? String, message: m, fields: f,
+                generation: (o["g"] as? NSNumber)?.int64Value)
             // Files of an older build carry no key: they get one now (their retry after an ambiguous failure may repeat).
             if let k = o["k"] as? String { out.append(KeyedLine(line: line, key: k)) } else { out.append(contentsOf: keyed([line])) }
         }
@@ -224,8 +243,24 @@ final class LogWriter: Sendable {
         spillFiles.removeFirst()
     }
 
-    private func write(_ batch: [KeyedLine]) throws {
+    /// Stores `batch` in one transaction, except the lines it refuses.
+    /// - Returns: how many lines were refused (see the type's fencing note).
+    private func write(_ batch: [KeyedLine]) throws -> Int {
         try pool.withTransaction { tx in
+            // The batch's experiments and their generations, locked (FOR SHARE) until
+            // commit: a claim or a recovery that bumps a generation waits for this batch.
+            let ids = Set(batch.map(\.line.experimentID)).map { $0.uuidString.lowercased() }.sorted().joined(separator: ",")
+            var current: [UUID: Int64] = [:]
+            for row in try tx.query(
+                "SELECT id, generation FROM experiments WHERE id = ANY(string_to_array(\(ids), ',')::uuid[]) ORDER BY id FOR SHARE")
+            {
+                current[try row.decode(0, as: UUID.self)] = try row.decode(1, as: Int64.self)
+            }
+            let accepted = batch.filter { keyed in
+                guard let now = current[keyed.line.experimentID] else { return false }
+                return keyed.line.generation.map { $0 == now } ?? true
+            }
+            guard !accepted.isEmpty else { return batch.count }
             // COPY into a session's staging table, then insert what is not stored yet, in order.
             try tx.execute(
                 """
@@ -236,7 +271,7 @@ final class LogWriter: Sendable {
             _ = try tx.copyFrom(
                 table: "sf_log_staging", columns: ["seq", "experiment_id", "ts", "level", "stage", "message", "fields", "line_key"]
             ) { w in
-                for (seq, keyed) in batch.enumerated() {
+                for (seq, keyed) in accepted.enumerated() {
                     let line = keyed.line
                     w.appendField(seq)
                     w.appendField(line.experimentID)
@@ -259,8 +294,9 @@ final class LogWriter: Sendable {
                 ORDER BY seq
                 ON CONFLICT (line_key) WHERE line_key IS NOT NULL DO NOTHING
                 """)
-            let ids = Set(batch.map(\.line.experimentID)).map { $0.uuidString.lowercased() }.sorted().joined(separator: ",")
-            try tx.execute("SELECT pg_notify(\(Self.channel), \(ids))")
+            let stored = Set(accepted.map(\.line.experimentID)).map { $0.uuidString.lowercased() }.sorted().joined(separator: ",")
+            try tx.execute("SELECT pg_notify(\(Self.channel), \(stored))")
+            return batch.count - accepted.count
         }
     }
 }

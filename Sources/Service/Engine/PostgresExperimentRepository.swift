@@ -12,6 +12,11 @@ struct PostgresExperimentRepository: ExperimentRepository {
 
     private static let finished = "('succeeded', 'failed', 'cancelled')"
 
+    /// States as one text parameter for `status = ANY(string_to_array($n, ','))`.
+    static func list(_ states: some Collection<ExperimentState>) -> String {
+        states.map(\.rawValue).sorted().joined(separator: ",")
+    }
+
     func state(of id: UUID) throws -> ExperimentState? {
         try pool.withConnection { c in
             try c.query("SELECT status FROM experiments WHERE id = \(id)").first.flatMap {
@@ -57,37 +62,28 @@ struct PostgresExperimentRepository: ExperimentRepository {
                 let current = try tx.query("SELECT status FROM experiments WHERE id = \(id)").first
                     .flatMap({ ExperimentState(rawValue: try $0.decode(0, as: String.self)) })
             else { return nil }
-            switch current {
-            case .running, .pausing:
+            // Running work: interrupted and requeued in this one transaction (both
+            // events recorded), so no reader sees the passing `interrupted` and
+            // takes it for the end; the moves and their states are `Lifecycle`'s.
+            let (interrupt, requeue) = Lifecycle.interruptAndRequeue
+            if interrupt.from.contains(current) {
                 _ = try Self.move(
-                    tx, id, from: [.running, .pausing], to: .interrupted, event: "interrupted", error: nil,
+                    tx, id, from: interrupt.from, to: interrupt.to, event: interrupt.record, error: nil,
                     details: details.merging(["reason": reason]) { _, r in r })
-                _ = try Self.move(tx, id, from: [.interrupted], to: .queued, event: "requeued", error: nil, details: ["reason": reason])
-                return .queued
-            case .paused:
-                try tx.execute("UPDATE experiments SET lease_owner = NULL, lease_expires_at = NULL WHERE id = \(id)")
-                return .paused
-            case .cancelling:
-                _ = try Self.move(tx, id, from: [.cancelling], to: .cancelled, event: "cancelled", error: nil, details: ["reason": reason])
-                return .cancelled
-            default:
-                return current
+                _ = try Self.move(
+                    tx, id, from: requeue.from, to: requeue.to, event: requeue.record, error: nil, details: ["reason": reason])
+                return requeue.to
             }
-        }
-    }
-
-    /// Drain: running → interrupted → queued in one transaction (both events
-    /// recorded), so no reader ever sees the passing `interrupted` state and
-    /// takes it for the end (`watch` exits 3 on it).
-    func interruptAndRequeue(_ id: UUID, reason: String, details: [String: String]) throws -> TransitionResult {
-        let (interrupt, requeue) = Lifecycle.interruptAndRequeue
-        return try pool.withTransaction { tx in
-            let first = try Self.move(
-                tx, id, from: interrupt.from, to: interrupt.to, event: interrupt.record, error: nil,
-                details: details.merging(["reason": reason]) { _, r in r })
-            guard case .moved = first else { return first }
-            return try Self.move(
-                tx, id, from: requeue.from, to: requeue.to, event: requeue.record, error: nil, details: ["reason": "drained"])
+            if let stop = Lifecycle.move(from: current, on: .interrupt) {
+                // A pending cancel completes.
+                _ = try Self.move(tx, id, from: [current], to: stop.to, event: stop.record, error: nil, details: ["reason": reason])
+                return stop.to
+            }
+            if current == .paused {
+                // Paused work stays paused, without a lease: a resume requeues it.
+                try tx.execute("UPDATE experiments SET lease_owner = NULL, lease_expires_at = NULL WHERE id = \(id)")
+            }
+            return current
         }
     }
 
@@ -140,27 +136,34 @@ struct PostgresExperimentRepository: ExperimentRepository {
         }
     }
 
+    /// The claim: the next claimable experiment (highest priority, then
+    /// oldest) moves to `running` under `owner`'s lease with a new
+    /// generation; its states are `Lifecycle`'s for `.claim`. The one place
+    /// the claim's SQL lives.
     func claimNext(owner: String, leaseSeconds: Double) throws -> ClaimedExperiment? {
-        try pool.withTransaction { tx in
+        let from = Lifecycle.sources(of: .claim)
+        guard let claim = from.compactMap({ Lifecycle.move(from: $0, on: .claim) }).first else { return nil }
+        return try pool.withTransaction { tx in
             let rows = try tx.query(
                 """
-                UPDATE experiments e SET status = 'running', lease_owner = \(owner),
+                UPDATE experiments e SET status = \(claim.to.rawValue), lease_owner = \(owner),
                     lease_expires_at = now() + \(leaseSeconds) * INTERVAL '1 second',
                     started_at = COALESCE(e.started_at, now()), updated_at = now(), error = NULL,
                     generation = e.generation + 1
-                FROM (SELECT id FROM experiments x WHERE status = 'queued'
+                FROM (SELECT id, status FROM experiments x WHERE status = ANY(string_to_array(\(Self.list(from)), ','))
                           AND (x.sweep_id IS NULL OR EXISTS (\(unsafeSQL: Self.sweepAdmits)))
                       ORDER BY priority_rank DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) q
                 WHERE e.id = q.id
-                RETURNING e.id, e.name, e.request::text, array_to_string(e.completed_stages, ','), e.generation
+                RETURNING e.id, e.name, e.request::text, array_to_string(e.completed_stages, ','), e.generation, q.status
                 """)
             guard let row = rows.first else { return nil }
             let id = try row.decode(0, as: UUID.self)
             let generation = try row.decode(4, as: Int64.self)
+            let previous = try row.decode(5, as: String.self)
             try tx.execute(
                 """
                 INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
-                VALUES (\(id), 'started', 'queued', 'running',
+                VALUES (\(id), \(claim.record), \(previous), \(claim.to.rawValue),
                         \(PostgresJSON(Self.json(["owner": owner, "generation": "\(generation)"], error: nil))))
                 """)
             let request = try row.decode(2, as: String.self)
@@ -222,33 +225,43 @@ struct PostgresExperimentRepository: ExperimentRepository {
             || e.sqlState == .adminShutdown || e.sqlState == .cannotConnectNow
     }
 
+    /// Lease-expiry recovery; the states it moves from and to, and its
+    /// events, are `Lifecycle`'s `.interrupt` (then `.requeue`) moves.
     func recoverExpiredLeases() throws -> [UUID] {
-        try pool.withTransaction { tx in
+        let (interrupt, requeue) = Lifecycle.interruptAndRequeue
+        let stops = Lifecycle.sources(of: .interrupt).subtracting(interrupt.from).compactMap { from in
+            Lifecycle.move(from: from, on: .interrupt).map { (from: from, move: $0) }
+        }
+        let reason = PostgresJSON(Self.json(["reason": "lease expired"], error: nil))
+        return try pool.withTransaction { tx in
             // Paused work whose server is gone stays paused, without a lease.
             try tx.execute(
                 """
                 UPDATE experiments SET lease_owner = NULL, lease_expires_at = NULL, generation = generation + 1
-                WHERE status = 'paused' AND lease_expires_at < now()
+                WHERE status = \(ExperimentState.paused.rawValue) AND lease_expires_at < now()
                 """)
-            try tx.execute(
-                """
-                WITH gone AS (
-                    UPDATE experiments SET status = 'cancelled', finished_at = now(), updated_at = now(),
-                        lease_owner = NULL, lease_expires_at = NULL, generation = generation + 1
-                    WHERE status = 'cancelling' AND lease_expires_at < now() RETURNING id)
-                INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
-                SELECT id, 'cancelled', 'cancelling', 'cancelled', '{"reason":"lease expired"}' FROM gone
-                """)
+            // A pending cancel completes (cancelling → cancelled).
+            for stop in stops {
+                try tx.execute(
+                    """
+                    WITH gone AS (
+                        UPDATE experiments SET status = \(stop.move.to.rawValue), finished_at = now(), updated_at = now(),
+                            lease_owner = NULL, lease_expires_at = NULL, generation = generation + 1
+                        WHERE status = \(stop.from.rawValue) AND lease_expires_at < now() RETURNING id)
+                    INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
+                    SELECT id, \(stop.move.record), \(stop.from.rawValue), \(stop.move.to.rawValue), \(reason) FROM gone
+                    """)
+            }
             // Running (or pausing) work: interrupted, from the state it really
             // was in, then queued; two statements so the events' ids keep that order.
             let rows = try tx.query(
                 """
                 WITH gone AS (
                     SELECT id, status FROM experiments
-                    WHERE status IN ('running', 'pausing') AND lease_expires_at < now()
+                    WHERE status = ANY(string_to_array(\(Self.list(interrupt.from)), ',')) AND lease_expires_at < now()
                     ORDER BY id FOR UPDATE SKIP LOCKED)
-                UPDATE experiments e SET status = 'queued', updated_at = now(), lease_owner = NULL, lease_expires_at = NULL,
-                    generation = e.generation + 1
+                UPDATE experiments e SET status = \(requeue.to.rawValue), updated_at = now(), lease_owner = NULL,
+                    lease_expires_at = NULL, generation = e.generation + 1
                 FROM gone WHERE e.id = gone.id
                 RETURNING e.id, gone.status
                 """)
@@ -259,12 +272,12 @@ struct PostgresExperimentRepository: ExperimentRepository {
                 try tx.execute(
                     """
                     INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
-                    VALUES (\(id), 'interrupted', \(previous), 'interrupted', '{"reason":"lease expired"}')
+                    VALUES (\(id), \(interrupt.record), \(previous), \(interrupt.to.rawValue), \(reason))
                     """)
                 try tx.execute(
                     """
                     INSERT INTO pipeline_events (experiment_id, kind, from_status, to_status, details)
-                    VALUES (\(id), 'requeued', 'interrupted', 'queued', '{"reason":"lease expired"}')
+                    VALUES (\(id), \(requeue.record), \(interrupt.to.rawValue), \(requeue.to.rawValue), \(reason))
                     """)
                 ids.append(id)
             }
