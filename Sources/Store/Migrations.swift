@@ -397,6 +397,8 @@ public enum Migrations {
             END LOOP;
             RETURN NULL;
         END $$;
+        """
+
     /// Issue 14: a sweep is a grid or random search over config paths; each
     /// point is an ordinary experiment that names its sweep (`sweep_id`) and
     /// its point (`sweep_point`: `{"index": i, "parameters": {path: value}}`).
