@@ -83,6 +83,10 @@ public struct Resampler: Sendable {
         let oOpen = outValues, oHigh = outValues + capacity, oLow = outValues + 2 * capacity
         let oClose = outValues + 3 * capacity, oVolume = outValues + 4 * capacity
         var count = 0
+        // A bar that continues from the previous chunk goes on summing its
+        // volume in input order (not sum(previous) + sum(this chunk), whose
+        // rounding would depend on where the chunks were cut).
+        let carried = pending
 
         chunk.timestamps.withUnsafeBufferPointer { ts in
             chunk.open.withUnsafeBufferPointer { open in
@@ -103,7 +107,8 @@ public struct Resampler: Sendable {
                                     oClose[count] = close[j - 1]
                                     oHigh[count] = Self.maximum(high.baseAddress!, i, j)
                                     oLow[count] = Self.minimum(low.baseAddress!, i, j)
-                                    oVolume[count] = Self.sum(volume.baseAddress!, i, j)
+                                    let start = count == 0 && carried?.time == bucket ? carried?.volume ?? 0 : 0
+                                    oVolume[count] = Self.sum(volume.baseAddress!, i, j, startingAt: start)
                                     for e in 0..<extraCount {
                                         outValues[(5 + e) * capacity + count] = chunk.extras[e].values[j - 1]
                                     }
@@ -123,8 +128,7 @@ public struct Resampler: Sendable {
             if p.time == outTime[0] {
                 oOpen[0] = p.open
                 oHigh[0] = max(p.high, oHigh[0])
-                oLow[0] = min(p.low, oLow[0])
-                oVolume[0] += p.volume
+                oLow[0] = min(p.low, oLow[0])  // (its volume was the sum's start)
             } else {
                 emitPendingFirst = p
             }
@@ -236,8 +240,8 @@ public struct Resampler: Sendable {
 
     /// A plain left-to-right sum (the order pandas' groupby sum uses, without its compensation).
     @inline(__always)
-    static func sum(_ p: UnsafePointer<Double>, _ from: Int, _ to: Int) -> Double {
-        var s = 0.0
+    static func sum(_ p: UnsafePointer<Double>, _ from: Int, _ to: Int, startingAt start: Double = 0) -> Double {
+        var s = start
         var i = from
         while i < to {
             s += p[i]

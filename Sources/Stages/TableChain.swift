@@ -183,7 +183,7 @@ enum TableChain {
                 return try output(of: producer, context, context.plan)[tf]
             }
             context.logger.info(
-                "\(producer) table read back from its checkpoint", metadata: ["timeframe": "\(tf)", "rows": "\(t.count)"])
+                "\(producer) table reloaded from its checkpoint", metadata: ["timeframe": "\(tf)", "rows": "\(t.count)"])
             return t
         }
 

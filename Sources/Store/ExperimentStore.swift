@@ -42,6 +42,24 @@ public struct ExperimentStore: Sendable {
         (extract(epoch FROM created_at) * 1000000)::bigint, pinned
         """
 
+    /// The one place a new experiment row is written: `queued`, with its
+    /// `created` event, inside the caller's transaction `tx`. A sweep's child
+    /// names its sweep and point (``SweepStore``).
+    static func insertQueued(
+        _ tx: PostgresConnection, id: UUID, name: String, priority: String, request: String, sweepID: UUID? = nil,
+        sweepPoint: String? = nil
+    ) throws -> PostgresRows {
+        let rows = try tx.query(
+            """
+            INSERT INTO experiments (id, name, status, priority, request, sweep_id, sweep_point)
+            VALUES (\(id), \(name), 'queued', \(priority), \(PostgresJSON(request)), \(sweepID),
+                    \(sweepPoint.map { PostgresJSON($0) }))
+            RETURNING \(unsafeSQL: Self.columns)
+            """)
+        try tx.execute("INSERT INTO pipeline_events (experiment_id, kind, to_status) VALUES (\(id), 'created', 'queued')")
+        return rows
+    }
+
     /// Inserts a queued experiment and its `created` event in one transaction.
     /// - Parameter alsoInTransaction: more rows the experiment owns (its
     ///   webhook subscriptions), written in the same transaction.
@@ -50,17 +68,7 @@ public struct ExperimentStore: Sendable {
         alsoInTransaction: (PostgresConnection) throws -> Void = { _ in }
     ) throws -> ExperimentRecord {
         try pool.withTransaction { tx in
-            let rows = try tx.query(
-                """
-                INSERT INTO experiments (id, name, status, priority, request)
-                VALUES (\(id), \(name), 'queued', \(priority), \(PostgresJSON(request)))
-                RETURNING \(unsafeSQL: Self.columns)
-                """)
-            try tx.execute(
-                """
-                INSERT INTO pipeline_events (experiment_id, kind, to_status)
-                VALUES (\(id), 'created', 'queued')
-                """)
+            let rows = try Self.insertQueued(tx, id: id, name: name, priority: priority, request: request)
             try alsoInTransaction(tx)
             guard let row = rows.first else { throw PostgresError(code: .decoding, message: "INSERT returned no row") }
             return try Self.record(row)
@@ -116,13 +124,7 @@ public struct ExperimentStore: Sendable {
                 }
                 return outcome
             }
-            let rows = try tx.query(
-                """
-                INSERT INTO experiments (id, name, status, priority, request)
-                VALUES (\(id), \(name), 'queued', \(priority), \(PostgresJSON(request)))
-                RETURNING \(unsafeSQL: Self.columns)
-                """)
-            try tx.execute("INSERT INTO pipeline_events (experiment_id, kind, to_status) VALUES (\(id), 'created', 'queued')")
+            let rows = try Self.insertQueued(tx, id: id, name: name, priority: priority, request: request)
             try alsoInTransaction(tx)
             guard let row = rows.first else { throw PostgresError(code: .decoding, message: "INSERT returned no row") }
             let record = try Self.record(row)

@@ -139,14 +139,9 @@ public struct SweepStore: Sendable {
                 return .replay(try Self.record(row, from: 1))
             }
             for child in children {
-                try tx.execute(
-                    """
-                    INSERT INTO experiments (id, name, status, priority, request, sweep_id, sweep_point)
-                    VALUES (\(child.id), \(child.name), 'queued', \(sweep.priority), \(PostgresJSON(child.request)), \(sweep.id),
-                            \(PostgresJSON(child.point)))
-                    """)
-                try tx.execute(
-                    "INSERT INTO pipeline_events (experiment_id, kind, to_status) VALUES (\(child.id), 'created', 'queued')")
+                _ = try ExperimentStore.insertQueued(
+                    tx, id: child.id, name: child.name, priority: sweep.priority, request: child.request, sweepID: sweep.id,
+                    sweepPoint: child.point)
                 try alsoInTransaction(tx, child.id)
             }
             guard let row = try tx.query("SELECT \(unsafeSQL: Self.columns) FROM sweeps s WHERE s.id = \(sweep.id)").first else {

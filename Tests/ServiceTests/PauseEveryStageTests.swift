@@ -140,8 +140,8 @@ struct PauseEveryStageTests {
                 let e = try server.experiment(id)
                 return e["status"] as? String == "paused" ? e : nil
             }
-            let where_ = paused["stage"] as? String ?? stage
-            pausedIn.append(where_)
+            let stageSeen = paused["stage"] as? String ?? stage
+            pausedIn.append(stageSeen)
             let percent = paused["percent"] as? Double
             let tree = Self.frozenView(try server.request("GET", "/v1/experiments/\(id)/progress").json)
             let files = Self.files(directory)
@@ -150,13 +150,13 @@ struct PauseEveryStageTests {
             Thread.sleep(forTimeInterval: 2)
             let used = server.cpuSeconds - cpu
             let after = try server.experiment(id)
-            #expect(after["status"] as? String == "paused", "\(where_): \(after)")
-            #expect(after["percent"] as? Double == percent, "\(where_): percent moved while paused")
+            #expect(after["status"] as? String == "paused", "\(stageSeen): \(after)")
+            #expect(after["percent"] as? Double == percent, "\(stageSeen): percent moved while paused")
             #expect(
                 Self.frozenView(try server.request("GET", "/v1/experiments/\(id)/progress").json) == tree,
-                "\(where_): the progress tree moved while paused")
-            #expect(Self.files(directory) == files, "\(where_): files changed while paused")
-            #expect(used <= 0.05, "\(where_): the server used \(used) s of CPU in 2 s while paused")
+                "\(stageSeen): the progress tree moved while paused")
+            #expect(Self.files(directory) == files, "\(stageSeen): files changed while paused")
+            #expect(used <= 0.05, "\(stageSeen): the server used \(used) s of CPU in 2 s while paused")
             #expect(try server.request("POST", "/v1/experiments/\(id)/resume").status == 202)
             try eventually(timeout: 5) { try server.experiment(id)["status"] as? String != "paused" ? true : nil }
         }
