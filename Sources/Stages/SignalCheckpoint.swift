@@ -45,7 +45,7 @@ public enum SignalCheckpoint {
             signals.map { intern($0.outcome) }, signals.map { internSources($0.sources) },
         ]
         let header: [String: Any] = ["rows": signals.count, "components": k, "strings": strings, "sources": sourceLists]
-        var headerBytes = [UInt8]((try? JSONSerialization.data(withJSONObject: header)) ?? Data())
+        var headerBytes = [UInt8]((try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data())
         while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
         var out = magic
         out.reserveCapacity(16 + headerBytes.count + signals.count * (8 * (9 + k) + 4 * 5 + 1))

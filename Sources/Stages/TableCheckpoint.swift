@@ -27,7 +27,7 @@ public enum TableCheckpoint {
     public static func write(_ table: AlignedTable, to url: URL, checkpoint: () throws -> Void = {}) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         var header = try JSONSerialization.data(
-            withJSONObject: ["rows": table.count, "columns": table.columns.map(\.name)] as [String: Any])
+            withJSONObject: ["rows": table.count, "columns": table.columns.map(\.name)] as [String: Any], options: [.sortedKeys])
         while header.count % 8 != 0 { header.append(0x20) }
         let temporary = url.appendingPathExtension("\(uniqueTemporarySuffix()).tmp")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
