@@ -61,12 +61,10 @@ for a in ${test_args[@]+"${test_args[@]}"}; do
     case "$a" in --filter | --skip | --filter=* | --skip=*) selected=yes ;; esac
 done
 # Style: the Swift sources against .swift-format (scripts/lint.sh), on a whole
-# run (not with --filter/--skip) when SF_LINT=1. A finding fails the run, after
-# the tests (they run anyway). Off by default until the one-time
-# `scripts/format.sh` commit lands (the tree has ~1,180 findings today; see
-# CHANGELOG); then the default becomes on.
+# run (not with --filter/--skip); SF_LINT=0 skips it. A finding fails the run,
+# after the tests (they run anyway).
 lint_status=0
-if [ "$selected" = no ] && [ "${SF_LINT:-0}" != 0 ]; then
+if [ "$selected" = no ] && [ "${SF_LINT:-1}" != 0 ]; then
     echo "==> swift-format lint --strict (scripts/lint.sh)" >&2
     scripts/lint.sh || lint_status=$?
 fi
