@@ -54,7 +54,9 @@ public struct Settings: Sendable, Equatable {
     /// The stage cache's size limit in GiB (`0` disables the cache).
     public var cacheMaxGB = 10.0
     /// Whether the stage cache is used at all (`cache: off` disables it).
-    public var cacheEnabled = true
+    /// Off by default for now: writing the entries costs a cold default
+    /// experiment 3.65 s → 11.0 s and 181 → 490 MB peak RSS (docs/cache.md).
+    public var cacheEnabled = false
     /// Retention: finished, unpinned experiments older than this many days are deleted; nil: no age limit.
     public var retentionDays: Double? = nil
     /// Retention: the experiments' folders stay under this many GiB (oldest finished, unpinned ones go first); nil: no limit.
@@ -243,7 +245,7 @@ public struct Settings: Sendable, Equatable {
             }
             s.cacheMaxGB = d
         },
-        key("cache", env: "SIGNALFORGE_CACHE", "the stage cache: on or off (see docs/cache.md)", "on") { s, v in
+        key("cache", env: "SIGNALFORGE_CACHE", "the stage cache: on or off (off by default until writing an entry is cheap; see docs/cache.md)", "off") { s, v in
             switch v.trimmingCharacters(in: .whitespaces).lowercased() {
             case "on", "true", "1": s.cacheEnabled = true
             case "off", "false", "0": s.cacheEnabled = false
