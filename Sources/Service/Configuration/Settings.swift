@@ -245,7 +245,8 @@ public struct Settings: Sendable, Equatable {
             }
             s.cacheMaxGB = d
         },
-        key("cache", env: "SIGNALFORGE_CACHE", "the stage cache: on or off (off by default until writing an entry is cheap; see docs/cache.md)", "off") { s, v in
+        key("cache", env: "SIGNALFORGE_CACHE", "the stage cache: on or off (off until writing an entry is cheap; docs/cache.md)", "off") {
+            s, v in
             switch v.trimmingCharacters(in: .whitespaces).lowercased() {
             case "on", "true", "1": s.cacheEnabled = true
             case "off", "false", "0": s.cacheEnabled = false
