@@ -96,4 +96,5 @@ echo "experiment $id: $status in $(elapsed "$t0" "$t1") s wall (POST to succeede
 curl -fs "http://127.0.0.1:$port/v1/experiments/$id/events?limit=1000" \
     | jq -r '.items[] | select(.kind == "stage_completed") | "  \(.stage)\t\(.duration_ms | floor) ms"'
 echo "files:"
-(cd "$work/data/experiments/$id" && ls -l features_* checkpoints/* | awk '{ printf "  %-32s %10d bytes\n", $9, $5 }')
+# (A succeeded experiment keeps no checkpoints: the chart's bars are in chart/.)
+(cd "$work/data/experiments/$id" && ls -l features_* chart/* 2>/dev/null | awk '{ printf "  %-32s %10d bytes\n", $9, $5 }')
