@@ -23,6 +23,7 @@ public final class Application: Sendable {
     let logWriter: LogWriter
     let followHub: LogFollowHub
     let reader: ExperimentReadBatcher
+    let rowCache: ExperimentRowCache?
     let sampler: EngineSampler
     let notifier: NotificationDispatcher
     let stuckDetector: StuckDetector
@@ -148,7 +149,9 @@ public final class Application: Sendable {
 
         var router = Router()
         let store = ExperimentStore(pool: pool)
-        let reader = ExperimentReadBatcher(store: store, logger: logger)
+        let rowCache = settings.readCache ? ExperimentRowCache(configuration: config, logger: logger) : nil
+        self.rowCache = rowCache
+        let reader = ExperimentReadBatcher(store: store, cache: rowCache, logger: logger)
         self.reader = reader
         let engine = self.engine
         let followHub = self.followHub
@@ -180,6 +183,13 @@ public final class Application: Sendable {
                         "signalforge_experiment_read_queries_total", "Batched experiment reads sent to PostgreSQL",
                         reader.statistics.batches)
                     + counter("signalforge_experiment_reads_total", "Experiment reads answered by the batcher", reader.statistics.served)
+                    + counter(
+                        "signalforge_experiment_read_cache_hits_total", "Experiment reads answered from the row cache",
+                        rowCache?.statistics.hits ?? 0)
+                    + counter(
+                        "signalforge_experiment_read_cache_invalidations_total",
+                        "Changed experiment rows reported to the row cache (notifications and local writes)",
+                        rowCache?.statistics.invalidations ?? 0)
                     + stuckDetector.metricsText + notifier.metricsText
                     + metrics.renderOutcomes() + system.prometheus()
                     + edgeStatistics.prometheusText + history.prometheusText
@@ -252,6 +262,7 @@ public final class Application: Sendable {
         logWriter.start()
         followHub.start()
         sampler.start()
+        rowCache?.start()
         reader.start()
         notifier.start()
         stuckDetector.start()
@@ -278,6 +289,7 @@ public final class Application: Sendable {
         followHub.stop()
         server.stop()
         reader.stop()
+        rowCache?.stop()
         pool.close()
     }
 

@@ -70,6 +70,7 @@ public struct ExperimentDeletion: Sendable {
             // Cascades to every table that references the experiment (all indexed by experiment_id).
             try tx.execute("DELETE FROM experiments WHERE id = \(id)")
         }
+        ExperimentChanges.committed(id)
         try removeFiles(of: id)
         try pool.withConnection { c in try c.execute("DELETE FROM experiment_deletions WHERE experiment_id = \(id)") }
     }

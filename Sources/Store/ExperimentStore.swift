@@ -298,7 +298,8 @@ extension ExperimentStore {
     /// Sets or clears the experiment's pin (retention never deletes a pinned one).
     /// - Returns: the experiment as it is now, or nil when there is none.
     public func setPinned(_ id: UUID, _ pinned: Bool) throws -> ExperimentRecord? {
-        try pool.withConnection { c in
+        defer { ExperimentChanges.committed(id) }
+        return try pool.withConnection { c in
             try c.query(
                 "UPDATE experiments SET pinned = \(pinned) WHERE id = \(id) RETURNING \(unsafeSQL: Self.columns)"
             ).first.map(Self.record)

@@ -26,6 +26,7 @@ public enum Migrations {
         Migration(version: 9, name: "signals carry their prior quality and triple-barrier outcome", sql: v9),
         Migration(version: 10, name: "delete and retention: pins, deletion marks, indexes led by experiment_id", sql: v10),
         Migration(version: 11, name: "sweeps: one child experiment per point of a parameter grid", sql: v11),
+        Migration(version: 13, name: "experiments rows notify sf_experiments when they change or go", sql: v13),
     ]
 
     static let v1 = """
@@ -432,5 +433,20 @@ public enum Migrations {
             ADD COLUMN sweep_id uuid REFERENCES sweeps (id),
             ADD COLUMN sweep_point jsonb;
         CREATE INDEX experiments_sweep_idx ON experiments (sweep_id, status) WHERE sweep_id IS NOT NULL;
+        """
+
+    /// Every change to an `experiments` row (any writer, any instance, any
+    /// SQL) notifies `sf_experiments` with the row's id when its transaction
+    /// commits: what keeps the `GET /v1/experiments/{id}` row cache fresh.
+    /// Inserts need none (a new id is in no cache).
+    static let v13 = """
+        CREATE FUNCTION sf_experiment_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('sf_experiments', OLD.id::text);
+            RETURN NULL;
+        END
+        $$;
+        CREATE TRIGGER experiments_changed AFTER UPDATE OR DELETE ON experiments
+            FOR EACH ROW EXECUTE FUNCTION sf_experiment_changed();
         """
 }

@@ -65,6 +65,7 @@ struct SettingsOptions: ParsableArguments {
     @Option(name: .long, help: help("notify_workers")) var notifyWorkers: String?
     @Option(name: .long, help: help("cache_max_gb")) var cacheMaxGb: String?
     @Option(name: .long, help: help("cache")) var cache: String?
+    @Option(name: .long, help: help("read_cache")) var readCache: String?
     @Option(name: .long, help: help("retention_days")) var retentionDays: String?
     @Option(name: .long, help: help("retention_max_gb")) var retentionMaxGb: String?
     @Option(name: .long, help: help("retention_poll_s")) var retentionPollS: String?
@@ -82,7 +83,7 @@ struct SettingsOptions: ParsableArguments {
             ("webhook_url", webhookUrl), ("webhook_events", webhookEvents), ("stuck_after_s", stuckAfterS), ("outage_wait_s", outageWaitS),
             ("notify_backoff_base_ms", notifyBackoffBaseMs), ("notify_give_up_s", notifyGiveUpS),
             ("notify_timeout_ms", notifyTimeoutMs), ("notify_workers", notifyWorkers),
-            ("cache_max_gb", cacheMaxGb), ("cache", cache),
+            ("cache_max_gb", cacheMaxGb), ("cache", cache), ("read_cache", readCache),
             ("retention_days", retentionDays), ("retention_max_gb", retentionMaxGb), ("retention_poll_s", retentionPollS),
         ]
         var flags: [String: String] = [:]

@@ -57,6 +57,10 @@ public struct Settings: Sendable, Equatable {
     /// Off by default for now: writing the entries costs a cold default
     /// experiment 3.65 s → 11.0 s and 181 → 490 MB peak RSS (docs/cache.md).
     public var cacheEnabled = false
+    /// Whether `GET /v1/experiments/{id}` answers from a row cache kept fresh
+    /// by PostgreSQL notifications (`read_cache: off` reads every request from
+    /// the database, batched).
+    public var readCache = true
     /// Retention: finished, unpinned experiments older than this many days are deleted; nil: no age limit.
     public var retentionDays: Double? = nil
     /// Retention: the experiments' folders stay under this many GiB (oldest finished, unpinned ones go first); nil: no limit.
@@ -251,6 +255,16 @@ public struct Settings: Sendable, Equatable {
             case "on", "true", "1": s.cacheEnabled = true
             case "off", "false", "0": s.cacheEnabled = false
             default: throw SettingsError("cache: '\(v)' is not on or off")
+            }
+        },
+        key(
+            "read_cache", env: "SIGNALFORGE_READ_CACHE",
+            "answer GET /v1/experiments/{id} from rows kept fresh by PostgreSQL notifications: on or off", "on"
+        ) { s, v in
+            switch v.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "on", "true", "1": s.readCache = true
+            case "off", "false", "0": s.readCache = false
+            default: throw SettingsError("read_cache: '\(v)' is not on or off")
             }
         },
         key(

@@ -204,6 +204,7 @@ final class EngineSampler: Sendable {
                     "UPDATE experiments SET percent = \(min(100, max(0, rows[0].percent))) WHERE id = \(id) AND status NOT IN ('succeeded')"
                 )
             }
+            ExperimentChanges.committed(id)
             versions.withLock { $0[id] = version }
         } catch is StaleGeneration {
             // Another runner holds the experiment now: its tree is the one to keep.

@@ -13,8 +13,10 @@ import Synchronization
 /// few worker threads of ours take everything queued, read it with one
 /// `WHERE id = ANY(…)` query and answer each request. While one query is in
 /// flight the next batch gathers, so under load a round trip serves dozens of
-/// requests, and the HTTP threads never wait on the database. Every answer is
-/// read from the database after its request arrived: nothing is cached.
+/// requests, and the HTTP threads never wait on the database. With a
+/// ``ExperimentRowCache`` (the default), a body whose row has not changed
+/// since it was read is answered from memory on the HTTP thread, and the
+/// bodies a batch reads are kept for the next requests.
 final class ExperimentReadBatcher: Sendable {
     private struct Waiter {
         var id: UUID
@@ -27,6 +29,7 @@ final class ExperimentReadBatcher: Sendable {
     }
 
     private let store: ExperimentStore
+    private let cache: ExperimentRowCache?
     private let logger: Logger
     private let workers: Int
     private let maxBatch: Int
@@ -36,8 +39,9 @@ final class ExperimentReadBatcher: Sendable {
     private let batches = Atomic<Int>(0)
     private let served = Atomic<Int>(0)
 
-    init(store: ExperimentStore, logger: Logger, workers: Int = 2, maxBatch: Int = 256) {
+    init(store: ExperimentStore, cache: ExperimentRowCache?, logger: Logger, workers: Int = 2, maxBatch: Int = 256) {
         self.store = store
+        self.cache = cache
         self.logger = logger
         self.workers = max(1, workers)
         self.maxBatch = max(1, maxBatch)
@@ -73,6 +77,7 @@ final class ExperimentReadBatcher: Sendable {
 
     /// The response for `id`, to be filled in by a worker.
     func read(_ id: UUID) -> Response {
+        if let body = cache?.body(id) { return .json(body) }
         let pending = PendingResponse()
         let (signal, stopped) = queue.withLock { q -> (Bool, Bool) in
             if q.stopped { return (false, true) }
@@ -118,10 +123,16 @@ final class ExperimentReadBatcher: Sendable {
         // Duplicates (many clients polling one experiment) are read once.
         if ids.count > 1 { ids = Array(Set(ids)) }
         do {
+            // Before the query: a change reported after this is newer than what it reads.
+            let token = cache?.readToken()
             let records = try database { try store.get(ids) }
             var rendered: [UUID: [UInt8]] = [:]
             rendered.reserveCapacity(records.count)
-            for r in records { rendered[r.id] = Array(ExperimentRoutes.render(r).utf8) }
+            for r in records {
+                let body = Array(ExperimentRoutes.render(r).utf8)
+                rendered[r.id] = body
+                if let token { cache?.keep(r.id, body, readSince: token) }
+            }
             for w in batch {
                 if let body = rendered[w.id] {
                     w.pending.fulfill(.json(body))

@@ -40,7 +40,8 @@ struct PostgresExperimentRepository: ExperimentRepository {
     func transition(
         _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?, details: [String: String]
     ) throws -> TransitionResult {
-        try pool.withTransaction { tx in
+        defer { ExperimentChanges.committed(id) }
+        return try pool.withTransaction { tx in
             try Self.move(tx, id, from: from, to: to, event: event, error: error, details: details)
         }
     }
@@ -49,14 +50,16 @@ struct PostgresExperimentRepository: ExperimentRepository {
         _ id: UUID, from: [ExperimentState], to: ExperimentState, event: String, error: String?, details: [String: String],
         fence: Fence
     ) throws -> TransitionResult {
-        try pool.withTransaction { tx in
+        defer { ExperimentChanges.committed(id) }
+        return try pool.withTransaction { tx in
             try ExperimentStore.requireGeneration(tx, id, generation: fence.generation, owner: fence.owner)
             return try Self.move(tx, id, from: from, to: to, event: event, error: error, details: details)
         }
     }
 
     func abandon(_ id: UUID, reason: String, fence: Fence, details: [String: String]) throws -> ExperimentState? {
-        try pool.withTransaction { tx in
+        defer { ExperimentChanges.committed(id) }
+        return try pool.withTransaction { tx in
             try ExperimentStore.requireGeneration(tx, id, generation: fence.generation, owner: fence.owner)
             guard
                 let current = try tx.query("SELECT status FROM experiments WHERE id = \(id)").first
@@ -143,7 +146,7 @@ struct PostgresExperimentRepository: ExperimentRepository {
     func claimNext(owner: String, leaseSeconds: Double) throws -> ClaimedExperiment? {
         let from = Lifecycle.sources(of: .claim)
         guard let claim = from.compactMap({ Lifecycle.move(from: $0, on: .claim) }).first else { return nil }
-        return try pool.withTransaction { tx in
+        let claimed: ClaimedExperiment? = try pool.withTransaction { tx in
             let rows = try tx.query(
                 """
                 UPDATE experiments e SET status = \(claim.to.rawValue), lease_owner = \(owner),
@@ -174,6 +177,8 @@ struct PostgresExperimentRepository: ExperimentRepository {
                 completedStages: done.isEmpty ? [] : done.split(separator: ",").map(String.init), request: Data(request.utf8),
                 generation: generation)
         }
+        if let claimed { ExperimentChanges.committed(claimed.id) }
+        return claimed
     }
 
     /// A sweep's child is claimed only while its sweep runs and has fewer than
@@ -233,7 +238,7 @@ struct PostgresExperimentRepository: ExperimentRepository {
             Lifecycle.move(from: from, on: .interrupt).map { (from: from, move: $0) }
         }
         let reason = PostgresJSON(Self.json(["reason": "lease expired"], error: nil))
-        return try pool.withTransaction { tx in
+        let recovered: [UUID] = try pool.withTransaction { tx in
             // Paused work whose server is gone stays paused, without a lease.
             try tx.execute(
                 """
@@ -283,9 +288,12 @@ struct PostgresExperimentRepository: ExperimentRepository {
             }
             return ids
         }
+        ExperimentChanges.committed(recovered)
+        return recovered
     }
 
     func stageStarted(_ id: UUID, stage: String, fence: Fence, key: String) throws {
+        defer { ExperimentChanges.committed(id) }
         try pool.withTransaction { tx in
             try ExperimentStore.requireGeneration(tx, id, generation: fence.generation, owner: fence.owner)
             try tx.execute("UPDATE experiments SET stage = \(stage), updated_at = now() WHERE id = \(id)")
@@ -298,6 +306,7 @@ struct PostgresExperimentRepository: ExperimentRepository {
     }
 
     func stageCompleted(_ id: UUID, stage: String, durationMs: Double, percent: Double, fence: Fence, key: String) throws {
+        defer { ExperimentChanges.committed(id) }
         try pool.withTransaction { tx in
             try ExperimentStore.requireGeneration(tx, id, generation: fence.generation, owner: fence.owner)
             try tx.execute(
