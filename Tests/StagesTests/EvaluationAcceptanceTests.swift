@@ -72,15 +72,25 @@ struct EvaluationAcceptanceTests {
     /// in at least 18, and the calibration's `realized` is within 0.05 of
     /// `predicted` in every bin with ≥ 200 signals. The threshold is lowered
     /// to 0.4 so that signals are accepted and the p-value is exercised; the
-    /// forecast speaks every 4th bar so that fewer outcomes overlap.
+    /// forecast speaks every 4th bar so that fewer outcomes overlap. 48,000
+    /// bars a symbol: with 12,000, overlapping outcomes make a bin's realized
+    /// rate noisy enough (sd ≈ 0.05 at 400 signals) that 1–2 of 20 fresh seeds
+    /// missed the 0.05 bound (seeds 21–40, 41–60, 101–120); at 48,000 none of
+    /// 60 fresh seeds did.
+    /// `SIGNALFORGE_TEST_SEED_OFFSET=K` runs seeds K+1…K+20 instead (to check
+    /// the property on seeds the defaults were not chosen on).
     @Test func randomWalksShowNoEdge() throws {
         var noEdge = 0, bigBins = 0, withTrades = 0
         var misses: [String] = []
         var worst = 0.0
-        for seed in 1...20 as ClosedRange<UInt64> {
-            let (report, _) = try Self.run(seed: seed, edge: 0, bars: 12_000, threshold: 0.4, every: 4)
+        let offset = UInt64(ProcessInfo.processInfo.environment["SIGNALFORGE_TEST_SEED_OFFSET"] ?? "") ?? 0
+        for seed in (offset + 1)...(offset + 20) {
+            let (report, _) = try Self.run(seed: seed, edge: 0, bars: 48_000, threshold: 0.4, every: 4)
             let overall = report.overall
             if overall.verdict != .edge { noEdge += 1 }
+            if overall.verdict == .edge {
+                print("random walk seed \(seed): edge, p \(overall.baselines.randomEntries.pValue ?? .nan)")
+            }
             if overall.strategy.trades >= 30 { withTrades += 1 }
             for bin in overall.calibration.bins where bin.count >= 200 {
                 bigBins += 1
