@@ -16,7 +16,11 @@
 # Usage: bash bench/history/run.sh
 #   env: EXPERIMENTS (200), SIGNALS (20000000), LOGS (20000000), DURATION (5s),
 #        DELETES (3), SIGNALFORGE_BIN (default: a release build in SCRATCH),
-#        SCRATCH (.build-st), BATCH (rows per COPY, 1000000)
+#        SCRATCH (.build-st), BATCH (rows per COPY, 1000000),
+#        PG_DIR (keep the PostgreSQL cluster there: a later run with the same
+#        PG_DIR and sizes skips the load, which takes ~15-40 min at full
+#        scale, and measures again; the deletes of a run are then missing from
+#        the next one's data, which holds 3 experiments fewer)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -45,13 +49,16 @@ server=""
 stop_server() {
     if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=""; fi
 }
+pgdir="${PG_DIR:-$work/pg}"
+mkdir -p "$pgdir"
+[ -z "${PG_DIR:-}" ] || chown postgres "$PG_DIR" 2>/dev/null || true
 cleanup() {
     stop_server
-    sf_pg_stop "$work/pg"
+    sf_pg_stop "$pgdir"
     rm -rf "$work"
 }
 trap cleanup EXIT
-sf_pg_start_any "$work/pg" >&2
+sf_pg_start_any "$pgdir" >&2
 base_url="$DATABASE_URL"
 
 psql_() { sf_pg_as_owner "$pgbin/psql" -v ON_ERROR_STOP=1 -Atq "$@"; }
@@ -60,6 +67,10 @@ psql_() { sf_pg_as_owner "$pgbin/psql" -v ON_ERROR_STOP=1 -Atq "$@"; }
 load() {
     local db=$1 n=$2 nsig=$3 nlog=$4 url from to
     url="${base_url%/*}/$db"
+    if [ -n "${PG_DIR:-}" ] && [ "$(psql_ "$base_url" -c "SELECT count(*) FROM pg_database WHERE datname = '$db'")" = 1 ]; then
+        echo "$url"
+        return
+    fi
     psql_ "$base_url" -c "CREATE DATABASE $db" >/dev/null
     "$bin" migrate --database-url "$url" --log-level warning >/dev/null
     psql_ "$url" <<SQL >/dev/null
