@@ -149,3 +149,24 @@ struct ExperimentRequestTests {
         }
     }
 }
+
+struct UUIDParsingTests {
+    /// `parseUUID` agrees with Foundation's `UUID(uuidString:)` on valid ids in
+    /// both cases and on malformed ones.
+    @Test func agreesWithFoundation() {
+        for _ in 0..<500 {
+            let id = UUID()
+            #expect(parseUUID(id.uuidString) == id)
+            #expect(parseUUID(id.uuidString.lowercased()) == id)
+        }
+        let bad = [
+            "", "not-a-uuid", "0123456789abcdef0123456789abcdef", "0123456-89ab-cdef-0123-456789abcdef0",
+            "01234567-89ab-cdef-0123-456789abcdeg", "01234567-89ab-cdef-0123_456789abcdef", "01234567-89ab-cdef-0123-456789abcde",
+            "01234567-89ab-cdef-0123-456789abcdef ", "{01234567-89ab-cdef-0123-456789abcde}", "01234567-89ab-cdéf-0123-456789abcd",
+        ]
+        for s in bad {
+            #expect(parseUUID(s) == nil, "\(s)")
+            #expect((UUID(uuidString: s) == nil) == (parseUUID(s) == nil), "\(s)")
+        }
+    }
+}
