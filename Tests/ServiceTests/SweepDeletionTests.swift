@@ -286,4 +286,87 @@ struct SweepDeletionTests {
         #expect(replayed == 2, "the events show \(replayed) children running at once")
         #expect(!owners.isEmpty, "no claim event names its owner")
     }
+
+    /// The claim is atomic across instances, made deterministic: another
+    /// instance's claim in flight (a transaction holding the sweep row and
+    /// moving a queued child to running, as the claim does) while one of two
+    /// running children ends. The server's own claim waits for it, then counts
+    /// afresh: the sweep keeps two children running, not three (a count under
+    /// a shared lock on the sweep admitted a third).
+    @Test func aClaimWaitsForAnotherInstancesClaimOfTheSameSweep() throws {
+        let t = try TestApp(stages: StageRegistry([ChunkedStage(name: "load", units: 100_000, chunkSeconds: 0.001)])) {
+            $0.maxRunning = 4
+        }
+        let r = try t.request(
+            "POST", "/v1/sweeps",
+            body: SweepTests.sweepBody(
+                base: body("race", stages: ["load"]), parameters: #"{"config.fusion.quality_threshold":[0.5,0.6,0.7,0.8]}"#,
+                extra: #","max_parallel":2"#))
+        let sweep = try #require(r.json["id"] as? String, "\(r.text)")
+        let sweepID = try #require(UUID(uuidString: sweep))
+        let conn = try HistoryTests.connect(t.databaseURL)
+        defer { conn.close() }
+        func statuses() throws -> [UUID: String] {
+            var out: [UUID: String] = [:]
+            for row in try conn.query("SELECT id, status FROM experiments WHERE sweep_id = \(sweepID)") {
+                out[try row.decode(0, as: UUID.self)] = try row.decode(1, as: String.self)
+            }
+            return out
+        }
+        let two = try Self.waitForChildren(conn, sweepID, timeout: 20) { $0.filter { $0 == "running" }.count == 2 }
+        #expect(two.filter { $0 == "running" }.count == 2, "\(two)")
+
+        // The other instance's claim, in flight: it holds the sweep row.
+        let peer = try HistoryTests.connect(t.databaseURL)
+        defer { peer.close() }
+        let peerPID = try #require(try peer.query("SELECT pg_backend_pid()").first?.decode(0, as: Int.self))
+        try peer.execute("BEGIN")
+        _ = try peer.query("SELECT 1 FROM sweeps WHERE id = \(sweepID) FOR NO KEY UPDATE")
+        // One running child ends: the server's claim now sees room for one more, and waits for the peer.
+        let ending = try #require(try statuses().first { $0.value == "running" }?.key)
+        #expect(try t.request("POST", "/v1/experiments/\(ending.uuidString.lowercased())/cancel").status == 202)
+        // The server's transaction that waits for the peer: its backend and when that transaction began.
+        func waitingOnPeer() throws -> (pid: Int, since: String)? {
+            try conn.query(
+                "SELECT pid, xact_start::text FROM pg_stat_activity WHERE \(peerPID) = ANY(pg_blocking_pids(pid))"
+            ).first.map { (try $0.decode(0, as: Int.self), try $0.decode(1, as: String?.self) ?? "") }
+        }
+        var waiter = try waitingOnPeer()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, waiter == nil {
+            Thread.sleep(forTimeInterval: 0.01)
+            waiter = try waitingOnPeer()
+        }
+        let server = try #require(waiter, "the server's claim did not wait for the peer's")
+        #expect(["cancelling", "cancelled"].contains(try statuses()[ending] ?? ""))
+        // The peer claims the queued child the server has not picked (the server's candidate is locked), and commits.
+        let taken = try #require(
+            try peer.query(
+                """
+                SELECT id FROM experiments WHERE sweep_id = \(sweepID) AND status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+                """
+            ).first?.decode(0, as: UUID.self))
+        try peer.execute(
+            """
+            UPDATE experiments SET status = 'running', lease_owner = 'peer', lease_expires_at = now() + INTERVAL '1 hour',
+                started_at = now(), generation = generation + 1
+            WHERE id = \(taken)
+            """)
+        try peer.execute("COMMIT")
+        // The server's claim decides once the peer committed: that transaction ends.
+        func decided() throws -> Bool {
+            try conn.query("SELECT xact_start::text FROM pg_stat_activity WHERE pid = \(server.pid)").first?.decode(0, as: String?.self)
+                != server.since
+        }
+        let decideBy = Date().addingTimeInterval(20)
+        while Date() < decideBy, try !decided() { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(try decided())
+        let after = try statuses()
+        #expect(after.values.filter { $0 == "running" || $0 == "pausing" }.count == 2, "\(after)")
+        #expect(after.values.filter { $0 == "queued" }.count == 1, "\(after)")
+
+        // Clean up: the peer's child has no runner; it failed. Then the rest is cancelled and deleted.
+        try conn.execute("UPDATE experiments SET status = 'failed', finished_at = now(), lease_owner = NULL WHERE id = \(taken)")
+        #expect(try t.request("DELETE", "/v1/sweeps/\(sweep)?cancel=true").status == 204)
+    }
 }
