@@ -5,6 +5,7 @@ import PostgresClient
 import Service
 import Stages
 import Store
+import Synchronization
 import TestSupport
 import Testing
 
@@ -165,6 +166,40 @@ struct SweepDeletionTests {
         #expect(gone.map { $0.experiment.id.uuidString.lowercased() } == [children[1]])
         #expect(try t.request("GET", "/v1/sweeps/\(sweep)").status == 404)
         #expect(try HistoryTests.mentions(t.databaseURL, dataDir: t.app.settings.dataDir, of: sweep).rows.isEmpty)
+    }
+
+    /// Two DELETEs of one sweep at once: each answers 204 or 404 (at least
+    /// one 204), and afterwards nothing of the sweep is left, no mark either.
+    @Test func twoDeletesRacingAreHarmless() throws {
+        let t = try TestApp(stages: StageRegistry([ChunkedStage(name: "load", units: 1)]))
+        let r = try t.request(
+            "POST", "/v1/sweeps",
+            body: SweepTests.sweepBody(
+                base: body("race", stages: ["load"]), parameters: #"{"config.fusion.quality_threshold":[0.5,0.55,0.6,0.65,0.7]}"#))
+        let sweep = try #require(r.json["id"] as? String)
+        let children = try Self.childIDs(t, sweep)
+        try SweepTests.waitForChildren(t, sweep, timeout: 30) { $0.count == 5 && $0.allSatisfy(SweepRoutesState.ended) }
+        let port = t.port
+        let answers = Mutex<[Int]>([])
+        let threads = (0..<2).map { _ in
+            Thread {
+                let status = (try? httpRequest(port: port, "DELETE", "/v1/sweeps/\(sweep)").status) ?? -1
+                answers.withLock { $0.append(status) }
+            }
+        }
+        for thread in threads { thread.start() }
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, answers.withLock({ $0.count }) < 2 { Thread.sleep(forTimeInterval: 0.01) }
+        let got = answers.withLock { $0 }.sorted()
+        #expect(got == [204, 204] || got == [204, 404], "\(got)")
+        #expect(try t.request("GET", "/v1/sweeps/\(sweep)").status == 404)
+        for id in [sweep] + children {
+            let after = try HistoryTests.mentions(t.databaseURL, dataDir: t.app.settings.dataDir, of: id)
+            #expect(after.rows.isEmpty, "rows still mention \(id): \(after.rows)")
+        }
+        let conn = try HistoryTests.connect(t.databaseURL)
+        defer { conn.close() }
+        #expect(try conn.query("SELECT 1 FROM experiment_deletions").isEmpty)
     }
 
     /// kill -9 of a server in the middle of a sweep's delete (the second
