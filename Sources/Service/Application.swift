@@ -200,8 +200,11 @@ public final class Application: Sendable {
         let experimentRoutes = ExperimentRoutes(
             store: store, engine: engine, reader: reader, authenticator: authenticator, webhooks: settings.webhooks)
         experimentRoutes.register(&router)
-        SweepRoutes(sweeps: SweepStore(pool: pool), engine: engine, authenticator: authenticator, experiments: experimentRoutes)
-            .register(&router)
+        SweepRoutes(
+            sweeps: SweepStore(pool: pool), engine: engine, authenticator: authenticator, experiments: experimentRoutes,
+            deletion: SweepDeletion(pool: pool, experiments: deletion), stopper: ExperimentStopper(engine: engine, store: store),
+            counters: history
+        ).register(&router)
         CompareRoutes(store: store, signals: SignalStore(pool: pool), artifacts: ArtifactStore(pool: pool)).register(&router)
         NotificationRoutes(store: store, notifications: notifier.store).register(&router)
         ControlRoutes(engine: engine, store: store, pool: pool, authenticator: authenticator).register(&router)

@@ -19,7 +19,10 @@ public struct Sweeps: ParsableCommand {
             2 cancelled; 4 the server answered with an error (its detail goes to stderr); 5 the server \
             could not be reached, or a local file failed; 64 bad usage.
             """,
-        subcommands: [Start.self, List.self, Status.self, Watch.self, Leaderboard.self, Pause.self, Resume.self, Cancel.self]
+        subcommands: [
+            Start.self, List.self, Status.self, Watch.self, Leaderboard.self, Pause.self, Resume.self, Cancel.self,
+            Delete.self,
+        ]
     )
 
     public init() {}
@@ -290,6 +293,38 @@ public struct Sweeps: ParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "The sweep's id") var id: ExperimentID
         func run() throws { try Sweeps.control(id.value, "cancel", options) }
+    }
+
+    /// `sweeps delete ID [--cancel]`: output and exit statuses as `experiments delete`.
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a sweep and every child experiment (rows, artifacts, checkpoints); needs an admin token.",
+            discussion: """
+                A sweep with a child that may still run (queued, running, pausing, paused, cancelling) is refused (409, exit 4; \
+                the detail names those children) unless --cancel: then the sweep and its children are cancelled, and deleted once \
+                their runners have stopped. Pinned children are deleted too. Deleting a sweep that does not exist (or no longer) \
+                is a 404 (exit 4).
+                """)
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The sweep's id") var id: ExperimentID
+        @Flag(help: "Cancel the sweep and its children first when one may still run") var cancel = false
+        func run() throws {
+            try runClient { () throws(ClientError) -> Int32 in
+                let client = try options.client()
+                _ = try client.checked(
+                    client.send(
+                        "DELETE", APIClient.path("v1", "sweeps", id.value), query: cancel ? [("cancel", "true")] : [], timeout: 120))
+                if options.output == .json {
+                    Console.line("{\"id\":\"\(id.value)\",\"deleted\":true}")
+                } else if options.output == .csv {
+                    Console.line("id,deleted")
+                    Console.line("\(id.value),true")
+                } else {
+                    Console.line("sweep \(id.value): deleted")
+                }
+                return 0
+            }
+        }
     }
 
     static func control(_ id: String, _ verb: String, _ options: ClientOptions) throws {

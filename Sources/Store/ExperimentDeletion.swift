@@ -13,7 +13,8 @@ public import PostgresClient
 /// process killed) leaves its mark; ``finishPending()`` (run at start-up and
 /// by the retention job) completes it. Every step is idempotent.
 ///
-/// A sweep's delete calls ``delete(_:reason:)`` for each child.
+/// A sweep's delete (``SweepDeletion``) marks every child in one transaction
+/// and finishes each; the last child's ``finish(_:)`` deletes the sweep row.
 public struct ExperimentDeletion: Sendable {
     let pool: PostgresPool
     /// `<data dir>/experiments`.
@@ -68,7 +69,10 @@ public struct ExperimentDeletion: Sendable {
     public func finish(_ id: UUID) throws {
         try pool.withTransaction { tx in
             // Cascades to every table that references the experiment (all indexed by experiment_id).
-            try tx.execute("DELETE FROM experiments WHERE id = \(id)")
+            let gone = try tx.query("DELETE FROM experiments WHERE id = \(id) RETURNING sweep_id").first
+            if let sweep = try gone?.decode(0, as: UUID?.self) {
+                try Self.dropSweepIfChildless(tx, sweep)
+            }
         }
         ExperimentChanges.committed(id)
         try removeFiles(of: id)
@@ -101,6 +105,15 @@ public struct ExperimentDeletion: Sendable {
         let ids = try pending()
         for id in ids { try finish(id) }
         return ids
+    }
+
+    /// Deletes the sweep `id` when no child of it is left (its last child was
+    /// deleted, by its sweep's delete, by `DELETE /v1/experiments/{id}` or by
+    /// retention). The row lock orders concurrent deletions of its children:
+    /// the statement after it reads afresh, so the last one sees no child left.
+    static func dropSweepIfChildless(_ tx: PostgresConnection, _ id: UUID) throws {
+        _ = try tx.query("SELECT 1 FROM sweeps WHERE id = \(id) FOR UPDATE")
+        try tx.execute("DELETE FROM sweeps s WHERE s.id = \(id) AND NOT EXISTS (SELECT 1 FROM experiments c WHERE c.sweep_id = s.id)")
     }
 
     /// The experiment's folder.

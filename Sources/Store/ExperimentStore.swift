@@ -19,6 +19,10 @@ public struct ExperimentRecord: Sendable, Equatable {
     public var createdMicros: Int64
     /// Exempt from retention (`POST …/pin`).
     public var pinned: Bool = false
+    /// The sweep a child of a sweep belongs to (nil for a standalone experiment).
+    public var sweepID: UUID?
+    /// A sweep child's point, `{"index": i, "parameters": {path: value}}`, as JSON text.
+    public var sweepPoint: String?
 }
 
 /// A position in a newest-first list: the last row's (created_at, id).
@@ -39,7 +43,7 @@ public struct ExperimentStore: Sendable {
 
     static let columns = """
         id, name, status, priority, stage, percent, error, request::text, created_at, started_at, finished_at,
-        (extract(epoch FROM created_at) * 1000000)::bigint, pinned
+        (extract(epoch FROM created_at) * 1000000)::bigint, pinned, sweep_id, sweep_point::text
         """
 
     /// The one place a new experiment row is written: `queued`, with its
@@ -193,7 +197,9 @@ public struct ExperimentStore: Sendable {
             startedAt: try row.decode(9, as: Date?.self),
             finishedAt: try row.decode(10, as: Date?.self),
             createdMicros: try row.decode(11, as: Int64.self),
-            pinned: try row.decode(12, as: Bool.self))
+            pinned: try row.decode(12, as: Bool.self),
+            sweepID: try row.decode(13, as: UUID?.self),
+            sweepPoint: try row.decode(14, as: String?.self))
     }
 }
 

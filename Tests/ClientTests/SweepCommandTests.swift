@@ -79,4 +79,29 @@ struct SweepCommandTests {
         #expect(try Self.sweeps(server, ["watch", b, "--interval", "0.05"]).status == 2)
         #expect(try Self.sweeps(server, ["cancel", b]).status == 4)
     }
+
+    /// `sweeps delete`: a child still running refuses it (409, exit 4, the
+    /// child named); `--cancel` deletes the sweep and its children; then 404 (exit 4).
+    @Test func deleteRefusesWhileAChildRunsAndCancelDeletes() throws {
+        let server = try ClientTestServer(stages: [TickStage(name: "load", units: 2000, interval: 0.005)])
+        let request = try Self.file(#"{"base":\#(Self.base),"parameters":{"config.fusion.quality_threshold":[0.6,0.7]}}"#)
+        let id = try #require(try Self.sweeps(server, ["start", "--file", request, "-q"]).lines.first)
+        let board = try Self.sweeps(server, ["leaderboard", id, "--output", "json"])
+        let children = board.array.compactMap { $0["experiment_id"] as? String }
+        #expect(children.count == 2)
+        // Queued or running, both children may still run: both are named.
+        let refused = try Self.sweeps(server, ["delete", id])
+        #expect(refused.status == 4)
+        #expect(refused.stderr.contains("409"), "\(refused.stderr)")
+        for child in children { #expect(refused.stderr.contains(child), "\(refused.stderr)") }
+        let deleted = try Self.sweeps(server, ["delete", id, "--cancel", "--output", "json"])
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+        #expect(deleted.object["id"] as? String == id)
+        #expect(deleted.object["deleted"] as? Bool == true)
+        #expect(try Self.sweeps(server, ["status", id]).status == 4)
+        for child in children { #expect(try CLI.run(server, ["status", child]).status == 4) }
+        let gone = try Self.sweeps(server, ["delete", id])
+        #expect(gone.status == 4)
+        #expect(gone.stderr.contains("404"), "\(gone.stderr)")
+    }
 }

@@ -147,15 +147,35 @@ struct PostgresExperimentRepository: ExperimentRepository {
         let from = Lifecycle.sources(of: .claim)
         guard let claim = from.compactMap({ Lifecycle.move(from: $0, on: .claim) }).first else { return nil }
         let claimed: ClaimedExperiment? = try pool.withTransaction { tx in
+            var passed: [UUID] = []
+            var picked: UUID?
+            while picked == nil {
+                let skip = passed.map { $0.uuidString.lowercased() }.joined(separator: ",")
+                guard
+                    let candidate = try tx.query(
+                        """
+                        SELECT id, sweep_id FROM experiments x WHERE status = ANY(string_to_array(\(Self.list(from)), ','))
+                          AND (x.sweep_id IS NULL OR EXISTS (\(unsafeSQL: Self.sweepAdmits)))
+                          AND NOT x.id = ANY(string_to_array(\(skip), ',')::uuid[])
+                        ORDER BY priority_rank DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+                        """
+                    ).first
+                else { return nil }
+                let id = try candidate.decode(0, as: UUID.self)
+                if let sweep = try candidate.decode(1, as: UUID?.self), try !admitsOneMore(tx, sweep) {
+                    passed.append(id)
+                } else {
+                    picked = id
+                }
+            }
+            guard let picked else { return nil }
             let rows = try tx.query(
                 """
                 UPDATE experiments e SET status = \(claim.to.rawValue), lease_owner = \(owner),
                     lease_expires_at = now() + \(leaseSeconds) * INTERVAL '1 second',
                     started_at = COALESCE(e.started_at, now()), updated_at = now(), error = NULL,
                     generation = e.generation + 1
-                FROM (SELECT id, status FROM experiments x WHERE status = ANY(string_to_array(\(Self.list(from)), ','))
-                          AND (x.sweep_id IS NULL OR EXISTS (\(unsafeSQL: Self.sweepAdmits)))
-                      ORDER BY priority_rank DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) q
+                FROM (SELECT id, status FROM experiments WHERE id = \(picked)) q
                 WHERE e.id = q.id
                 RETURNING e.id, e.name, e.request::text, array_to_string(e.completed_stages, ','), e.generation, q.status
                 """)
@@ -181,15 +201,32 @@ struct PostgresExperimentRepository: ExperimentRepository {
         return claimed
     }
 
-    /// A sweep's child is claimed only while its sweep runs and has fewer than
-    /// `max_parallel` children running or pausing. `FOR SHARE` makes a sweep's
-    /// pause (an UPDATE of that row) wait for a claim in flight, or the claim
-    /// see the pause, so no child starts after the pause has listed the running ones.
+    /// A sweep's child is a candidate only while its sweep runs and has fewer
+    /// than `max_parallel` children running or pausing (as this statement's
+    /// snapshot sees them: a first filter, not the decision).
     private static let sweepAdmits = """
         SELECT 1 FROM sweeps s WHERE s.id = x.sweep_id AND s.state = 'running'
           AND (SELECT count(*) FROM experiments r WHERE r.sweep_id = s.id AND r.status IN ('running', 'pausing')) < s.max_parallel
-        FOR SHARE OF s
         """
+
+    /// The decision for a sweep's child: the sweep row is locked first, so
+    /// claims of one sweep's children take turns across instances, and the
+    /// count that follows, a statement of its own, reads afresh and sees every
+    /// claim committed before the lock was granted (one statement that counted
+    /// under a shared lock let two instances both see `max_parallel - 1`).
+    /// A sweep's pause (an UPDATE of that row) waits for a claim in flight, or
+    /// the claim sees the pause, so no child starts after the pause has listed
+    /// the running ones. `NO KEY UPDATE` leaves the key-share locks of the
+    /// children's foreign key alone.
+    private func admitsOneMore(_ tx: PostgresConnection, _ sweep: UUID) throws -> Bool {
+        _ = try tx.query("SELECT 1 FROM sweeps WHERE id = \(sweep) FOR NO KEY UPDATE")
+        return try tx.query(
+            """
+            SELECT 1 FROM sweeps s WHERE s.id = \(sweep) AND s.state = 'running'
+              AND (SELECT count(*) FROM experiments r WHERE r.sweep_id = s.id AND r.status IN ('running', 'pausing')) < s.max_parallel
+            """
+        ).first != nil
+    }
 
     func renewLeases(owner: String, generations: [UUID: Int64], leaseSeconds: Double) throws -> Set<UUID> {
         guard !generations.isEmpty else { return [] }

@@ -9,7 +9,7 @@ import Synchronization
 /// sizes of the tables (measured by ``RetentionJob``'s thread, so a scrape
 /// never walks the disk or asks PostgreSQL).
 final class HistoryCounters: Sendable {
-    private let deletions = Mutex<[String: Int]>(["api": 0, "retention": 0])
+    private let deletions = Mutex<[String: Int]>(["api": 0, "retention": 0, "sweep": 0])
     private let usage = Mutex<Usage?>(nil)
 
     struct Usage: Sendable {
@@ -27,7 +27,8 @@ final class HistoryCounters: Sendable {
     func record(_ u: Usage) { usage.withLock { $0 = u } }
 
     var prometheusText: String {
-        var out = "# HELP signalforge_experiments_deleted_total Experiments deleted, by reason (api or retention)\n"
+        var out =
+            "# HELP signalforge_experiments_deleted_total Experiments deleted, by reason (api, retention, or sweep: a sweep's delete)\n"
         out += "# TYPE signalforge_experiments_deleted_total counter\n"
         for (reason, n) in deletions.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
             out += "signalforge_experiments_deleted_total{reason=\"\(reason)\"} \(n)\n"

@@ -135,8 +135,19 @@ struct ExperimentRoutes {
             "priority":"\(e.priority)","stage":\(e.stage.map(JSONText.quote) ?? "null"),"percent":\(e.percent),\
             "created_at":\(date(e.createdAt)),"started_at":\(date(e.startedAt)),"finished_at":\(date(e.finishedAt)),\
             "error":\(e.error.map(JSONText.quote) ?? "null"),"pinned":\(e.pinned),"allowed_actions":\(allowedActions(e.status)),\
-            "request":\(e.request)}
+            \(sweepMembers(e))"request":\(e.request)}
             """
+    }
+
+    /// `"sweep_id":…,"point":{…},` for a sweep's child (its point's
+    /// parameters: config path → value); nothing for a standalone experiment.
+    static func sweepMembers(_ e: ExperimentRecord) -> String {
+        guard let sweep = e.sweepID else { return "" }
+        var parameters = "{}"
+        if let text = e.sweepPoint, let point = try? JSONParser.parse(Array(text.utf8)), let p = point["parameters"] {
+            parameters = p.serialized
+        }
+        return "\"sweep_id\":\"\(sweep.uuidString.lowercased())\",\"point\":\(parameters),"
     }
 
     /// The control requests the experiment's state allows, as `Lifecycle` decides: `["pause","cancel"]`.

@@ -27,17 +27,11 @@ struct HistoryRoutes {
     /// runner has stopped.
     private func delete(_ req: Request) throws -> Response {
         let id = try uuidParameter(req, "id")
-        var cancel = false
-        if let raw = req.query["cancel"] {
-            switch raw {
-            case "true", "1": cancel = true
-            case "false", "0", "": cancel = false
-            default: throw APIError.invalid("cancel", "must be true or false")
-            }
-        }
+        let cancel = try Self.cancelFlag(req)
         var mark = try database { try deletion.mark(id, reason: "api") }
         if case .active(let status) = mark, cancel {
-            try stop(id, status: status, cause: ControlCause.api(token: try authenticator.identity(req)))
+            try ExperimentStopper(engine: engine, store: store, timeout: stopTimeout).stop(
+                [(id, status)], cause: ControlCause.api(token: try authenticator.identity(req)))
             mark = try database { try deletion.mark(id, reason: "api") }
         }
         switch mark {
@@ -54,22 +48,13 @@ struct HistoryRoutes {
         }
     }
 
-    /// Cancels the experiment and waits until no runner holds it (here: the
-    /// engine let go of it; elsewhere: the row reached a final state).
-    private func stop(_ id: UUID, status: String, cause: ControlCause) throws {
-        if status != "cancelling" {
-            do { _ = try database { try engine.cancel(id, cause: cause) } } catch is Engine.ControlError {
-                // Finished meanwhile (the delete goes ahead), or gone (the 404 follows).
-            }
+    /// The `cancel` query parameter of a delete: `true`/`1` or `false`/`0`/absent.
+    static func cancelFlag(_ req: Request) throws(APIError) -> Bool {
+        switch req.query["cancel"] {
+        case nil, "", "false", "0": false
+        case "true", "1": true
+        default: throw APIError.invalid("cancel", "must be true or false")
         }
-        let deadline = ContinuousClock.now + stopTimeout
-        while ContinuousClock.now < deadline {
-            let now = try database { try store.status(id) }
-            guard let now else { return }
-            if !ExperimentDeletion.activeStatuses.contains(now), !engine.runningIDs.contains(id) { return }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        throw APIError(409, "experiment is still stopping after the cancel; try the delete again", extra: [("current_state", "cancelling")])
     }
 
     private func pin(_ req: Request, _ pinned: Bool) throws -> Response {

@@ -7,13 +7,18 @@ import Store
 
 /// `/v1/sweeps`: a grid or random search over config paths, one child
 /// experiment per point; its leaderboard; pause, resume and cancel fanned out
-/// to the children through the engine's normal control path.
+/// to the children through the engine's normal control path; and its
+/// deletion with every child (admin).
 struct SweepRoutes {
     let sweeps: SweepStore
     let engine: Engine
     let authenticator: Authenticator
     /// Checks each point's body as `POST /v1/experiments` would.
     let experiments: ExperimentRoutes
+    let deletion: SweepDeletion
+    /// What `DELETE …?cancel=true` cancels the children with (as for an experiment).
+    let stopper: ExperimentStopper
+    let counters: HistoryCounters
 
     /// The headline figures a leaderboard may sort by.
     static let metrics = ["deflated_sharpe", "sharpe", "total_return", "trades", "p_value"]
@@ -31,6 +36,7 @@ struct SweepRoutes {
         r.post("/v1/sweeps/{id}/pause", scope: operate) { req in try pause(req) }
         r.post("/v1/sweeps/{id}/resume", scope: operate) { req in try resume(req) }
         r.post("/v1/sweeps/{id}/cancel", scope: operate) { req in try cancel(req) }
+        r.delete("/v1/sweeps/{id}", scope: Scope.admin.rawValue) { req in try delete(req) }
     }
 
     // MARK: create
@@ -234,6 +240,45 @@ struct SweepRoutes {
         engine.wake()
         guard let now = try database({ try sweeps.get(record.id) }) else { throw APIError.notFound("sweep \(req.parameter("id"))") }
         return try detailResponse(now, status: 202)
+    }
+
+    // MARK: delete
+
+    /// 204 once every child (rows and files, as `DELETE /v1/experiments/{id}`
+    /// deletes them) and the sweep row are gone; 404 when there is no such
+    /// sweep (also after a delete); 409 naming the children that may still
+    /// run, unless `cancel=true`: then the sweep is cancelled (no child starts
+    /// any more), its children too, and it is deleted once their runners
+    /// have stopped. Pinned children go too (a pin spares from retention only).
+    func delete(_ req: Request) throws -> Response {
+        let id = try uuidParameter(req, "id")
+        let cancel = try HistoryRoutes.cancelFlag(req)
+        var mark = try database { try deletion.mark(id) }
+        if case .active = mark, cancel {
+            // Claims of its children need the sweep running: none starts after this.
+            _ = try database { try sweeps.setState(id, to: "cancelled", from: ["running", "paused"]) }
+            let active = try database { try sweeps.childStates(id) }.filter { ExperimentDeletion.activeStatuses.contains($0.1) }
+            try stopper.stop(active.map { (id: $0.0, status: $0.1) }, cause: ControlCause.api(token: try authenticator.identity(req)))
+            mark = try database { try deletion.mark(id) }
+        }
+        switch mark {
+        case .notFound:
+            throw APIError.notFound("sweep \(req.parameter("id"))")
+        case .active(let children):
+            let named = children.map { "\($0.id.uuidString.lowercased()) (\($0.status))" }.joined(separator: ", ")
+            throw APIError(
+                409,
+                "sweep has \(children.count) \(children.count == 1 ? "child" : "children") that may still run: \(named); "
+                    + "cancel the sweep first, or delete with ?cancel=true",
+                extra: [
+                    ("active_children", children.map { "\($0.id.uuidString.lowercased())=\($0.status)" }.joined(separator: ",")),
+                    ("allowed", "cancel"),
+                ])
+        case .marked(let children):
+            try database { try deletion.finish(id, children: children) }
+            counters.deleted(reason: "sweep", count: children.count)
+            return Response(status: 204)
+        }
     }
 
     static func allowedActions(_ state: String) -> [String] {

@@ -1,7 +1,8 @@
-// Sweeps: the list, and a sweep's page (live progress, controls, the
-// leaderboard, from which points can be picked for the compare page).
+// Sweeps: the list, and a sweep's page (live progress, controls, delete for
+// admin tokens, the leaderboard, from which points can be picked for the
+// compare page).
 import { api, may } from './api.js';
-import { Poller, bar, h, pill, setBar, setPill, setText, toast } from './dom.js';
+import { Poller, bar, confirmDialog, h, pill, setBar, setPill, setText, toast } from './dom.js';
 import { ago, dateTime, fmtNum, pct } from './format.js';
 
 const METRICS = ['deflated_sharpe', 'sharpe', 'total_return', 'trades', 'p_value'];
@@ -9,6 +10,8 @@ const num = (v, d) => (v === null || v === undefined ? '–' : fmtNum(v, d));
 const percent = (v) => (v === null || v === undefined ? '–' : fmtNum(v * 100, 2) + ' %');
 /** A sweep's state on the experiments' colour scale. */
 const tone = (state) => ({ running: 'running', paused: 'paused', cancelled: 'cancelled', finished: 'succeeded' }[state] || state);
+/** Children in these states may still run: deleting the sweep cancels them first. */
+const ACTIVE = ['queued', 'running', 'pausing', 'paused', 'cancelling'];
 
 export class SweepsListView {
   constructor() { this.poller = new Poller(1000, () => this.refresh()); }
@@ -102,7 +105,8 @@ export class SweepView {
   }
 
   showControls(s) {
-    const key = s.allowed_actions.join(',') + (may('operate') ? '+' : '-');
+    this.sweep = s;
+    const key = s.allowed_actions.join(',') + (may('operate') ? '+' : '-') + (may('admin') ? 'd' : '');
     if (this.controls.dataset.key === key) return;
     this.controls.dataset.key = key;
     this.controls.textContent = '';
@@ -115,6 +119,42 @@ export class SweepView {
         },
       }, action));
     }
+    // Delete is for admin tokens only: others do not see it.
+    if (may('admin')) {
+      this.controls.appendChild(h('button', {
+        type: 'button', class: 'danger-solid', id: 'sweep-delete', dataset: { action: 'delete' },
+        title: 'Delete the sweep and every child experiment', onclick: () => this.remove(),
+      }, 'Delete'));
+    }
+  }
+
+  /** Delete, after a confirmation; children that may still run are cancelled first (`?cancel=true`). */
+  async remove() {
+    const s = this.sweep;
+    if (!s || this.removing) return;
+    const active = ACTIVE.reduce((n, k) => n + (s.counts[k] || 0), 0);
+    const ok = await confirmDialog({
+      id: 'delete-dialog',
+      title: 'Delete \u2018' + s.name + '\u2019?',
+      text: (active ? active + ' of its ' + s.count + ' experiments may still run: they will be cancelled first. ' : '') +
+        'Its ' + s.count + ' experiments with their logs, events, signals, reports and files are removed for good.',
+      confirm: active ? 'Cancel and delete' : 'Delete',
+      danger: true,
+    });
+    if (!ok) return;
+    this.removing = true;
+    try {
+      await api('DELETE', '/v1/sweeps/' + this.id + (active ? '?cancel=true' : ''));
+    } catch (e) {
+      if (e.status !== 404) {
+        toast('delete refused: ' + e.message);
+        this.removing = false;
+        return;
+      }
+    }
+    this.stop();
+    toast('deleted \u2018' + s.name + '\u2019');
+    location.hash = '#/sweeps';
   }
 
   showBoard(board, paths) {
