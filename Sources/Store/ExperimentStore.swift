@@ -228,12 +228,21 @@ extension ExperimentStore {
     }
 
     /// Lifecycle events after the id `after`, oldest first.
+    ///
+    /// Every per-experiment page here (events, logs, metrics; signals in
+    /// ``SignalStore``) bounds the scan with `(experiment_id, id) > (…)` and
+    /// orders by `experiment_id, id`, never by `id` alone: with a plain
+    /// `id > after`, when one experiment holds a large share of a table the
+    /// planner walks the primary key through the other experiments' rows
+    /// (34 ms instead of 0.14 ms for 100 signals, 2 experiments of 100,000).
+    /// The row comparison only the `(experiment_id, id)` index can answer.
     public func events(_ id: UUID, after: Int64, limit: Int) throws -> [EventRecord] {
         try pool.withConnection { c in
             try c.query(
                 """
                 SELECT id, ts, kind, stage, from_status, to_status, duration_ms, details::text
-                FROM pipeline_events WHERE experiment_id = \(id) AND id > \(after) ORDER BY id LIMIT \(limit)
+                FROM pipeline_events WHERE experiment_id = \(id) AND (experiment_id, id) > (\(id), \(after))
+                ORDER BY experiment_id, id LIMIT \(limit)
                 """
             ).map { r in
                 EventRecord(
@@ -266,10 +275,10 @@ extension ExperimentStore {
             try c.query(
                 """
                 SELECT id, ts, level, stage, message, fields::text FROM pipeline_logs
-                WHERE experiment_id = \(id) AND id > \(after)
+                WHERE experiment_id = \(id) AND (experiment_id, id) > (\(id), \(after))
                   AND (\(levelList)::text IS NULL OR level = ANY(string_to_array(\(levelList)::text, ',')))
                   AND (\(stage)::text IS NULL OR stage = \(stage)::text)
-                ORDER BY id LIMIT \(limit)
+                ORDER BY experiment_id, id LIMIT \(limit)
                 """
             ).map(Self.logRecord)
         }
@@ -291,10 +300,10 @@ extension ExperimentStore {
                 """
                 SELECT id, ts, level, stage, message, fields::text FROM (
                     SELECT id, ts, level, stage, message, fields FROM pipeline_logs
-                    WHERE experiment_id = \(id)
+                    WHERE experiment_id = \(id) AND (experiment_id, id) <= (\(id), \(Int64.max))
                       AND (\(levelList)::text IS NULL OR level = ANY(string_to_array(\(levelList)::text, ',')))
                       AND (\(stage)::text IS NULL OR stage = \(stage)::text)
-                    ORDER BY id DESC LIMIT \(count)) newest
+                    ORDER BY experiment_id DESC, id DESC LIMIT \(count)) newest
                 ORDER BY id
                 """
             ).map(Self.logRecord)
@@ -368,7 +377,7 @@ extension ExperimentStore {
             try c.query(
                 """
                 SELECT id, ts, stage, rss_bytes, cpu_percent, rows_per_second FROM pipeline_metrics
-                WHERE experiment_id = \(id) AND id > \(after) ORDER BY id LIMIT \(limit)
+                WHERE experiment_id = \(id) AND (experiment_id, id) > (\(id), \(after)) ORDER BY experiment_id, id LIMIT \(limit)
                 """
             ).map { r in
                 MetricRecord(

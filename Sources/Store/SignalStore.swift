@@ -190,7 +190,7 @@ public struct SignalStore: Sendable {
             try c.query(
                 """
                 SELECT \(unsafeSQL: Self.columns) FROM signals
-                WHERE experiment_id = \(id) AND id > \(q.after)
+                WHERE experiment_id = \(id) AND (experiment_id, id) > (\(id), \(q.after))
                   AND (\(q.symbol)::text IS NULL OR symbol = \(q.symbol))
                   AND (\(q.timeframe)::text IS NULL OR timeframe = \(q.timeframe))
                   AND (\(q.minQuality)::float8 IS NULL OR quality >= \(q.minQuality))
@@ -198,7 +198,7 @@ public struct SignalStore: Sendable {
                   AND (\(q.outcome)::text IS NULL OR outcome = \(q.outcome))
                   AND (\(q.fromMicros)::bigint IS NULL OR ts >= TIMESTAMPTZ 'epoch' + \(q.fromMicros) * INTERVAL '1 microsecond')
                   AND (\(q.toMicros)::bigint IS NULL OR ts <= TIMESTAMPTZ 'epoch' + \(q.toMicros) * INTERVAL '1 microsecond')
-                ORDER BY id
+                ORDER BY experiment_id, id
                 LIMIT \(q.limit)
                 """
             ).map(Self.record)
@@ -209,7 +209,8 @@ public struct SignalStore: Sendable {
     /// was given them (by id).
     public func all(experiment id: UUID) throws -> [StoredSignal] {
         try pool.withConnection { c in
-            try c.query("SELECT \(unsafeSQL: Self.columns) FROM signals WHERE experiment_id = \(id) ORDER BY id").map(Self.record)
+            try c.query("SELECT \(unsafeSQL: Self.columns) FROM signals WHERE experiment_id = \(id) ORDER BY experiment_id, id").map(
+                Self.record)
         }
     }
 
