@@ -17,6 +17,10 @@ struct StageCacheRun {
     private var chained: [String: String] = [:]
     /// The parts of the stage being computed, with their keys and whether they were restored.
     private var parts: [(part: StageCachePart, key: String, restored: Bool)] = []
+    /// The key of the stage being computed, claimed (another run of this process needing it waits for its entry).
+    private var claim: StageCache.Claim?
+    /// How long a run waits for another's entry before it computes the stage itself (e.g. the other is paused).
+    static let claimWait = Duration.seconds(120)
 
     init(cache: StageCache?, registry: StageRegistry, stages: [String]) {
         self.cache = cache
@@ -67,39 +71,54 @@ struct StageCacheRun {
     mutating func restore(_ stage: any Stage, _ context: StageContext, at index: Int) throws -> Restored? {
         parts = []
         guard let cache, let cacheable = stage as? any CacheableStage, let key = key(stage.name, context) else { return nil }
-        // The next stage reads this output when it is computed (no entry for its key).
-        var needed = false
-        if index + 1 < stages.count {
-            if let next = self.key(stages[index + 1], context) { needed = !cache.contains(next) } else { needed = true }
-        }
+        claim = nil
+        let next = index + 1 < stages.count ? self.key(stages[index + 1], context) : nil
         let started = ContinuousClock.now
         let suspendedBefore = context.suspendedTime
-        let outcome: StageCache.ReadOutcome
-        do {
-            let checkpoint: () throws -> Void = { try context.checkpoint() }
-            outcome = try cache.read(key, verify: cacheable.restoreReadsEntry(needed: needed), checkpoint: checkpoint) { entry in
-                try cacheable.restoreCacheEntry(context, from: entry, needed: needed)
+        var waited = false
+        var outcome: StageCache.ReadOutcome
+        while true {
+            // The next stage reads this output when it is computed (no entry for its key, none being computed).
+            var needed = false
+            if index + 1 < stages.count {
+                if let next { needed = !cache.contains(next) && !cache.isClaimed(next) } else { needed = true }
             }
-        } catch let e as RunStop {
-            throw e
-        } catch let e as StageCancelled {
-            throw e
-        } catch {
-            if let stop = context.runStore?.stopped { throw stop }
-            context.logger.warning(
-                "stage cache: restoring failed; computing the stage", metadata: ["cache_key": "\(key)", "error": "\(error)"])
+            do {
+                let checkpoint: () throws -> Void = { try context.checkpoint() }
+                outcome = try cache.read(key, verify: cacheable.restoreReadsEntry(needed: needed), checkpoint: checkpoint) { entry in
+                    try cacheable.restoreCacheEntry(context, from: entry, needed: needed)
+                }
+            } catch let e as RunStop {
+                throw e
+            } catch let e as StageCancelled {
+                throw e
+            } catch {
+                if let stop = context.runStore?.stopped { throw stop }
+                context.logger.warning(
+                    "stage cache: restoring failed; computing the stage", metadata: ["cache_key": "\(key)", "error": "\(error)"])
+                claim = cache.claim(key)
+                return nil
+            }
+            if case .corrupt(let reason) = outcome {
+                context.logger.warning(
+                    "stage cache: the entry is corrupted; dropped, computing the stage",
+                    metadata: ["cache_key": "\(key)", "reason": "\(reason)"])
+                try context.event("cache_corrupt", ["key": key, "reason": reason])
+            }
+            guard outcome != .hit else { break }
+            if let mine = cache.claim(key) {
+                claim = mine
+            } else if !waited {
+                // Another run of this process is computing the same output: its entry, not a second computation.
+                waited = true
+                try waitForEntry(key, context)
+                continue
+            }
+            try restoreParts(cacheable, context)
             return nil
         }
         switch outcome {
-        case .miss:
-            try restoreParts(cacheable, context)
-            return nil
-        case .corrupt(let reason):
-            context.logger.warning(
-                "stage cache: the entry is corrupted; dropped, computing the stage",
-                metadata: ["cache_key": "\(key)", "reason": "\(reason)"])
-            try context.event("cache_corrupt", ["key": key, "reason": reason])
-            try restoreParts(cacheable, context)
+        case .miss, .corrupt:
             return nil
         case .hit:
             context.progress.finish(context.node, .cached)
@@ -108,6 +127,20 @@ struct StageCacheRun {
             context.logger.info(
                 "stage cached: restored from the stage cache", metadata: ["cache_key": "\(key)", "duration_ms": "\(Int(ms))"])
             return Restored(key: key, durationMs: ms)
+        }
+    }
+
+    /// Waits (parking at the run's checkpoints) while another run of this
+    /// process holds the claim of `key`, at most ``claimWait``.
+    /// - Throws: what the checkpoint throws (pause, cancel).
+    private func waitForEntry(_ key: String, _ context: StageContext) throws {
+        guard let cache, cache.isClaimed(key) else { return }
+        context.logger.info(
+            "stage cache: another experiment is computing this stage; waiting for its entry", metadata: ["cache_key": "\(key)"])
+        let deadline = ContinuousClock.now + Self.claimWait
+        while cache.isClaimed(key), ContinuousClock.now < deadline {
+            try context.checkpoint()
+            Thread.sleep(forTimeInterval: 0.005)
         }
     }
 
@@ -161,7 +194,11 @@ struct StageCacheRun {
     /// of it that were computed under theirs (a failure is logged, never the stage's).
     /// - Throws: ``RunStop`` and `StageCancelled` only.
     mutating func store(_ stage: any Stage, _ context: StageContext) throws {
-        defer { parts = [] }
+        defer {
+            parts = []
+            // Written (or not storable): a run waiting for it reads the entry, or computes.
+            claim = nil
+        }
         guard let cache, let cacheable = stage as? any CacheableStage, let key = key(stage.name, context) else { return }
         var writes: [(key: String, name: String, body: (StageCacheEntryWriter) throws -> Bool)] = [
             (key, stage.name, { entry in try cacheable.writeCacheEntry(context, to: entry) })

@@ -30,6 +30,8 @@ public final class StageCache: Sendable {
     let now: @Sendable () -> Date
     /// Keys read or written right now by this process (with their count).
     private let inUse = Mutex<[String: Int]>([:])
+    /// Keys a run of this process is computing (``claim(_:)``).
+    private let computing = Mutex<Set<String>>([])
     private let evicting = Mutex<Void>(())
     private let bytesNow = Atomic<Int64>(0)
     private let hitCount = Atomic<Int>(0)
@@ -209,6 +211,35 @@ public final class StageCache: Sendable {
         evict()
         return true
     }
+
+    // MARK: computing once
+
+    /// A key a run of this process is computing; released when dropped.
+    public final class Claim: Sendable {
+        let cache: StageCache
+        /// The claimed key.
+        public let key: String
+
+        init(_ cache: StageCache, _ key: String) {
+            self.cache = cache
+            self.key = key
+        }
+
+        deinit { _ = cache.computing.withLock { $0.remove(key) } }
+    }
+
+    /// Claims `key` for the calling run, which is about to compute it, so
+    /// that another run of this process needing the same key waits for the
+    /// entry instead of computing it too (sweep children started together).
+    /// - Returns: the claim (keep it until the entry is written or the
+    ///   computation failed), or nil when another run holds it.
+    public func claim(_ key: String) -> Claim? {
+        guard computing.withLock({ $0.insert(key).inserted }) else { return nil }
+        return Claim(self, key)
+    }
+
+    /// Whether a run of this process is computing `key` now.
+    public func isClaimed(_ key: String) -> Bool { computing.withLock { $0.contains(key) } }
 
     // MARK: eviction
 

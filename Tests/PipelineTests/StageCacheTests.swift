@@ -185,6 +185,21 @@ struct StageCacheTests {
         #expect(!cache.contains("k2"))
     }
 
+    @Test func aKeyIsClaimedByOneRunAtATimeUntilTheClaimIsDropped() throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cache = StageCache(directory: dir, maxBytes: 1 << 20)
+        var first = cache.claim("k")
+        #expect(first != nil)
+        #expect(cache.isClaimed("k"))
+        #expect(cache.claim("k") == nil, "another run waits")
+        #expect(cache.claim("other") != nil)
+        #expect(!cache.isClaimed("other"), "a claim not kept is released at once")
+        first = nil
+        #expect(!cache.isClaimed("k"))
+        #expect(cache.claim("k") != nil)
+    }
+
     @Test func evictionRemovesTheLeastRecentlyUsedFirst() throws {
         let dir = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

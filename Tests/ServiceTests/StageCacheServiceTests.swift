@@ -146,6 +146,28 @@ struct StageCacheServiceTests {
         #expect(metrics.contains("signalforge_stage_cache_bytes "))
     }
 
+    @Test func twoIdenticalExperimentsRunningTogetherComputeEachStageOnce() throws {
+        let t = try TestApp(stages: StageRegistry(SignalForgeStages.all)) {
+            $0.cacheEnabled = true
+            $0.maxRunning = 2
+        }
+        try StageTests.sample(t, days: 10)
+        let a = try t.create(Self.body())
+        let b = try t.create(Self.body())
+        for id in [a, b] {
+            let done = try t.waitFor(id, timeout: 300, StageTests.finished)
+            #expect(done["status"] as? String == "succeeded", "\(done)")
+        }
+        // Whichever claims a stage first computes it; the other waits for its entry and restores it.
+        let (startedA, startedB) = (try Self.stages(t, a, "stage_started"), try Self.stages(t, b, "stage_started"))
+        let (cachedA, cachedB) = (try Self.stages(t, a, "stage_cached"), try Self.stages(t, b, "stage_cached"))
+        for stage in Self.stages {
+            #expect(startedA.contains(stage) != startedB.contains(stage), "\(stage): computed once (\(startedA), \(startedB))")
+            #expect(cachedA.contains(stage) != cachedB.contains(stage), "\(stage): restored once (\(cachedA), \(cachedB))")
+        }
+        #expect(try Self.digests(t, a) == Self.digests(t, b))
+    }
+
     @Test func changingADatasetsContentRecomputesEveryStage() throws {
         let t = try TestApp(stages: StageRegistry(SignalForgeStages.all)) { $0.cacheEnabled = true }
         try StageTests.sample(t, days: 10)
