@@ -59,6 +59,14 @@ public protocol CacheableStage: Stage {
     func restoreCachePart(_ part: String, _ context: StageContext, from entry: StageCacheEntry) throws
 }
 
+/// Thrown by ``CacheableStage/restoreCacheEntry(_:from:needed:)`` when the
+/// entry keeps no values and they are needed (e.g. `load`'s, whose series
+/// are cheaper to read again than to store): the stage is computed.
+public struct StageCacheValuesNotKept: Error, Sendable {
+    /// The error.
+    public init() {}
+}
+
 /// A part of a stage's output with a key of its own (``CacheableStage/cacheParts(_:)``).
 public struct StageCachePart: Sendable, Equatable {
     /// Its name, unique within the stage (`features`).

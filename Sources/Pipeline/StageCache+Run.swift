@@ -92,6 +92,12 @@ struct StageCacheRun {
                 throw e
             } catch let e as StageCancelled {
                 throw e
+            } catch is StageCacheValuesNotKept {
+                context.logger.info(
+                    "stage cache: the entry keeps no values and the next stage needs them; computing the stage",
+                    metadata: ["cache_key": "\(key)"])
+                claim = cache.claim(key)
+                return nil
             } catch {
                 if let stop = context.runStore?.stopped { throw stop }
                 context.logger.warning(

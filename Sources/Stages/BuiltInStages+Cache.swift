@@ -220,9 +220,15 @@ enum CachedSeries {
     }
 }
 
-/// `load`: the loaded series (not stored when a dataset was streamed from
-/// disk); restored into memory only when `resample` will be computed.
+/// `load`: an entry without values — only the key, so that the stages
+/// after it chain to it. Storing the loaded 1m series (about 90 MB for the
+/// demo data) cost more than parsing the CSV files again saves, and only a
+/// run that recomputes `resample` would read them; such a run computes
+/// `load` too (``StageCacheValuesNotKept``). Not stored when a dataset was
+/// streamed from disk.
 extension LoadStage: CacheableStage {
+    static let markerFile = "load.json"
+
     public func cacheKeyMaterial(_ context: StageContext) throws -> String? {
         guard let base = try BuiltInStages.cacheMaterial(name, context), let datasets = try BuiltInStages.datasetMaterial(context)
         else { return nil }
@@ -231,22 +237,17 @@ extension LoadStage: CacheableStage {
 
     public func writeCacheEntry(_ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
         let plan = try context.plan
-        var series: [(key: String, series: OHLCVSeries)] = []
-        for symbol in plan.symbols {
-            guard let s = context.artifacts.get(ArtifactKey.series(symbol), as: OHLCVSeries.self) else { return false }
-            series.append((ArtifactKey.series(symbol), s))
+        for symbol in plan.symbols where context.artifacts.get(ArtifactKey.series(symbol), as: OHLCVSeries.self) == nil {
+            return false
         }
-        try CachedSeries.write(series, to: entry)
+        try entry.add(Data(#"{"series":false}"#.utf8), as: Self.markerFile)
         return true
     }
 
-    public func restoreReadsEntry(needed: Bool) -> Bool { needed }
+    public func restoreReadsEntry(needed: Bool) -> Bool { false }
 
     public func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws {
-        guard needed else { return }
-        let series = try CachedSeries.read(entry)
-        for (key, s) in series { context.artifacts.set(key, s) }
-        if let base = series.compactMap({ $0.series.timeframe }).max() { context.artifacts.set(ArtifactKey.baseTimeframe, base) }
+        if needed { throw StageCacheValuesNotKept() }
     }
 }
 
