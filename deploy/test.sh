@@ -68,9 +68,9 @@ if [ "$selected" = no ] && [ "${SF_LINT:-1}" != 0 ]; then
     echo "==> swift-format lint --strict (scripts/lint.sh)" >&2
     scripts/lint.sh || lint_status=$?
 fi
-# Servers the tests start compute every stage (tests compare runs with each
-# other; the stage cache would restore one from the other): the stage cache's
-# own tests turn it on (see docs/cache.md).
+# Servers the tests start compute every stage (the server's default is on,
+# but tests compare runs with each other and the stage cache would restore one
+# from the other): the stage cache's own tests turn it on (see docs/cache.md).
 export SIGNALFORGE_CACHE="${SIGNALFORGE_CACHE:-off}"
 status=0
 swift build --build-tests ${build_args[@]+"${build_args[@]}"} || status=$?

@@ -32,12 +32,65 @@ public protocol CacheableStage: Stage {
     func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws
 
     /// Whether restoring reads the entry's files (they are then checked
-    /// against their SHA-256s first). Default: true.
+    /// against their checksums first). Default: true.
     func restoreReadsEntry(needed: Bool) -> Bool
+
+    /// What only a cheap last pass of the stage reads (e.g. `fusion`'s
+    /// acceptance threshold): left out of ``cacheKeyMaterial(_:)``, so runs
+    /// differing in it share one entry, which ``restoreCacheEntry(_:from:needed:)``
+    /// adapts; but chained into the key the next stage sees, since the
+    /// output differs. Default: nil (nothing).
+    /// - Throws: when the plan cannot be read.
+    func cacheOutputMaterial(_ context: StageContext) throws -> String?
+
+    /// Parts of the output that depend on fewer inputs than the whole (e.g.
+    /// `export`'s feature files: the tables, not the signals), each stored
+    /// under its own key, so that a run that must compute the stage restores
+    /// them and computes only the rest. Default: none.
+    /// - Throws: when the plan cannot be read.
+    func cacheParts(_ context: StageContext) throws -> [StageCachePart]
+
+    /// Adds the part `part` of the output just computed to `entry`.
+    /// - Returns: false when there is nothing to keep.
+    func writeCachePart(_ part: String, _ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool
+
+    /// Restores the part `part` into the experiment before the stage runs;
+    /// the stage then leaves it out of its work.
+    func restoreCachePart(_ part: String, _ context: StageContext, from entry: StageCacheEntry) throws
+}
+
+/// Thrown by ``CacheableStage/restoreCacheEntry(_:from:needed:)`` when the
+/// entry keeps no values and they are needed (e.g. `load`'s, whose series
+/// are cheaper to read again than to store): the stage is computed.
+public struct StageCacheValuesNotKept: Error, Sendable {
+    /// The error.
+    public init() {}
+}
+
+/// A part of a stage's output with a key of its own (``CacheableStage/cacheParts(_:)``).
+public struct StageCachePart: Sendable, Equatable {
+    /// Its name, unique within the stage (`features`).
+    public var name: String
+    /// What it depends on besides the output of the stage `after`, like ``CacheableStage/cacheKeyMaterial(_:)``.
+    public var material: String
+    /// The earlier stage of the experiment whose key is chained into the
+    /// part's (instead of the previous stage's): the part depends on nothing after it.
+    public var after: String
+
+    /// A part.
+    public init(name: String, material: String, after: String) {
+        self.name = name
+        self.material = material
+        self.after = after
+    }
 }
 
 extension CacheableStage {
     public func restoreReadsEntry(needed: Bool) -> Bool { true }
+    public func cacheOutputMaterial(_ context: StageContext) throws -> String? { nil }
+    public func cacheParts(_ context: StageContext) throws -> [StageCachePart] { [] }
+    public func writeCachePart(_ part: String, _ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool { false }
+    public func restoreCachePart(_ part: String, _ context: StageContext, from entry: StageCacheEntry) throws {}
 }
 
 /// How a stage's cache key is made: SHA-256 over a versioned header, the
@@ -45,7 +98,7 @@ extension CacheableStage {
 /// the key of the stage before it in the experiment ("" for the first).
 public enum StageCacheKey {
     /// Bumped when the key's make-up changes (every key changes with it).
-    public static let scheme = "signalforge.stage-cache.v1"
+    public static let scheme = "signalforge.stage-cache.v2"
 
     /// The key of a stage.
     public static func key(stage: String, material: String, previous: String?) -> String {
@@ -95,7 +148,9 @@ public enum StageCacheKey {
     /// identity (device, inode, size, modification and change times).
     private static let fileHashes = Mutex<[String: String]>([:])
 
-    /// The SHA-256 (hex) of a file's content; a file unchanged since this
+    /// The content hash of a file, `xxh64:` and its ``StageCacheChecksum``
+    /// (a dataset of 100 MB takes a few tens of milliseconds, not a third of
+    /// a second as with SHA-256); a file unchanged since this
     /// process last hashed it (same inode, size and times, last modified more
     /// than 2 s before that) is not read again.
     /// - Parameter checkpoint: called between chunks of reading.
@@ -106,7 +161,7 @@ public enum StageCacheKey {
         let identity =
             "\(url.path)|\(st.st_dev)|\(st.st_ino)|\(st.st_size)|\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)|\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
         if let known = fileHashes.withLock({ $0[identity] }) { return known }
-        let digest = try StageCache.sha256(of: url, checkpoint: checkpoint)
+        let digest = "xxh64:" + (try StageCacheChecksum.of(file: url, checkpoint: checkpoint))
         // A file modified within the last 2 s may change again within the same
         // timestamp tick, unseen by its identity: remember only older ones.
         if Date().timeIntervalSince1970 - Double(st.st_mtim.tv_sec) > 2 { fileHashes.withLock { $0[identity] = digest } }

@@ -1,5 +1,4 @@
 public import Foundation
-import Hashing
 import Synchronization
 
 #if canImport(Glibc)
@@ -10,7 +9,7 @@ import Glibc
 /// every experiment (and every instance) on one data directory.
 ///
 /// Layout: `entries/<key>/` holds an entry's files and `manifest.json` (the
-/// stage, the files' names, sizes and SHA-256s); its last use is the
+/// stage, the files' names, sizes and checksums); its last use is the
 /// manifest's modification time. An entry is written in `tmp/<key>.<suffix>/`
 /// and renamed into place (`rename(2)` of a directory onto an existing one
 /// fails, so when two runs compute the same key one wins and the other's
@@ -21,7 +20,7 @@ import Glibc
 /// eviction after each write; an entry in use (being read or written, by
 /// this process or, through a shared `flock(2)` on its manifest, another
 /// one on the same host) is never evicted. Reading checks each file's size,
-/// and its SHA-256 when the reader uses the files: a mismatch drops the
+/// and its checksum (``StageCacheChecksum``) when the reader uses the files: a mismatch drops the
 /// entry and the stage is computed again.
 public final class StageCache: Sendable {
     /// `<data>/cache`.
@@ -31,6 +30,8 @@ public final class StageCache: Sendable {
     let now: @Sendable () -> Date
     /// Keys read or written right now by this process (with their count).
     private let inUse = Mutex<[String: Int]>([:])
+    /// Keys a run of this process is computing (``claim(_:)``).
+    private let computing = Mutex<Set<String>>([])
     private let evicting = Mutex<Void>(())
     private let bytesNow = Atomic<Int64>(0)
     private let hitCount = Atomic<Int>(0)
@@ -97,7 +98,7 @@ public final class StageCache: Sendable {
         case hit
         /// No entry under the key.
         case miss
-        /// The entry was damaged (a file missing, of another size, or another SHA-256): dropped.
+        /// The entry was damaged (a file missing, of another size, or another checksum): dropped.
         case corrupt(String)
     }
 
@@ -108,7 +109,7 @@ public final class StageCache: Sendable {
 
     /// Reads the entry of `key`, holding it in use (never evicted meanwhile).
     /// - Parameters:
-    ///   - verify: check every file's SHA-256 (else only that each is there with its size).
+    ///   - verify: check every file's checksum (else only that each is there with its size).
     ///   - checkpoint: called between chunks of hashing (a pause parks there).
     ///   - body: restores from the entry; runs only when it is intact.
     /// - Returns: the outcome; a damaged entry is removed.
@@ -143,8 +144,8 @@ public final class StageCache: Sendable {
             guard let size else { return dropCorrupt(key, "\(file.name) is missing") }
             guard size == file.size else { return dropCorrupt(key, "\(file.name) has \(size) bytes, not \(file.size)") }
             if verify {
-                let digest = try Self.sha256(of: url, checkpoint: checkpoint)
-                guard digest == file.sha256 else { return dropCorrupt(key, "\(file.name) does not match its SHA-256") }
+                let digest = try StageCacheChecksum.of(file: url, checkpoint: checkpoint)
+                guard digest == file.checksum else { return dropCorrupt(key, "\(file.name) does not match its checksum") }
             }
         }
         try body(StageCacheEntry(directory: dir, files: manifest.files.map(\.name), verified: verify))
@@ -191,12 +192,13 @@ public final class StageCache: Sendable {
         for name in writer.names {
             let url = tmp.appendingPathComponent(name)
             let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value ?? 0
-            files.append(.init(name: name, size: size, sha256: try Self.sha256(of: url, checkpoint: checkpoint)))
+            let checksum = try writer.checksums[name] ?? StageCacheChecksum.of(file: url, checkpoint: checkpoint)
+            files.append(.init(name: name, size: size, checksum: checksum))
         }
         let total = files.reduce(0) { $0 + $1.size }
         guard total <= maxBytes else { return false }
         let manifest = StageCacheManifest(
-            format: 1, key: key, stage: stage, created: now().timeIntervalSince1970, bytes: total, files: files)
+            format: 2, key: key, stage: stage, created: now().timeIntervalSince1970, bytes: total, files: files)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let manifestURL = tmp.appendingPathComponent(Self.manifestName)
@@ -209,6 +211,35 @@ public final class StageCache: Sendable {
         evict()
         return true
     }
+
+    // MARK: computing once
+
+    /// A key a run of this process is computing; released when dropped.
+    public final class Claim: Sendable {
+        let cache: StageCache
+        /// The claimed key.
+        public let key: String
+
+        init(_ cache: StageCache, _ key: String) {
+            self.cache = cache
+            self.key = key
+        }
+
+        deinit { _ = cache.computing.withLock { $0.remove(key) } }
+    }
+
+    /// Claims `key` for the calling run, which is about to compute it, so
+    /// that another run of this process needing the same key waits for the
+    /// entry instead of computing it too (sweep children started together).
+    /// - Returns: the claim (keep it until the entry is written or the
+    ///   computation failed), or nil when another run holds it.
+    public func claim(_ key: String) -> Claim? {
+        guard computing.withLock({ $0.insert(key).inserted }) else { return nil }
+        return Claim(self, key)
+    }
+
+    /// Whether a run of this process is computing `key` now.
+    public func isClaimed(_ key: String) -> Bool { computing.withLock { $0.contains(key) } }
 
     // MARK: eviction
 
@@ -298,19 +329,6 @@ public final class StageCache: Sendable {
     }
 
     static let manifestName = "manifest.json"
-
-    /// The SHA-256 of a file, read in 4 MiB chunks with `checkpoint` between them.
-    static func sha256(of url: URL, checkpoint: () throws -> Void) throws -> String {
-        let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
-        var hasher = SHA256.Hasher()
-        while true {
-            try checkpoint()
-            guard let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty else { break }
-            chunk.withUnsafeBytes { hasher.update($0) }
-        }
-        return SHA256.hexString(hasher.finalize())
-    }
 }
 
 /// An entry's `manifest.json`.
@@ -318,8 +336,10 @@ struct StageCacheManifest: Codable, Sendable {
     struct File: Codable, Sendable {
         var name: String
         var size: Int64
-        var sha256: String
+        /// ``StageCacheChecksum`` (XXH64, hex).
+        var checksum: String
     }
+    /// 2 (1 had SHA-256s: such an entry does not decode and is dropped).
     var format: Int
     var key: String
     var stage: String
@@ -335,7 +355,7 @@ public struct StageCacheEntry: Sendable {
     public let directory: URL
     /// Its files' names.
     public let files: [String]
-    /// Whether the files' SHA-256s were checked before this was handed out.
+    /// Whether the files' checksums were checked before this was handed out.
     public let verified: Bool
 
     /// The file `name` of the entry.
@@ -360,6 +380,8 @@ public final class StageCacheEntryWriter: @unchecked Sendable {
     /// The temporary folder of the entry.
     public let directory: URL
     private(set) var names: [String] = []
+    /// Checksums known without reading the file back (data written from memory).
+    private(set) var checksums: [String: String] = [:]
 
     init(directory: URL) { self.directory = directory }
 
@@ -368,6 +390,7 @@ public final class StageCacheEntryWriter: @unchecked Sendable {
     public func add(file source: URL, as name: String) throws {
         try Self.check(name)
         try Self.linkOrCopy(source, to: directory.appendingPathComponent(name))
+        checksums[name] = nil
         if !names.contains(name) { names.append(name) }
     }
 
@@ -376,6 +399,7 @@ public final class StageCacheEntryWriter: @unchecked Sendable {
     public func add(_ data: Data, as name: String) throws {
         try Self.check(name)
         try data.write(to: directory.appendingPathComponent(name))
+        checksums[name] = data.withUnsafeBytes { StageCacheChecksum.of($0) }
         if !names.contains(name) { names.append(name) }
     }
 
@@ -384,8 +408,11 @@ public final class StageCacheEntryWriter: @unchecked Sendable {
 
     /// Records a file the caller wrote at ``url(_:)``.
     /// - Throws: when the name is not a plain file name.
-    public func added(_ name: String) throws {
+    /// - Parameter checksum: its ``StageCacheChecksum``, when the caller
+    ///   computed it while writing (else the file is read to compute it).
+    public func added(_ name: String, checksum: String? = nil) throws {
         try Self.check(name)
+        checksums[name] = checksum
         if !names.contains(name) { names.append(name) }
     }
 

@@ -1,7 +1,9 @@
+import Analysis
 import Foundation
 import Logging
 import MarketData
 public import Pipeline
+import SignalFusion
 
 /// The stage cache's view of the built-in stages (see `docs/cache.md`): each
 /// stage's key material is its ``StageDescriptor/cacheVersion``, the
@@ -22,10 +24,30 @@ extension BuiltInStages {
         // `load` reads the datasets whatever the timeframes; every later stage depends on them.
         if name != "load" { lines.append("timeframes=\(StageCacheKey.canonical(plan.timeframes.map(\.rawValue)))") }
         for section in descriptor.reads {
-            guard let options = BuiltInStages.descriptor(section)?.options else { continue }
-            lines.append("config.\(section)=\(canonicalOptions(options, plan))")
+            switch (name, section) {
+            case ("fusion", "fusion"):
+                // Only the acceptance pass reads the threshold: see ``cacheOutputMaterial(_:plan:)``.
+                var fusion = plan.options(FusionConfig.self)
+                fusion.qualityThreshold = 0
+                lines.append("config.fusion(but quality_threshold)=\(StageCacheKey.canonical(fusion))")
+            case ("fusion", "analysis"):
+                // The costs of the outcome labels, nothing else of the section.
+                let a = plan.options(AnalysisConfig.self)
+                lines.append("config.analysis(costs)=\(StageCacheKey.canonical((a.spread, a.commission, a.costs)))")
+            default:
+                guard let options = BuiltInStages.descriptor(section)?.options else { continue }
+                lines.append("config.\(section)=\(canonicalOptions(options, plan))")
+            }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// What the built-in stage `name`'s output depends on beyond its entry's
+    /// key (``CacheableStage/cacheOutputMaterial(_:)``): `fusion`'s
+    /// `quality_threshold`; nil for every other stage.
+    static func cacheOutputMaterial(_ name: String, plan: ExperimentPlan) -> String? {
+        guard name == "fusion" else { return nil }
+        return "quality_threshold=\(StageCacheKey.canonical(plan.options(FusionConfig.self).qualityThreshold))"
     }
 
     /// The canonical text of a section's typed options, defaults included.
@@ -53,7 +75,7 @@ extension BuiltInStages {
             } else {
                 return nil
             }
-            lines.append("dataset=\(StageCacheKey.canonical(d.symbol)) sha256=\(hash) recorded=\(recorded)")
+            lines.append("dataset=\(StageCacheKey.canonical(d.symbol)) content=\(hash) recorded=\(recorded)")
         }
         return lines.joined(separator: "\n")
     }
@@ -198,9 +220,15 @@ enum CachedSeries {
     }
 }
 
-/// `load`: the loaded series (not stored when a dataset was streamed from
-/// disk); restored into memory only when `resample` will be computed.
+/// `load`: an entry without values — only the key, so that the stages
+/// after it chain to it. Storing the loaded 1m series (about 90 MB for the
+/// demo data) cost more than parsing the CSV files again saves, and only a
+/// run that recomputes `resample` would read them; such a run computes
+/// `load` too (``StageCacheValuesNotKept``). Not stored when a dataset was
+/// streamed from disk.
 extension LoadStage: CacheableStage {
+    static let markerFile = "load.json"
+
     public func cacheKeyMaterial(_ context: StageContext) throws -> String? {
         guard let base = try BuiltInStages.cacheMaterial(name, context), let datasets = try BuiltInStages.datasetMaterial(context)
         else { return nil }
@@ -209,22 +237,17 @@ extension LoadStage: CacheableStage {
 
     public func writeCacheEntry(_ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
         let plan = try context.plan
-        var series: [(key: String, series: OHLCVSeries)] = []
-        for symbol in plan.symbols {
-            guard let s = context.artifacts.get(ArtifactKey.series(symbol), as: OHLCVSeries.self) else { return false }
-            series.append((ArtifactKey.series(symbol), s))
+        for symbol in plan.symbols where context.artifacts.get(ArtifactKey.series(symbol), as: OHLCVSeries.self) == nil {
+            return false
         }
-        try CachedSeries.write(series, to: entry)
+        try entry.add(Data(#"{"series":false}"#.utf8), as: Self.markerFile)
         return true
     }
 
-    public func restoreReadsEntry(needed: Bool) -> Bool { needed }
+    public func restoreReadsEntry(needed: Bool) -> Bool { false }
 
     public func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws {
-        guard needed else { return }
-        let series = try CachedSeries.read(entry)
-        for (key, s) in series { context.artifacts.set(key, s) }
-        if let base = series.compactMap({ $0.series.timeframe }).max() { context.artifacts.set(ArtifactKey.baseTimeframe, base) }
+        if needed { throw StageCacheValuesNotKept() }
     }
 }
 
@@ -260,74 +283,67 @@ extension ResampleStage: CacheableStage {
 
 // MARK: fusion
 
-/// `fusion`: its signals, every double stored bit for bit; restored as the
-/// new experiment's `signals` rows.
+/// `fusion`: every candidate, as its checkpoint `candidates.sfsignals`
+/// (``SignalCheckpoint``: binary, every double bit for bit), hard-linked into
+/// the entry; restored as the same checkpoint (a hard link) and the new
+/// experiment's `signals` rows.
+///
+/// The entry's key leaves out what only the acceptance pass reads —
+/// `quality_threshold` (a candidate is accepted when its quality is at least
+/// that) — and of `analysis` keeps only the costs of the outcome labels
+/// (`spread`, `commission`, `costs`): runs differing in those share the
+/// scored candidates, and a restore with another threshold sets each
+/// `accepted` again (and writes the checkpoint afresh), which is exactly
+/// what computing gives. The threshold is chained into the key of the stages
+/// after fusion (``cacheOutputMaterial(_:)``): their outputs differ.
 extension FusionStage: CacheableStage {
-    struct CachedSignal: Codable {
-        var symbol: String
-        var timeframe: String
-        var timestamp: Int64
-        var direction: String
-        var entry: UInt64
-        var stop: UInt64
-        var target: UInt64
-        var horizonBars: Int
-        var quality: UInt64
-        var accepted: Bool
-        var components: [UInt64]
-        var sources: [String]
-        var qualityPrior: UInt64
-        var outcome: String
-        var outcomeR: UInt64?
-        var resolvedAt: Int64?
-
-        init(_ s: SignalRecord) {
-            symbol = s.symbol
-            timeframe = s.timeframe
-            timestamp = s.timestampMicros
-            direction = s.direction
-            entry = s.entry.bitPattern
-            stop = s.stop.bitPattern
-            target = s.target.bitPattern
-            horizonBars = s.horizonBars
-            quality = s.quality.bitPattern
-            accepted = s.accepted
-            components = s.components.map(\.bitPattern)
-            sources = s.sources
-            qualityPrior = s.qualityPrior.bitPattern
-            outcome = s.outcome
-            outcomeR = s.outcomeR?.bitPattern
-            resolvedAt = s.resolvedAtMicros
-        }
-
-        var record: SignalRecord {
-            SignalRecord(
-                symbol: symbol, timeframe: timeframe, timestampMicros: timestamp, direction: direction,
-                entry: Double(bitPattern: entry), stop: Double(bitPattern: stop), target: Double(bitPattern: target),
-                horizonBars: horizonBars, quality: Double(bitPattern: quality), accepted: accepted,
-                components: components.map(Double.init(bitPattern:)), sources: sources,
-                qualityPrior: Double(bitPattern: qualityPrior), outcome: outcome, outcomeR: outcomeR.map(Double.init(bitPattern:)),
-                resolvedAtMicros: resolvedAt)
-        }
-    }
-
-    static let cachedSignalsFile = "signals.json"
+    static let cachedSignalsFile = "candidates.sfsignals"
 
     public func cacheKeyMaterial(_ context: StageContext) throws -> String? { try BuiltInStages.cacheMaterial(name, context) }
 
+    public func cacheOutputMaterial(_ context: StageContext) throws -> String? {
+        BuiltInStages.cacheOutputMaterial(name, plan: try context.plan)
+    }
+
     public func writeCacheEntry(_ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
+        let checkpoint = SignalCheckpoint.url(context.directory)
+        if FileManager.default.fileExists(atPath: checkpoint.path) {
+            try entry.add(file: checkpoint, as: Self.cachedSignalsFile)
+            return true
+        }
+        // The checkpoint could not be written: the candidates from memory.
         guard let records = context.artifacts.get(Self.signalsKey, as: [SignalRecord].self) else { return false }
-        try entry.add(try JSONEncoder().encode(records.map(CachedSignal.init)), as: Self.cachedSignalsFile)
+        try entry.add(Data(SignalCheckpoint.encode(records)), as: Self.cachedSignalsFile)
         return true
     }
 
     public func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws {
-        let records = try JSONDecoder().decode([CachedSignal].self, from: try entry.data(Self.cachedSignalsFile)).map(\.record)
+        guard var records = SignalCheckpoint.decode([UInt8](try entry.data(Self.cachedSignalsFile))) else {
+            throw StageError("stage cache: \(Self.cachedSignalsFile) does not decode")
+        }
+        // The acceptance pass, with this experiment's threshold.
+        let threshold = try context.plan.options(FusionConfig.self).qualityThreshold
+        var changed = 0
+        for i in records.indices where records[i].accepted != (records[i].quality >= threshold) {
+            records[i].accepted.toggle()
+            changed += 1
+        }
+        if changed > 0 {
+            context.logger.info(
+                "stage cache: the scored candidates restored, accepted again at this threshold",
+                metadata: ["threshold": "\(threshold)", "changed": "\(changed)", "candidates": "\(records.count)"])
+        }
         context.artifacts.set(Self.signalsKey, records)
         // As a computed run leaves them: every candidate in the checkpoint (for
         // a later run of export or analysis), the `fusion.store` selection in
         // the `signals` table.
-        do { try context.writeCheckpoint(Self.candidatesFile, SignalCheckpoint.encode(records)) } catch {
+        do {
+            if changed > 0 {
+                try context.writeCheckpoint(Self.candidatesFile, SignalCheckpoint.encode(records))
+            } else {
+                try entry.place(Self.cachedSignalsFile, at: SignalCheckpoint.url(context.directory))
+            }
+        } catch {
             context.logger.warning("cannot write checkpoint", metadata: ["file": "\(Self.candidatesFile)", "error": "\(error)"])
         }
         if let store = context.environment as? any ResultStore {
@@ -352,9 +368,14 @@ enum RecordedArtifacts {
 
     /// Notes an artifact the running stage recorded.
     static func note(_ info: ArtifactInfo, _ context: StageContext) {
+        note(Item(name: info.name, format: info.format, rows: info.rows), context)
+    }
+
+    /// Notes an artifact the running stage recorded (or restored).
+    static func note(_ item: Item, _ context: StageContext) {
         var list = context.artifacts.get(key(context.stage), as: [Item].self) ?? []
-        list.removeAll { $0.name == info.name }
-        list.append(Item(name: info.name, format: info.format, rows: info.rows))
+        list.removeAll { $0.name == item.name }
+        list.append(item)
         context.artifacts.set(key(context.stage), list)
     }
 
@@ -389,11 +410,54 @@ enum RecordedArtifacts {
     }
 }
 
+/// `export`: every file it wrote. Its feature files (`features_<tf>.<format>`)
+/// are also a part of their own (``cacheParts(_:)``), keyed by the export
+/// options and the key of the stage whose tables they hold — not by fusion's:
+/// a run differing only in fusion or analysis options restores them and
+/// writes only the signals files.
 extension ExportStage: CacheableStage {
     public func cacheKeyMaterial(_ context: StageContext) throws -> String? { try BuiltInStages.cacheMaterial(name, context) }
 
     public func writeCacheEntry(_ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
         try RecordedArtifacts.write(context, to: entry) != nil
+    }
+
+    static let featuresPart = "features"
+    /// The artifact listing the feature files restored from the cache (the stage does not write them).
+    static let restoredKey = "stage_cache.restored.export"
+
+    static func isFeatureFile(_ name: String) -> Bool { name.hasPrefix("features_") }
+
+    public func cacheParts(_ context: StageContext) throws -> [StageCachePart] {
+        let plan = try context.plan
+        guard let material = BuiltInStages.cacheMaterial(name, plan: plan) else { return [] }
+        return [StageCachePart(name: Self.featuresPart, material: material, after: TableChain.producer(before: name, plan))]
+    }
+
+    public func writeCachePart(_ part: String, _ context: StageContext, to entry: StageCacheEntryWriter) throws -> Bool {
+        guard part == Self.featuresPart, let items = context.artifacts.get(RecordedArtifacts.key(name), as: [RecordedArtifacts.Item].self)
+        else { return false }
+        let features = items.filter { Self.isFeatureFile($0.name) }
+        guard !features.isEmpty else { return false }
+        for item in features { try entry.add(file: context.directory.appendingPathComponent(item.name), as: item.name) }
+        try entry.add(try JSONEncoder().encode(features), as: RecordedArtifacts.listFile)
+        return true
+    }
+
+    public func restoreCachePart(_ part: String, _ context: StageContext, from entry: StageCacheEntry) throws {
+        guard part == Self.featuresPart else { return }
+        var restored: [String] = []
+        for item in try RecordedArtifacts.items(entry) where Self.isFeatureFile(item.name) {
+            try RecordedArtifacts.restore(item, context, from: entry)
+            RecordedArtifacts.note(item, context)
+            restored.append(item.name)
+        }
+        context.artifacts.set(Self.restoredKey, restored)
+    }
+
+    /// The feature files restored from the cache for this run (``restoreCachePart(_:_:from:)``).
+    static func restoredFiles(_ context: StageContext) -> Set<String> {
+        Set(context.artifacts.get(restoredKey, as: [String].self) ?? [])
     }
 
     public func restoreCacheEntry(_ context: StageContext, from entry: StageCacheEntry, needed: Bool) throws {

@@ -64,8 +64,14 @@ public struct ExportStage: Stage {
             }
         }
         var held: (tf: Timeframe, table: AlignedTable)?
+        // Feature files the stage cache restored (their tables' key was there).
+        let restored = Self.restoredFiles(context)
         for job in jobs {
             try context.checkpoint()
+            if restored.contains("features_\(job.tf).\(job.format.rawValue)") {
+                context.progress.finish(job.step, .cached)
+                continue
+            }
             let pressure = try memory.level("timeframe \(job.tf)")
             if held?.tf != job.timeframe {
                 if let last = held?.tf, pressure >= .shrink { tables.release(last) }

@@ -78,6 +78,36 @@ struct StageCacheTests {
         #expect(k != StageCacheKey.key(stage: "merge", material: "m", previous: nil))
     }
 
+    @Test func theChecksumIsXXH64WhateverTheChunks() throws {
+        // The reference values of XXH64 with seed 0.
+        #expect(StageCacheChecksum.of(UnsafeRawBufferPointer(start: nil, count: 0)) == "ef46db3751d8e999")
+        #expect([UInt8]("abc".utf8).withUnsafeBytes { StageCacheChecksum.of($0) } == "44bc2cf5ad770999")
+        let text = [UInt8]("Nobody inspects the spammish repetition".utf8)
+        #expect(text.withUnsafeBytes { StageCacheChecksum.of($0) } == "fbcea83c8a378bf1")
+        // Fed in uneven pieces, the same; one flipped bit, another.
+        let bytes = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 7) }
+        let whole = bytes.withUnsafeBytes { StageCacheChecksum.of($0) }
+        var pieces = StageCacheChecksum()
+        var at = 0
+        for n in [1, 3, 31, 32, 33, 7, 1000, 64, 5] + Array(repeating: 997, count: 9) where at < bytes.count {
+            let end = min(bytes.count, at + n)
+            pieces.update(Array(bytes[at..<end]))
+            at = end
+        }
+        pieces.update(Array(bytes[at...]))
+        #expect(pieces.finalize() == whole)
+        var flipped = bytes
+        flipped[4321] ^= 0x10
+        #expect(flipped.withUnsafeBytes { StageCacheChecksum.of($0) } != whole)
+        // From a file (read in chunks), the same.
+        let dir = Self.temporaryDirectory()
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("b.bin")
+        try Data(bytes).write(to: file)
+        #expect(try StageCacheChecksum.of(file: file) == whole)
+    }
+
     @Test func aFilesContentHashFollowsItsContent() throws {
         let dir = Self.temporaryDirectory()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -85,7 +115,7 @@ struct StageCacheTests {
         let file = dir.appendingPathComponent("a.csv")
         try Data("abc".utf8).write(to: file)
         let first = try StageCacheKey.contentHash(of: file)
-        #expect(first == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(first == "xxh64:44bc2cf5ad770999")
         #expect(try StageCacheKey.contentHash(of: file) == first)
         // Same size, same inode, rewritten at once (within the file system's timestamp granularity).
         try Data("abd".utf8).write(to: file)
@@ -153,6 +183,21 @@ struct StageCacheTests {
         try Data(repeating: 1, count: 10).write(to: cache.entryDirectory("k2").appendingPathComponent("data.bin"))
         #expect(try Self.get(cache, "k2", verify: false).0 != .hit)
         #expect(!cache.contains("k2"))
+    }
+
+    @Test func aKeyIsClaimedByOneRunAtATimeUntilTheClaimIsDropped() throws {
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cache = StageCache(directory: dir, maxBytes: 1 << 20)
+        var first = cache.claim("k")
+        #expect(first != nil)
+        #expect(cache.isClaimed("k"))
+        #expect(cache.claim("k") == nil, "another run waits")
+        #expect(cache.claim("other") != nil)
+        #expect(!cache.isClaimed("other"), "a claim not kept is released at once")
+        first = nil
+        #expect(!cache.isClaimed("k"))
+        #expect(cache.claim("k") != nil)
     }
 
     @Test func evictionRemovesTheLeastRecentlyUsedFirst() throws {

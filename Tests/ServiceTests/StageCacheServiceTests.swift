@@ -101,16 +101,71 @@ struct StageCacheServiceTests {
         #expect(report.status == 200)
         #expect(report.text.contains(second), "the restored report names its own experiment")
 
-        // Only fusion's threshold differs: what comes before it is restored.
+        // Only fusion's threshold differs: what comes before it is restored, and
+        // so are fusion's scored candidates (accepted again at 0.6) and export's
+        // feature files; export writes the signals files, analysis computes.
         let third = try Self.run(t, Self.body(threshold: 0.6))
-        #expect(try Self.stages(t, third, "stage_cached") == Array(Self.stages.prefix(6)))
-        #expect(try Self.stages(t, third, "stage_started") == ["fusion", "export", "analysis"])
+        #expect(try Self.stages(t, third, "stage_cached") == Array(Self.stages.prefix(7)))
+        #expect(try Self.stages(t, third, "stage_started") == ["export", "analysis"])
+        let thirdLogs = try t.request("GET", "/v1/experiments/\(third)/logs?limit=1000").json["items"] as? [[String: Any]] ?? []
+        #expect(thirdLogs.contains { ($0["message"] as? String)?.hasPrefix("stage cache: part of the output restored") == true })
+        #expect(thirdLogs.contains { ($0["message"] as? String)?.hasPrefix("stage cache: the scored candidates restored") == true })
+        let thirdProgress = try t.request("GET", "/v1/experiments/\(third)/progress").json
+        #expect(StageTests.node(thirdProgress, "pipeline/export/features_1h.csv")?["status"] as? String == "cached")
+
+        // Byte-identical to a run computed without the cache, signals (accepted flags) included.
+        let plain = try TestApp(stages: StageRegistry(SignalForgeStages.all)) { $0.cacheEnabled = false }
+        try StageTests.sample(plain, days: 10)
+        let computed = try Self.run(plain, Self.body(threshold: 0.6))
+        let expected = try Self.digests(plain, computed, timings: true)
+        #expect(expected.keys.contains { $0.hasPrefix("features_") } && expected.keys.contains { $0.hasPrefix("signals.") })
+        #expect(try Self.digests(t, third, timings: true) == expected)
+        let computedSignals = try Self.signals(plain, computed)
+        let thirdSignals = try Self.signals(t, third)
+        #expect(!thirdSignals.isEmpty)
+        #expect(
+            thirdSignals.map { "\($0["timestamp"] ?? "") \($0["quality"] ?? "") \($0["accepted"] ?? "")" }
+                == computedSignals.map { "\($0["timestamp"] ?? "") \($0["quality"] ?? "") \($0["accepted"] ?? "")" })
+        #expect(thirdSignals.count != signals.count, "another threshold stores another selection")
+
+        // An analysis option alone (not its costs): analysis alone is computed.
+        let fourth = try Self.run(
+            t,
+            StageTests.body(
+                stages: Self.stages, timeframes: ["15m", "1h"],
+                config:
+                    #"{"export":{"formats":["csv","parquet"]},"forecast":{"horizon_bars":4},"fusion":{"quality_threshold":0.6},"analysis":{"max_holding_bars":12}}"#
+            ))
+        #expect(try Self.stages(t, fourth, "stage_started") == ["analysis"])
 
         let metrics = try t.request("GET", "/metrics").text
+        // 9 stages, then 7 and export's feature files, then 8.
         #expect(
-            metrics.contains("signalforge_stage_cache_hits_total 15"),
+            metrics.contains("signalforge_stage_cache_hits_total 25"),
             "\(metrics.split(separator: "\n").filter { $0.contains("stage_cache") })")
         #expect(metrics.contains("signalforge_stage_cache_bytes "))
+    }
+
+    @Test func twoIdenticalExperimentsRunningTogetherComputeEachStageOnce() throws {
+        let t = try TestApp(stages: StageRegistry(SignalForgeStages.all)) {
+            $0.cacheEnabled = true
+            $0.maxRunning = 2
+        }
+        try StageTests.sample(t, days: 10)
+        let a = try t.create(Self.body())
+        let b = try t.create(Self.body())
+        for id in [a, b] {
+            let done = try t.waitFor(id, timeout: 300, StageTests.finished)
+            #expect(done["status"] as? String == "succeeded", "\(done)")
+        }
+        // Whichever claims a stage first computes it; the other waits for its entry and restores it.
+        let (startedA, startedB) = (try Self.stages(t, a, "stage_started"), try Self.stages(t, b, "stage_started"))
+        let (cachedA, cachedB) = (try Self.stages(t, a, "stage_cached"), try Self.stages(t, b, "stage_cached"))
+        for stage in Self.stages {
+            #expect(startedA.contains(stage) != startedB.contains(stage), "\(stage): computed once (\(startedA), \(startedB))")
+            #expect(cachedA.contains(stage) != cachedB.contains(stage), "\(stage): restored once (\(cachedA), \(cachedB))")
+        }
+        #expect(try Self.digests(t, a) == Self.digests(t, b))
     }
 
     @Test func changingADatasetsContentRecomputesEveryStage() throws {
@@ -140,10 +195,11 @@ struct StageCacheServiceTests {
         let first = try Self.run(t, Self.body())
         // One byte of fusion's entry changes; its size does not.
         let fusion = try #require(try Self.entries(t).first { $0.stage == "fusion" })
-        let file = fusion.dir.appendingPathComponent("signals.json")
+        let file = fusion.dir.appendingPathComponent("candidates.sfsignals")
         var bytes = try Data(contentsOf: file)
-        let at = try #require(bytes.firstIndex(of: UInt8(ascii: "1")))
-        bytes[at] = UInt8(ascii: "2")
+        bytes[bytes.count - 9] ^= 0x01
+        // A new file (not written through the hard link the first experiment may still hold).
+        try FileManager.default.removeItem(at: file)
         try bytes.write(to: file)
 
         let second = try Self.run(t, Self.body())

@@ -23,7 +23,9 @@ final class TestApp {
         s.httpThreads = 2
         s.databaseURL = self.databaseURL
         s.poolTimeoutMs = 1000
-        // Every stage computed (tests compare runs); StageCacheServiceTests turns the cache on.
+        // The server's default is on; here every stage is computed: tests compare
+        // runs within one app (one data dir, so one cache), and a second run
+        // would be restored from the first. StageCacheServiceTests turns it on.
         s.cacheEnabled = false
         if let tokens {
             let file = NSTemporaryDirectory() + "sf-tokens-\(UUID().uuidString)"

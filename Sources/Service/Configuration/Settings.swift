@@ -53,10 +53,10 @@ public struct Settings: Sendable, Equatable {
     public var notifyWorkers = 2
     /// The stage cache's size limit in GiB (`0` disables the cache).
     public var cacheMaxGB = 10.0
-    /// Whether the stage cache is used at all (`cache: off` disables it).
-    /// Off by default for now: writing the entries costs a cold default
-    /// experiment 3.65 s → 11.0 s and 181 → 490 MB peak RSS (docs/cache.md).
-    public var cacheEnabled = false
+    /// Whether the stage cache is used at all; default on (`cache: off`
+    /// disables it). Writing an entry hard-links the files the stage wrote
+    /// (docs/cache.md), so a cold experiment costs about the same with it.
+    public var cacheEnabled = true
     /// Whether `GET /v1/experiments/{id}` answers from a row cache kept fresh
     /// by PostgreSQL notifications (`read_cache: off` reads every request from
     /// the database, batched).
@@ -249,7 +249,7 @@ public struct Settings: Sendable, Equatable {
             }
             s.cacheMaxGB = d
         },
-        key("cache", env: "SIGNALFORGE_CACHE", "the stage cache: on or off (off until writing an entry is cheap; docs/cache.md)", "off") {
+        key("cache", env: "SIGNALFORGE_CACHE", "the stage cache: on or off (docs/cache.md)", "on") {
             s, v in
             switch v.trimmingCharacters(in: .whitespaces).lowercased() {
             case "on", "true", "1": s.cacheEnabled = true
