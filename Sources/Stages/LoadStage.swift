@@ -144,16 +144,18 @@ public struct LoadStage: Stage {
             }
             var series = OHLCVSeries.empty(symbol: f.symbol, extraNames: reader.extraNames)
             if let estimate = f.estimate { series.reserveCapacity(Int(estimate) + 1024) }
+            // The timeframe is inferred chunk by chunk as the rows are read (not
+            // in one scan of the whole series afterwards, which had no checkpoint).
+            var inference = TimeframeInference()
             while true {
                 try context.checkpoint()
                 guard let chunk = try reader.next(maxRows: chunkRows) else { break }
+                inference.feed(chunk.timestamps)
                 series.append(contentsOf: chunk)
                 chunks.record(chunk.count)
             }
             chunks.finish()
             guard !series.isEmpty else { throw StageError("\(f.display): the file has no rows") }
-            var inference = TimeframeInference()
-            inference.feed(series.timestamps)
             series.timeframe = try Self.timeframe(inference, display: f.display, recorded: f.recorded, context)
             context.progress.setTotal(step, Int64(series.count))
             context.progress.finish(step)
