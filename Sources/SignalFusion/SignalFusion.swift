@@ -83,10 +83,11 @@ public enum SignalFusion {
     /// - Returns: every candidate as a signal, accepted or not, in input order
     ///   and, within an input, in bar order.
     ///   - checkpoint: called between chunks of work (every series' check,
-    ///     every indicator and every 16,384 bars of a
-    ///     series' candidate search, every few hundred candidates, every few
-    ///     thousand signals of the calibration walk), so a caller can pause or
-    ///     stop the fusion; what it throws ends `fuse`, as is. Default: nothing.
+    ///     every indicator and every 16,384 bars of a series' candidate
+    ///     search, every few hundred candidates, every few thousand signals of
+    ///     the calibration walk and every step of its fits), so a caller can
+    ///     pause or stop the fusion; what it throws ends `fuse`, as is.
+    ///     Default: nothing.
     /// - Throws: ``FusionError`` for an invalid config or input, naming the field.
     public static func fuse(
         _ inputs: [FusionInput], config: FusionConfig = FusionConfig(),

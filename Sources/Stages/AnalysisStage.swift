@@ -185,11 +185,15 @@ public struct AnalysisStage: Stage {
             "artifacts":[\(files.map { "\"\($0)\"" }.joined(separator: ","))]}
             """
         let url = context.directory.appendingPathComponent("report.json").standardizedFileURL.absoluteURL
+        // A checkpoint before the file and each of the two writes to PostgreSQL that follow.
+        try context.checkpoint()
         try Data(json.utf8).write(to: url, options: .atomic)
         let reportInfo = ArtifactInfo(name: "report.json", format: "json", path: url.path, sizeBytes: Int64(json.utf8.count))
         RecordedArtifacts.note(reportInfo, context)
+        try context.checkpoint()
         try context.environment?.recordArtifact(reportInfo, experiment: context.experimentID)
         if let store = context.environment as? any ResultStore {
+            try context.checkpoint()
             try store.recordReport(json, experiment: context.experimentID)
         } else {
             context.logger.warning("no result store: the report is only in report.json")

@@ -92,6 +92,7 @@ public struct ExportStage: Stage {
                 rows: Int64(table.count))
             RecordedArtifacts.note(info, context)
             if let environment = context.environment {
+                try context.checkpoint()  // the file is in place; recording it is a round trip to PostgreSQL
                 try environment.recordArtifact(info, experiment: context.experimentID)
             } else {
                 context.logger.warning("no environment: the file is not recorded as an artifact", metadata: ["file": "\(name)"])
@@ -177,6 +178,7 @@ public struct ExportStage: Stage {
         context.logger.info("exported", metadata: ["file": "\(file)", "rows": "\(rows)", "bytes": "\(size)"])
         let info = ArtifactInfo(name: file, format: format.rawValue, path: url.path, sizeBytes: size, rows: rows)
         RecordedArtifacts.note(info, context)
+        try context.checkpoint()
         try context.environment?.recordArtifact(info, experiment: context.experimentID)
     }
 

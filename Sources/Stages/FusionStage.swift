@@ -120,6 +120,7 @@ public struct FusionStage: Stage {
             context.logger.warning("cannot write checkpoint", metadata: ["file": "\(Self.candidatesFile)", "error": "\(error)"])
         }
         if let store = context.environment as? any ResultStore {
+            try context.checkpoint()
             let storage = try FusionStorage(request: context.request)
             // In chunks, with a checkpoint between them (a pause takes effect within the write).
             try store.replaceSignals(storage == .all ? records : records.filter(\.accepted), experiment: context.experimentID) {

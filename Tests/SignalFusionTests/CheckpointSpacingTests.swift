@@ -66,4 +66,27 @@ struct CheckpointSpacingTests {
             ) { throw Stop() }
         }
     }
+    /// The calibration's logistic fit (tens of milliseconds on many signals):
+    /// a checkpoint before every Newton step, the same coefficients as without.
+    @Test func theQualityFitPassesACheckpointEveryStep() throws {
+        let p = QualityModel.featureCount
+        var rng = MarketFixture.Random(state: 5)
+        let rows = 5_000
+        let x = (0..<rows * p).map { $0 % p == 0 ? 1 : rng.normal() }
+        let y = (0..<rows).map { i in x[i * p + 1] + 0.5 * rng.normal() > 0 ? 1.0 : 0.0 }
+        var checked = QualityModel()
+        var calls = 0
+        try checked.fit(x: x, y: y, count: rows, lambda: 1, maxSteps: 6) { () throws(FusionError) in calls += 1 }
+        var plain = QualityModel()
+        try plain.fit(x: x, y: y, count: rows, lambda: 1, maxSteps: 6)
+        #expect(calls >= 2 && calls <= 6)
+        #expect(checked.beta.map(\.bitPattern) == plain.beta.map(\.bitPattern))
+        var stopped = QualityModel()
+        #expect(throws: FusionError.self) {
+            try stopped.fit(x: x, y: y, count: rows, lambda: 1) { () throws(FusionError) in
+                throw FusionError(.invalidInput, field: "test", reason: "stop")
+            }
+        }
+        #expect(stopped.beta == QualityModel().beta)
+    }
 }
