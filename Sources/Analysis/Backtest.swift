@@ -58,8 +58,10 @@ public enum Backtest {
     ///   - inputs: the inputs, each backtested on its own.
     ///   - config: shared by all; validated first. Default ``AnalysisConfig/init()``.
     /// - Returns: the results in input order, the combined curve and summary.
-    ///   - checkpoint: called before each input's backtest, so a caller can
-    ///     pause or stop the run; what it throws ends `run`, as is. Default: nothing.
+    ///   - checkpoint: called before each input's backtest and, while the
+    ///     results are combined, after sorting the bar times and every 16,384
+    ///     of them, so a caller can pause or stop the run; what it throws ends
+    ///     `run`, as is. Default: nothing.
     /// - Throws: ``AnalysisError`` for an invalid config or input, naming the field.
     public static func run(
         _ inputs: [BacktestInput], config: AnalysisConfig = AnalysisConfig(),
@@ -72,7 +74,7 @@ public enum Backtest {
             runs.append(try simulate(input, config: config))
         }
         try checkpoint()
-        return combine(inputs, runs, config: config)
+        return try combine(inputs, runs, config: config, checkpoint: checkpoint)
     }
 
     /// Bars in a calendar year of 365.25 days: `365.25·86400·10⁶ / barDurationMicros`:
@@ -256,11 +258,12 @@ public enum Backtest {
     /// Combines the runs on the union of their timestamps (see ``Backtest``).
     static func combine(
         _ inputs: [BacktestInput], _ runs: [(result: BacktestResult, inPosition: [Bool])],
-        config: AnalysisConfig
-    ) -> BacktestReport {
+        config: AnalysisConfig, checkpoint: () throws(AnalysisError) -> Void = {}
+    ) throws(AnalysisError) -> BacktestReport {
         var times: [Int64] = []
         for input in inputs { times.append(contentsOf: input.timestamps) }
         times.sort()
+        try checkpoint()
         var unique: [Int64] = []
         unique.reserveCapacity(times.count)
         for t in times where unique.last != t { unique.append(t) }
@@ -269,6 +272,7 @@ public enum Backtest {
         var equity = [Double](repeating: 0, count: unique.count)
         var held = 0
         for (u, time) in unique.enumerated() {
+            if u & 16_383 == 16_383 { try checkpoint() }
             var total = 0.0
             var any = false
             for i in inputs.indices {
@@ -286,6 +290,7 @@ public enum Backtest {
             equity[u] = total
             if any { held += 1 }
         }
+        try checkpoint()
         let trades = runs.flatMap(\.result.trades)
         let shortest = inputs.min { $0.barDurationMicros < $1.barDurationMicros }
         var summary = metrics(

@@ -37,12 +37,17 @@ struct CalibrationWalk {
         let n = signals.count
         let p = QualityModel.featureCount
         let known = knownAt
+        try checkpoint()
         let order = (0..<n).sorted { known[$0] != known[$1] ? known[$0] < known[$1] : $0 < $1 }
+        try checkpoint()
         var resolvedTime = [Int64](repeating: .max, count: n)
         for i in 0..<n { if let r = signals[i].outcome.resolvedAt { resolvedTime[i] = r } }
+        try checkpoint()
         let resolved = (0..<n).filter { resolvedTime[$0] != .max }
             .sorted { resolvedTime[$0] != resolvedTime[$1] ? resolvedTime[$0] < resolvedTime[$1] : $0 < $1 }
+        try checkpoint()
         let unique = SampleUniqueness.average(knownAt: known, resolvedAt: resolvedTime, group: group)
+        try checkpoint()
         var x: [Double] = []
         var y: [Double] = []
         var uniquenessSum = 0.0
@@ -76,7 +81,13 @@ struct CalibrationWalk {
                     && (!fitted || m >= lastFit + Swift.max(config.refitEvery, lastFit / 10))
                 {
                     let meanUniqueness = Swift.max(uniquenessSum / Double(m), 1e-6)
-                    model.fit(x: x, y: y, count: m, lambda: config.calibrationL2 / meanUniqueness)
+                    // A fit on many signals takes tens of milliseconds: a checkpoint before each of its steps.
+                    do throws(FusionError) {
+                        try model.fit(x: x, y: y, count: m, lambda: config.calibrationL2 / meanUniqueness, checkpoint: checkpoint)
+                    } catch {
+                        stopped = error
+                        return
+                    }
                     fitted = true
                     lastFit = m
                 }

@@ -77,10 +77,25 @@ public enum OutcomeLabeler {
         open: [Double], high: [Double], low: [Double], close: [Double], atr: [Double],
         stopMultiple: Double, targetMultiple: Double, horizon: Int, costs: TradingCosts
     ) -> (long: [Double], short: [Double]) {
+        everyBar(
+            open: open, high: high, low: low, close: close, atr: atr, stopMultiple: stopMultiple,
+            targetMultiple: targetMultiple, horizon: horizon, costs: costs, checkpoint: {})
+    }
+
+    /// ``everyBar(open:high:low:close:atr:stopMultiple:targetMultiple:horizon:costs:)``
+    /// with `checkpoint` called before every 4,096 bars (a few milliseconds of
+    /// work at most), so a caller can pause or stop; what it throws ends the work, as is.
+    public static func everyBar(
+        open: [Double], high: [Double], low: [Double], close: [Double], atr: [Double],
+        stopMultiple: Double, targetMultiple: Double, horizon: Int, costs: TradingCosts,
+        checkpoint: () throws -> Void
+    ) rethrows -> (long: [Double], short: [Double]) {
         let n = close.count
         var long = [Double](repeating: .nan, count: n)
         var short = [Double](repeating: .nan, count: n)
-        for t in 0..<n where atr[t].isFinite && atr[t] > 0 && t + 1 < n {
+        for t in 0..<n {
+            if t & 4095 == 0 { try checkpoint() }
+            guard atr[t].isFinite && atr[t] > 0 && t + 1 < n else { continue }
             let cost = costs.roundTrip(price: open[t + 1], atr: atr[t])
             for d in [1.0, -1.0] {
                 let e = close[t]

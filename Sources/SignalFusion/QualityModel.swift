@@ -38,13 +38,24 @@ struct QualityModel: Sendable, Equatable {
 
     /// Refits on the first `count` rows of `x` (row-major, ``featureCount``
     /// per row) with labels `y` (0 or 1), starting from the current `beta`.
-    mutating func fit(x: [Double], y: [Double], count: Int, lambda: Double, maxSteps: Int = 25) {
+    /// - Parameter checkpoint: called before every Newton step (one pass over
+    ///   the rows: a few milliseconds for 100,000 of them); what it throws
+    ///   ends the fit, as is (`beta` then holds the last step's). Default: nothing.
+    mutating func fit(
+        x: [Double], y: [Double], count: Int, lambda: Double, maxSteps: Int = 25,
+        checkpoint: () throws(FusionError) -> Void = {}
+    ) throws(FusionError) {
         let p = Self.featureCount
         var gradient = [Double](repeating: 0, count: p)
         var hessian = [Double](repeating: 0, count: p * p)
+        var stopped: FusionError?
         x.withUnsafeBufferPointer { xs in
             y.withUnsafeBufferPointer { ys in
                 for _ in 0..<maxSteps {
+                    do throws(FusionError) { try checkpoint() } catch {
+                        stopped = error
+                        return
+                    }
                     for j in 0..<p { gradient[j] = 0 }
                     for j in 0..<p * p { hessian[j] = 0 }
                     for i in 0..<count {
@@ -77,6 +88,7 @@ struct QualityModel: Sendable, Equatable {
                 }
             }
         }
+        if let stopped { throw stopped }
     }
 
     /// Solves `A·s = b` for a symmetric positive definite `A` (Cholesky); nil if it is not.

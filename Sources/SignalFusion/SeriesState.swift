@@ -32,11 +32,23 @@ struct SeriesState {
     /// Indices into the input's `patterns`, grouped per candidate.
     var supporting: [Int32] = []
 
-    init(_ input: FusionInput, config: FusionConfig) {
+    /// Bars of the candidate search between two checkpoints (a millisecond or so).
+    static let checkpointBars = 1 << 14
+
+    /// Computes the indicators and finds the candidates of `input`.
+    /// - Parameter checkpoint: called before each indicator and every
+    ///   ``checkpointBars`` bars of the candidate search; what it throws ends
+    ///   the work, as is. Default: nothing.
+    init(
+        _ input: FusionInput, config: FusionConfig, checkpoint: () throws(FusionError) -> Void = {}
+    ) throws(FusionError) {
         atr = ATR.compute(high: input.high, low: input.low, close: input.close, period: config.atrPeriod)
+        try checkpoint()
         adx = ADX.compute(high: input.high, low: input.low, close: input.close, period: config.adxPeriod)
+        try checkpoint()
         volumeMA = SMA.compute(input.volume, period: config.volumeWindow)
         let n = input.close.count
+        try checkpoint()
         let ema = EMA.compute(input.close, period: config.trendPeriod)
         trend = input.close.withUnsafeBufferPointer { c in
             Array(unsafeUninitializedCapacity: n) { out, initialized in
@@ -55,7 +67,8 @@ struct SeriesState {
                 initialized = n
             }
         }
-        findCandidates(input, config: config)
+        try checkpoint()
+        try findCandidates(input, config: config, checkpoint: checkpoint)
     }
 
     /// The bar at which an event becomes known.
@@ -64,19 +77,23 @@ struct SeriesState {
 
     /// A candidate at every bar with a defined, positive ATR where the forecast
     /// qualifies or a pattern became known; see ``SignalFusion`` for the rules.
-    mutating func findCandidates(_ input: FusionInput, config: FusionConfig) {
+    mutating func findCandidates(
+        _ input: FusionInput, config: FusionConfig, checkpoint: () throws(FusionError) -> Void = {}
+    ) throws(FusionError) {
         let n = input.close.count
         let events = input.patterns
         let order = events.indices.sorted { a, b in
             let ka = Self.knownBar(events[a]), kb = Self.knownBar(events[b])
             return ka != kb ? ka < kb : a < b
         }
+        try checkpoint()
         let hasForecast = !input.predictions.isEmpty
         let hasConfidence = !input.confidence.isEmpty
         let minMagnitude = config.minForecastMagnitude
         let minConfidence = config.minForecastConfidence
         var e = 0
         for t in 0..<n {
+            if t & (Self.checkpointBars - 1) == Self.checkpointBars - 1 { try checkpoint() }
             let eventStart = e
             var bestBull = -1.0, bestBear = -1.0
             while e < order.count && Self.knownBar(events[order[e]]) <= t {

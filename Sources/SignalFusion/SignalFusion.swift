@@ -82,10 +82,12 @@ public enum SignalFusion {
     ///   - config: the settings; validated first. Default ``FusionConfig/init()``.
     /// - Returns: every candidate as a signal, accepted or not, in input order
     ///   and, within an input, in bar order.
-    ///   - checkpoint: called between chunks of work (every series, every few
-    ///     hundred candidates, every few thousand signals of the calibration
-    ///     walk), so a caller can pause or stop the fusion; what it throws ends
-    ///     `fuse`, as is. Default: nothing.
+    ///   - checkpoint: called between chunks of work (every series' check,
+    ///     every indicator and every 16,384 bars of a series' candidate
+    ///     search, every few hundred candidates, every few thousand signals of
+    ///     the calibration walk and every step of its fits), so a caller can
+    ///     pause or stop the fusion; what it throws ends `fuse`, as is.
+    ///     Default: nothing.
     /// - Throws: ``FusionError`` for an invalid config or input, naming the field.
     public static func fuse(
         _ inputs: [FusionInput], config: FusionConfig = FusionConfig(),
@@ -93,6 +95,7 @@ public enum SignalFusion {
     ) throws(FusionError) -> [FusedSignal] {
         try config.validate()
         for (i, input) in inputs.enumerated() {
+            try checkpoint()
             try input.validate()
             for other in inputs[..<i] where other.symbol == input.symbol && other.timeframe == input.timeframe {
                 throw FusionError(.invalidInput, field: input.field, reason: "appears more than once")
@@ -102,7 +105,7 @@ public enum SignalFusion {
         states.reserveCapacity(inputs.count)
         for input in inputs {
             try checkpoint()
-            states.append(SeriesState(input, config: config))
+            states.append(try SeriesState(input, config: config, checkpoint: checkpoint))
         }
         try markCorrelations(inputs, &states, window: config.correlationWindow, checkpoint: checkpoint)
 

@@ -29,7 +29,10 @@ public struct AnalysisStage: Stage {
         let export = plan.options(ExportOptions.self)
         let fusion = plan.options(FusionConfig.self)
         let signals = try FusionStage.signals(context)
-        let accepted = signals.filter(\.accepted)
+        try context.checkpoint()
+        // Each series' signals, all and accepted, in one pass with checkpoints (not one grouping per list).
+        let bySeries = try Self.groupBySeries(signals) { try context.checkpoint() }
+        let acceptedCount = bySeries.values.reduce(0) { $0 + $1.accepted.count }
         // One timeframe's table at a time (read back from its checkpoint under memory pressure).
         let tables = try TableChain.Source(for: name, context, plan)
         var memory = MemoryReaction(context)
@@ -37,8 +40,6 @@ public struct AnalysisStage: Stage {
         let barCount = Int64(plan.timeframes.reduce(0) { $0 + (tables.rows[$1] ?? 0) } * plan.symbols.count)
         let step = context.progress.child(of: context.node, "backtest", total: 2 * barCount, weight: 3)
         context.progress.start(step)
-        let bySeries = Dictionary(grouping: accepted) { "\($0.symbol) \($0.timeframe)" }
-        let allBySeries = Dictionary(grouping: signals) { "\($0.symbol) \($0.timeframe)" }
         var inputs: [BacktestInput] = []
         var evaluationInputs: [EvaluationSeries] = []
         var costsUsed: [String: CostModel] = [:]
@@ -47,32 +48,43 @@ public struct AnalysisStage: Stage {
             guard let table = try tables.table(tf) else { throw StageError("no \(tf) table to backtest on") }
             defer { if pressure >= .shrink { tables.release(tf) } }
             for symbol in plan.symbols {
+                // A checkpoint between every pass over the series' bars or signals.
                 try context.checkpoint()
                 let bars = try SymbolBars(symbol, in: table)
                 let costs = config.costs.model(for: symbol)
                 costsUsed[symbol] = costs
-                let mine = (bySeries["\(symbol) \(tf.rawValue)"] ?? []).map {
+                let series = bySeries[FusionStage.SeriesKey(symbol: symbol, timeframe: tf.rawValue)] ?? SeriesSignals()
+                try context.checkpoint()
+                let mine = series.accepted.map {
                     BacktestSignal(
                         timestamp: $0.timestampMicros, direction: $0.direction == "long" ? .long : .short, stop: $0.stop,
                         target: $0.target,
                         slippage: costs.slippageATR * abs($0.entry - $0.stop) / fusion.stopATRMultiplier)
                 }
                 // The evaluation: every signal's outcome, and every bar's for the random entries.
+                try context.checkpoint()
                 let atr = ATR.compute(high: bars.high, low: bars.low, close: bars.close, period: fusion.atrPeriod)
-                let everyBar = OutcomeLabeler.everyBar(
+                let everyBar = try OutcomeLabeler.everyBar(
                     open: bars.open, high: bars.high, low: bars.low, close: bars.close, atr: atr,
                     stopMultiple: fusion.stopATRMultiplier, targetMultiple: fusion.targetATRMultiplier,
-                    horizon: fusion.horizonBars, costs: FusionStage.costs(config, symbol: symbol))
+                    horizon: fusion.horizonBars, costs: FusionStage.costs(config, symbol: symbol)
+                ) { try context.checkpoint() }
+                var evaluationSignals: [EvaluationSignal] = []
+                evaluationSignals.reserveCapacity(series.all.count)
+                for (n, signal) in series.all.enumerated() {
+                    if n % FusionStage.checkpointRows == 0 { try context.checkpoint() }
+                    evaluationSignals.append(
+                        EvaluationSignal(
+                            direction: signal.direction == "long" ? .long : .short, quality: signal.quality,
+                            accepted: signal.accepted, calibrated: !signal.sources.contains("flag:calibration_warmup"),
+                            r: signal.outcomeR, knownAt: tf.closeTime(ofBarOpeningAt: signal.timestampMicros),
+                            resolvedAt: signal.resolvedAtMicros))
+                }
                 evaluationInputs.append(
                     EvaluationSeries(
                         symbol: symbol, timeframe: tf.rawValue, periodsPerYear: tf.periodsPerYear,
-                        close: bars.close, longR: everyBar.long, shortR: everyBar.short,
-                        signals: (allBySeries["\(symbol) \(tf.rawValue)"] ?? []).map {
-                            EvaluationSignal(
-                                direction: $0.direction == "long" ? .long : .short, quality: $0.quality, accepted: $0.accepted,
-                                calibrated: !$0.sources.contains("flag:calibration_warmup"), r: $0.outcomeR,
-                                knownAt: tf.closeTime(ofBarOpeningAt: $0.timestampMicros), resolvedAt: $0.resolvedAtMicros)
-                        }))
+                        close: bars.close, longR: everyBar.long, shortR: everyBar.short, signals: evaluationSignals))
+                try context.checkpoint()
                 inputs.append(
                     BacktestInput(
                         symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.nominalDurationMicros,
@@ -106,28 +118,15 @@ public struct AnalysisStage: Stage {
                 ])
         }
 
-        // Trade list and equity curves as files.
+        // Trade list and equity curves as files: each batch's columns built after its checkpoint.
+        try context.checkpoint()
         let trades = report.results.flatMap(\.trades)
-        let tradeColumns: [ExportColumn] = [
-            ExportColumn("symbol", .string(trades.map(\.symbol))),
-            ExportColumn("timeframe", .string(trades.map(\.timeframe))),
-            ExportColumn("direction", .string(trades.map(\.direction.rawValue))),
-            ExportColumn("signal_time", .timestamp(trades.map(\.signalTime))),
-            ExportColumn("entry_time", .timestamp(trades.map(\.entryTime))),
-            ExportColumn("entry_price", .double(trades.map(\.entryPrice))),
-            ExportColumn("exit_time", .timestamp(trades.map(\.exitTime))),
-            ExportColumn("exit_price", .double(trades.map(\.exitPrice))),
-            ExportColumn("exit_reason", .string(trades.map(\.exitReason.rawValue))),
-            ExportColumn("units", .double(trades.map(\.units))),
-            ExportColumn("stop", .double(trades.map(\.stop))),
-            ExportColumn("target", .double(trades.map(\.target))),
-            ExportColumn("pnl", .double(trades.map(\.pnl))),
-            ExportColumn("r", .double(trades.map(\.r))),
-            ExportColumn("bars_held", .int64(trades.map { Int64($0.barsHeld) })),
-        ]
+        let tradeSpecs = Self.tradeColumns(trades.prefix(0)).map(\.spec)
         var eqSymbol: [String] = [], eqTimeframe: [String] = [], eqTime: [Int64] = [], eqValue: [Double] = []
         for r in report.results {
-            for p in r.equityCurve {
+            try context.checkpoint()
+            for (n, p) in r.equityCurve.enumerated() {
+                if n % Self.equityCheckpointPoints == Self.equityCheckpointPoints - 1 { try context.checkpoint() }
                 eqSymbol.append(r.symbol)
                 eqTimeframe.append(r.timeframe)
                 eqTime.append(p.timestamp)
@@ -141,7 +140,10 @@ public struct AnalysisStage: Stage {
         var files: [String] = []
         for format in export.formats {
             try context.checkpoint()
-            try ExportStage.writeSmall(tradeColumns, name: "trades", format: format, compression: export.compression, context)
+            try ExportStage.writeSmall(
+                specs: tradeSpecs, rows: trades.count, name: "trades", format: format, compression: export.compression,
+                context
+            ) { range in Self.tradeColumns(trades[range]) }
             try ExportStage.writeSmall(equityColumns, name: "equity", format: format, compression: export.compression, context)
             files += ["trades.\(format.rawValue)", "equity.\(format.rawValue)"]
         }
@@ -150,6 +152,7 @@ public struct AnalysisStage: Stage {
             try ExportStage.writeSmall(equityColumns, name: "equity", format: .csvGzip, compression: export.compression, context)
             files.append("equity.csv.gz")
         }
+        try context.checkpoint()
 
         // The report: the backtest, the forecast models, the signal counts.
         let encoder = JSONEncoder()
@@ -177,16 +180,20 @@ public struct AnalysisStage: Stage {
         files.append("report.json")
         let json = """
             {"experiment_id":"\(context.experimentID.uuidString.lowercased())",\
-            "signals":{"candidates":\(signals.count),"accepted":\(accepted.count),"traded":\(trades.count)},\
+            "signals":{"candidates":\(signals.count),"accepted":\(acceptedCount),"traded":\(trades.count)},\
             "backtest":\(backtestJSON),"evaluation":\(evaluationJSON),"forecast_models":\(forecastJSON),"config":\(configJSON),\
             "artifacts":[\(files.map { "\"\($0)\"" }.joined(separator: ","))]}
             """
         let url = context.directory.appendingPathComponent("report.json").standardizedFileURL.absoluteURL
+        // A checkpoint before the file and each of the two writes to PostgreSQL that follow.
+        try context.checkpoint()
         try Data(json.utf8).write(to: url, options: .atomic)
         let reportInfo = ArtifactInfo(name: "report.json", format: "json", path: url.path, sizeBytes: Int64(json.utf8.count))
         RecordedArtifacts.note(reportInfo, context)
+        try context.checkpoint()
         try context.environment?.recordArtifact(reportInfo, experiment: context.experimentID)
         if let store = context.environment as? any ResultStore {
+            try context.checkpoint()
             try store.recordReport(json, experiment: context.experimentID)
         } else {
             context.logger.warning("no result store: the report is only in report.json")
@@ -194,8 +201,67 @@ public struct AnalysisStage: Stage {
         context.logger.info(
             "report written",
             metadata: [
-                "trades": "\(trades.count)", "accepted_signals": "\(accepted.count)",
+                "trades": "\(trades.count)", "accepted_signals": "\(acceptedCount)",
                 "win_rate": "\(report.summary.winRate)", "sharpe": "\(report.summary.sharpe)",
             ])
+    }
+    /// Equity points gathered between two checkpoints.
+    static let equityCheckpointPoints = 1 << 14
+
+    /// One series' signals, in order: every candidate, and the accepted ones.
+    struct SeriesSignals {
+        var all: [SignalRecord] = []
+        var accepted: [SignalRecord] = []
+    }
+
+    /// The signals of each series (symbol × timeframe), in order, in one pass
+    /// with `checkpoint` before every ``FusionStage/checkpointRows`` signals
+    /// (fusion gives each series' signals together, so the key is hashed once
+    /// per run of equal series).
+    /// - Throws: what `checkpoint` throws.
+    static func groupBySeries(
+        _ signals: [SignalRecord], checkpoint: () throws -> Void
+    ) rethrows -> [FusionStage.SeriesKey: SeriesSignals] {
+        var out: [FusionStage.SeriesKey: SeriesSignals] = [:]
+        var key: FusionStage.SeriesKey?
+        var run = SeriesSignals()
+        func flush() {
+            guard let key else { return }
+            out[key, default: SeriesSignals()].all += run.all
+            out[key, default: SeriesSignals()].accepted += run.accepted
+        }
+        for (n, signal) in signals.enumerated() {
+            if n % FusionStage.checkpointRows == 0 { try checkpoint() }
+            if key?.symbol != signal.symbol || key?.timeframe != signal.timeframe {
+                flush()
+                key = FusionStage.SeriesKey(symbol: signal.symbol, timeframe: signal.timeframe)
+                run = SeriesSignals()
+            }
+            run.all.append(signal)
+            if signal.accepted { run.accepted.append(signal) }
+        }
+        flush()
+        return out
+    }
+
+    /// The trade list's export columns.
+    static func tradeColumns<C: Collection<Trade>>(_ trades: C) -> [ExportColumn] {
+        [
+            ExportColumn("symbol", .string(trades.map(\.symbol))),
+            ExportColumn("timeframe", .string(trades.map(\.timeframe))),
+            ExportColumn("direction", .string(trades.map(\.direction.rawValue))),
+            ExportColumn("signal_time", .timestamp(trades.map(\.signalTime))),
+            ExportColumn("entry_time", .timestamp(trades.map(\.entryTime))),
+            ExportColumn("entry_price", .double(trades.map(\.entryPrice))),
+            ExportColumn("exit_time", .timestamp(trades.map(\.exitTime))),
+            ExportColumn("exit_price", .double(trades.map(\.exitPrice))),
+            ExportColumn("exit_reason", .string(trades.map(\.exitReason.rawValue))),
+            ExportColumn("units", .double(trades.map(\.units))),
+            ExportColumn("stop", .double(trades.map(\.stop))),
+            ExportColumn("target", .double(trades.map(\.target))),
+            ExportColumn("pnl", .double(trades.map(\.pnl))),
+            ExportColumn("r", .double(trades.map(\.r))),
+            ExportColumn("bars_held", .int64(trades.map { Int64($0.barsHeld) })),
+        ]
     }
 }

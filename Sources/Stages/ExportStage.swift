@@ -98,6 +98,7 @@ public struct ExportStage: Stage {
                 rows: Int64(table.count))
             RecordedArtifacts.note(info, context)
             if let environment = context.environment {
+                try context.checkpoint()  // the file is in place; recording it is a round trip to PostgreSQL
                 try environment.recordArtifact(info, experiment: context.experimentID)
             } else {
                 context.logger.warning("no environment: the file is not recorded as an artifact", metadata: ["file": "\(name)"])
@@ -109,14 +110,17 @@ public struct ExportStage: Stage {
             let signals = try FusionStage.signals(context)
             for format in options.formats {
                 try context.checkpoint()
+                // Built batch by batch (with a checkpoint before each), not all columns first.
                 try Self.writeSmall(
-                    Self.signalColumns(signals), name: "signals", format: format, compression: options.compression, context)
+                    specs: Self.signalColumns(signals.prefix(0)).map(\.spec), rows: signals.count, name: "signals",
+                    format: format, compression: options.compression, context
+                ) { range in Self.signalColumns(signals[range]) }
             }
         }
     }
 
     /// The signals as export columns (the components by name, sources joined by `;`).
-    static func signalColumns(_ signals: [SignalRecord]) -> [ExportColumn] {
+    static func signalColumns<C: Collection<SignalRecord>>(_ signals: C) -> [ExportColumn] {
         var columns = [
             ExportColumn("timestamp", .timestamp(signals.map(\.timestampMicros))),
             ExportColumn("symbol", .string(signals.map(\.symbol))),
@@ -147,25 +151,40 @@ public struct ExportStage: Stage {
         _ columns: [ExportColumn], name: String, format: ExportOptions.Format, compression: ParquetCompression,
         _ context: StageContext
     ) throws {
+        let count = columns.first?.values.count ?? 0
+        try writeSmall(
+            specs: columns.map(\.spec), rows: count, name: name, format: format, compression: compression, context
+        ) { range in range == 0..<count ? columns : columns.map { $0.slice(range) } }
+    }
+
+    /// Writes `rows` rows of columns `specs` as `<name>.<format>` like
+    /// ``writeSmall(_:name:format:compression:_:)``, asking `batch` for the
+    /// columns of each batch of rows (about ``batchCells`` cells) after the
+    /// checkpoint before it, so the columns are never built all at once.
+    /// - Parameter batch: the columns (as `specs`) of the rows in a range.
+    static func writeSmall(
+        specs: [ColumnSpec], rows count: Int, name: String, format: ExportOptions.Format,
+        compression: ParquetCompression, _ context: StageContext, batch: (Range<Int>) throws -> [ExportColumn]
+    ) throws {
         try FileManager.default.createDirectory(at: context.directory, withIntermediateDirectories: true)
         let file = "\(name).\(format.rawValue)"
         let url = context.directory.appendingPathComponent(file).standardizedFileURL.absoluteURL
-        let count = columns.first?.values.count ?? 0
-        let rowsPerBatch = max(256, batchCells / max(1, columns.count))
-        try Self.writeFile(columns.map(\.spec), format: format, compression: compression, to: url, context) { append in
+        let rowsPerBatch = max(256, batchCells / max(1, specs.count))
+        try Self.writeFile(specs, format: format, compression: compression, to: url, context) { append in
             var start = 0
             repeat {
                 try context.checkpoint()
                 let end = min(count, start + rowsPerBatch)
-                try append(start == 0 && end == count ? columns : columns.map { $0.slice(start..<end) })
+                try append(try batch(start..<end))
                 start = end
             } while start < count
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value ?? 0
-        let rows = Int64(columns.first?.values.count ?? 0)
+        let rows = Int64(count)
         context.logger.info("exported", metadata: ["file": "\(file)", "rows": "\(rows)", "bytes": "\(size)"])
         let info = ArtifactInfo(name: file, format: format.rawValue, path: url.path, sizeBytes: size, rows: rows)
         RecordedArtifacts.note(info, context)
+        try context.checkpoint()
         try context.environment?.recordArtifact(info, experiment: context.experimentID)
     }
 

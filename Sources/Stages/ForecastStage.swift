@@ -138,7 +138,9 @@ public struct ForecastStage: Stage {
                     return ModelWorker(checkpoint: { try w.checkpoint() }, leave: { w.leave() })
                 },
                 suspendedTime: { context.suspendedTime })
+            // A checkpoint before each event write (each a round trip to PostgreSQL).
             for failure in report.failures {
+                try context.checkpoint()
                 try context.event(
                     "forecast_model_left_out",
                     ["symbol": symbol, "timeframe": tf.rawValue, "model": failure.name, "reason": failure.reason])
@@ -151,6 +153,7 @@ public struct ForecastStage: Stage {
                         meanAbsoluteError: nil, seconds: 0, failure: failure.reason))
             }
             for r in report.results {
+                try context.checkpoint()
                 let e = r.evaluation
                 let accuracy = e.directionalAccuracy.isFinite ? e.directionalAccuracy : nil
                 let mae = e.meanAbsoluteError.isFinite ? e.meanAbsoluteError : nil

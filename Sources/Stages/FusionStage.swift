@@ -9,7 +9,7 @@ import SignalFusion
 /// `fusion`: forecasts and patterns into fused signals with a quality score.
 ///
 /// For every symbol × timeframe, the bars, the `forecast` columns (when the
-/// experiment forecast) and the pattern events (``PatternsStage/events(_:_:)``)
+/// experiment forecast) and the pattern events (``PatternsStage/events(_:_:checkpoint:)``)
 /// go to ``SignalFusion/fuse(_:config:)`` with `config.fusion`
 /// (``FusionConfig``: `quality_threshold`, `weights`, stop/target ATR
 /// multiples, windows; see `docs/fusion.md`). Every candidate, accepted or
@@ -53,19 +53,25 @@ public struct FusionStage: Stage {
             guard let table = try tables.table(tf) else { throw StageError("no \(tf) table to fuse") }
             defer { if pressure >= .shrink { tables.release(tf) } }
             for symbol in plan.symbols {
+                // A checkpoint between every pass over the series' bars (each a few milliseconds at most).
                 try context.checkpoint()
                 let bars = try SymbolBars(symbol, in: table)
+                try context.checkpoint()
                 let predictions = bars.column("forecast", in: table)
+                let confidence = bars.column("forecast_confidence", in: table)
                 if predictions == nil { forecastMissing = true }
-                let events = PatternsStage.events(bars, patterns)
+                try context.checkpoint()
+                let events = try PatternsStage.events(bars, patterns) { try context.checkpoint() }
+                try context.checkpoint()
+                let closeTimes = tf.isCalendar ? bars.timestamps.map { tf.closeTime(ofBarOpeningAt: $0) } : nil
                 try context.checkpoint()
                 inputs.append(
                     FusionInput(
                         symbol: symbol, timeframe: tf.rawValue, barDurationMicros: tf.nominalDurationMicros,
-                        closeTimes: tf.isCalendar ? bars.timestamps.map { tf.closeTime(ofBarOpeningAt: $0) } : nil,
+                        closeTimes: closeTimes,
                         timestamps: bars.timestamps, open: bars.open, high: bars.high, low: bars.low, close: bars.close,
                         volume: bars.volume, sentiment: bars.sentiment,
-                        predictions: predictions ?? [], confidence: bars.column("forecast_confidence", in: table) ?? [],
+                        predictions: predictions ?? [], confidence: confidence ?? [],
                         forecastName: Self.forecastModel(table, prefix: bars.prefix), patterns: events,
                         costs: Self.costs(analysis, symbol: symbol)))
                 context.progress.advance(step, by: Int64(table.count))
@@ -91,28 +97,30 @@ public struct FusionStage: Stage {
             throw StageError("\(error)")
         }
         context.progress.finish(fuseStep)
-        let records = fused.map(Self.record)
+        let records = try Self.records(fused) { try context.checkpoint() }
         context.artifacts.set(Self.signalsKey, records)
-        let bySeries = Dictionary(grouping: records) { "\($0.symbol) \($0.timeframe)" }
+        let counts = try Self.seriesCounts(records) { try context.checkpoint() }
         for tf in plan.timeframes {
             for symbol in plan.symbols {
-                let mine = bySeries["\(symbol) \(tf.rawValue)"] ?? []
+                let mine = counts[SeriesKey(symbol: symbol, timeframe: tf.rawValue)] ?? SeriesCounts()
                 context.logger.info(
                     "signals fused",
                     metadata: [
-                        "symbol": "\(symbol)", "timeframe": "\(tf)", "candidates": "\(mine.count)",
-                        "accepted": "\(mine.filter(\.accepted).count)",
-                        "resolved": "\(mine.filter { $0.outcome != "open" }.count)",
+                        "symbol": "\(symbol)", "timeframe": "\(tf)", "candidates": "\(mine.candidates)",
+                        "accepted": "\(mine.accepted)", "resolved": "\(mine.resolved)",
                         "threshold": "\(config.qualityThreshold)",
                     ])
             }
         }
         try context.checkpoint()
-        do { try context.writeCheckpoint(Self.candidatesFile, SignalCheckpoint.encode(records)) } catch {
+        let encoded = try SignalCheckpoint.encode(records) { () throws(StageCancelled) in try context.checkpoint() }
+        try context.checkpoint()
+        do { try context.writeCheckpoint(Self.candidatesFile, encoded) } catch {
             // A checkpoint only saves work later: its failure is not the stage's.
             context.logger.warning("cannot write checkpoint", metadata: ["file": "\(Self.candidatesFile)", "error": "\(error)"])
         }
         if let store = context.environment as? any ResultStore {
+            try context.checkpoint()
             let storage = try FusionStorage(request: context.request)
             // In chunks, with a checkpoint between them (a pause takes effect within the write).
             try store.replaceSignals(storage == .all ? records : records.filter(\.accepted), experiment: context.experimentID) {
@@ -121,6 +129,61 @@ public struct FusionStage: Stage {
         } else {
             context.logger.warning("no result store: the signals are not stored")
         }
+    }
+
+    /// Signals converted between two checkpoints (about a millisecond of work).
+    static let checkpointRows = 1 << 12
+
+    /// `fused` as records, in order, with `checkpoint` before every
+    /// ``checkpointRows`` signals.
+    /// - Throws: what `checkpoint` throws.
+    static func records(_ fused: [FusedSignal], checkpoint: () throws -> Void) rethrows -> [SignalRecord] {
+        var out: [SignalRecord] = []
+        out.reserveCapacity(fused.count)
+        for (n, s) in fused.enumerated() {
+            if n % checkpointRows == 0 { try checkpoint() }
+            out.append(record(s))
+        }
+        return out
+    }
+
+    /// A series of signals: one symbol on one timeframe.
+    struct SeriesKey: Hashable {
+        var symbol: String
+        var timeframe: String
+    }
+
+    /// What the log says of a series' signals.
+    struct SeriesCounts: Equatable {
+        var candidates = 0
+        var accepted = 0
+        /// Candidates whose outcome is known (not `open`).
+        var resolved = 0
+    }
+
+    /// The counts per series of `records`, in one pass with `checkpoint` before
+    /// every ``checkpointRows`` records (fusion gives each series' signals
+    /// together, so the key is hashed once per run of equal series).
+    /// - Throws: what `checkpoint` throws.
+    static func seriesCounts(
+        _ records: [SignalRecord], checkpoint: () throws -> Void
+    ) rethrows -> [SeriesKey: SeriesCounts] {
+        var out: [SeriesKey: SeriesCounts] = [:]
+        var key: SeriesKey?
+        var run = SeriesCounts()
+        for (n, r) in records.enumerated() {
+            if n % checkpointRows == 0 { try checkpoint() }
+            if key?.symbol != r.symbol || key?.timeframe != r.timeframe {
+                if let key { out[key, default: SeriesCounts()].add(run) }
+                key = SeriesKey(symbol: r.symbol, timeframe: r.timeframe)
+                run = SeriesCounts()
+            }
+            run.candidates += 1
+            if r.accepted { run.accepted += 1 }
+            if r.outcome != "open" { run.resolved += 1 }
+        }
+        if let key { out[key, default: SeriesCounts()].add(run) }
+        return out
     }
 
     /// The model behind `<symbol>_forecast`: the ensemble, else the first model
@@ -180,5 +243,14 @@ public struct FusionStage: Stage {
             ],
             sources: s.sources, qualityPrior: s.qualityPrior, outcome: s.outcome.exit.rawValue, outcomeR: s.outcome.r,
             resolvedAtMicros: s.outcome.resolvedAt)
+    }
+}
+
+extension FusionStage.SeriesCounts {
+    /// Adds another run's counts.
+    mutating func add(_ other: Self) {
+        candidates += other.candidates
+        accepted += other.accepted
+        resolved += other.resolved
     }
 }

@@ -11,7 +11,8 @@ public import Pipeline
 /// on the way) and read from that open file. Files are read in
 /// chunks of ``chunkRows`` rows, validated as they are read (``OHLCVCSVReader``),
 /// with progress in rows (one step per symbol, weighted by file size, and one
-/// substep per chunk: `chunk_1`, `chunk_2`, …) and a checkpoint before every chunk. The first bad row fails the stage with
+/// substep per chunk: `chunk_1`, `chunk_2`, …) and a checkpoint before every
+/// ``checkpointRows`` rows of a chunk. The first bad row fails the stage with
 /// `file:line: reason`.
 ///
 /// Each series is stored as `series.<SYMBOL>` (``ArtifactKey/series(_:)``) with
@@ -26,6 +27,11 @@ public struct LoadStage: Stage {
     /// Rows per chunk; default 16,384 (a few milliseconds of parsing, so
     /// pauses, progress and rows/s move often even on a busy host).
     public var chunkRows: Int
+
+    /// Rows parsed between two checkpoints at most (about a millisecond, or
+    /// a few on a busy host): a chunk is read in pieces of this size, so a
+    /// pause takes effect within a chunk; the progress still counts chunks.
+    static let checkpointRows = 1 << 12
 
     /// Creates the stage.
     /// - Parameter chunkRows: rows per chunk; default 16,384.
@@ -118,7 +124,7 @@ public struct LoadStage: Stage {
                 while true {
                     try context.checkpoint()
                     let size = context.memoryPressure >= .shrink ? max(1024, chunkRows / 4) : chunkRows
-                    guard let chunk = try reader.next(maxRows: size) else { break }
+                    guard let chunk = try reader.next(maxRows: min(size, Self.checkpointRows)) else { break }
                     inference.feed(chunk.timestamps)
                     rows += chunk.count
                     chunks.record(chunk.count)
@@ -144,16 +150,18 @@ public struct LoadStage: Stage {
             }
             var series = OHLCVSeries.empty(symbol: f.symbol, extraNames: reader.extraNames)
             if let estimate = f.estimate { series.reserveCapacity(Int(estimate) + 1024) }
+            // The timeframe is inferred chunk by chunk as the rows are read (not
+            // in one scan of the whole series afterwards, which had no checkpoint).
+            var inference = TimeframeInference()
             while true {
                 try context.checkpoint()
-                guard let chunk = try reader.next(maxRows: chunkRows) else { break }
+                guard let chunk = try reader.next(maxRows: min(chunkRows, Self.checkpointRows)) else { break }
+                inference.feed(chunk.timestamps)
                 series.append(contentsOf: chunk)
                 chunks.record(chunk.count)
             }
             chunks.finish()
             guard !series.isEmpty else { throw StageError("\(f.display): the file has no rows") }
-            var inference = TimeframeInference()
-            inference.feed(series.timestamps)
             series.timeframe = try Self.timeframe(inference, display: f.display, recorded: f.recorded, context)
             context.progress.setTotal(step, Int64(series.count))
             context.progress.finish(step)

@@ -55,9 +55,15 @@ public struct PatternsStage: Stage {
 
     /// Every candlestick and chart pattern event of `bars`, in bar order
     /// (indices are into the symbol's bars).
-    static func events(_ bars: SymbolBars, _ options: PatternsOptions) -> [PatternEvent] {
+    /// - Parameter checkpoint: called between the candlestick and the chart
+    ///   pattern detection and before the sort.
+    static func events(
+        _ bars: SymbolBars, _ options: PatternsOptions, checkpoint: () throws -> Void
+    ) rethrows -> [PatternEvent] {
         var all = CandlestickEvents.detect(open: bars.open, high: bars.high, low: bars.low, close: bars.close)
+        try checkpoint()
         all += options.detector.detect(high: bars.high, low: bars.low, close: bars.close)
+        try checkpoint()
         all.sort { $0.confirmedAt < $1.confirmedAt }
         return all
     }

@@ -21,6 +21,19 @@ public enum SignalCheckpoint {
 
     /// Encodes `signals`.
     public static func encode(_ signals: [SignalRecord]) -> [UInt8] {
+        encode(signals) { () throws(Never) in }
+    }
+
+    /// Rows encoded between two checkpoints (each pass over the signals is split so).
+    static let checkpointRows = 1 << 13
+
+    /// Encodes `signals`, calling `checkpoint` before every ``checkpointRows``
+    /// rows of every pass over them (a large file takes tens of milliseconds);
+    /// the bytes are those of ``encode(_:)``.
+    /// - Throws: what `checkpoint` throws.
+    public static func encode<E: Error>(
+        _ signals: [SignalRecord], checkpoint: () throws(E) -> Void
+    ) throws(E) -> [UInt8] {
         let k = SignalRecord.componentNames.count
         var strings: [String] = []
         var stringIndex: [String: UInt32] = [:]
@@ -40,9 +53,10 @@ public enum SignalCheckpoint {
             sourceIndex[s] = i
             return i
         }
+        func column<T>(_ value: (SignalRecord) -> T) throws(E) -> [T] { try Self.column(signals, value, checkpoint) }
         let indexes: [[UInt32]] = [
-            signals.map { intern($0.symbol) }, signals.map { intern($0.timeframe) }, signals.map { intern($0.direction) },
-            signals.map { intern($0.outcome) }, signals.map { internSources($0.sources) },
+            try column { intern($0.symbol) }, try column { intern($0.timeframe) }, try column { intern($0.direction) },
+            try column { intern($0.outcome) }, try column { internSources($0.sources) },
         ]
         let header: [String: Any] = ["rows": signals.count, "components": k, "strings": strings, "sources": sourceLists]
         var headerBytes = [UInt8]((try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data())
@@ -54,15 +68,31 @@ public enum SignalCheckpoint {
         }
         append([UInt64(headerBytes.count)])
         out += headerBytes
-        append(signals.map(\.timestampMicros))
-        append(signals.map { $0.resolvedAtMicros ?? Int64.min })
-        append(signals.map { Int64($0.horizonBars) })
+        append(try column(\.timestampMicros))
+        append(try column { $0.resolvedAtMicros ?? Int64.min })
+        append(try column { Int64($0.horizonBars) })
         let doubles: [(SignalRecord) -> Double] =
             [{ $0.entry }, { $0.stop }, { $0.target }, { $0.quality }, { $0.qualityPrior }, { $0.outcomeR ?? 0 }]
             + (0..<k).map { c in { $0.components.indices.contains(c) ? $0.components[c] : .nan } }
-        for value in doubles { append(signals.map { value($0).bitPattern }) }
-        for column in indexes { append(column) }
-        append(signals.map { UInt8(($0.accepted ? 1 : 0) | ($0.outcomeR != nil ? 2 : 0)) })
+        for value in doubles { append(try column { value($0).bitPattern }) }
+        for index in indexes {
+            try checkpoint()
+            append(index)
+        }
+        append(try column { UInt8(($0.accepted ? 1 : 0) | ($0.outcomeR != nil ? 2 : 0)) })
+        return out
+    }
+
+    /// `value` of every signal, in order, with `checkpoint` before every ``checkpointRows``.
+    private static func column<T, E: Error>(
+        _ signals: [SignalRecord], _ value: (SignalRecord) -> T, _ checkpoint: () throws(E) -> Void
+    ) throws(E) -> [T] {
+        var out: [T] = []
+        out.reserveCapacity(signals.count)
+        for (n, s) in signals.enumerated() {
+            if n % checkpointRows == 0 { try checkpoint() }
+            out.append(value(s))
+        }
         return out
     }
 
