@@ -117,25 +117,27 @@ public struct RouteTable: Sendable {
         }
         let parts = Router.split(path)
         var allowed: [HTTPMethod] = staticRoutes[normalized]?.map(\.method) ?? []
-        var found: (Route, [String: String])?
         for r in patternRoutes where r.segments.count == parts.count {
-            var params: [String: String] = [:]
+            // Literals first: most routes fail there, before any parameter is copied.
             var ok = true
             for (seg, part) in zip(r.segments, parts) {
-                switch seg {
-                case .literal(let s): if s != part { ok = false }
-                case .parameter(let name): params[name] = String(part)
+                if case .literal(let s) = seg, s != part {
+                    ok = false
+                    break
                 }
-                if !ok { break }
             }
             guard ok else { continue }
-            if r.method == lookup, found == nil {
-                found = (r, params)
-            } else {
+            guard r.method == lookup else {
                 allowed.append(r.method)
+                continue
             }
+            // The first route that matches wins; the others' methods only matter for a 405.
+            var params: [String: String] = [:]
+            for (seg, part) in zip(r.segments, parts) {
+                if case .parameter(let name) = seg { params[name] = String(part) }
+            }
+            return .found(r, parameters: params)
         }
-        if let found { return .found(found.0, parameters: found.1) }
         if !allowed.isEmpty {
             var set = Set(allowed)
             if set.contains(.get) { set.insert(.head) }

@@ -170,3 +170,19 @@ struct UUIDParsingTests {
         }
     }
 }
+
+struct BearerHeaderTests {
+    /// The scheme in any case, one space, the token with blanks around it trimmed.
+    @Test func parsesTheSchemeAndTrimsTheToken() {
+        #expect(Authenticator.bearer("Bearer abc") == "abc")
+        #expect(Authenticator.bearer("bearer abc") == "abc")
+        #expect(Authenticator.bearer("BEARER  abc \t") == "abc")
+        #expect(Authenticator.bearer("Bearer ") == nil)
+        #expect(Authenticator.bearer("Bearer  ") == "")
+        #expect(Authenticator.bearer("Bearer") == nil)
+        #expect(Authenticator.bearer("Basic abc") == nil)
+        #expect(Authenticator.bearer("Bearerabc") == nil)
+        #expect(Authenticator.bearer("Béarer abc") == nil)
+        #expect(Authenticator.bearer("Bearer tök") == "tök")
+    }
+}
