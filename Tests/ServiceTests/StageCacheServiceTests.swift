@@ -159,9 +159,12 @@ struct StageCacheServiceTests {
             #expect(done["status"] as? String == "succeeded", "\(done)")
         }
         // Whichever claims a stage first computes it; the other waits for its entry and restores it.
+        // Except `load`: its entry keeps no values, so a run that reaches it while resample's entry
+        // is not stored yet must compute it (which run does depends on timing: both may).
         let (startedA, startedB) = (try Self.stages(t, a, "stage_started"), try Self.stages(t, b, "stage_started"))
         let (cachedA, cachedB) = (try Self.stages(t, a, "stage_cached"), try Self.stages(t, b, "stage_cached"))
-        for stage in Self.stages {
+        #expect(startedA.contains("load") || startedB.contains("load"), "load computed at least once")
+        for stage in Self.stages where stage != "load" {
             #expect(startedA.contains(stage) != startedB.contains(stage), "\(stage): computed once (\(startedA), \(startedB))")
             #expect(cachedA.contains(stage) != cachedB.contains(stage), "\(stage): restored once (\(cachedA), \(cachedB))")
         }

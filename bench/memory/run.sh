@@ -10,7 +10,9 @@
 # Usage: bash bench/memory/run.sh
 #   env: BUDGET_MB (256), CONCURRENT (3), RUNS (3; 20 for the idle figure of
 #        issue 15), DAYS (365), SYMBOLS (EURUSD,GBPUSD,USDJPY),
-#        SCRATCH (.build-st: the SwiftPM scratch path)
+#        SCRATCH (.build-st: the SwiftPM scratch path), SIGNALFORGE_CACHE (off:
+#        the runs are identical, so with the stage cache on all but the first
+#        would be restored rather than computed)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -22,6 +24,7 @@ runs="${RUNS:-3}"
 days="${DAYS:-365}"
 symbols="${SYMBOLS:-EURUSD,GBPUSD,USDJPY}"
 scratch="${SCRATCH:-$root/.build-st}"
+export SIGNALFORGE_CACHE="${SIGNALFORGE_CACHE:-off}"
 
 swift build -c release --package-path "$root" --scratch-path "$scratch" --product signalforge >&2
 bin="$scratch/release/signalforge"
