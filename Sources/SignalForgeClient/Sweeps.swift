@@ -309,21 +309,7 @@ public struct Sweeps: ParsableCommand {
         @Argument(help: "The sweep's id") var id: ExperimentID
         @Flag(help: "Cancel the sweep and its children first when one may still run") var cancel = false
         func run() throws {
-            try runClient { () throws(ClientError) -> Int32 in
-                let client = try options.client()
-                _ = try client.checked(
-                    client.send(
-                        "DELETE", APIClient.path("v1", "sweeps", id.value), query: cancel ? [("cancel", "true")] : [], timeout: 120))
-                if options.output == .json {
-                    Console.line("{\"id\":\"\(id.value)\",\"deleted\":true}")
-                } else if options.output == .csv {
-                    Console.line("id,deleted")
-                    Console.line("\(id.value),true")
-                } else {
-                    Console.line("sweep \(id.value): deleted")
-                }
-                return 0
-            }
+            try deleteResource("sweep", collection: "sweeps", id: id.value, cancel: cancel, options)
         }
     }
 

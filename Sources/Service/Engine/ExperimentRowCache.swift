@@ -60,9 +60,6 @@ final class ExperimentRowCache: Sendable {
         (hitCount.load(ordering: .relaxed), invalidationCount.load(ordering: .relaxed))
     }
 
-    /// Whether the listener is connected (the cache is in use).
-    var isLive: Bool { state.withLock { $0.live } }
-
     func start() {
         let token = ExperimentChanges.observe { [weak self] id in self?.invalidate(id) }
         observer.withLock { $0 = token }

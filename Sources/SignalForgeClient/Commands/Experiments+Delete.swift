@@ -13,22 +13,7 @@ extension Experiments {
         @Argument(help: "The experiment's id") var id: ExperimentID
         @Flag(help: "Cancel it first when it may still run") var cancel = false
         func run() throws {
-            try runClient { () throws(ClientError) -> Int32 in
-                let client = try options.client()
-                _ = try client.checked(
-                    client.send(
-                        "DELETE", APIClient.path("v1", "experiments", id.value), query: cancel ? [("cancel", "true")] : [],
-                        timeout: 120))
-                if options.output == .json {
-                    Console.line("{\"id\":\"\(id.value)\",\"deleted\":true}")
-                } else if options.output == .csv {
-                    Console.line("id,deleted")
-                    Console.line("\(id.value),true")
-                } else {
-                    Console.line("experiment \(id.value): deleted")
-                }
-                return 0
-            }
+            try deleteResource("experiment", collection: "experiments", id: id.value, cancel: cancel, options)
         }
     }
 
@@ -59,5 +44,24 @@ extension Experiments {
         @OptionGroup var options: ClientOptions
         @Argument(help: "The experiment's id") var id: ExperimentID
         func run() throws { try Experiments.pin("unpin", id, options) }
+    }
+}
+
+/// `experiments delete` and `sweeps delete`: DELETE `/v1/<collection>/<id>`
+/// (`?cancel=true` when asked), then one line in the chosen output format.
+func deleteResource(_ noun: String, collection: String, id: String, cancel: Bool, _ options: ClientOptions) throws {
+    try runClient { () throws(ClientError) -> Int32 in
+        let client = try options.client()
+        _ = try client.checked(
+            client.send("DELETE", APIClient.path("v1", collection, id), query: cancel ? [("cancel", "true")] : [], timeout: 120))
+        if options.output == .json {
+            Console.line("{\"id\":\"\(id)\",\"deleted\":true}")
+        } else if options.output == .csv {
+            Console.line("id,deleted")
+            Console.line("\(id),true")
+        } else {
+            Console.line("\(noun) \(id): deleted")
+        }
+        return 0
     }
 }
